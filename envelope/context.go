@@ -1,6 +1,11 @@
 package envelope
 
-import "context"
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
 
 type requestIDKey struct{}
 
@@ -15,4 +20,42 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+type loggerKey struct{}
+
+// WithLogger returns a context whose WriteError logs through l. Without
+// one, WriteError logs through slog.Default() at the time of the call.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+type clockKey struct{}
+
+// WithClock returns a context whose responses take meta.timestamp from now
+// instead of time.Now. Tests and examples use it for fixed output.
+func WithClock(ctx context.Context, now func() time.Time) context.Context {
+	return context.WithValue(ctx, clockKey{}, now)
+}
+
+func nowFrom(ctx context.Context) time.Time {
+	if now, ok := ctx.Value(clockKey{}).(func() time.Time); ok && now != nil {
+		return now()
+	}
+	return time.Now().UTC()
+}
+
+// requestContext returns r's context, or context.Background for a nil r.
+func requestContext(r *http.Request) context.Context {
+	if r == nil {
+		return context.Background()
+	}
+	return r.Context()
 }

@@ -1,14 +1,19 @@
 // Command api is svckit's example service. This first version serves only
-// GET /healthz through the envelope shape; the full contract follows.
+// GET /healthz through the envelope; the full contract follows.
 package main
 
 import (
-	"encoding/json"
 	"log"
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/svckit/svckit/envelope"
 )
+
+type health struct {
+	Status string `json:"status"`
+}
 
 func main() {
 	addr := os.Getenv("ADDR")
@@ -16,13 +21,9 @@ func main() {
 		addr = ":8080"
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"data": map[string]string{"status": "ok"},
-			"meta": map[string]string{"timestamp": time.Now().UTC().Format(time.RFC3339)},
-		})
-	})
+	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (health, error) {
+		return health{Status: "ok"}, nil
+	}))
 	log.Printf("listening on %s", addr)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.ListenAndServe())

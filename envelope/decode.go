@@ -1,0 +1,265 @@
+package envelope
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// DefaultMaxBytes is the request body limit of Decode: 1 MiB.
+const DefaultMaxBytes = 1 << 20
+
+// DecodeOptions configures DecodeWith. The zero value is what Decode uses.
+type DecodeOptions struct {
+	// MaxBytes limits the body; 0 means DefaultMaxBytes, a negative value
+	// means no limit.
+	MaxBytes int64
+	// AllowUnknownFields accepts object members that the target type does
+	// not have; false (the default) rejects them.
+	AllowUnknownFields bool
+}
+
+// Decode reads one JSON value of type T from the request body with the
+// default options. See DecodeWith.
+func Decode[T any](r *http.Request) (T, error) {
+	return DecodeWith[T](r, DecodeOptions{})
+}
+
+// DecodeWith reads one JSON value of type T from the request body, then
+// runs its Validate() error method if T or *T has one. Every failure is an
+// *Error ready for WriteError, never a 500:
+//
+//   - Content-Type not application/json (a charset parameter must be
+//     UTF-8): 415 UNSUPPORTED_MEDIA_TYPE;
+//   - body over the limit: 413 PAYLOAD_TOO_LARGE, details {"limit"};
+//   - empty or truncated body, a null where T is a pointer, map, slice or
+//     interface: 400 BAD_REQUEST;
+//   - malformed JSON or data after the value: 400 BAD_REQUEST with details
+//     {"offset"}, the byte offset in the body;
+//   - an unknown field: 400 BAD_REQUEST, details {"field"};
+//   - a value of the wrong JSON type: 400 BAD_REQUEST, details {"field",
+//     "expected"} (a JSON type name such as "number");
+//   - Validate returning an error that has an HTTPStatus method (an *Error,
+//     FieldErrors): that error as is; any other error: 400
+//     VALIDATION_ERROR with the error text as message, so Validate must
+//     return client-safe text.
+//
+// On error the returned value is the zero T. DecodeWith needs no
+// http.ResponseWriter, so it works inside Handle functions; net/http itself
+// drains or closes a connection whose body was not read to the end.
+func DecodeWith[T any](r *http.Request, opts DecodeOptions) (T, error) {
+	var zero T
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		return zero, UnsupportedMediaType("content type must be " + ContentType)
+	}
+	limit := opts.MaxBytes
+	if limit == 0 {
+		limit = DefaultMaxBytes
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return zero, BadRequest("request body is empty")
+	}
+	body := r.Body
+	if limit > 0 {
+		if r.ContentLength > limit {
+			return zero, PayloadTooLarge(limit)
+		}
+		body = http.MaxBytesReader(nil, r.Body, limit)
+	}
+	dec := json.NewDecoder(body)
+	if !opts.AllowUnknownFields {
+		dec.DisallowUnknownFields()
+	}
+	var v T
+	if err := dec.Decode(&v); err != nil {
+		return zero, decodeError(err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return zero, PayloadTooLarge(tooLarge.Limit)
+		}
+		return zero, BadRequest("request body must hold a single JSON value").WithDetail("offset", end)
+	}
+	if isNil(&v) {
+		return zero, BadRequest("request body must not be null")
+	}
+	if err := validate(&v); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+func decodeError(err error) error {
+	var (
+		tooLarge  *http.MaxBytesError
+		syntax    *json.SyntaxError
+		typeError *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return BadRequest("request body is empty")
+	case errors.As(err, &tooLarge):
+		return PayloadTooLarge(tooLarge.Limit)
+	case errors.As(err, &syntax):
+		return BadRequest("request body is not valid JSON").WithDetail("offset", syntax.Offset).Wrap(err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return BadRequest("request body ends inside a JSON value").Wrap(err)
+	case errors.As(err, &typeError):
+		e := BadRequest("request body has a value of the wrong type").WithDetail("expected", jsonType(typeError.Type))
+		if typeError.Field != "" {
+			e = e.WithDetail("field", typeError.Field)
+		}
+		return e.Wrap(err)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unquoted, uerr := strconv.Unquote(name); uerr == nil {
+			name = unquoted
+		}
+		return BadRequest("request body has an unknown field").WithDetail("field", name).Wrap(err)
+	}
+	return BadRequest("request body could not be read").Wrap(err)
+}
+
+// jsonType names the JSON type that decodes into t.
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "value"
+}
+
+func isNil[T any](v *T) bool {
+	rv := reflect.ValueOf(v).Elem()
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+func validate[T any](v *T) error {
+	var err error
+	switch x := any(v).(type) {
+	case interface{ Validate() error }:
+		err = x.Validate()
+	default:
+		if y, ok := any(*v).(interface{ Validate() error }); ok {
+			err = y.Validate()
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var hs httpStatuser
+	if errors.As(err, &hs) {
+		return err
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: err.Error(), Err: err}
+}
+
+// isJSONContentType accepts application/json with optional parameters; a
+// charset parameter must name UTF-8.
+func isJSONContentType(ct string) bool {
+	mt, params, _ := strings.Cut(ct, ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), ContentType) {
+		return false
+	}
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		k, v, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "charset") {
+			v = strings.Trim(strings.TrimSpace(v), `"`)
+			if !strings.EqualFold(v, "utf-8") && !strings.EqualFold(v, "utf8") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FieldErrors collects one client-safe message per invalid field. As an
+// error it renders as 400 VALIDATION_ERROR with the messages as details, so
+// a Validate method can simply return errs.Err(). The zero value is empty
+// and ready to use; it is not safe for concurrent use.
+type FieldErrors map[string]string
+
+// Add records message for field, keeping the first message of a field.
+func (f *FieldErrors) Add(field, message string) {
+	if *f == nil {
+		*f = FieldErrors{}
+	}
+	if _, ok := (*f)[field]; !ok {
+		(*f)[field] = message
+	}
+}
+
+// Err returns f as an error, or nil when f is empty.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// Error lists the fields and messages in field order.
+func (f FieldErrors) Error() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("envelope: validation failed")
+	for i, k := range keys {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(k + ": " + f[k])
+	}
+	return b.String()
+}
+
+// HTTPStatus returns 400.
+func (f FieldErrors) HTTPStatus() int { return http.StatusBadRequest }
+
+// ErrorCode returns VALIDATION_ERROR.
+func (f FieldErrors) ErrorCode() string { return CodeValidation }
+
+// PublicMessage returns the standard validation message.
+func (f FieldErrors) PublicMessage() string { return messageOf(CodeValidation, http.StatusBadRequest) }
+
+// ErrorDetails returns the field messages.
+func (f FieldErrors) ErrorDetails() map[string]any {
+	d := make(map[string]any, len(f))
+	for k, v := range f {
+		d[k] = v
+	}
+	return d
+}

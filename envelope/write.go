@@ -1,0 +1,265 @@
+package envelope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// Write sends data in the success envelope with the given status: 0 means
+// 200; 204 and 304 send no body; a status outside 200–599 is a programming
+// error, logged and answered with a 500. meta may be nil; a zero
+// meta.Timestamp is set from the clock (see WithClock) and an empty
+// meta.RequestID from the request context (see WithRequestID). A nil slice
+// as data renders as []. r may be nil.
+//
+// If the response header was already sent (see HeaderWritten), Write writes
+// nothing, logs a warning and returns ErrHeaderWritten. If data cannot be
+// encoded, Write sends a 500 envelope instead and returns the encoding
+// error. Otherwise it returns the error of the underlying Write.
+func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, meta *Meta) error {
+	ctx := requestContext(r)
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if HeaderWritten(w) {
+		reportLate(ctx, r, status, "")
+		return ErrHeaderWritten
+	}
+	if status < 200 || status > 599 {
+		err := fmt.Errorf("envelope: invalid success status %d", status)
+		_ = WriteError(w, r, Internal(err))
+		return err
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		w.WriteHeader(status)
+		return nil
+	}
+	m := fillMeta(ctx, meta)
+	body, empty, err := marshalData(any(data))
+	if err != nil {
+		err = fmt.Errorf("envelope: encode data: %w", err)
+		_ = WriteError(w, r, Internal(err))
+		return err
+	}
+	b := appendDataResponse(make([]byte, 0, len(body)+metaSize(&m)+16), body, empty, &m)
+	w.Header().Set("Content-Type", ContentType)
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+// WriteError sends err in the error envelope. The status, code, message,
+// details and headers come from the first error in the chain with an
+// HTTPStatus() int method (see the package documentation); then
+// *http.MaxBytesError is 413 PAYLOAD_TOO_LARGE, context.DeadlineExceeded is
+// 504 TIMEOUT, context.Canceled is 499 CLIENT_CLOSED_REQUEST, and anything
+// else is 500 INTERNAL_ERROR with a generic message.
+//
+// For every 5xx status the whole error chain is logged with the request id
+// through the logger in the context (WithLogger) or slog.Default(); it is
+// never sent. When the client's Accept header prefers
+// application/problem+json, the error is rendered as an RFC 9457 problem
+// document instead. Like Write, WriteError returns ErrHeaderWritten and
+// writes nothing when the header was already sent.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) error {
+	ctx := requestContext(r)
+	status, body, header := resolve(err)
+	if status >= 500 {
+		logCause(ctx, r, status, body.Code, err)
+	}
+	if HeaderWritten(w) {
+		reportLate(ctx, r, status, body.Code)
+		return ErrHeaderWritten
+	}
+	h := w.Header()
+	setHeader(h, header)
+	m := fillMeta(ctx, nil)
+	problem := wantsProblem(r)
+	b, mErr := encodeError(status, &body, &m, problem)
+	if mErr != nil {
+		loggerFrom(ctx).LogAttrs(ctx, slog.LevelWarn, "envelope: error details dropped",
+			slog.String("requestId", m.RequestID), slog.String("code", body.Code), slog.Any("error", mErr))
+		body.Details = nil
+		b, _ = encodeError(status, &body, &m, problem)
+	}
+	if problem {
+		h.Set("Content-Type", ProblemContentType)
+	} else {
+		h.Set("Content-Type", ContentType)
+	}
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+func encodeError(status int, body *ErrorBody, m *Meta, problem bool) ([]byte, error) {
+	if problem {
+		return appendProblem(make([]byte, 0, 256), status, body, m)
+	}
+	return appendErrorResponse(make([]byte, 0, 192), body, m)
+}
+
+// metaSize estimates the encoded size of `,"meta":{…}` for m, so the
+// response buffer is allocated once.
+func metaSize(m *Meta) int {
+	n := len(`,"meta":{"timestamp":"2006-01-02T15:04:05.999999999Z07:00","requestId":""}`) + len(m.RequestID)
+	if m.Pagination != nil {
+		n += 96
+	}
+	if m.Cursor != nil {
+		n += 40
+		if m.Cursor.Next != nil {
+			n += len(*m.Cursor.Next)
+		}
+	}
+	return n
+}
+
+func fillMeta(ctx context.Context, meta *Meta) Meta {
+	var m Meta
+	if meta != nil {
+		m = *meta
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = nowFrom(ctx)
+	}
+	if m.RequestID == "" {
+		m.RequestID = RequestID(ctx)
+	}
+	return m
+}
+
+// The behaviours WriteError looks for; see the package documentation.
+type (
+	httpStatuser   interface{ HTTPStatus() int }
+	errorCoder     interface{ ErrorCode() string }
+	publicMessager interface{ PublicMessage() string }
+	errorDetailer  interface{ ErrorDetails() map[string]any }
+	responseHeader interface{ ResponseHeader() http.Header }
+)
+
+// resolve maps err to what the client sees.
+func resolve(err error) (status int, body ErrorBody, header http.Header) {
+	var hs httpStatuser
+	if errors.As(err, &hs) {
+		if status = hs.HTTPStatus(); status >= 400 && status <= 599 {
+			return status, describe(hs, status), headerOf(hs)
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		e := PayloadTooLarge(tooLarge.Limit)
+		return e.HTTPStatus(), describe(e, e.HTTPStatus()), nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, standardBody(CodeTimeout, http.StatusGatewayTimeout), nil
+	case errors.Is(err, context.Canceled):
+		return StatusClientClosedRequest, standardBody(CodeClientClosed, StatusClientClosedRequest), nil
+	}
+	return http.StatusInternalServerError, standardBody(CodeInternal, http.StatusInternalServerError), nil
+}
+
+func standardBody(code string, status int) ErrorBody {
+	return ErrorBody{Code: code, Message: messageOf(code, status)}
+}
+
+// describe reads the optional behaviours from the same value that reported
+// the status, so an outer error cannot lend its code to an inner status.
+func describe(hs httpStatuser, status int) ErrorBody {
+	var body ErrorBody
+	if c, ok := hs.(errorCoder); ok {
+		body.Code = c.ErrorCode()
+	}
+	if body.Code == "" {
+		body.Code = codeOf(status)
+	}
+	if m, ok := hs.(publicMessager); ok && body.Code != CodeInternal {
+		body.Message = m.PublicMessage()
+	}
+	if body.Message == "" {
+		body.Message = messageOf(body.Code, status)
+	}
+	if d, ok := hs.(errorDetailer); ok {
+		body.Details = d.ErrorDetails()
+	}
+	return body
+}
+
+func headerOf(hs httpStatuser) http.Header {
+	if h, ok := hs.(responseHeader); ok {
+		return h.ResponseHeader()
+	}
+	return nil
+}
+
+func logCause(ctx context.Context, r *http.Request, status int, code string, err error) {
+	level := slog.LevelWarn
+	if status == http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	if err == nil {
+		err = errors.New("envelope: WriteError called with a nil error")
+	}
+	attrs := []slog.Attr{
+		slog.String("requestId", RequestID(ctx)),
+		slog.Int("status", status),
+		slog.String("code", code),
+		slog.String("error", err.Error()),
+	}
+	if r != nil {
+		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	var p *panicError
+	if errors.As(err, &p) {
+		attrs = append(attrs, slog.String("stack", string(p.stack)))
+	}
+	loggerFrom(ctx).LogAttrs(ctx, level, "envelope: request failed", attrs...)
+}
+
+func reportLate(ctx context.Context, r *http.Request, status int, code string) {
+	attrs := []slog.Attr{
+		slog.String("requestId", RequestID(ctx)),
+		slog.Int("status", status),
+	}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", code))
+	}
+	if r != nil {
+		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	loggerFrom(ctx).LogAttrs(ctx, slog.LevelWarn, "envelope: response already started, write dropped", attrs...)
+}
+
+// HeaderWritten reports whether the response header of w is known to have
+// been sent. It looks for a HeaderWritten() bool method on w and on the
+// writers it wraps (through Unwrap() http.ResponseWriter, as
+// http.ResponseController does). The writers that Handle, HandleResult and
+// HandleNoContent pass down have it; so may middleware wrappers. For a
+// writer that cannot tell, it returns false.
+func HeaderWritten(w http.ResponseWriter) bool {
+	for w != nil {
+		if t, ok := w.(interface{ HeaderWritten() bool }); ok {
+			return t.HeaderWritten()
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
+}
+
+// setHeader replaces the values of every key of from in h, copying them
+// and canonicalising the keys.
+func setHeader(h, from http.Header) {
+	for k, vs := range from {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+}
