@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -51,10 +50,10 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 // Errors returned by BearerToken.
 var (
 	// ErrNoToken means the request has no Authorization header.
-	ErrNoToken = &Error{kind: "no_token", msg: "auth: no bearer token"}
+	ErrNoToken = &Error{kind: "no_token", msg: "auth: no bearer token", public: "missing bearer token"}
 	// ErrMalformedToken means the Authorization header is not exactly
 	// "Bearer <token>".
-	ErrMalformedToken = &Error{kind: "malformed", msg: "auth: malformed authorization header"}
+	ErrMalformedToken = &Error{kind: "malformed", msg: "auth: malformed authorization header", public: "malformed authorization header"}
 )
 
 // BearerToken returns the token of an "Authorization: Bearer <token>" header.
@@ -74,26 +73,4 @@ func BearerToken(r *http.Request) (string, error) {
 		return "", ErrMalformedToken
 	}
 	return token, nil
-}
-
-// Error is the error type of this package. Every Error renders as
-// 401 UNAUTHORIZED through the envelope package. Match the sentinels with
-// errors.Is.
-type Error struct {
-	kind string
-	msg  string
-}
-
-func (e *Error) Error() string { return e.msg }
-
-// HTTPStatus reports 401: every auth failure is unauthorized.
-func (e *Error) HTTPStatus() int { return http.StatusUnauthorized }
-
-// ErrorCode reports UNAUTHORIZED.
-func (e *Error) ErrorCode() string { return "UNAUTHORIZED" }
-
-// Is matches errors of the same kind, so wrapped copies match the sentinels.
-func (e *Error) Is(target error) bool {
-	var t *Error
-	return errors.As(target, &t) && t.kind == e.kind
 }

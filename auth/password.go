@@ -1,0 +1,281 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Argon2Params are the argon2id parameters of a password hash.
+type Argon2Params struct {
+	Memory  uint32 // memory in KiB; default 19456 (19 MiB)
+	Time    uint32 // passes over the memory; default 2
+	Threads uint8  // degree of parallelism; default 1
+	SaltLen uint32 // salt length in bytes; default 16
+	KeyLen  uint32 // derived key length in bytes; default 32
+}
+
+// DefaultArgon2Params are the OWASP minimum for argon2id: m=19 MiB, t=2, p=1,
+// a 16-byte salt and a 32-byte key.
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
+
+// Bounds on the parameters read from a stored hash. A hash outside them is
+// ErrUnsupportedHash: a hostile or corrupt row must not make a login take
+// minutes, allocate gigabytes or panic.
+const (
+	MaxArgon2Memory = 256 * 1024 // KiB (256 MiB)
+	MaxArgon2Time   = 16
+	MaxArgon2Cost   = 1024 * 1024 // Memory*Time, in KiB passes (1 GiB of work)
+	MaxArgon2Thread = 16
+	MaxBcryptCost   = 14
+	// MaxPasswordLen bounds a password hashed with argon2id. bcrypt hashes
+	// accept at most 72 bytes (see ErrPasswordTooLong).
+	MaxPasswordLen = 1024
+)
+
+// Errors returned by Hasher.
+var (
+	// ErrPasswordTooLong means the password is longer than MaxPasswordLen,
+	// or longer than 72 bytes when checked against a bcrypt hash (bcrypt
+	// would silently ignore the rest). On Verify it comes wrapped together
+	// with ErrPasswordMismatch, so it renders as a failed login.
+	ErrPasswordTooLong = errors.New("auth: password too long")
+	// ErrUnsupportedHash means a stored hash is not an argon2id PHC string
+	// or a bcrypt hash, is malformed, or has parameters outside the bounds.
+	ErrUnsupportedHash = errors.New("auth: unsupported password hash")
+)
+
+const bcryptMaxLen = 72
+
+// Hasher hashes passwords with argon2id and verifies argon2id and bcrypt
+// hashes, so users created under bcrypt can log in and be migrated.
+//
+// The zero value hashes with DefaultArgon2Params and crypto/rand. A Hasher is
+// safe for concurrent use and needs no closing.
+type Hasher struct {
+	// Params are the argon2id parameters of new hashes; zero fields take
+	// their default from DefaultArgon2Params.
+	Params Argon2Params
+	// Rand is the salt source; nil means crypto/rand.
+	Rand io.Reader
+}
+
+func (h *Hasher) params() Argon2Params {
+	p, d := h.Params, DefaultArgon2Params()
+	if p.Memory == 0 {
+		p.Memory = d.Memory
+	}
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	return p
+}
+
+// Hash returns the argon2id PHC string of password, for example
+// "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" with unpadded standard
+// base64. It fails with ErrPasswordTooLong past MaxPasswordLen bytes, and
+// with ErrUnsupportedHash if Params lie outside the bounds Verify enforces.
+func (h *Hasher) Hash(password string) (string, error) {
+	if len(password) > MaxPasswordLen {
+		return "", ErrPasswordTooLong
+	}
+	p := h.params()
+	if err := p.check(); err != nil {
+		return "", fmt.Errorf("auth: Hasher.Params: %w", err)
+	}
+	salt := make([]byte, p.SaltLen)
+	r := h.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, salt); err != nil {
+		return "", fmt.Errorf("auth: read salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return encodePHC(p, salt, key), nil
+}
+
+// Verify checks password against a stored hash (argon2id PHC or bcrypt
+// $2a$/$2b$/$2y$). It returns nil when they match, ErrPasswordMismatch when
+// they do not (also for a password over 72 bytes against bcrypt, wrapped
+// with ErrPasswordTooLong), and ErrUnsupportedHash for a hash it will not
+// evaluate. On a match, rehash reports that the hash is weaker than the
+// Hasher's parameters (or is bcrypt) and should be replaced by Hash.
+func (h *Hasher) Verify(password, encoded string) (rehash bool, err error) {
+	if isBcrypt(encoded) {
+		if err := checkBcrypt(encoded); err != nil {
+			return false, err
+		}
+		if len(password) > bcryptMaxLen {
+			return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
+		}
+		switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
+		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+			return false, ErrPasswordMismatch
+		case err != nil:
+			return false, fmt.Errorf("%w: %w", ErrUnsupportedHash, err)
+		}
+		return true, nil
+	}
+	p, salt, want, err := decodePHC(encoded)
+	if err != nil {
+		return false, err
+	}
+	if len(password) > MaxPasswordLen {
+		return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return false, ErrPasswordMismatch
+	}
+	return weaker(p, h.params()), nil
+}
+
+// NeedsRehash reports whether a stored hash should be replaced: it is
+// bcrypt, weaker than the Hasher's parameters, or not understood at all.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	if isBcrypt(encoded) {
+		return true
+	}
+	p, _, _, err := decodePHC(encoded)
+	return err != nil || weaker(p, h.params())
+}
+
+// VerifyDummy spends the time of one Verify with the Hasher's parameters and
+// returns ErrPasswordMismatch. Call it when the user is unknown, so a login
+// takes as long for an unknown email as for a wrong password.
+func (h *Hasher) VerifyDummy(password string) error {
+	p := h.params()
+	if p.check() != nil {
+		p = DefaultArgon2Params()
+	}
+	if len(password) > MaxPasswordLen {
+		password = password[:MaxPasswordLen]
+	}
+	salt := make([]byte, p.SaltLen)
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	subtle.ConstantTimeCompare(got, make([]byte, len(got)))
+	return ErrPasswordMismatch
+}
+
+func weaker(stored, current Argon2Params) bool {
+	return stored.Memory < current.Memory || stored.Time < current.Time ||
+		stored.Threads < current.Threads || stored.SaltLen < current.SaltLen ||
+		stored.KeyLen < current.KeyLen
+}
+
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// checkBcrypt bounds the cost before bcrypt runs it: bcrypt.Cost parses the
+// hash without hashing.
+func checkBcrypt(s string) error {
+	cost, err := bcrypt.Cost([]byte(s))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsupportedHash, err)
+	}
+	if cost > MaxBcryptCost {
+		return fmt.Errorf("%w: bcrypt cost %d over %d", ErrUnsupportedHash, cost, MaxBcryptCost)
+	}
+	return nil
+}
+
+func encodePHC(p Argon2Params, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// decodePHC parses "$argon2id$v=19$m=M,t=T,p=P$salt$hash" strictly and
+// bounds every parameter.
+func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
+	var p Argon2Params
+	bad := func(why string) (Argon2Params, []byte, []byte, error) {
+		return p, nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedHash, why)
+	}
+	if len(s) > 512 {
+		return bad("hash too long")
+	}
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return bad("not an argon2id PHC string")
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return bad("unsupported argon2 version")
+	}
+	fields := strings.Split(parts[3], ",")
+	if len(fields) != 3 {
+		return bad("want m, t and p")
+	}
+	var vals [3]uint64
+	for i, name := range []string{"m=", "t=", "p="} {
+		v, ok := strings.CutPrefix(fields[i], name)
+		if !ok {
+			return bad("want m, t and p in that order")
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || (len(v) > 1 && v[0] == '0') {
+			return bad("bad number " + strconv.Quote(fields[i]))
+		}
+		vals[i] = n
+	}
+	if vals[0] > MaxArgon2Memory || vals[1] > MaxArgon2Time || vals[2] > MaxArgon2Thread {
+		return bad("parameters out of range")
+	}
+	salt, err := base64.RawStdEncoding.Strict().DecodeString(parts[4])
+	if err != nil {
+		return bad("bad salt")
+	}
+	key, err := base64.RawStdEncoding.Strict().DecodeString(parts[5])
+	if err != nil {
+		return bad("bad key")
+	}
+	p = Argon2Params{Memory: uint32(vals[0]), Time: uint32(vals[1]), Threads: uint8(vals[2]),
+		SaltLen: uint32(len(salt)), KeyLen: uint32(len(key))}
+	if err := p.check(); err != nil {
+		return p, nil, nil, err
+	}
+	return p, salt, key, nil
+}
+
+// check reports ErrUnsupportedHash for parameters outside the bounds: those
+// of a new hash as much as those of a stored one.
+func (p Argon2Params) check() error {
+	var why string
+	switch m, t, th := uint64(p.Memory), uint64(p.Time), uint64(p.Threads); {
+	case t < 1 || t > MaxArgon2Time:
+		why = "t out of range"
+	case th < 1 || th > MaxArgon2Thread:
+		why = "p out of range"
+	case m < 8*th || m > MaxArgon2Memory:
+		why = "m out of range"
+	case m*t > MaxArgon2Cost:
+		why = "m*t out of range"
+	case p.SaltLen < 8 || p.SaltLen > 64:
+		why = "salt length out of range"
+	case p.KeyLen < 16 || p.KeyLen > 128:
+		why = "key length out of range"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrUnsupportedHash, why)
+}

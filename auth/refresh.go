@@ -1,0 +1,145 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// ErrUserNotFound is what a UserLookup returns (possibly wrapped) for a user
+// that no longer exists. Refresh turns it into ErrUnknownUser. Any error
+// whose chain reports HTTPStatus() 404, such as repository.ErrNotFound,
+// counts as well.
+var ErrUserNotFound = errors.New("auth: user not found")
+
+// User is what tokens say about a user.
+type User struct {
+	ID    string
+	Email string
+	Roles []string
+}
+
+// UserLookup returns the current state of a user, so a refresh carries the
+// user's current email and roles and fails for a deleted user.
+type UserLookup interface {
+	// LookupUser returns the user with id, or an error matching
+	// ErrUserNotFound.
+	LookupUser(ctx context.Context, id string) (User, error)
+}
+
+// UserLookupFunc adapts a function to UserLookup.
+type UserLookupFunc func(ctx context.Context, id string) (User, error)
+
+// LookupUser calls f.
+func (f UserLookupFunc) LookupUser(ctx context.Context, id string) (User, error) { return f(ctx, id) }
+
+// RefreshClaims are the claims of a refresh token: sub, jti, the family id
+// and the family's absolute expiry, besides iss, aud, exp and iat.
+type RefreshClaims struct {
+	jwt.RegisteredClaims
+	Family        string `json:"fid"`
+	FamilyExpires int64  `json:"fexp"` // Unix seconds
+}
+
+// Refresh uses up refreshToken and returns a new pair in the same family,
+// with the user's current email and roles. Presenting a used token revokes
+// the family (ErrTokenReused); see Options.ReuseGrace. The new refresh token
+// never outlives the family's absolute expiry. A user that no longer exists
+// gets ErrUnknownUser and the family is revoked.
+func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+	rc, err := t.VerifyRefresh(ctx, refreshToken)
+	if err != nil {
+		return Pair{}, err
+	}
+	u, err := t.opts.Users.LookupUser(ctx, rc.Subject)
+	if userNotFound(err) {
+		if err := t.opts.Store.RevokeFamily(ctx, rc.Family, t.opts.Now()); err != nil {
+			return Pair{}, fmt.Errorf("auth: revoke family: %w", err)
+		}
+		return Pair{}, ErrUnknownUser.with(err)
+	}
+	if err != nil {
+		return Pair{}, fmt.Errorf("auth: look up user: %w", err)
+	}
+	if u.ID != rc.Subject {
+		return Pair{}, fmt.Errorf("auth: user lookup returned id %q for %q", u.ID, rc.Subject)
+	}
+	now := t.opts.Now()
+	refresh, child, err := t.signRefresh(u.ID, rc.Family, time.Unix(rc.FamilyExpires, 0), now)
+	if err != nil {
+		return Pair{}, err
+	}
+	err = t.opts.Store.Rotate(ctx, Rotation{Old: HashJTI(rc.ID), Child: child, Now: now, Grace: t.opts.ReuseGrace})
+	if err != nil {
+		var ae *Error
+		if errors.As(err, &ae) {
+			return Pair{}, err
+		}
+		return Pair{}, fmt.Errorf("auth: rotate refresh token: %w", err)
+	}
+	return t.pair(u, now, refresh, child.ExpiresAt)
+}
+
+// Logout revokes the family of refreshToken. The access tokens already
+// issued stay valid until they expire (at most AccessTTL).
+func (t *Tokens) Logout(ctx context.Context, refreshToken string) error {
+	rc, err := t.VerifyRefresh(ctx, refreshToken)
+	if err != nil {
+		return err
+	}
+	if err := t.opts.Store.RevokeFamily(ctx, rc.Family, t.opts.Now()); err != nil {
+		return fmt.Errorf("auth: revoke family: %w", err)
+	}
+	return nil
+}
+
+// LogoutAll revokes every refresh family of the user with id subject (log
+// out everywhere, or after a password change).
+func (t *Tokens) LogoutAll(ctx context.Context, subject string) error {
+	if err := t.opts.Store.RevokeSubject(ctx, subject, t.opts.Now()); err != nil {
+		return fmt.Errorf("auth: revoke user families: %w", err)
+	}
+	return nil
+}
+
+// signRefresh signs a refresh token expiring at now+RefreshTTL or at the
+// family's expiry, whichever is first, and returns its store record.
+func (t *Tokens) signRefresh(sub, fid string, famExp, now time.Time) (string, RefreshToken, error) {
+	jti, err := t.randomID()
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+	exp := now.Add(t.opts.RefreshTTL)
+	if famExp.Before(exp) {
+		exp = famExp
+	}
+	c := &RefreshClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.opts.Issuer,
+			Subject:   sub,
+			Audience:  jwt.ClaimStrings{t.opts.RefreshAudience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        jti,
+		},
+		Family:        fid,
+		FamilyExpires: famExp.Unix(),
+	}
+	s, err := t.sign(c, RefreshTokenType)
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+	rec := RefreshToken{Hash: HashJTI(jti), Family: fid, Subject: sub,
+		ExpiresAt: c.ExpiresAt.Time, FamilyExpiresAt: famExp}
+	return s, rec, nil
+}
+
+// userNotFound reports ErrUserNotFound, or an error that renders 404.
+func userNotFound(err error) bool {
+	var status interface{ HTTPStatus() int }
+	return errors.Is(err, ErrUserNotFound) || (errors.As(err, &status) && status.HTTPStatus() == http.StatusNotFound)
+}

@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token types carried in the "typ" header. Access tokens follow RFC 9068.
+const (
+	AccessTokenType  = "at+jwt"
+	RefreshTokenType = "rt+jwt"
+)
+
+// Defaults and limits of Options.
+const (
+	DefaultAccessTTL  = 15 * time.Minute
+	DefaultRefreshTTL = 7 * 24 * time.Hour
+	MaxLeeway         = 60 * time.Second
+	// MaxTokenLen is the longest token string verified; longer ones are
+	// rejected before any parsing.
+	MaxTokenLen = 4096
+)
+
+// Options configure Tokens. Issuer, Keys, Store and Users are required.
+type Options struct {
+	Issuer string // "iss" of every token; required
+	// Audience is the "aud" of access tokens, the API that accepts them.
+	// Empty means Issuer.
+	Audience string
+	// RefreshAudience is the "aud" of refresh tokens. It must differ from
+	// Audience; empty means Issuer + "#refresh".
+	RefreshAudience string
+	AccessTTL       time.Duration // zero: DefaultAccessTTL
+	RefreshTTL      time.Duration // zero: DefaultRefreshTTL; the family's absolute lifetime
+	// Leeway tolerates clock skew on exp and nbf. Zero means none; it is
+	// capped at MaxLeeway.
+	Leeway time.Duration
+	// ReuseGrace lets the immediate predecessor of a family's newest token
+	// be presented again within this time of its use without revoking the
+	// family (two browser tabs refreshing at once); it still gets
+	// ErrTokenReused and no new pair. Zero: every reuse revokes. Keep it to
+	// seconds.
+	ReuseGrace time.Duration
+	// Algorithms are the signing algorithms verification accepts, among
+	// HS256, EdDSA and ES256; empty means all three. Whatever the list, a
+	// token must use the algorithm of the key its "kid" names.
+	Algorithms []string
+	Keys       *KeySet      // signing and verification keys; required
+	Store      RefreshStore // refresh-token families; required
+	Users      UserLookup   // current user state for Refresh; required
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of token and family ids; nil means crypto/rand.
+	// It must be safe for concurrent use.
+	Rand io.Reader
+}
+
+// Pair is an access token and its refresh token.
+type Pair struct {
+	AccessToken      string
+	RefreshToken     string
+	AccessExpiresAt  time.Time
+	RefreshExpiresAt time.Time
+}
+
+// Tokens issues, verifies, refreshes and revokes access/refresh token pairs.
+//
+// Build it with NewTokens; the zero value is not usable. A Tokens is safe
+// for concurrent use; it holds no resources of its own (close the Store's
+// database yourself).
+type Tokens struct {
+	opts          Options
+	accessParser  *jwt.Parser
+	refreshParser *jwt.Parser
+}
+
+// NewTokens checks opts and returns a Tokens.
+func NewTokens(opts Options) (*Tokens, error) {
+	switch {
+	case opts.Issuer == "":
+		return nil, errors.New("auth: Options.Issuer is required")
+	case opts.Keys == nil:
+		return nil, errors.New("auth: Options.Keys is required")
+	case opts.Store == nil:
+		return nil, errors.New("auth: Options.Store is required")
+	case opts.Users == nil:
+		return nil, errors.New("auth: Options.Users is required")
+	case opts.AccessTTL < 0 || opts.RefreshTTL < 0 || opts.ReuseGrace < 0:
+		return nil, errors.New("auth: negative TTL or grace")
+	}
+	opts.Algorithms = slices.Clone(opts.Algorithms)
+	if len(opts.Algorithms) == 0 {
+		opts.Algorithms = []string{HS256, EdDSA, ES256}
+	}
+	for _, alg := range opts.Algorithms {
+		if alg != HS256 && alg != EdDSA && alg != ES256 {
+			return nil, fmt.Errorf("auth: unsupported algorithm %q", alg)
+		}
+	}
+	if !slices.Contains(opts.Algorithms, opts.Keys.signer().Alg()) {
+		return nil, fmt.Errorf("auth: the active key's algorithm %s is not in Options.Algorithms", opts.Keys.signer().Alg())
+	}
+	if opts.Audience == "" {
+		opts.Audience = opts.Issuer
+	}
+	if opts.RefreshAudience == "" {
+		opts.RefreshAudience = opts.Issuer + "#refresh"
+	}
+	if opts.RefreshAudience == opts.Audience {
+		return nil, errors.New("auth: Options.RefreshAudience must differ from Audience")
+	}
+	if opts.AccessTTL == 0 {
+		opts.AccessTTL = DefaultAccessTTL
+	}
+	if opts.RefreshTTL == 0 {
+		opts.RefreshTTL = DefaultRefreshTTL
+	}
+	opts.Leeway = min(max(opts.Leeway, 0), MaxLeeway)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	parser := func(aud string) *jwt.Parser {
+		return jwt.NewParser(
+			jwt.WithValidMethods(opts.Algorithms),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuer(opts.Issuer),
+			jwt.WithAudience(aud),
+			jwt.WithLeeway(opts.Leeway),
+			jwt.WithTimeFunc(opts.Now),
+			jwt.WithStrictDecoding(),
+		)
+	}
+	return &Tokens{opts: opts, accessParser: parser(opts.Audience), refreshParser: parser(opts.RefreshAudience)}, nil
+}
+
+// Issue starts a new refresh family for u (a login) and returns its first
+// pair.
+func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
+	if u.ID == "" {
+		return Pair{}, errors.New("auth: Issue needs a user id")
+	}
+	now := t.opts.Now()
+	fid, err := t.randomID()
+	if err != nil {
+		return Pair{}, err
+	}
+	famExp := now.Add(t.opts.RefreshTTL).Truncate(time.Second)
+	refresh, rec, err := t.signRefresh(u.ID, fid, famExp, now)
+	if err != nil {
+		return Pair{}, err
+	}
+	if err := t.opts.Store.Create(ctx, rec); err != nil {
+		return Pair{}, fmt.Errorf("auth: store refresh token: %w", err)
+	}
+	return t.pair(u, now, refresh, rec.ExpiresAt)
+}
+
+// VerifyAccess verifies an access token and returns its claims. Errors are
+// ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
+// rendering 401.
+func (t *Tokens) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
+	c := new(Claims)
+	if err := t.verify(t.accessParser, token, AccessTokenType, c); err != nil {
+		return nil, err
+	}
+	if c.Subject == "" {
+		return nil, ErrInvalidToken.with(errors.New("no subject"))
+	}
+	return c, nil
+}
+
+// VerifyRefresh verifies a refresh token's signature and claims, without
+// consulting the store. Errors are as for VerifyAccess.
+func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaims, error) {
+	c := new(RefreshClaims)
+	if err := t.verify(t.refreshParser, token, RefreshTokenType, c); err != nil {
+		return nil, err
+	}
+	if c.Subject == "" || c.ID == "" || c.Family == "" || c.FamilyExpires == 0 {
+		return nil, ErrInvalidToken.with(errors.New("refresh token lacks sub, jti, fid or fexp"))
+	}
+	return c, nil
+}
+
+// Check extracts the bearer token of r and verifies it as an access token.
+func (t *Tokens) Check(r *http.Request) (*Claims, error) {
+	tok, err := BearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return t.VerifyAccess(r.Context(), tok)
+}
+
+func (t *Tokens) verify(p *jwt.Parser, token, typ string, claims jwt.Claims) error {
+	if len(token) > MaxTokenLen || strings.Count(token, ".") != 2 {
+		return ErrInvalidToken
+	}
+	tok, err := p.ParseWithClaims(token, claims, t.keyFunc)
+	if err != nil {
+		// Claims are validated only after the signature verified, so
+		// only then may the error say more than "invalid".
+		if errors.Is(err, jwt.ErrTokenInvalidClaims) {
+			if tok.Header["typ"] != typ {
+				return ErrWrongTokenType.with(err)
+			}
+			if errors.Is(err, jwt.ErrTokenExpired) {
+				return ErrExpired.with(err)
+			}
+		}
+		return ErrInvalidToken.with(err)
+	}
+	if tok.Header["typ"] != typ {
+		return ErrWrongTokenType
+	}
+	return nil
+}
+
+// keyFunc finds the key named by "kid" in the key set, by map lookup only,
+// and insists that the token's algorithm is that key's algorithm.
+func (t *Tokens) keyFunc(tok *jwt.Token) (any, error) {
+	kid, _ := tok.Header["kid"].(string)
+	k, ok := t.opts.Keys.lookup(kid, t.opts.Now())
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	if tok.Method.Alg() != k.method.Alg() {
+		return nil, errors.New("algorithm does not match the key")
+	}
+	return k.verify, nil
+}
+
+// RotateKey makes next the active signing key; the previous one keeps
+// verifying until every token it signed has expired. next's algorithm must
+// be in Options.Algorithms.
+func (t *Tokens) RotateKey(next *Key) error {
+	if next != nil && !slices.Contains(t.opts.Algorithms, next.Alg()) {
+		return fmt.Errorf("%w: algorithm %s is not in Options.Algorithms", ErrBadKey, next.Alg())
+	}
+	return t.opts.Keys.Rotate(next, t.opts.Now().Add(max(t.opts.RefreshTTL, t.opts.AccessTTL)+t.opts.Leeway))
+}
+
+// JWKSHandler serves the public keys of the key set as a JWKS document.
+func (t *Tokens) JWKSHandler() http.Handler { return t.opts.Keys.JWKSHandler(t.opts.Now) }
+
+// AccessTTL returns the lifetime of access tokens, for "expiresIn".
+func (t *Tokens) AccessTTL() time.Duration { return t.opts.AccessTTL }
+
+func (t *Tokens) pair(u User, now time.Time, refresh string, refreshExp time.Time) (Pair, error) {
+	jti, err := t.randomID()
+	if err != nil {
+		return Pair{}, err
+	}
+	exp := now.Add(t.opts.AccessTTL)
+	c := &Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.opts.Issuer,
+			Subject:   u.ID,
+			Audience:  jwt.ClaimStrings{t.opts.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        jti,
+		},
+		Email: u.Email,
+		Roles: u.Roles,
+	}
+	access, err := t.sign(c, AccessTokenType)
+	if err != nil {
+		return Pair{}, err
+	}
+	return Pair{AccessToken: access, RefreshToken: refresh,
+		AccessExpiresAt: c.ExpiresAt.Time, RefreshExpiresAt: refreshExp}, nil
+}
+
+func (t *Tokens) sign(c jwt.Claims, typ string) (string, error) {
+	k := t.opts.Keys.signer()
+	tok := jwt.NewWithClaims(k.method, c)
+	tok.Header["typ"] = typ
+	tok.Header["kid"] = k.id
+	s, err := tok.SignedString(k.sign)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return s, nil
+}
+
+// randomID returns 16 random bytes in unpadded base64url.
+func (t *Tokens) randomID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(t.opts.Rand, b[:]); err != nil {
+		return "", fmt.Errorf("auth: read random id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
