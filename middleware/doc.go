@@ -1,0 +1,34 @@
+// Package middleware holds net/http middleware for API services, each a
+// plain func(http.Handler) http.Handler, so they work with http.ServeMux, chi
+// and gorilla alike, and each in its own file:
+//
+//   - RequestID: keeps a safe inbound X-Request-Id or makes a UUIDv7, and
+//     puts it in the context for envelope's meta.requestId and the logs;
+//   - Recover: a panic becomes a 500 INTERNAL_ERROR envelope, logged with
+//     its stack;
+//   - Logger: one slog line per request, never a header or a body;
+//   - ClientIP: the client address, believing X-Forwarded-For only from
+//     trusted proxies;
+//   - Auth, OptionalAuth, RequireRole: bearer tokens and roles, 401 and 403
+//     as RFC 6750 describes;
+//   - RateLimit: 429 with Retry-After and the IETF RateLimit fields, backed
+//     by a ratelimit.Limiter (in memory, or shared through Redis with
+//     ratelimit/redisstore);
+//   - Timeout, MaxBytes, SecurityHeaders.
+//
+// Errors are written with envelope.WriteError, so every failure has the
+// envelope shape and the request id. Chain composes middleware in reading
+// order:
+//
+//	ip := middleware.ClientIP{TrustedProxies: proxies}
+//	api := middleware.Chain(
+//		middleware.RequestID,
+//		middleware.Recover,
+//		ip.Handler,
+//		middleware.Logger,
+//	).Then(mux)
+//
+// The middleware that wrap the http.ResponseWriter (Recover, Logger,
+// Timeout) share one wrapper per request, which keeps http.Flusher,
+// http.Hijacker and http.ResponseController working.
+package middleware

@@ -1,0 +1,151 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/middleware/ratelimit"
+)
+
+func ExampleChain() {
+	say := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Println("before", name)
+				next.ServeHTTP(w, r)
+				fmt.Println("after", name)
+			})
+		}
+	}
+	h := middleware.Chain(say("first"), say("second")).ThenFunc(func(http.ResponseWriter, *http.Request) {
+		fmt.Println("handler")
+	})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	// Output:
+	// before first
+	// before second
+	// handler
+	// after second
+	// after first
+}
+
+func ExampleRequestID() {
+	h := middleware.RequestID(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Request-Id", "from-the-proxy-42")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Header().Get("X-Request-Id"))
+
+	req.Header.Set("X-Request-Id", "<script>")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(len(rec.Header().Get("X-Request-Id")), "characters, generated")
+	// Output:
+	// from-the-proxy-42
+	// 36 characters, generated
+}
+
+func ExampleRecover() {
+	quiet := slog.New(slog.DiscardHandler) // the panic and its stack go here
+	h := middleware.Chain(
+		middleware.RequestID,
+		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: quiet}),
+	).ThenFunc(func(http.ResponseWriter, *http.Request) { panic("bug") })
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Request-Id", "req-1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+		Meta  struct{ RequestID string }
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	fmt.Println(rec.Code, body.Error.Code, body.Meta.RequestID)
+	// Output: 500 INTERNAL_ERROR req-1
+}
+
+func ExampleAuth() {
+	// In an application the verifier is the auth package's token service.
+	verifier := middleware.VerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
+		switch token {
+		case "admin-token":
+			return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "u1"}, Roles: []string{"admin"}}, nil
+		case "user-token":
+			return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "u2"}, Roles: []string{"user"}}, nil
+		}
+		return nil, errors.New("invalid token")
+	})
+	h := middleware.Auth(verifier, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := auth.ClaimsFrom(r.Context())
+		fmt.Fprint(w, "hello ", c.Subject)
+	}))
+
+	for _, header := range []string{"", "Bearer expired-token", "Bearer user-token", "Bearer admin-token"} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Printf("%d %s\n", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	// Output:
+	// 401 Bearer
+	// 401 Bearer error="invalid_token"
+	// 403 Bearer error="insufficient_scope"
+	// 200
+}
+
+func ExampleRateLimit() {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
+	limiter := ratelimit.New(ratelimit.Limit{Rate: 2, Period: time.Minute}, store)
+	h := middleware.RateLimit(limiter, middleware.KeyByIP)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+
+	for range 3 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "192.0.2.1:1234"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Header().Get("RateLimit-Policy"), rec.Header().Get("RateLimit"))
+		if retry := rec.Header().Get("Retry-After"); retry != "" {
+			fmt.Println("Retry-After:", retry)
+		}
+	}
+	// Output:
+	// 200 "default";q=2;w=60 "default";r=1;t=30
+	// 200 "default";q=2;w=60 "default";r=0;t=60
+	// 429 "default";q=2;w=60 "default";r=0;t=60
+	// Retry-After: 30
+}
+
+func ExampleClientIP() {
+	ip := middleware.ClientIP{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7, 198.51.100.9")
+
+	req.RemoteAddr = "192.0.2.1:5000" // not a trusted proxy: the header is ignored
+	fmt.Println(ip.Resolve(req))
+
+	req.RemoteAddr = "10.0.0.2:5000" // the load balancer: the rightmost entry is the client
+	fmt.Println(ip.Resolve(req))
+	// Output:
+	// 192.0.2.1
+	// 198.51.100.9
+}

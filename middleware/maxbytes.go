@@ -1,0 +1,35 @@
+package middleware
+
+import (
+	"net/http"
+
+	"github.com/svckit/svckit/envelope"
+)
+
+// MaxBytes returns a middleware that limits request bodies to n bytes. A
+// request whose Content-Length already exceeds n is answered 413
+// PAYLOAD_TOO_LARGE at once, without calling the handler; otherwise the body
+// is wrapped with http.MaxBytesReader, so reading past n fails with an
+// *http.MaxBytesError, which envelope.WriteError renders as 413 too.
+//
+// It panics when n is negative.
+func MaxBytes(n int64) func(http.Handler) http.Handler {
+	if n < 0 {
+		panic("middleware: MaxBytes with a negative limit")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				_ = envelope.WriteError(w, r, envelope.PayloadTooLarge(n))
+				return
+			}
+			if r.Body == nil || r.Body == http.NoBody {
+				next.ServeHTTP(w, r)
+				return
+			}
+			r2 := *r
+			r2.Body = http.MaxBytesReader(w, r.Body, n)
+			serveDerived(next, w, r, &r2)
+		})
+	}
+}

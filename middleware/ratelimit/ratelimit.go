@@ -1,0 +1,140 @@
+// Package ratelimit decides whether an event keyed by a string (a client IP,
+// a user id, an email address on a login form) may happen now, with the
+// generic cell rate algorithm (GCRA).
+//
+// GCRA is a token bucket kept as a single timestamp per key, the theoretical
+// arrival time (TAT) of the next event: a Limit of Rate events per Period
+// lets one event through every Period/Rate on average and up to Burst at
+// once. Because the whole state is one number, a decision is one read and one
+// write, which makes the in-memory store cheap and the Redis store
+// (sub-package redisstore) one atomic script.
+//
+// A Limiter pairs a Limit with a Store. The package has no HTTP dependency;
+// the middleware package turns a Limiter into a net/http middleware.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrUnavailable is wrapped by errors a Store returns when its backend cannot
+// be reached and it has no fallback. Match it with errors.Is.
+var ErrUnavailable = errors.New("ratelimit: store unavailable")
+
+// Limit is a rate: Rate events per Period, with bursts of up to Burst events.
+// A zero Burst means Burst = Rate, so a fresh key may spend its whole quota
+// at once and then regains one event every Period/Rate.
+type Limit struct {
+	// Rate is the number of events allowed per Period. It must be positive.
+	Rate int
+	// Period is the window Rate applies to. It must be positive.
+	Period time.Duration
+	// Burst is the number of events allowed at once. Zero means Rate.
+	Burst int
+}
+
+// PerSecond returns a Limit of n events per second, bursts of n.
+func PerSecond(n int) Limit { return Limit{Rate: n, Period: time.Second} }
+
+// PerMinute returns a Limit of n events per minute, bursts of n.
+func PerMinute(n int) Limit { return Limit{Rate: n, Period: time.Minute} }
+
+// Validate reports an error when l cannot be enforced: a Rate or Period that
+// is not positive, or a negative Burst.
+func (l Limit) Validate() error {
+	switch {
+	case l.Rate <= 0:
+		return fmt.Errorf("ratelimit: rate %d is not positive", l.Rate)
+	case l.Period <= 0:
+		return fmt.Errorf("ratelimit: period %v is not positive", l.Period)
+	case l.Burst < 0:
+		return fmt.Errorf("ratelimit: burst %d is negative", l.Burst)
+	}
+	return nil
+}
+
+// Interval returns the time one event adds to a key's debt: Period/Rate,
+// at least one nanosecond.
+func (l Limit) Interval() time.Duration {
+	return max(l.Period/time.Duration(l.Rate), 1)
+}
+
+// BurstSize returns Burst, or Rate when Burst is zero.
+func (l Limit) BurstSize() int {
+	if l.Burst == 0 {
+		return l.Rate
+	}
+	return l.Burst
+}
+
+// String formats l as "Rate/Period" with the burst when it differs from the
+// rate, for logs.
+func (l Limit) String() string {
+	if l.Burst != 0 && l.Burst != l.Rate {
+		return fmt.Sprintf("%d/%v burst %d", l.Rate, l.Period, l.Burst)
+	}
+	return fmt.Sprintf("%d/%v", l.Rate, l.Period)
+}
+
+// Result is the outcome of one decision.
+type Result struct {
+	// Allowed reports whether the event may happen. A denied event costs
+	// nothing.
+	Allowed bool
+	// Limit is the limit the decision was taken against.
+	Limit Limit
+	// Remaining is the number of further events that would be allowed right
+	// now.
+	Remaining int
+	// RetryAfter is the time until the next event will be allowed: zero when
+	// Allowed, else the exact wait.
+	RetryAfter time.Duration
+	// ResetAfter is the time until the key is back to its full burst, that
+	// is until it holds no state at all.
+	ResetAfter time.Duration
+}
+
+// Store keeps the GCRA state of many keys and takes one decision atomically.
+// Implementations must be safe for concurrent use.
+type Store interface {
+	// Allow spends one event of key's budget under limit when the budget
+	// allows it. The limit has been validated by the caller.
+	Allow(ctx context.Context, key string, limit Limit) (Result, error)
+}
+
+// Limiter applies one Limit to any number of keys held in a Store.
+//
+// The zero Limiter is not usable; create one with New. A Limiter is safe for
+// concurrent use and holds nothing to close (its Store may).
+type Limiter struct {
+	limit Limit
+	store Store
+}
+
+// New returns a Limiter enforcing limit with store. A nil store means a new
+// in-memory store with default options. New panics when the limit is invalid
+// (see Limit.Validate): that is a programming error.
+func New(limit Limit, store Store) *Limiter {
+	if err := limit.Validate(); err != nil {
+		panic(err)
+	}
+	if store == nil {
+		store = NewMemoryStore(MemoryOptions{})
+	}
+	return &Limiter{limit: limit, store: store}
+}
+
+// Limit returns the limit l enforces.
+func (l *Limiter) Limit() Limit { return l.limit }
+
+// Allow spends one event of key's budget when it allows it. The error is the
+// store's (for example one wrapping ErrUnavailable); the in-memory store
+// never fails.
+func (l *Limiter) Allow(ctx context.Context, key string) (Result, error) {
+	res, err := l.store.Allow(ctx, key, l.limit)
+	res.Limit = l.limit
+	return res, err
+}

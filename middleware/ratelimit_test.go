@@ -1,0 +1,190 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/middleware/ratelimit"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(testNow().UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func memoryLimiter(limit ratelimit.Limit, clock *fakeClock) *ratelimit.Limiter {
+	return ratelimit.New(limit, ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: clock.Now}))
+}
+
+func TestRateLimitHeaders(t *testing.T) {
+	clock := newFakeClock()
+	h := middleware.RateLimit(memoryLimiter(ratelimit.Limit{Rate: 3, Period: time.Minute}, clock), nil)(okHandler())
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "192.0.2.1:1"
+		return serve(h, req)
+	}
+	tests := []struct {
+		advance time.Duration
+		status  int
+		quota   string
+		retry   string
+	}{
+		{0, 200, `"default";r=2;t=20`, ""},
+		{0, 200, `"default";r=1;t=40`, ""},
+		{0, 200, `"default";r=0;t=60`, ""},
+		{0, 429, `"default";r=0;t=60`, "20"},
+		{19500 * time.Millisecond, 429, `"default";r=0;t=41`, "1"},
+		{500 * time.Millisecond, 200, `"default";r=0;t=60`, ""},
+		{1 * time.Second, 429, `"default";r=0;t=59`, "19"},
+	}
+	for i, tt := range tests {
+		clock.Advance(tt.advance)
+		rec := get()
+		require.Equal(t, tt.status, rec.Code, "request %d", i)
+		assert.Equal(t, `"default";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "policy on request %d", i)
+		assert.Equal(t, tt.quota, rec.Header().Get("RateLimit"), "quota on request %d", i)
+		assert.Equal(t, tt.retry, rec.Header().Get("Retry-After"), "Retry-After on request %d", i)
+		if tt.status == 429 {
+			assert.Equal(t, "RATE_LIMITED", errorCode(t, rec), "429 envelope on request %d", i)
+		}
+	}
+}
+
+func TestRateLimitPolicyName(t *testing.T) {
+	l := ratelimit.New(ratelimit.Limit{Rate: 10, Period: 1500 * time.Millisecond}, nil)
+	h := middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: l, Policy: "login"})(okHandler())
+	rec := serve(h, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, `"login";q=10;w=2`, rec.Header().Get("RateLimit-Policy"), "named policy, window rounded up")
+	assert.Panics(t, func() {
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: l, Policy: `a"b`})
+	}, "a name that breaks the field is a programming error")
+	assert.Panics(t, func() { middleware.RateLimit(nil, nil) }, "a nil limiter is a programming error")
+}
+
+// TestRateLimitSpoofing proves that X-Forwarded-For from an untrusted peer
+// does not change the key, and from a trusted proxy it does.
+func TestRateLimitSpoofing(t *testing.T) {
+	tests := []struct {
+		name     string
+		proxies  string
+		wantPass int
+	}{
+		{"untrusted peer: one key whatever the header", "", 1},
+		{"trusted proxy: one key per forwarded client", "10.0.0.0/8", 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ip := middleware.ClientIP{TrustedProxies: mustProxies(t, tt.proxies)}
+			l := memoryLimiter(ratelimit.Limit{Rate: 1, Period: time.Hour}, newFakeClock())
+			h := middleware.Chain(ip.Handler, middleware.RateLimit(l, middleware.KeyByIP)).Then(okHandler())
+			passed := 0
+			for _, spoof := range []string{"1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4", "5.5.5.5"} {
+				req := httptest.NewRequest("GET", "/", nil)
+				req.RemoteAddr = "10.0.0.1:1"
+				req.Header.Set("X-Forwarded-For", spoof)
+				if serve(h, req).Code == http.StatusOK {
+					passed++
+				}
+			}
+			assert.Equal(t, tt.wantPass, passed, "requests that got through")
+		})
+	}
+}
+
+func TestKeyFuncs(t *testing.T) {
+	withIP := func(remote string) *http.Request {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = remote
+		return req
+	}
+	withClaims := func(req *http.Request, sub string) *http.Request {
+		c := &auth.Claims{}
+		c.Subject = sub
+		return req.WithContext(auth.WithClaims(req.Context(), c))
+	}
+	ctxIP := withIP("10.0.0.1:1")
+	ctxIP = ctxIP.WithContext(middleware.WithClientIP(ctxIP.Context(), mustAddr(t, "198.51.100.9")))
+	tests := []struct {
+		name string
+		key  middleware.KeyFunc
+		req  *http.Request
+		want string
+	}{
+		{"ipv4", middleware.KeyByIP, withIP("192.0.2.1:1"), "ip:192.0.2.1"},
+		{"ipv6 grouped by /64", middleware.KeyByIP, withIP("[2001:db8:1:2:3:4:5:6]:1"), "ip:2001:db8:1:2::/64"},
+		{"same /64, same key", middleware.KeyByIP, withIP("[2001:db8:1:2:ffff::1]:1"), "ip:2001:db8:1:2::/64"},
+		{"v4-mapped", middleware.KeyByIP, withIP("[::ffff:192.0.2.1]:1"), "ip:192.0.2.1"},
+		{"unix socket", middleware.KeyByIP, withIP("@"), "ip:unknown"},
+		{"address from context", middleware.KeyByIP, ctxIP, "ip:198.51.100.9"},
+		{"user", middleware.KeyByUser, withClaims(withIP("192.0.2.1:1"), "u-7"), "user:u-7"},
+		{"user without subject", middleware.KeyByUser, withClaims(withIP("192.0.2.1:1"), ""), "ip:192.0.2.1"},
+		{"anonymous", middleware.KeyByUser, withIP("192.0.2.1:1"), "ip:192.0.2.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.key(tt.req), "key")
+		})
+	}
+}
+
+// failingStore always fails, as a Redis store without fallback does when
+// Redis is down.
+type failingStore struct{}
+
+func (failingStore) Allow(context.Context, string, ratelimit.Limit) (ratelimit.Result, error) {
+	return ratelimit.Result{}, errors.Join(ratelimit.ErrUnavailable, errors.New("dial tcp: refused"))
+}
+
+func TestRateLimitStoreDown(t *testing.T) {
+	var logs logBuffer
+	h := middleware.RateLimit(ratelimit.New(ratelimit.PerSecond(1), failingStore{}), nil)(okHandler())
+	req := httptest.NewRequest("GET", "/", nil)
+	req = req.WithContext(contextWithLogger(req.Context(), logs.logger()))
+	rec := serve(h, req)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "fail closed")
+	assert.Equal(t, "UNAVAILABLE", errorCode(t, rec), "503 envelope")
+	assert.NotContains(t, rec.Body.String(), "dial", "the cause is not sent")
+	assert.Empty(t, logs.String(), "the outage is not logged per request")
+}
+
+// TestRateLimitConcurrent runs 200 concurrent clients through the HTTP
+// middleware: exactly the burst gets through.
+func TestRateLimitConcurrent(t *testing.T) {
+	clock := newFakeClock()
+	var served atomic.Int64
+	h := middleware.RateLimit(memoryLimiter(ratelimit.PerMinute(100), clock), nil)(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served.Add(1) }))
+	var limited atomic.Int64
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.RemoteAddr = "192.0.2.1:1"
+			if serve(h, req).Code == http.StatusTooManyRequests {
+				limited.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(100), served.Load(), "exactly the limit is served")
+	assert.Equal(t, int64(100), limited.Load(), "the rest is limited")
+}

@@ -1,0 +1,42 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/svckit/svckit/envelope"
+)
+
+// Timeout returns a middleware that gives each request a context deadline d
+// from now and, when the handler returns after the deadline passed without
+// having written anything, answers 504 TIMEOUT.
+//
+// The handler runs on the request's own goroutine and Timeout writes only
+// after it has returned, so the two never write concurrently and no
+// goroutine is left behind. The price is that a handler that ignores its
+// context is not cut short: the deadline is a request to stop, which
+// database/sql, net/http clients and the other context-aware calls honour.
+// (http.TimeoutHandler answers on time instead, by buffering the whole
+// response in memory and running the handler on another goroutine.)
+//
+// It panics when d is not positive.
+func Timeout(d time.Duration) func(http.Handler) http.Handler {
+	if d <= 0 {
+		panic("middleware: Timeout with a non-positive duration")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			rw := wrap(w)
+			serveDerived(next, rw, r, r.WithContext(ctx))
+			if !rw.started && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// Logger records the 504; there is no hidden cause to log.
+				quiet := r.WithContext(envelope.WithLogger(r.Context(), discardLogger()))
+				_ = envelope.WriteError(rw, quiet, envelope.Timeout())
+			}
+		})
+	}
+}

@@ -1,0 +1,117 @@
+package middleware
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+)
+
+// responseWriter records what a handler did with its http.ResponseWriter:
+// whether the response started, its status and its size. It keeps Flush and
+// Hijack available and unwraps for http.ResponseController.
+//
+// The middleware of this package share one responseWriter per request: wrap
+// returns the one already in place, so stacking Logger, Recover and Timeout
+// adds one wrapper, not three.
+type responseWriter struct {
+	http.ResponseWriter
+	status  int
+	bytes   int64
+	started bool
+}
+
+// wrap returns w as a *responseWriter, reusing it when it already is one.
+func wrap(w http.ResponseWriter) *responseWriter {
+	if rw, ok := w.(*responseWriter); ok {
+		return rw
+	}
+	return &responseWriter{ResponseWriter: w}
+}
+
+// WriteHeader records the first final status. Informational statuses (1xx
+// other than 101) pass through without starting the response.
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.started {
+		if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+			w.ResponseWriter.WriteHeader(code)
+			return
+		}
+		w.status, w.started = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write starts the response with 200 when no status was written, as
+// net/http does, and counts the bytes written.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.started {
+		w.status, w.started = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom implements io.ReaderFrom, so io.Copy to the response keeps the
+// underlying writer's fast path (sendfile for files).
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.started {
+		w.status, w.started = http.StatusOK, true
+	}
+	n, err := io.Copy(w.ResponseWriter, src)
+	w.bytes += n
+	return n, err
+}
+
+// Flush implements http.Flusher; it starts the response.
+func (w *responseWriter) Flush() {
+	if !w.started {
+		w.status, w.started = http.StatusOK, true
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker when the underlying writer can hijack;
+// otherwise it returns an error wrapping http.ErrNotSupported. A hijacked
+// response counts as started.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.started = true
+		if w.status == 0 {
+			w.status = http.StatusSwitchingProtocols
+		}
+	}
+	return conn, rw, err
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusCode returns the status written, or 200 when nothing was written
+// (what net/http sends when a handler returns without writing).
+func (w *responseWriter) statusCode() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// HeaderWritten reports whether the response has started; envelope's
+// WriteError asks it before writing an error.
+func (w *responseWriter) HeaderWritten() bool { return w.started }
+
+// serveDerived serves derived, a copy of r with a new context or body, and
+// then copies the route pattern that http.ServeMux set on the copy back to r,
+// so Logger, further out, still sees the route.
+func serveDerived(next http.Handler, w http.ResponseWriter, r, derived *http.Request) {
+	next.ServeHTTP(w, derived)
+	if r.Pattern == "" {
+		r.Pattern = derived.Pattern
+	}
+}
