@@ -1,0 +1,333 @@
+package txn
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ErrRollbackOnly is returned (wrapping the original cause) by a Do call
+// whose fn returned nil although a call that joined its transaction failed.
+// The joined call's partial work cannot be undone on its own, so the whole
+// transaction rolled back. Use Savepoint for calls whose failure the caller
+// handles and carries on from.
+var ErrRollbackOnly = errors.New("txn: transaction rolled back: a joined call failed")
+
+// DefaultMaxAttempts is how many times Do runs fn when Options.MaxAttempts is
+// zero.
+const DefaultMaxAttempts = 3
+
+// Propagation says what a Do call does when its context already carries a
+// transaction on the same database. Outside a transaction every mode begins
+// a new one.
+type Propagation uint8
+
+const (
+	// Join runs fn in the transaction already in the context (the default).
+	// Nothing is begun or committed; an error or panic from fn makes the
+	// whole transaction roll back, even if the caller handles the error and
+	// returns nil (the outer Do then returns ErrRollbackOnly). A joined call
+	// never retries: a retryable error propagates to the outermost call.
+	Join Propagation = iota
+	// Savepoint runs fn after SAVEPOINT and undoes only fn's work (ROLLBACK
+	// TO SAVEPOINT) when it fails; on success the savepoint is released and
+	// the outer transaction carries on. Hooks queued inside a savepoint that
+	// rolled back are dropped. A retryable error (serialization failure,
+	// deadlock) cannot be repaired by a savepoint: it marks the whole
+	// transaction for rollback, and the outermost call retries. The same
+	// SQL runs on PostgreSQL, MySQL/MariaDB and SQLite. Savepoints nest:
+	// do not open them from several goroutines of one transaction at once.
+	Savepoint
+	// Independent always begins a new transaction on another connection
+	// from the pool, commits or rolls it back on its own (with its own
+	// retries and hooks), whatever the outer transaction does later. Inside
+	// fn, From returns the new transaction. It needs a second connection:
+	// with db.SetMaxOpenConns(1) it waits for one forever (or until ctx
+	// ends), and on SQLite a writing Independent transaction waits for the
+	// write lock the outer one holds, then fails with SQLITE_BUSY.
+	Independent
+)
+
+// String returns the constant's name.
+func (p Propagation) String() string {
+	switch p {
+	case Join:
+		return "Join"
+	case Savepoint:
+		return "Savepoint"
+	case Independent:
+		return "Independent"
+	}
+	return "Propagation(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Options configure DoWith. The zero value joins an outer transaction,
+// begins new ones with the driver's default isolation, and runs fn up to
+// DefaultMaxAttempts times with a jittered exponential backoff. An Options
+// value holds nothing to close and may be shared by goroutines, provided its
+// Backoff is safe for concurrent use.
+type Options struct {
+	// TxOptions sets the isolation level and read-only flag of a new
+	// transaction; nil means the driver's defaults. It is ignored when the
+	// call joins a transaction or opens a savepoint.
+	TxOptions *sql.TxOptions
+	// Propagation is what happens inside an existing transaction; the zero
+	// value is Join.
+	Propagation Propagation
+	// MaxAttempts bounds how many times fn runs when it fails with a
+	// retryable error (see IsRetryable). Zero means DefaultMaxAttempts; 1
+	// (or any negative value) means one attempt, no retry. It only matters
+	// for a call that begins a transaction.
+	MaxAttempts int
+	// Backoff returns how long to wait after the given number of failed
+	// attempts (1, 2, ...) before the next one. Nil means a delay drawn at
+	// random between half and all of 10ms·2^(failures-1), capped at 1s. The
+	// wait ends early, with ctx's error, when ctx is done.
+	Backoff func(failures int) time.Duration
+}
+
+func (o Options) attempts() int {
+	switch {
+	case o.MaxAttempts == 0:
+		return DefaultMaxAttempts
+	case o.MaxAttempts < 1:
+		return 1
+	}
+	return o.MaxAttempts
+}
+
+// Do runs fn in a transaction on db with the zero Options: see DoWith.
+func Do(ctx context.Context, db *sql.DB, fn func(ctx context.Context) error) error {
+	return DoWith(ctx, db, Options{}, fn)
+}
+
+// DoWith runs fn in a transaction on db. The context fn receives carries the
+// transaction: From(ctx, db) returns it, and a Do call inside fn joins it,
+// opens a savepoint or begins an independent transaction, as
+// opts.Propagation says.
+//
+// When DoWith begins the transaction, it commits if fn returns nil and rolls
+// back if fn returns an error or panics (the panic then goes on unchanged).
+// When ctx is cancelled, the transaction is rolled back at once, even while
+// fn still runs, so its locks are freed; fn's later statements fail and
+// DoWith returns ctx's error. Whatever happens, when DoWith returns the
+// transaction has ended and its connection is back in the pool.
+//
+// Commit and Rollback never run concurrently with a statement: database/sql
+// makes them wait for statements in flight on the transaction (Rollback and
+// Commit also cancel open result sets), for example on goroutines fn started.
+// fn must still wait for such goroutines before it returns, or their work
+// may be cut off.
+//
+// If the attempt fails with a retryable error (IsRetryable: serialization
+// failure or deadlock), the transaction is rolled back, the hooks queued by
+// AfterCommit are dropped and fn runs again in a new transaction, up to
+// opts.MaxAttempts times in all. fn must therefore have no effects outside
+// the database other than through AfterCommit. When the last attempt fails
+// with a retryable error, the error is a *RetryError; other errors are
+// returned as they are.
+//
+// After the commit DoWith runs the hooks queued with AfterCommit, in order,
+// and returns nil: a nil error means the transaction committed, whatever
+// the hooks do. A hook that panics does not stop the others; once all have
+// run, DoWith panics again with the first hook's panic value.
+func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) error {
+	if sc := current(ctx, db); sc != nil {
+		switch opts.Propagation {
+		case Join:
+			return join(ctx, sc, fn)
+		case Savepoint:
+			return savepoint(ctx, sc, fn)
+		}
+	}
+	if opts.Propagation > Independent {
+		return fmt.Errorf("txn: unknown %v", opts.Propagation)
+	}
+	return run(ctx, db, opts, fn)
+}
+
+// run begins the transaction and retries it.
+func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) error {
+	max := opts.attempts()
+	for n := 1; ; n++ {
+		hooks, err := attempt(ctx, db, opts.TxOptions, fn)
+		if err == nil {
+			if len(hooks) > 0 { // the connection is back in the pool by now
+				runHooks(context.WithoutCancel(ctx), hooks)
+			}
+			return nil
+		}
+		if !IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if n >= max {
+			return &RetryError{Attempts: n, Err: err}
+		}
+		if werr := wait(ctx, opts.delay(n)); werr != nil {
+			return fmt.Errorf("txn: %w while waiting to retry: %w", werr, &RetryError{Attempts: n, Err: err})
+		}
+	}
+}
+
+// attempt runs fn once in a new transaction and returns the hooks to run
+// after its commit. When it returns, the transaction has ended and its
+// connection is back in the pool, even when ctx was cancelled.
+//
+// database/sql would roll back on cancellation by itself, but on a goroutine
+// of its own that may still hold the connection when Commit has returned.
+// attempt begins the transaction on a context without cancellation and rolls
+// it back from context.AfterFunc instead, which it can wait for.
+func attempt(ctx context.Context, db *sql.DB, txOpts *sql.TxOptions, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("txn: begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), txOpts)
+	if err != nil {
+		return nil, fmt.Errorf("txn: begin: %w", err)
+	}
+	r := &struct { // one allocation for the transaction, its scope and watch
+		t         dbTx
+		sc        scope
+		cancelled sync.WaitGroup // the rollback on cancellation
+	}{t: dbTx{db: db, tx: tx}}
+	sc := &r.sc
+	sc.tx = &r.t
+	if ctx.Done() != nil {
+		r.cancelled.Add(1)
+		stop := context.AfterFunc(ctx, func() {
+			defer r.cancelled.Done()
+			_ = r.t.tx.Rollback() // waits for the statements in flight
+		})
+		defer func() {
+			if stop() {
+				r.cancelled.Done()
+			}
+			r.cancelled.Wait()
+		}()
+	}
+	if err := ctx.Err(); err != nil { // BEGIN does not watch ctx
+		return nil, fmt.Errorf("txn: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done { // fn panicked or called runtime.Goexit
+			_ = tx.Rollback()
+			sc.finish(rolledBack)
+		}
+	}()
+	err = fn(with(ctx, sc))
+	done = true
+	if err == nil {
+		if cause := sc.failure(); cause != nil {
+			err = fmt.Errorf("%w: %w", ErrRollbackOnly, cause)
+		} else if cerr := ctx.Err(); cerr != nil {
+			err = fmt.Errorf("txn: %w", cerr)
+		}
+	}
+	if err != nil {
+		rbErr := tx.Rollback()
+		sc.finish(rolledBack)
+		if rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return nil, errors.Join(err, fmt.Errorf("txn: rollback: %w", rbErr))
+		}
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		sc.finish(rolledBack)
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, sql.ErrTxDone) {
+			err = cerr // the cancellation rolled back first
+		}
+		return nil, fmt.Errorf("txn: commit: %w", err)
+	}
+	return sc.finish(committed), nil
+}
+
+// join runs fn in sc's transaction; a failure makes sc rollback-only.
+func join(ctx context.Context, sc *scope, fn func(ctx context.Context) error) error {
+	done := false
+	defer func() {
+		if !done {
+			sc.fail(errPanicked)
+		}
+	}()
+	err := fn(ctx)
+	done = true
+	if err != nil {
+		sc.fail(err)
+	}
+	return err
+}
+
+// errPanicked is the rollback-only cause of a nested call that panicked.
+var errPanicked = errors.New("txn: a nested call panicked")
+
+// savepoint runs fn inside a savepoint of parent's transaction.
+func savepoint(ctx context.Context, parent *scope, fn func(ctx context.Context) error) error {
+	t := parent.tx
+	t.mu.Lock()
+	t.savepoints++
+	name := "svckit_sp_" + strconv.Itoa(t.savepoints)
+	t.mu.Unlock()
+	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		err = fmt.Errorf("txn: savepoint: %w", err)
+		parent.fail(err)
+		return err
+	}
+	sc := &scope{tx: t, parent: parent}
+	done := false
+	defer func() {
+		if !done { // fn panicked: whoever recovers cannot commit its work
+			sc.finish(rolledBack)
+			parent.fail(errPanicked)
+		}
+	}()
+	err := fn(with(ctx, sc))
+	done = true
+	if err == nil {
+		if cause := sc.failure(); cause != nil {
+			err = fmt.Errorf("%w: %w", ErrRollbackOnly, cause)
+		}
+	}
+	if err != nil {
+		if IsRetryable(err) {
+			parent.fail(err)
+		}
+		_, rbErr := t.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name)
+		sc.finish(rolledBack)
+		if rbErr != nil {
+			rbErr = fmt.Errorf("txn: rollback to savepoint: %w", rbErr)
+			parent.fail(rbErr)
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		sc.finish(rolledBack)
+		err = fmt.Errorf("txn: release savepoint: %w", err)
+		parent.fail(err)
+		return err
+	}
+	sc.finish(released)
+	return nil
+}
+
+// wait sleeps for d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
