@@ -1,0 +1,140 @@
+package repository
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// The errors callers branch on, matched with errors.Is. Each reports its own
+// HTTP status, code and client-safe message through methods (HTTPStatus,
+// ErrorCode, PublicMessage, ErrorDetails), so a response writer that looks
+// for those behaviours with errors.As renders them without importing this
+// package: ErrNotFound as 404 NOT_FOUND, ErrConflict as 409 CONFLICT,
+// ErrInvalidField and ErrInvalidCursor as 400.
+var (
+	// ErrNotFound is returned when no row has the requested id.
+	ErrNotFound error = &kindError{http.StatusNotFound, "NOT_FOUND", "resource not found", "repository: not found"}
+	// ErrConflict is matched by a *ConflictError: a unique violation.
+	ErrConflict error = &kindError{http.StatusConflict, "CONFLICT", "resource already exists", "repository: conflict"}
+	// ErrInvalidField is matched by a *FieldError: a field name that does
+	// not map to a column, or a value that does not fit it.
+	ErrInvalidField error = &kindError{http.StatusBadRequest, "BAD_REQUEST", "invalid field", "repository: invalid field"}
+	// ErrInvalidCursor is returned for a pagination cursor that is
+	// malformed, tampered with, or made for another ordering.
+	ErrInvalidCursor error = &kindError{http.StatusBadRequest, "BAD_REQUEST", "invalid cursor", "repository: invalid cursor"}
+	// ErrNotInTx is returned by the locking reads when ctx carries no
+	// transaction: a lock outside a transaction ends with the statement.
+	ErrNotInTx = errors.New("repository: row lock outside a transaction")
+)
+
+// kindError is the type of the sentinel errors above.
+type kindError struct {
+	status  int
+	code    string
+	public  string
+	message string
+}
+
+func (e *kindError) Error() string { return e.message }
+
+// HTTPStatus returns the HTTP status the error renders as.
+func (e *kindError) HTTPStatus() int { return e.status }
+
+// ErrorCode returns the stable UPPER_SNAKE error code.
+func (e *kindError) ErrorCode() string { return e.code }
+
+// PublicMessage returns a message safe to show clients.
+func (e *kindError) PublicMessage() string { return e.public }
+
+// ConflictError reports a unique violation. It matches ErrConflict with
+// errors.Is and keeps the driver's error (nil from the in-memory repository)
+// in the chain for errors.As.
+type ConflictError struct {
+	Table string // table (or in-memory collection) name
+	Field string // the unique column, when known; "" otherwise
+	Err   error  // the driver error, nil in memory
+}
+
+// Error describes the conflict, including the driver message. It is not
+// meant for clients; see PublicMessage.
+func (e *ConflictError) Error() string {
+	msg := "repository: conflict on " + e.Table
+	if e.Field != "" {
+		msg += "." + e.Field
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the driver error.
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// HTTPStatus returns 409.
+func (e *ConflictError) HTTPStatus() int { return http.StatusConflict }
+
+// ErrorCode returns "CONFLICT".
+func (e *ConflictError) ErrorCode() string { return "CONFLICT" }
+
+// PublicMessage returns a message safe to show clients.
+func (e *ConflictError) PublicMessage() string { return "resource already exists" }
+
+// ErrorDetails names the conflicting field, when known.
+func (e *ConflictError) ErrorDetails() map[string]any {
+	if e.Field == "" {
+		return nil
+	}
+	return map[string]any{"field": e.Field}
+}
+
+// FieldError reports a field name that is not a mapped column (in an order,
+// a filter or an update) or a value that cannot be used for it. It matches
+// ErrInvalidField with errors.Is and renders as 400 BAD_REQUEST.
+type FieldError struct {
+	Param  string // where the field came from: "orderBy", "filter", "set", "cursor"
+	Field  string // the name as given (truncated to 64 bytes)
+	Reason string // "unknown field", "not writable", "bad value", ...
+	Err    error  // an underlying conversion error, if any
+}
+
+// newFieldError truncates field so hostile input cannot bloat the message.
+func newFieldError(param, field, reason string, err error) *FieldError {
+	if len(field) > 64 {
+		field = field[:64]
+	}
+	return &FieldError{Param: param, Field: field, Reason: reason, Err: err}
+}
+
+// Error describes the problem.
+func (e *FieldError) Error() string {
+	msg := fmt.Sprintf("repository: %s: %s %q", e.Param, e.Reason, e.Field)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the underlying error, if any.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInvalidField.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidField }
+
+// HTTPStatus returns 400.
+func (e *FieldError) HTTPStatus() int { return http.StatusBadRequest }
+
+// ErrorCode returns "BAD_REQUEST".
+func (e *FieldError) ErrorCode() string { return "BAD_REQUEST" }
+
+// PublicMessage returns a message safe to show clients.
+func (e *FieldError) PublicMessage() string { return "invalid " + e.Param + " field" }
+
+// ErrorDetails returns the parameter, field and reason.
+func (e *FieldError) ErrorDetails() map[string]any {
+	return map[string]any{"param": e.Param, "field": e.Field, "reason": e.Reason}
+}
