@@ -1,0 +1,4 @@
+package cache
+
+// WaitRefreshes waits for the background refreshes running now.
+func (a *Aside[K, V]) WaitRefreshes() { a.bg.wg.Wait() }

@@ -1,0 +1,328 @@
+package rediscache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/svckit/svckit/cache"
+)
+
+// DefaultLocalTTL bounds how long a TwoLevel keeps its local copy of an entry.
+const DefaultLocalTTL = time.Minute
+
+// TwoLevelOptions configure a TwoLevel store. The zero value keeps local
+// copies for DefaultLocalTTL in a cache.Memory with its default bound, and
+// publishes invalidations on "<Prefix>invalidate".
+type TwoLevelOptions[V any] struct {
+	Options // the Redis store's prefix and codec
+	// Channel is the pub/sub channel invalidations travel on. Every
+	// process sharing the keys must use the same one. Empty means
+	// Prefix + "invalidate".
+	Channel string
+	// LocalTTL bounds how long a local copy lives, whatever the entry's
+	// TTL in Redis. Zero means DefaultLocalTTL.
+	LocalTTL time.Duration
+	// Local bounds the local copies; its Now field is ignored.
+	Local cache.MemoryOptions[V]
+	// Logger receives one record when the subscription breaks and one
+	// when it is back. Nil discards them.
+	Logger *slog.Logger
+}
+
+// TwoLevel is a cache.Store that keeps in-process copies of a Redis store's
+// entries in front of it. Writes and deletes go to Redis, then to the local
+// copy, then are published on a Redis pub/sub channel; every TwoLevel on the
+// channel drops its local copies of the published keys. A hit on a local
+// copy costs no round trip.
+//
+// Other processes see a write or delete once its invalidation reaches them:
+// until then (normally well under a millisecond on a LAN) they may serve
+// their old copy. While the subscription is broken, local copies are dropped
+// and bypassed, so reads go to Redis; they are used again once it is back.
+// Values are shared by the readers of one process: do not mutate them.
+//
+// Use NewTwoLevel. A TwoLevel is safe for concurrent use. It owns a
+// goroutine and a pub/sub connection: call Close. It does not own the client.
+type TwoLevel[V any] struct {
+	remote   *Store[V]
+	local    *cache.Memory[V]
+	rdb      redis.UniversalClient
+	channel  string
+	origin   string
+	localTTL time.Duration
+	log      *slog.Logger
+
+	sub      *redis.PubSub
+	done     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	degraded atomic.Bool // subscription broken: bypass local copies
+
+	seed  maphash.Seed
+	gens  [256]localStripe
+	epoch atomic.Uint64 // bumped by clearLocal, under every stripe's lock
+
+	onMsg atomic.Pointer[func()] // test hook, called after each message is applied
+}
+
+var (
+	_ cache.Store[int]        = (*TwoLevel[int])(nil)
+	_ cache.AbsentSetter[int] = (*TwoLevel[int])(nil)
+)
+
+// localStripe orders filling local copies against invalidations: a fill
+// read from Redis is kept only if no invalidation of its stripe happened
+// since the read began.
+type localStripe struct {
+	mu  sync.RWMutex
+	gen atomic.Uint64
+}
+
+// invalidation is the message published on the channel.
+type invalidation struct {
+	Origin string   `json:"o"`
+	Keys   []string `json:"k"`
+}
+
+// NewTwoLevel subscribes to the invalidation channel on rdb and returns the
+// store once the subscription is confirmed, so that it sees every
+// invalidation published after it returns. It fails if Redis cannot be
+// reached within ctx.
+func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts *TwoLevelOptions[V]) (*TwoLevel[V], error) {
+	if rdb == nil {
+		panic("rediscache: NewTwoLevel with a nil client")
+	}
+	if opts == nil {
+		opts = &TwoLevelOptions[V]{}
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	local := opts.Local
+	local.Now = nil
+	t := &TwoLevel[V]{
+		remote:   New[V](rdb, &opts.Options),
+		local:    cache.NewMemory(&local),
+		rdb:      rdb,
+		channel:  opts.Channel,
+		origin:   hex.EncodeToString(id[:]),
+		localTTL: opts.LocalTTL,
+		log:      opts.Logger,
+		done:     make(chan struct{}),
+		stop:     make(chan struct{}),
+		seed:     maphash.MakeSeed(),
+	}
+	if t.channel == "" {
+		t.channel = opts.Prefix + "invalidate"
+	}
+	if t.localTTL <= 0 {
+		t.localTTL = DefaultLocalTTL
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	t.sub = rdb.Subscribe(ctx, t.channel)
+	if _, err := t.sub.Receive(ctx); err != nil {
+		t.sub.Close()
+		t.local.Close()
+		return nil, fmt.Errorf("rediscache: subscribe %q: %w", t.channel, err)
+	}
+	go t.listen()
+	return t, nil
+}
+
+// Get returns the local copy of key, or reads Redis and keeps a copy.
+func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v V, ok bool, err error) {
+	degraded := t.degraded.Load()
+	if !degraded {
+		if v, ok, _ := t.local.Get(ctx, key); ok {
+			return v, true, nil
+		}
+	}
+	s := t.stripe(key)
+	gen, epoch := s.gen.Load(), t.epoch.Load()
+	v, ok, err = t.remote.Get(ctx, key)
+	if err != nil || !ok || degraded {
+		return v, ok, err
+	}
+	s.mu.RLock()
+	if s.gen.Load() == gen && t.epoch.Load() == epoch && !t.degraded.Load() {
+		_ = t.local.Set(ctx, key, v, t.localTTL)
+	}
+	s.mu.RUnlock()
+	return v, true, nil
+}
+
+// Set writes v to Redis, keeps a local copy and invalidates the other
+// processes' copies.
+func (t *TwoLevel[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) error {
+	if err := t.remote.Set(ctx, key, v, ttl); err != nil {
+		return err
+	}
+	t.replaceLocal(ctx, key, v, ttl)
+	return t.publish(ctx, key)
+}
+
+// SetIfAbsent writes v to Redis unless the key exists (SET NX); when it
+// did, it keeps a local copy and invalidates the other processes' copies.
+func (t *TwoLevel[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (bool, error) {
+	set, err := t.remote.SetIfAbsent(ctx, key, v, ttl)
+	if err != nil || !set {
+		return set, err
+	}
+	t.replaceLocal(ctx, key, v, ttl)
+	return true, t.publish(ctx, key)
+}
+
+// Delete removes the keys from Redis and from every process's local copies.
+func (t *TwoLevel[V]) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := t.remote.Delete(ctx, keys...); err != nil {
+		return err
+	}
+	t.dropLocal(keys)
+	return t.publish(ctx, keys...)
+}
+
+// Close stops listening for invalidations, waits for the goroutine to end
+// and drops the local copies. It returns nil; later calls do nothing.
+func (t *TwoLevel[V]) Close() error {
+	t.stopOnce.Do(func() {
+		close(t.stop)
+		t.sub.Close()
+		<-t.done
+		t.local.Clear()
+		t.local.Close()
+	})
+	return nil
+}
+
+func (t *TwoLevel[V]) stripe(key string) *localStripe {
+	return &t.gens[maphash.String(t.seed, key)%uint64(len(t.gens))]
+}
+
+// replaceLocal puts this process's own write in its local copy, ordered
+// against invalidations like a fill.
+func (t *TwoLevel[V]) replaceLocal(ctx context.Context, key string, v V, ttl time.Duration) {
+	s := t.stripe(key)
+	s.mu.Lock()
+	s.gen.Add(1)
+	if !t.degraded.Load() {
+		local := t.localTTL
+		if ttl > 0 {
+			local = min(local, ttl)
+		}
+		_ = t.local.Set(ctx, key, v, local)
+	}
+	s.mu.Unlock()
+}
+
+// clearLocal drops every local copy; fills begun before it are not kept.
+func (t *TwoLevel[V]) clearLocal() {
+	for i := range t.gens {
+		t.gens[i].mu.Lock()
+	}
+	t.epoch.Add(1)
+	t.local.Clear()
+	for i := range t.gens {
+		t.gens[i].mu.Unlock()
+	}
+}
+
+// dropLocal removes local copies; fills begun before it are not kept.
+func (t *TwoLevel[V]) dropLocal(keys []string) {
+	for _, k := range keys {
+		s := t.stripe(k)
+		s.mu.Lock()
+		s.gen.Add(1)
+		_ = t.local.Delete(context.Background(), k)
+		s.mu.Unlock()
+	}
+}
+
+// parseInvalidation decodes a message from the channel, which anyone with
+// access to Redis can publish on; ok is false for anything this package did
+// not write.
+func parseInvalidation(payload string) (inv invalidation, ok bool) {
+	if err := json.Unmarshal([]byte(payload), &inv); err != nil || inv.Origin == "" {
+		return invalidation{}, false
+	}
+	return inv, true
+}
+
+func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
+	msg, err := json.Marshal(invalidation{Origin: t.origin, Keys: keys})
+	if err != nil {
+		return fmt.Errorf("rediscache: encode invalidation: %w", err)
+	}
+	if err := t.rdb.Publish(ctx, t.channel, msg).Err(); err != nil {
+		return fmt.Errorf("rediscache: publish invalidation: %w", err)
+	}
+	return nil
+}
+
+// listen applies invalidations until Close. go-redis reconnects a broken
+// subscription and subscribes again; messages published meanwhile are lost,
+// so local copies are bypassed from the break until the new subscription is
+// confirmed, and dropped.
+func (t *TwoLevel[V]) listen() {
+	defer close(t.done)
+	ctx := context.Background()
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := t.sub.Receive(ctx)
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		if err != nil {
+			if errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			if t.degraded.CompareAndSwap(false, true) {
+				t.clearLocal()
+				t.log.LogAttrs(ctx, slog.LevelWarn, "rediscache: invalidation subscription broken, bypassing local copies",
+					slog.String("channel", t.channel), slog.Any("error", err))
+			}
+			select {
+			case <-t.stop:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && t.degraded.CompareAndSwap(true, false) {
+				t.clearLocal()
+				t.log.LogAttrs(ctx, slog.LevelInfo, "rediscache: invalidation subscription restored",
+					slog.String("channel", t.channel))
+			}
+		case *redis.Message:
+			if inv, ok := parseInvalidation(m.Payload); !ok {
+				// Not ours: the safe answer is to forget everything.
+				t.clearLocal()
+			} else if inv.Origin != t.origin {
+				t.dropLocal(inv.Keys)
+			}
+			if f := t.onMsg.Load(); f != nil {
+				(*f)()
+			}
+		}
+	}
+}
