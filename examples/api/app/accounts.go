@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
+)
+
+// Caller is who makes a request, from the verified token.
+type Caller struct {
+	ID    string
+	Admin bool
+}
+
+// callerFrom returns the caller of an authenticated request.
+func callerFrom(ctx context.Context) Caller {
+	c, _ := auth.ClaimsFrom(ctx)
+	if c == nil {
+		return Caller{}
+	}
+	return Caller{ID: c.Subject, Admin: c.HasRole(RoleAdmin)}
+}
+
+// mayRead reports whether the caller may read or fund acc.
+func (c Caller) mayRead(acc Account) bool { return c.Admin || c.ID == acc.OwnerID }
+
+// entry is one side of a transfer: the account it touched and the signed
+// amount. An account's transfers are listed through its entries.
+type entry struct {
+	ID         string    `db:"id,pk"`
+	AccountID  string    `db:"account_id"`
+	TransferID string    `db:"transfer_id"`
+	Amount     int64     `db:"amount"`
+	CreatedAt  time.Time `db:"created_at,created"`
+}
+
+// AccountService opens accounts, takes deposits and moves money. New builds
+// it; the zero value is not usable. It is safe for concurrent use and holds
+// nothing to close.
+type AccountService struct {
+	db        *sql.DB
+	accounts  *repository.SQL[Account, string]
+	transfers *repository.SQL[Transfer, string]
+	entries   *repository.SQL[entry, string]
+	idem      idempotencyStore
+	events    EventBus
+}
+
+// accountNotFound is the error for an account id that does not exist.
+func accountNotFound(id string) error {
+	return &Error{Status: 404, Code: "NOT_FOUND", Message: "account not found", Details: map[string]any{"resource": "account", "id": id}}
+}
+
+// Open creates an empty account of currency for owner.
+func (s *AccountService) Open(ctx context.Context, owner, currency string) (Account, error) {
+	if !validCurrency(currency) {
+		var v ValidationErrors
+		v.Add("currency", "must be three upper-case letters (ISO 4217)")
+		return Account{}, v.Err()
+	}
+	acc := Account{OwnerID: owner, Currency: currency}
+	if err := s.accounts.Create(ctx, &acc); err != nil {
+		return Account{}, err
+	}
+	return acc, nil
+}
+
+// Get returns the account with id if the caller owns it or is an admin.
+func (s *AccountService) Get(ctx context.Context, c Caller, id string) (Account, error) {
+	acc, err := s.accounts.FindByID(ctx, id)
+	if errors.Is(err, repository.ErrNotFound) {
+		return Account{}, accountNotFound(id)
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	if !c.mayRead(acc) {
+		return Account{}, ErrForbidden
+	}
+	return acc, nil
+}
+
+// Deposit adds amount (1 to MaxDeposit minor units) to the account.
+func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amount int64) (Account, error) {
+	if amount <= 0 || amount > MaxDeposit {
+		var v ValidationErrors
+		v.Add("amount", fmt.Sprintf("must be 1 to %d", MaxDeposit))
+		return Account{}, v.Err()
+	}
+	var out Account
+	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
+		acc, err := s.accounts.FindByIDForUpdate(ctx, id)
+		if errors.Is(err, repository.ErrNotFound) {
+			return accountNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if !c.mayRead(acc) {
+			return ErrForbidden
+		}
+		if acc.Balance > math.MaxInt64-amount {
+			return badRequest("balance would overflow")
+		}
+		out, err = s.accounts.Update(ctx, id, repository.Set{"balance": acc.Balance + amount})
+		return err
+	})
+	return out, err
+}
+
+// ByOwners returns the accounts of the users, grouped by owner id, with one
+// query in all.
+func (s *AccountService) ByOwners(ctx context.Context, users []User) (map[string][]Account, error) {
+	return repository.LoadMany(ctx, s.accounts, "owner_id", users, func(u User) string { return u.ID })
+}
+
+// TransferPage returns one cursor page of the transfers into and out of the
+// account, newest first.
+func (s *AccountService) TransferPage(ctx context.Context, c Caller, id string, limit int, cursor string) ([]Transfer, string, error) {
+	if _, err := s.Get(ctx, c, id); err != nil {
+		return nil, "", err
+	}
+	page, err := s.entries.FindPage(ctx, repository.PageOptions{
+		Filter:   repository.Filter{"account_id": id},
+		OrderBy:  "created_at",
+		OrderDir: repository.Desc,
+		Limit:    limit,
+		Cursor:   cursor,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, len(page.Items))
+	for i, e := range page.Items {
+		ids[i] = e.TransferID
+	}
+	items, err := s.transfers.FindByIDs(ctx, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	return items, page.NextCursor, nil
+}

@@ -1,0 +1,274 @@
+// Package app is the example service wired together: configuration,
+// storage, services and HTTP handlers. main only reads the environment,
+// calls New and serves Handler; tests start the same wiring with httptest.
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // registers "mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/auth/sqlstore"
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/middleware/ratelimit/redisstore"
+	"github.com/svckit/svckit/repository"
+)
+
+// Issuer is the "iss" of the tokens the service signs.
+const Issuer = "svckit-example"
+
+// App is the running service: its database pool, Redis client, services and
+// HTTP handler. Build it with New (the zero value is not usable) and Close
+// it when the server has stopped. It is safe for concurrent use.
+type App struct {
+	cfg      Config
+	logger   *slog.Logger
+	db       *sql.DB
+	ownDB    bool
+	rdb      *redis.Client
+	ownRedis bool
+	dialect  repository.Dialect
+
+	events       *LogBus
+	users        *UserService
+	accounts     *AccountService
+	tokens       *auth.Tokens
+	refreshStore *sqlstore.Store
+	memory       *cache.Memory[cache.Entry[User]] // nil with Redis
+
+	loginByIP, loginByEmail, api *ratelimit.Limiter
+
+	cursorKey []byte
+	janitor   *janitor
+
+	handler http.Handler
+}
+
+// New opens the database (and Redis, when configured), applies the
+// migrations, makes sure the admin exists and builds the handler. On error
+// it releases what it opened.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	a := &App{cfg: cfg, logger: cfg.Logger, db: cfg.DB, rdb: cfg.Redis}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	if err := a.init(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context) error {
+	cfg := a.cfg
+	var err error
+	if a.dialect, err = repository.ParseDialect(cfg.Database.Dialect); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if a.db == nil {
+		if err := a.openDB(ctx); err != nil {
+			return err
+		}
+	}
+	if err := Migrate(ctx, a.db, a.dialect); err != nil {
+		return err
+	}
+	a.refreshStore = sqlstore.New(a.db, a.dialect)
+	if err := a.refreshStore.Migrate(ctx); err != nil {
+		return fmt.Errorf("app: migrate refresh tokens: %w", err)
+	}
+	if a.rdb == nil && cfg.RedisURL != "" {
+		if err := a.openRedis(ctx); err != nil {
+			return err
+		}
+	}
+	secret := cfg.JWTSecret
+	if len(secret) == 0 {
+		secret = randomSecret()
+	}
+	// Cursors are signed with a key derived from the JWT secret, so every
+	// instance sharing the secret accepts the others' cursors.
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("svckit-example cursor key"))
+	a.cursorKey = mac.Sum(nil)
+	a.events = &LogBus{Logger: a.logger}
+	a.users = a.newUsers()
+	a.accounts = a.newAccounts()
+	a.newLimiters()
+	if err := a.newTokens(secret, a.refreshStore); err != nil {
+		return err
+	}
+	if cfg.AdminEmail != "" && cfg.AdminPassword != "" {
+		if err := a.users.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return fmt.Errorf("app: ensure admin: %w", err)
+		}
+	}
+	a.handler = a.routes()
+	a.janitor = a.startJanitor()
+	return nil
+}
+
+func (a *App) openDB(ctx context.Context) error {
+	d := a.cfg.Database
+	db, err := sql.Open(d.Driver, d.DSN)
+	if err != nil {
+		return fmt.Errorf("app: open database: %w", err)
+	}
+	a.db, a.ownDB = db, true
+	if d.Memory {
+		// Every connection to :memory: is a database of its own.
+		db.SetMaxOpenConns(1)
+	} else if d.Driver == "sqlite" {
+		db.SetMaxOpenConns(8)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("app: reach database: %w", err)
+	}
+	return nil
+}
+
+func (a *App) openRedis(ctx context.Context) error {
+	opts, err := redis.ParseURL(a.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%w: REDIS_URL: %w", ErrConfig, err)
+	}
+	a.rdb, a.ownRedis = redis.NewClient(opts), true
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("app: reach redis: %w", err)
+	}
+	return nil
+}
+
+// redisPrefix is the prefix of every Redis key of the service.
+func (a *App) redisPrefix() string {
+	if a.cfg.RedisPrefix != "" {
+		return a.cfg.RedisPrefix
+	}
+	return "svckit:"
+}
+
+func (a *App) newUsers() *UserService {
+	var store cache.Store[cache.Entry[User]]
+	if a.rdb != nil {
+		store = rediscache.New[cache.Entry[User]](a.rdb, &rediscache.Options{Prefix: a.redisPrefix() + "cache:"})
+	} else {
+		a.memory = cache.NewMemory[cache.Entry[User]](nil)
+		store = a.memory
+	}
+	hasher := &auth.Hasher{}
+	if a.cfg.PasswordCost != 0 {
+		hasher.Params = auth.Argon2Params{Memory: a.cfg.PasswordCost, Time: 1}
+	}
+	return &UserService{
+		db:     a.db,
+		repo:   repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
+		cache:  cache.NewAside[string, User](store, &cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
+		events: a.events,
+		hasher: hasher,
+	}
+}
+
+func (a *App) newAccounts() *AccountService {
+	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}
+	return &AccountService{
+		db:        a.db,
+		accounts:  repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
+		transfers: repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
+		entries:   repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
+		idem:      idempotencyStore{db: a.db, dialect: a.dialect},
+		events:    a.events,
+	}
+}
+
+func (a *App) newLimiters() {
+	limiter := func(r Rate, def Rate, name string) *ratelimit.Limiter {
+		if r.Limit == 0 {
+			r = def
+		}
+		limit := ratelimit.Limit{Rate: r.Limit, Period: r.Window}
+		var store ratelimit.Store = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		if a.rdb != nil {
+			store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:" + name + ":", Fallback: store, Logger: a.logger})
+		}
+		return ratelimit.New(limit, store)
+	}
+	a.loginByIP = limiter(a.cfg.LoginRateLimit, Rate{10, time.Minute}, "login-ip")
+	a.loginByEmail = limiter(a.cfg.LoginRateLimit, Rate{10, time.Minute}, "login-email")
+	a.api = limiter(a.cfg.APIRateLimit, Rate{600, time.Minute}, "api")
+}
+
+func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
+	key, err := auth.NewHS256Key("k1", secret)
+	if err != nil {
+		return fmt.Errorf("%w: JWT_SECRET: %w", ErrConfig, err)
+	}
+	keys, err := auth.NewKeySet(key)
+	if err != nil {
+		return err
+	}
+	a.tokens, err = auth.NewTokens(auth.Options{
+		Issuer: Issuer,
+		Keys:   keys,
+		Store:  store,
+		Users:  auth.UserLookupFunc(a.users.authUser),
+	})
+	return err
+}
+
+// Events returns the bus the services emit on, so that side effects (and
+// tests) can subscribe.
+func (a *App) Events() *LogBus { return a.events }
+
+// Handler returns the service's HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Ready reports whether the database (and Redis, when configured) answer.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("app: database: %w", err)
+	}
+	if a.rdb != nil {
+		if err := a.rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("app: redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases what New opened: the janitor goroutine that deletes
+// expired refresh tokens and idempotency keys, the in-memory cache, and the
+// database pool and Redis client New dialled itself (not those given in
+// Config).
+func (a *App) Close() error {
+	var errs []error
+	if a.janitor != nil {
+		a.janitor.stop()
+	}
+	if a.memory != nil {
+		errs = append(errs, a.memory.Close())
+	}
+	if a.ownRedis && a.rdb != nil {
+		errs = append(errs, a.rdb.Close())
+	}
+	if a.ownDB && a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newUUID returns a UUIDv7 in text form: ids sort by creation time.
+func newUUID() string { return repository.NewUUIDv7().String() }

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/svckit/svckit/middleware"
+)
+
+// DefaultSQLiteFile is the database file used when DATABASE_URL is unset.
+const DefaultSQLiteFile = "svckit-example.db"
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("app: invalid configuration")
+
+// Rate is a number of events allowed per window, written "N/duration" in
+// the environment ("10/1m", "600/1m", "5/30s").
+type Rate struct {
+	Limit  int
+	Window time.Duration
+}
+
+// String returns the rate in the form ParseRate reads.
+func (r Rate) String() string { return strconv.Itoa(r.Limit) + "/" + r.Window.String() }
+
+// ParseRate reads "N/duration": N a positive integer, duration a Go
+// duration ("1m", "30s", "1h").
+func ParseRate(s string) (Rate, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("%w: rate %q: want N/duration", ErrConfig, s)
+	}
+	limit, err := strconv.Atoi(n)
+	if err != nil || limit <= 0 {
+		return Rate{}, fmt.Errorf("%w: rate %q: N must be a positive integer", ErrConfig, s)
+	}
+	window, err := time.ParseDuration(d)
+	if err != nil || window <= 0 {
+		return Rate{}, fmt.Errorf("%w: rate %q: bad duration", ErrConfig, s)
+	}
+	return Rate{Limit: limit, Window: window}, nil
+}
+
+// Config is everything the service reads from its environment. FromEnv
+// fills it; tests build it directly. The zero value of every field is
+// documented below; New needs at least a database (DatabaseURL or DB).
+type Config struct {
+	// Addr is the listen address; main uses it, New does not. Default ":8080".
+	Addr string
+	// Database is where data and refresh tokens live. See ParseDatabaseURL.
+	Database Database
+	// DB, when not nil, is used instead of opening Database; Database.Dialect
+	// must still name its dialect. Close does not close it.
+	DB *sql.DB
+	// Redis, when not nil, is used instead of dialling RedisURL. Close does
+	// not close it.
+	Redis *redis.Client
+	// RedisURL, when set, moves the cache, the rate limits and the cache
+	// invalidation to Redis ("redis://host:port/db").
+	RedisURL string
+	// RedisPrefix is put before every Redis key ("" means "svckit:").
+	RedisPrefix string
+	// JWTSecret signs the tokens (HS256, at least 32 bytes). Empty means a
+	// random secret, so tokens die with the process.
+	JWTSecret []byte
+	// AdminEmail and AdminPassword, when both set, make sure that user
+	// exists with the role "admin" after start.
+	AdminEmail, AdminPassword string
+	// LoginRateLimit limits login attempts per client IP and per email.
+	// Zero means 10/1m.
+	LoginRateLimit Rate
+	// APIRateLimit limits requests per authenticated user (else client IP).
+	// Zero means 600/1m.
+	APIRateLimit Rate
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	// Empty means X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
+	// Logger receives the service log. Nil means slog.Default().
+	Logger *slog.Logger
+	// PasswordCost, when not zero, replaces the password hashing cost
+	// (argon2id memory in KiB). Tests lower it; production leaves it zero.
+	PasswordCost uint32
+}
+
+// Database says which database to open.
+type Database struct {
+	Driver  string // "sqlite", "pgx" or "mysql"
+	Dialect string // "sqlite", "postgres" or "mysql"
+	DSN     string // in the driver's own form
+	// Memory is true for an in-memory SQLite database, which must be used
+	// through a single connection.
+	Memory bool
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in main). It
+// returns the warnings worth logging (such as a random JWT secret) beside
+// the configuration.
+func FromEnv(getenv func(string) string) (Config, []string, error) {
+	var warnings []string
+	cfg := Config{
+		Addr:          getenv("ADDR"),
+		RedisURL:      getenv("REDIS_URL"),
+		AdminEmail:    getenv("ADMIN_EMAIL"),
+		AdminPassword: getenv("ADMIN_PASSWORD"),
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	db, err := ParseDatabaseURL(getenv("DATABASE_URL"))
+	if err != nil {
+		return Config{}, nil, err
+	}
+	cfg.Database = db
+	if s := getenv("JWT_SECRET"); s != "" {
+		if len(s) < 32 {
+			return Config{}, nil, fmt.Errorf("%w: JWT_SECRET must be at least 32 bytes", ErrConfig)
+		}
+		cfg.JWTSecret = []byte(s)
+	} else {
+		warnings = append(warnings, "JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
+		warnings = append(warnings, "only one of ADMIN_EMAIL and ADMIN_PASSWORD is set: no admin is created")
+	}
+	for _, v := range []struct {
+		env  string
+		into *Rate
+		def  string
+	}{{"LOGIN_RATE_LIMIT", &cfg.LoginRateLimit, "10/1m"}, {"API_RATE_LIMIT", &cfg.APIRateLimit, "600/1m"}} {
+		s := getenv(v.env)
+		if s == "" {
+			s = v.def
+		}
+		r, err := ParseRate(s)
+		if err != nil {
+			return Config{}, nil, fmt.Errorf("%s: %w", v.env, err)
+		}
+		*v.into = r
+	}
+	proxies, err := middleware.ParseTrustedProxies(getenv("TRUSTED_PROXIES"))
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("%w: TRUSTED_PROXIES: %w", ErrConfig, err)
+	}
+	cfg.TrustedProxies = proxies
+	return cfg, warnings, nil
+}
+
+// SQLiteDSN is the DSN the service opens an SQLite file with: WAL journal,
+// a busy timeout, foreign keys, and BEGIN IMMEDIATE for every transaction
+// so that concurrent writers queue instead of failing.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// ParseDatabaseURL reads DATABASE_URL: empty for the SQLite file
+// DefaultSQLiteFile, sqlite://PATH (sqlite://:memory: allowed),
+// postgres://… or postgresql://… (given to pgx as is), or
+// mysql://user:pass@host:port/db?params (turned into a go-sql-driver DSN
+// with parseTime on and UTC times).
+func ParseDatabaseURL(raw string) (Database, error) {
+	switch {
+	case raw == "":
+		return Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(DefaultSQLiteFile)}, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if path == "" {
+			return Database{}, fmt.Errorf("%w: DATABASE_URL: sqlite:// needs a path", ErrConfig)
+		}
+		if path == ":memory:" {
+			return Database{Driver: "sqlite", Dialect: "sqlite", DSN: "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate", Memory: true}, nil
+		}
+		return Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(path)}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return Database{Driver: "pgx", Dialect: "postgres", DSN: raw}, nil
+	case strings.HasPrefix(raw, "mysql://"):
+		dsn, err := mysqlDSN(raw)
+		if err != nil {
+			return Database{}, fmt.Errorf("%w: DATABASE_URL: %v", ErrConfig, err)
+		}
+		return Database{Driver: "mysql", Dialect: "mysql", DSN: dsn}, nil
+	}
+	return Database{}, fmt.Errorf("%w: DATABASE_URL: want sqlite://, postgres:// or mysql://", ErrConfig)
+}
+
+func mysqlDSN(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	cfg := mysql.NewConfig()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	for k, v := range u.Query() {
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params[k] = v[0]
+	}
+	return cfg.FormatDSN(), nil
+}
+
+// randomSecret returns 32 random bytes for a JWT secret.
+func randomSecret() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Roles a user can have.
+const (
+	RoleUser  = "user"
+	RoleAdmin = "admin"
+)
+
+// Limits of the request fields.
+const (
+	MinPasswordBytes = 8
+	MaxPasswordBytes = 72
+	MaxNameRunes     = 100
+	MaxEmailBytes    = 254
+	MaxDeposit       = 100_000_000
+)
+
+// User is a user as clients see it: never a password or its hash.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Roles     []string  `json:"roles"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Accounts is filled only for GET /v1/users?include=accounts.
+	Accounts []Account `json:"accounts,omitzero"`
+}
+
+// Account holds money of one currency; Balance is in minor units.
+type Account struct {
+	ID        string    `json:"id" db:"id,pk"`
+	OwnerID   string    `json:"ownerId" db:"owner_id"`
+	Currency  string    `json:"currency" db:"currency"`
+	Balance   int64     `json:"balance" db:"balance"`
+	CreatedAt time.Time `json:"createdAt" db:"created_at,created"`
+	UpdatedAt time.Time `json:"updatedAt" db:"updated_at,updated"`
+}
+
+// Transfer moves Amount minor units between two accounts of one currency.
+type Transfer struct {
+	ID            string    `json:"id" db:"id,pk"`
+	FromAccountID string    `json:"fromAccountId" db:"from_account_id"`
+	ToAccountID   string    `json:"toAccountId" db:"to_account_id"`
+	Amount        int64     `json:"amount" db:"amount"`
+	CreatedAt     time.Time `json:"createdAt" db:"created_at,created"`
+}
+
+// validEmail reports whether s is a bare address such as a@b.example.
+func validEmail(s string) bool {
+	if s == "" || len(s) > MaxEmailBytes {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+}
+
+// validName reports whether a name is 1–100 characters of valid UTF-8 after
+// trimming.
+func validName(s string) bool {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	return utf8.ValidString(s) && n >= 1 && n <= MaxNameRunes
+}
+
+// validCurrency reports whether s is three upper-case ASCII letters.
+func validCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}

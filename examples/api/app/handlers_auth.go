@@ -1,0 +1,118 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/envelope"
+)
+
+// registerRequest is the body of POST /v1/auth/register.
+type registerRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+// loginRequest is the body of POST /v1/auth/login.
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Validate requires both fields; their values are checked by the login.
+func (l loginRequest) Validate() error {
+	var v ValidationErrors
+	if l.Email == "" {
+		v.Add("email", "is required")
+	}
+	if l.Password == "" {
+		v.Add("password", "is required")
+	}
+	return v.Err()
+}
+
+// refreshRequest is the body of POST /v1/auth/refresh and /logout.
+type refreshRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+// Validate requires the token.
+func (r refreshRequest) Validate() error {
+	var v ValidationErrors
+	if r.RefreshToken == "" {
+		v.Add("refreshToken", "is required")
+	}
+	return v.Err()
+}
+
+// TokenPair is the answer of login and refresh.
+type TokenPair struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"` // seconds the access token lives
+}
+
+func (a *App) pair(p auth.Pair) TokenPair {
+	return TokenPair{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken, TokenType: "Bearer", ExpiresIn: int(a.tokens.AccessTTL().Seconds())}
+}
+
+func (a *App) register(r *http.Request) (envelope.Result[User], error) {
+	in, err := envelope.Decode[registerRequest](r)
+	if err != nil {
+		return envelope.Result[User]{}, err
+	}
+	u, err := a.users.Register(r.Context(), in.Email, in.Password, in.Name)
+	if err != nil {
+		return envelope.Result[User]{}, err
+	}
+	return envelope.Created(u), nil
+}
+
+// login is limited per client IP by the route's middleware and per email
+// here, so one address cannot try many accounts and many addresses cannot
+// try one account.
+func (a *App) login(r *http.Request) (TokenPair, error) {
+	in, err := envelope.Decode[loginRequest](r)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	res, err := a.loginByEmail.Allow(r.Context(), "email:"+strings.ToLower(in.Email))
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if !res.Allowed {
+		return TokenPair{}, envelope.RateLimited(res.RetryAfter)
+	}
+	u, err := a.users.Authenticate(r.Context(), in.Email, in.Password)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	p, err := a.tokens.Issue(r.Context(), auth.User{ID: u.ID, Email: u.Email, Roles: u.Roles})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return a.pair(p), nil
+}
+
+func (a *App) refresh(r *http.Request) (TokenPair, error) {
+	in, err := envelope.Decode[refreshRequest](r)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	p, err := a.tokens.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return a.pair(p), nil
+}
+
+func (a *App) logout(r *http.Request) error {
+	in, err := envelope.Decode[refreshRequest](r)
+	if err != nil {
+		return err
+	}
+	return a.tokens.Logout(r.Context(), in.RefreshToken)
+}

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Retention of the rows the service only keeps for a while.
+const (
+	// IdempotencyKeyTTL is how long a transfer's Idempotency-Key is
+	// remembered: retries after that are new requests.
+	IdempotencyKeyTTL = 24 * time.Hour
+	// janitorInterval is how often expired rows are deleted.
+	janitorInterval = time.Hour
+)
+
+// janitor deletes expired refresh tokens and idempotency keys every
+// janitorInterval until stop is called. Several instances may run one each:
+// the deletes are idempotent.
+type janitor struct {
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func (a *App) startJanitor() *janitor {
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &janitor{cancel: cancel}
+	j.done.Go(func() {
+		tick := time.NewTicker(janitorInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				a.sweep(ctx, now)
+			}
+		}
+	})
+	return j
+}
+
+// sweep deletes what expired before now.
+func (a *App) sweep(ctx context.Context, now time.Time) {
+	if n, err := a.refreshStore.DeleteExpired(ctx, now); err != nil {
+		a.logger.WarnContext(ctx, "delete expired refresh tokens", "err", err)
+	} else if n > 0 {
+		a.logger.InfoContext(ctx, "deleted expired refresh tokens", "count", n)
+	}
+	if n, err := a.accounts.idem.store().DeleteBefore(ctx, now.Add(-IdempotencyKeyTTL)); err != nil {
+		a.logger.WarnContext(ctx, "delete expired idempotency keys", "err", err)
+	} else if n > 0 {
+		a.logger.InfoContext(ctx, "deleted expired idempotency keys", "count", n)
+	}
+}
+
+// stop ends the janitor and waits for it.
+func (j *janitor) stop() {
+	j.cancel()
+	j.done.Wait()
+}

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/middleware"
+)
+
+// routes builds the handler: the middleware every request passes, then
+// one ServeMux with the health checks and the /v1 API.
+func (a *App) routes() http.Handler {
+	user := middleware.RequireRole()
+	admin := middleware.RequireRole(RoleAdmin)
+	loginLimit := middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.loginByIP, Key: middleware.KeyByIP, Policy: "login"})
+
+	// The /v1 routes parse a bearer token when one is sent, so that the
+	// API rate limit keys on the user, else on the client IP.
+	api := middleware.Chain(
+		middleware.OptionalAuth(a.tokens),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.api, Key: middleware.KeyByUser, Policy: "api"}),
+		middleware.MaxBytes(envelope.DefaultMaxBytes),
+	)
+	mux := http.NewServeMux()
+	v1 := func(pattern string, h http.Handler) { mux.Handle(pattern, api.Then(h)) }
+	v1("POST /v1/auth/register", envelope.HandleResult(a.register))
+	v1("POST /v1/auth/login", loginLimit(envelope.Handle(a.login)))
+	v1("POST /v1/auth/refresh", envelope.Handle(a.refresh))
+	v1("POST /v1/auth/logout", envelope.HandleNoContent(a.logout))
+	v1("GET /v1/users/me", user(envelope.Handle(a.me)))
+	v1("GET /v1/users/{id}", user(envelope.Handle(a.getUser)))
+	v1("PATCH /v1/users/{id}", user(envelope.Handle(a.patchUser)))
+	v1("GET /v1/users", admin(envelope.HandleResult(a.listUsers)))
+	v1("POST /v1/accounts", user(envelope.HandleResult(a.openAccount)))
+	v1("GET /v1/accounts/{id}", user(envelope.Handle(a.getAccount)))
+	v1("POST /v1/accounts/{id}/deposits", user(envelope.Handle(a.deposit)))
+	v1("GET /v1/accounts/{id}/transfers", user(envelope.HandleResult(a.listTransfers)))
+	v1("POST /v1/transfers", user(envelope.HandleResult(a.transfer)))
+	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (map[string]string, error) {
+		return map[string]string{"status": "ok"}, nil
+	}))
+	mux.Handle("GET /readyz", envelope.Handle(a.readyz))
+
+	return middleware.Chain(
+		middleware.RequestID,
+		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: a.logger}),
+		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
+		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: a.logger}),
+	).Then(envelope.Routes(mux))
+}
+
+func (a *App) readyz(r *http.Request) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Ready(ctx); err != nil {
+		return nil, envelope.Unavailable("not ready").Wrap(err)
+	}
+	return map[string]string{"status": "ready"}, nil
+}

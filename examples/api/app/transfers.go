@@ -1,0 +1,153 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
+)
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
+const MaxIdempotencyKey = idempotency.MaxKeyLen
+
+// idempotencyStore is where transfers keep the outcome of requests made
+// with an Idempotency-Key, per user: svckit's idempotency table
+// (idempotency.DefaultTable) on the service's database, created by Migrate.
+type idempotencyStore struct {
+	db      *sql.DB
+	dialect repository.Dialect
+}
+
+// store returns the idempotency store on the service's database. It is
+// cheap: a few query strings, no I/O.
+func (s idempotencyStore) store() *idempotency.SQL {
+	return idempotency.NewSQL(s.db, s.dialect, idempotency.Options{})
+}
+
+// TransferRequest is the body of POST /v1/transfers.
+type TransferRequest struct {
+	FromAccountID string `json:"fromAccountId"`
+	ToAccountID   string `json:"toAccountId"`
+	Amount        int64  `json:"amount"`
+}
+
+// Validate checks what can be checked without the database.
+func (r TransferRequest) Validate() error {
+	var v ValidationErrors
+	if r.FromAccountID == "" {
+		v.Add("fromAccountId", "is required")
+	}
+	if r.ToAccountID == "" {
+		v.Add("toAccountId", "is required")
+	}
+	if r.FromAccountID != "" && r.FromAccountID == r.ToAccountID {
+		v.Add("toAccountId", "must differ from fromAccountId")
+	}
+	if r.Amount <= 0 {
+		v.Add("amount", "must be positive")
+	}
+	return v.Err()
+}
+
+// fingerprint identifies the request for Idempotency-Key checks: the same
+// key with another fingerprint is a conflict.
+func (r TransferRequest) fingerprint() string {
+	return idempotency.Fingerprint(r.FromAccountID, r.ToAccountID, strconv.FormatInt(r.Amount, 10))
+}
+
+// TransferResult is the outcome of a transfer: its JSON exactly as first
+// answered, so that a retry with the same Idempotency-Key gets the same
+// bytes, and whether this call replayed it.
+type TransferResult struct {
+	Data     json.RawMessage
+	Replayed bool
+}
+
+// Transfer moves in.Amount from the caller's account to another account of
+// the same currency, at most once per idempotency key (key "" means no key).
+//
+// Both rows are locked in primary key order, so concurrent transfers never
+// deadlock on each other, never lose an update and never take a balance
+// below zero. With a key, idempotency.Do claims it first in the same
+// transaction: a racing retry waits for the first to commit, then replays
+// its answer; answers that are the client's fault (403, 404, 422) are
+// recorded too, so a retry cannot turn a refusal into a transfer.
+func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in TransferRequest) (TransferResult, error) {
+	if err := in.Validate(); err != nil {
+		return TransferResult{}, err
+	}
+	k := idempotency.Key{Scope: c.ID, Value: key}
+	out, replayed, err := idempotency.Do(ctx, s.idem.store(), k, in.fingerprint(), func(ctx context.Context) (idempotency.Outcome, error) {
+		t, err := s.move(ctx, c, in)
+		if err != nil {
+			return idempotency.Refuse(err) // the client's fault is kept; anything else rolls back
+		}
+		return idempotency.JSON(http.StatusCreated, t)
+	})
+	if err != nil {
+		return TransferResult{}, err
+	}
+	return TransferResult{Data: out.Data, Replayed: replayed}, nil
+}
+
+// move does the transfer inside the caller's transaction. Every refusal is
+// decided before the first write.
+func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest) (Transfer, error) {
+	locked, err := s.accounts.LockByIDs(ctx, []string{in.FromAccountID, in.ToAccountID})
+	if err != nil {
+		return Transfer{}, err
+	}
+	var from, to *Account
+	for i := range locked {
+		switch locked[i].ID {
+		case in.FromAccountID:
+			from = &locked[i]
+		case in.ToAccountID:
+			to = &locked[i]
+		}
+	}
+	switch {
+	case from == nil:
+		return Transfer{}, accountNotFound(in.FromAccountID)
+	case from.OwnerID != c.ID:
+		return Transfer{}, ErrForbidden
+	case to == nil:
+		return Transfer{}, accountNotFound(in.ToAccountID)
+	case from.Currency != to.Currency:
+		var v ValidationErrors
+		v.Add("toAccountId", fmt.Sprintf("currency %s differs from the source's %s", to.Currency, from.Currency))
+		return Transfer{}, v.Err()
+	case from.Balance < in.Amount:
+		return Transfer{}, ErrInsufficientFunds
+	}
+	if _, err := s.accounts.Update(ctx, from.ID, repository.Set{"balance": from.Balance - in.Amount}); err != nil {
+		return Transfer{}, err
+	}
+	if _, err := s.accounts.Update(ctx, to.ID, repository.Set{"balance": to.Balance + in.Amount}); err != nil {
+		return Transfer{}, err
+	}
+	t := Transfer{FromAccountID: from.ID, ToAccountID: to.ID, Amount: in.Amount}
+	if err := s.transfers.Create(ctx, &t); err != nil {
+		return Transfer{}, err
+	}
+	for _, e := range []entry{
+		{AccountID: from.ID, TransferID: t.ID, Amount: -in.Amount, CreatedAt: t.CreatedAt},
+		{AccountID: to.ID, TransferID: t.ID, Amount: in.Amount, CreatedAt: t.CreatedAt},
+	} {
+		if err := s.entries.Create(ctx, &e); err != nil {
+			return Transfer{}, err
+		}
+	}
+	txn.AfterCommit(ctx, func(ctx context.Context) {
+		s.events.Emit(ctx, Event{Name: EventTransferCompleted, Payload: map[string]any{
+			"transferId": t.ID, "fromAccountId": t.FromAccountID, "toAccountId": t.ToAccountID, "amount": t.Amount,
+		}})
+	})
+	return t, nil
+}

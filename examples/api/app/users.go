@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
+)
+
+// userRecord is a row of the users table.
+type userRecord struct {
+	ID           string    `db:"id,pk"`
+	Email        string    `db:"email"`
+	EmailLower   string    `db:"email_lower,unique"`
+	Name         string    `db:"name"`
+	Roles        string    `db:"roles"`
+	PasswordHash string    `db:"password_hash"`
+	CreatedAt    time.Time `db:"created_at,created"`
+	UpdatedAt    time.Time `db:"updated_at,updated"`
+}
+
+// user returns the public view of the row: never the hash.
+func (r userRecord) user() User {
+	roles := []string{}
+	for role := range strings.SplitSeq(r.Roles, ",") {
+		if role != "" {
+			roles = append(roles, role)
+		}
+	}
+	return User{ID: r.ID, Email: r.Email, Name: r.Name, Roles: roles, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// userOrder maps the orderBy values of GET /v1/users to columns: only
+// these may be sorted on. Email sorts case-insensitively.
+func userOrder(orderBy string) (column string, ok bool) {
+	switch orderBy {
+	case "", "createdAt":
+		return "created_at", true
+	case "email":
+		return "email_lower", true
+	case "name":
+		return "name", true
+	}
+	return "", false
+}
+
+// UserService is the catalogue's UserService: a repository, a cache in front
+// of reads by id, and events after commit. New builds it; the zero value is
+// not usable. It is safe for concurrent use and holds nothing to close.
+type UserService struct {
+	db     *sql.DB
+	repo   *repository.SQL[userRecord, string]
+	cache  *cache.Aside[string, User]
+	events EventBus
+	hasher *auth.Hasher
+}
+
+// Register creates a user with the role "user" and emits user.created
+// after the commit.
+func (s *UserService) Register(ctx context.Context, email, password, name string) (User, error) {
+	var v ValidationErrors
+	if !validEmail(email) {
+		v.Add("email", "must be an email address")
+	}
+	if n := len(password); n < MinPasswordBytes || n > MaxPasswordBytes {
+		v.Add("password", fmt.Sprintf("must be %d to %d bytes", MinPasswordBytes, MaxPasswordBytes))
+	}
+	if !validName(name) {
+		v.Add("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	return s.create(ctx, email, password, strings.TrimSpace(name), []string{RoleUser})
+}
+
+func (s *UserService) create(ctx context.Context, email, password, name string, roles []string) (User, error) {
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return User{}, err
+	}
+	rec := userRecord{Email: email, EmailLower: strings.ToLower(email), Name: name, Roles: strings.Join(roles, ","), PasswordHash: hash}
+	err = txn.Do(ctx, s.db, func(ctx context.Context) error {
+		if err := s.repo.Create(ctx, &rec); err != nil {
+			return err
+		}
+		// The id may have been cached as "not found" by a lookup racing
+		// the insert: drop that answer once the row is visible.
+		s.cache.DeleteAfterCommit(ctx, rec.ID)
+		txn.AfterCommit(ctx, func(ctx context.Context) {
+			s.events.Emit(ctx, Event{Name: EventUserCreated, Payload: map[string]any{"userId": rec.ID}})
+		})
+		return nil
+	})
+	if errors.Is(err, repository.ErrConflict) {
+		return User{}, ErrEmailTaken
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return rec.user(), nil
+}
+
+// EnsureAdmin makes sure a user with email exists and has the role admin,
+// creating it with password if needed.
+func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) error {
+	rec, err := s.byEmail(ctx, email)
+	if errors.Is(err, repository.ErrNotFound) {
+		_, err = s.create(ctx, email, password, "Administrator", []string{RoleUser, RoleAdmin})
+		if errors.Is(err, ErrEmailTaken) {
+			return nil // another instance created it first
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if rec.user().hasRole(RoleAdmin) {
+		return nil
+	}
+	return txn.Do(ctx, s.db, func(ctx context.Context) error {
+		roles := strings.Trim(rec.Roles+","+RoleAdmin, ",")
+		if _, err := s.repo.Update(ctx, rec.ID, repository.Set{"roles": roles}); err != nil {
+			return err
+		}
+		s.cache.DeleteAfterCommit(ctx, rec.ID)
+		return nil
+	})
+}
+
+func (u User) hasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// byEmail finds a user by email, case-insensitively.
+func (s *UserService) byEmail(ctx context.Context, email string) (userRecord, error) {
+	rows, err := s.repo.FindMany(ctx, repository.FindOptions{Filter: repository.Filter{"email_lower": strings.ToLower(email)}, Limit: 1})
+	if err != nil {
+		return userRecord{}, err
+	}
+	if len(rows) == 0 {
+		return userRecord{}, repository.ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// Authenticate returns the user whose email and password match, or
+// ErrInvalidCredentials for an unknown email and a wrong password alike
+// (both cost one password verification). A hash weaker than the current
+// parameters is replaced.
+func (s *UserService) Authenticate(ctx context.Context, email, password string) (User, error) {
+	rec, err := s.byEmail(ctx, email)
+	if errors.Is(err, repository.ErrNotFound) {
+		_ = s.hasher.VerifyDummy(password)
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	rehash, err := s.hasher.Verify(password, rec.PasswordHash)
+	if errors.Is(err, auth.ErrPasswordMismatch) {
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if rehash {
+		if hash, err := s.hasher.Hash(password); err == nil {
+			_, _ = s.repo.Update(ctx, rec.ID, repository.Set{"password_hash": hash})
+		}
+	}
+	return rec.user(), nil
+}
+
+// Get returns the user with id through the cache; a missing id is cached as
+// missing for a short while, so probing ids does not reach the database.
+func (s *UserService) Get(ctx context.Context, id string) (User, error) {
+	return s.cache.Get(ctx, id, func(ctx context.Context) (User, error) {
+		rec, err := s.repo.FindByID(ctx, id)
+		if err != nil {
+			return User{}, err
+		}
+		return rec.user(), nil
+	})
+}
+
+// Rename changes the name of the user with id; the cached copy is dropped
+// once the change is committed.
+func (s *UserService) Rename(ctx context.Context, id, name string) (User, error) {
+	if !validName(name) {
+		var v ValidationErrors
+		v.Add("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
+		return User{}, v.Err()
+	}
+	var out User
+	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
+		rec, err := s.repo.Update(ctx, id, repository.Set{"name": strings.TrimSpace(name)})
+		if err != nil {
+			return err
+		}
+		s.cache.DeleteAfterCommit(ctx, id)
+		out = rec.user()
+		return nil
+	})
+	return out, err
+}
+
+// authUser returns what tokens say about the user with id: the lookup that
+// auth.Tokens.Refresh uses for the user's current roles.
+func (s *UserService) authUser(ctx context.Context, id string) (auth.User, error) {
+	u, err := s.Get(ctx, id)
+	if errors.Is(err, repository.ErrNotFound) {
+		return auth.User{}, fmt.Errorf("%w: %w", auth.ErrUserNotFound, err)
+	}
+	if err != nil {
+		return auth.User{}, err
+	}
+	return auth.User{ID: u.ID, Email: u.Email, Roles: u.Roles}, nil
+}

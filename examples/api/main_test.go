@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain_servesAndShutsDown builds the real binary, starts it on a
+// loopback port with an SQLite file, calls it, then sends SIGTERM: the
+// process must drain and exit 0.
+func TestMain_servesAndShutsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "api")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"ADDR=127.0.0.1:0",
+		"DATABASE_URL=sqlite://"+filepath.Join(dir, "api.db"),
+		"REDIS_URL=",
+		"JWT_SECRET=",
+		"ADMIN_EMAIL=root@example.com",
+		"ADMIN_PASSWORD=root-password",
+	)
+	// An io.Pipe rather than StderrPipe: Wait then waits until every line
+	// was copied, so the log read after Wait is complete.
+	stderr, logw := io.Pipe()
+	cmd.Stderr = logw
+	require.NoError(t, cmd.Start(), "the binary starts")
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	addr := make(chan string, 1)
+	logs := make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			all.WriteString(line + "\n")
+			if _, rest, ok := strings.Cut(line, "msg=listening addr="); ok {
+				addr <- strings.Fields(rest)[0]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		logs <- all.String()
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(60 * time.Second):
+		t.Fatal("the binary did not log its address within 60 s")
+	}
+
+	res, err := http.Get(base + "/healthz")
+	require.NoError(t, err, "GET /healthz")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "healthz answers 200")
+	res, err = http.Post(base+"/v1/auth/login", "application/json", strings.NewReader(`{"email":"root@example.com","password":"root-password"}`))
+	require.NoError(t, err, "POST login")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the admin from the environment can log in")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM), "SIGTERM is delivered")
+	require.NoError(t, cmd.Wait(), "the process exits 0 after SIGTERM")
+	logw.Close()
+	all := <-logs
+	assert.Contains(t, all, "JWT_SECRET is not set", "a random secret is warned about")
+	assert.Contains(t, all, "msg=stopped", "the shutdown completes")
+}
