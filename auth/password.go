@@ -205,6 +205,16 @@ func encodePHC(p Argon2Params, salt, key []byte) string {
 		argon2.Version, p.Memory, p.Time, p.Threads, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
+// decodeB64 decodes unpadded standard base64 strictly. encoding/base64
+// skips '\r' and '\n' even in Strict mode, which would let two different
+// strings stand for one hash; they are refused here.
+func decodeB64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, base64.CorruptInputError(strings.IndexAny(s, "\r\n"))
+	}
+	return base64.RawStdEncoding.Strict().DecodeString(s)
+}
+
 // decodePHC parses "$argon2id$v=19$m=M,t=T,p=P$salt$hash" strictly and
 // bounds every parameter.
 func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
@@ -241,11 +251,11 @@ func decodePHC(s string) (Argon2Params, []byte, []byte, error) {
 	if vals[0] > MaxArgon2Memory || vals[1] > MaxArgon2Time || vals[2] > MaxArgon2Thread {
 		return bad("parameters out of range")
 	}
-	salt, err := base64.RawStdEncoding.Strict().DecodeString(parts[4])
+	salt, err := decodeB64(parts[4])
 	if err != nil {
 		return bad("bad salt")
 	}
-	key, err := base64.RawStdEncoding.Strict().DecodeString(parts[5])
+	key, err := decodeB64(parts[5])
 	if err != nil {
 		return bad("bad key")
 	}
