@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,13 +83,9 @@ func appendProblem(b []byte, status int, e *ErrorBody, m *Meta) ([]byte, error) 
 	b = appendString(b, e.Message)
 	b = append(b, `,"code":`...)
 	b = appendString(b, e.Code)
-	if len(e.Details) > 0 {
-		details, err := json.Marshal(e.Details)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, `,"details":`...)
-		b = append(b, details...)
+	b, err := appendDetails(b, e.Details)
+	if err != nil {
+		return nil, err
 	}
 	if !m.Timestamp.IsZero() {
 		b = append(b, `,"timestamp":"`...)

@@ -139,13 +139,9 @@ func appendErrorBody(b []byte, e *ErrorBody) ([]byte, error) {
 	b = appendString(b, e.Code)
 	b = append(b, `,"message":`...)
 	b = appendString(b, e.Message)
-	if len(e.Details) > 0 {
-		details, err := json.Marshal(e.Details)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, `,"details":`...)
-		b = append(b, details...)
+	b, err := appendDetails(b, e.Details)
+	if err != nil {
+		return nil, err
 	}
 	return append(b, '}'), nil
 }
@@ -261,4 +257,17 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendDetails appends `,"details":{…}` when details is not empty.
+func appendDetails(b []byte, details map[string]any) ([]byte, error) {
+	if len(details) == 0 {
+		return b, nil
+	}
+	raw, err := json.Marshal(details)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"details":`...)
+	return append(b, raw...), nil
 }

@@ -14,6 +14,23 @@ type cond struct {
 	null   bool            // the filter value was nil: column IS NULL
 }
 
+// resolveFind validates the ordering and filter of o against the mapping,
+// the same way for every implementation: it returns the order column (the
+// primary key when o.OrderBy is empty) and the resolved filter terms.
+func (m *mapping) resolveFind(o FindOptions) (col int, conds []cond, err error) {
+	col = m.pk
+	if o.OrderBy != "" {
+		if col, err = m.lookup("orderBy", o.OrderBy); err != nil {
+			return 0, nil, err
+		}
+	}
+	if o.OrderDir != Asc && o.OrderDir != Desc {
+		return 0, nil, newFieldError("orderDir", o.OrderDir.String(), "unknown direction", nil)
+	}
+	conds, err = m.resolveFilter(o.Filter)
+	return col, conds, err
+}
+
 // resolveFilter validates f against the mapping and converts its values.
 // Terms come out sorted by key so equal filters give equal SQL.
 func (m *mapping) resolveFilter(f Filter) ([]cond, error) {

@@ -232,18 +232,7 @@ func (r *Memory[T, ID]) Count(_ context.Context, filter Filter) (int64, error) {
 
 // FindMany returns one offset page; see SQL.FindMany.
 func (r *Memory[T, ID]) FindMany(_ context.Context, o FindOptions) ([]T, error) {
-	col := r.m.pk
-	if o.OrderBy != "" {
-		i, err := r.m.lookup("orderBy", o.OrderBy)
-		if err != nil {
-			return nil, err
-		}
-		col = i
-	}
-	if o.OrderDir != Asc && o.OrderDir != Desc {
-		return nil, newFieldError("orderDir", o.OrderDir.String(), "unknown direction", nil)
-	}
-	conds, err := r.m.resolveFilter(o.Filter)
+	col, conds, err := r.m.resolveFind(o)
 	if err != nil {
 		return nil, err
 	}

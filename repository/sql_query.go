@@ -164,18 +164,7 @@ func (r *SQL[T, ID]) appendOrder(b []byte, col int, desc bool) []byte {
 // broken by primary key) and paged by o.Limit and o.Offset. Unknown fields
 // are a *FieldError.
 func (r *SQL[T, ID]) FindMany(ctx context.Context, o FindOptions) ([]T, error) {
-	col := r.m.pk
-	if o.OrderBy != "" {
-		i, err := r.m.lookup("orderBy", o.OrderBy)
-		if err != nil {
-			return nil, err
-		}
-		col = i
-	}
-	if o.OrderDir != Asc && o.OrderDir != Desc {
-		return nil, newFieldError("orderDir", o.OrderDir.String(), "unknown direction", nil)
-	}
-	conds, err := r.m.resolveFilter(o.Filter)
+	col, conds, err := r.m.resolveFind(o)
 	if err != nil {
 		return nil, err
 	}
