@@ -79,6 +79,16 @@ func BenchmarkRateLimit(b *testing.B) {
 		})
 	})
 
+	b.Run("svckit-memory-exact", func(b *testing.B) {
+		// The same store reading the system clock on every decision.
+		store := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{ExactClock: true})
+		l := ratelimit.New(ratelimit.Limit{Rate: perSecond, Period: time.Second}, store)
+		runKeys(b, mwKeys(), func(key string) bool {
+			res, err := l.Allow(ctx, key)
+			return err == nil && res.Allowed
+		})
+	})
+
 	b.Run("x-time-rate", func(b *testing.B) {
 		// The usual per-key map of *rate.Limiter, read without a lock.
 		var limiters sync.Map

@@ -6,7 +6,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain checks that the stores start no goroutine.
+// TestMain checks that the stores leave no goroutine behind: the clock
+// goroutine stops by itself once decisions stop.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

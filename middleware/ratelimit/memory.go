@@ -4,13 +4,16 @@ import (
 	"cmp"
 	"context"
 	"hash/maphash"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 const (
-	// numShards spreads keys over this many independently locked maps.
+	// numShards spreads keys over this many independently locked tables.
 	numShards = 256
 	// defaultMaxKeys bounds a MemoryStore whose MaxKeys is zero: at roughly
 	// 100 bytes per entry for short keys, about 25 MiB.
@@ -18,6 +21,11 @@ const (
 	// evictSample is the least number of entries a full shard looks at to
 	// make room.
 	evictSample = 8
+	// minTableSize is the number of slots of a shard's first table.
+	minTableSize = 8
+	// dead marks an entry removed from its shard. A decision that finds it
+	// looks the key up again under the shard's lock.
+	dead = math.MinInt64
 )
 
 // MemoryOptions configure a MemoryStore. The zero value is ready to use.
@@ -28,25 +36,43 @@ type MemoryOptions struct {
 	// stays bounded under any number of distinct keys. Zero means 262 144
 	// keys. The bound is rounded up to a multiple of the shard count (256).
 	MaxKeys int
-	// Now is the clock. Nil means the monotonic clock (time.Since the store
-	// was created), which costs one clock read where time.Now costs two and
-	// ignores wall-clock steps. Tests inject a fake clock.
+	// ExactClock makes every decision read the system clock. By default a
+	// decision reads a clock that one goroutine of the package advances
+	// every millisecond while any store is deciding (it stops by itself a
+	// few milliseconds after the last decision), which costs a memory load
+	// where the system clock costs an instruction that waits for every
+	// earlier memory access. A denied decision always reads the system
+	// clock again, so denials and RetryAfter are exact either way; with the
+	// default clock an allowed decision's Remaining and ResetAfter may be a
+	// millisecond or so behind, and a key's budget may hold about one
+	// millisecond's worth of events more than the limit.
+	ExactClock bool
+	// Now is the clock, for tests that move time themselves. Nil means the
+	// monotonic clock, as set by ExactClock.
 	Now func() time.Time
 }
 
-// MemoryStore is a Store held in the process: 256 shards, each a mutex and a
-// map from key to its theoretical arrival time.
+// MemoryStore is a Store held in the process: 256 shards, each an
+// open-addressing hash table from key to the key's theoretical arrival time.
+//
+// A decision on a known key takes no lock: it finds the key's entry through
+// an atomically published table and updates the entry's arrival time with
+// one compare-and-swap, so decisions on different keys share no written
+// memory. Only inserting a new key, and making room for it, locks the key's
+// shard.
 //
 // A key costs nothing once it is idle long enough to be back at its full
-// burst: it is then treated as absent and its entry may be reused or dropped.
-// The number of entries never exceeds MaxKeys (see MemoryOptions). The store
-// starts no goroutine and needs no Close.
+// burst: it is then treated as absent and its entry may be dropped. The
+// number of entries never exceeds MaxKeys (see MemoryOptions). The store
+// needs no Close: the only goroutine it relies on, the package's clock (see
+// MemoryOptions.ExactClock), stops by itself when decisions stop.
 //
 // The zero MemoryStore is ready to use, with the defaults of MemoryOptions.
 // A MemoryStore is safe for concurrent use; it must not be copied after first
 // use.
 type MemoryStore struct {
 	now         func() time.Time
+	exact       bool
 	maxPerShard int
 
 	once   sync.Once
@@ -55,25 +81,64 @@ type MemoryStore struct {
 	shards [numShards]shard
 }
 
-// shard is one lock, an index from key to slot and the slots' theoretical
-// arrival times (ns since the store's epoch). Updating a known key touches its
-// slot without a second map operation. Padding keeps neighbouring shards off
-// one cache line.
+// shard is one table of entries. Readers load the table without a lock;
+// writers hold mu, and replace the table (a larger one, or one rid of
+// tombstones) by publishing a copy, so a reader never sees a table being
+// rebuilt.
 type shard struct {
-	mu    sync.Mutex
-	index map[string]int32
-	tats  []int64
-	free  []int32
+	table atomic.Pointer[table]
+
+	mu sync.Mutex
+	// live is the number of entries held; used counts the slots that are
+	// not empty, tombstones included. Both are guarded by mu.
+	live, used int
 	// scratch is reused by evict.
 	scratch []candidate
-	_       [64]byte
+	// Padding keeps neighbouring shards' locks off one cache line.
+	_ [64]byte
+}
+
+// table is a linear-probing hash table. A slot goes from empty to an entry,
+// from an entry to the tombstone, and from the tombstone to an entry; it
+// never goes back to empty, so a probe that reaches an empty slot has seen
+// every slot the key could be in.
+type table struct {
+	mask  uint64
+	slots []slot
+}
+
+// slot holds an entry and its hash tag. The tag lets a probe pass over other
+// keys' slots without touching their entries, which other goroutines write.
+// A writer stores the entry before the tag, so a reader that sees a key's tag
+// sees the entry; a reader that sees no tag yet treats the slot as empty and
+// looks again under the lock.
+type slot struct {
+	tag   atomic.Uint64
+	entry atomic.Pointer[entry]
+}
+
+// Tags of a key have the top bit set; these two do not.
+const (
+	tagEmpty   = 0
+	tagDropped = 1
+)
+
+// tagOf returns the tag of a key's hash.
+func tagOf(h uint64) uint64 { return h | 1<<63 }
+
+// entry is one key's state. tat is the theoretical arrival time in
+// nanoseconds since the store's epoch, or dead once the entry is dropped.
+type entry struct {
+	tat atomic.Int64
+	tag uint64
+	key string
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore configured by opts.
 func NewMemoryStore(opts MemoryOptions) *MemoryStore {
-	s := &MemoryStore{now: opts.Now}
+	s := &MemoryStore{now: opts.Now, exact: opts.ExactClock || opts.Now != nil}
 	if opts.MaxKeys > 0 {
 		s.maxPerShard = (opts.MaxKeys + numShards - 1) / numShards
 	}
@@ -89,80 +154,182 @@ func (s *MemoryStore) init() {
 		s.seed = maphash.MakeSeed()
 		if s.now != nil {
 			s.epoch = s.now()
-		} else {
-			s.epoch = time.Now()
 		}
 	})
 }
 
-// clock returns the time since the store's epoch in nanoseconds.
-func (s *MemoryStore) clock() int64 {
-	if s.now != nil {
-		return int64(s.now().Sub(s.epoch))
+// clock returns the time in nanoseconds (since the store's first reading of
+// its injected clock, or since the package's epoch) and whether it is exact.
+func (s *MemoryStore) clock() (int64, bool) {
+	switch {
+	case s.now != nil:
+		return int64(s.now().Sub(s.epoch)), true
+	case s.exact:
+		return exactNow(), true
 	}
-	return int64(time.Since(s.epoch))
+	return coarseNow(), false
 }
 
 // Allow implements Store. It never returns an error.
 func (s *MemoryStore) Allow(_ context.Context, key string, limit Limit) (Result, error) {
 	s.init()
-	now := s.clock()
-	sh := &s.shards[maphash.String(s.seed, key)%numShards]
-
-	sh.mu.Lock()
-	slot, ok := sh.index[key]
-	tat := now
-	if ok && sh.tats[slot] > now {
-		tat = sh.tats[slot]
+	now, exact := s.clock()
+	h := maphash.String(s.seed, key)
+	sh := &s.shards[h%numShards]
+	var res Result
+	if e := sh.table.Load().find(tagOf(h), key); e != nil && decide(e, now, exact, limit, &res) {
+		return res, nil
 	}
-	newTAT, res := gcra(now, tat, limit)
-	if res.Allowed {
-		if ok {
-			sh.tats[slot] = newTAT
-		} else {
-			sh.insert(key, newTAT, now, s.maxPerShard)
-		}
-	}
-	sh.mu.Unlock()
-	return res, nil
+	return sh.allowLocked(tagOf(h), key, now, exact, limit, s.maxPerShard), nil
 }
 
-// insert adds a key, making room first when the shard is full.
-func (sh *shard) insert(key string, tat, now int64, capacity int) {
-	if sh.index == nil {
-		sh.index = make(map[string]int32)
+// decide takes the decision for a found entry without the lock, into res.
+// It reports false, having changed nothing, when the entry has been dropped.
+// A denial on an inexact time is taken again on the exact time.
+func decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
+	for {
+		old := e.tat.Load()
+		if old == dead {
+			return false
+		}
+		var newTAT int64
+		newTAT, *res = gcra(now, max(old, now), limit)
+		switch {
+		case res.Allowed:
+			if e.tat.CompareAndSwap(old, newTAT) {
+				return true
+			}
+		case !exact:
+			now, exact = exactNow(), true
+		default:
+			return true
+		}
 	}
-	if len(sh.index) >= capacity {
+}
+
+// allowLocked takes the decision for a key that was not found, or was found
+// dropped, without the lock: it looks again under the lock and inserts the
+// key when it is still absent.
+func (sh *shard) allowLocked(tag uint64, key string, now int64, exact bool, limit Limit, capacity int) Result {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e := sh.table.Load().find(tag, key); e != nil {
+		// Entries are dropped only under the lock, so e is live; lock-free
+		// decisions may still move its arrival time.
+		var res Result
+		decide(e, now, exact, limit, &res)
+		return res
+	}
+	// A fresh key is at its full burst, so the first event is allowed.
+	newTAT, res := gcra(now, now, limit)
+	if sh.live >= capacity {
 		sh.evict(now, capacity)
 	}
-	var slot int32
-	if n := len(sh.free); n > 0 {
-		slot, sh.free = sh.free[n-1], sh.free[:n-1]
-		sh.tats[slot] = tat
-	} else {
-		slot = int32(len(sh.tats))
-		sh.tats = append(sh.tats, tat)
+	e := &entry{tag: tag, key: key}
+	e.tat.Store(newTAT)
+	sh.insert(e)
+	return res
+}
+
+// find returns the entry of the key with tag, or nil. A nil table holds
+// nothing.
+func (t *table) find(tag uint64, key string) *entry {
+	if t == nil {
+		return nil
 	}
-	sh.index[key] = slot
+	for i := tag >> 8; ; i++ {
+		sl := &t.slots[i&t.mask]
+		switch sl.tag.Load() {
+		case tagEmpty:
+			return nil
+		case tag:
+			if e := sl.entry.Load(); e.tag == tag && e.key == key {
+				return e
+			}
+		}
+	}
+}
+
+// insert adds an entry for a key the shard does not hold, growing or
+// rebuilding the table first when it is three quarters used.
+func (sh *shard) insert(e *entry) {
+	t := sh.table.Load()
+	if t == nil || 4*(sh.used+1) > 3*len(t.slots) {
+		size := minTableSize
+		for 2*(sh.live+1) > size {
+			size *= 2
+		}
+		t = sh.rebuild(size)
+	}
+	for i := e.tag >> 8; ; i++ {
+		sl := &t.slots[i&t.mask]
+		switch sl.tag.Load() {
+		case tagEmpty:
+			sh.used++
+			fallthrough
+		case tagDropped:
+			sl.entry.Store(e)
+			sl.tag.Store(e.tag)
+			sh.live++
+			return
+		}
+	}
+}
+
+// rebuild publishes a table of size slots holding the live entries, and
+// returns it.
+func (sh *shard) rebuild(size int) *table {
+	t := &table{mask: uint64(size - 1), slots: make([]slot, size)}
+	if old := sh.table.Load(); old != nil {
+		for i := range old.slots {
+			if old.slots[i].tag.Load() <= tagDropped {
+				continue
+			}
+			e := old.slots[i].entry.Load()
+			for j := e.tag >> 8; ; j++ {
+				if sl := &t.slots[j&t.mask]; sl.tag.Load() == tagEmpty {
+					sl.entry.Store(e)
+					sl.tag.Store(e.tag)
+					break
+				}
+			}
+		}
+	}
+	sh.used = sh.live
+	sh.table.Store(t)
+	return t
 }
 
 // evict makes room in a full shard, a batch at a time so the cost spreads
 // over many inserts: among a sample of the shard it drops every expired key
 // and, when that frees less than a batch, the sampled keys closest to expiry.
 // Keys far from expiry, those that are being limited, go last, so flooding the
-// store with new keys cannot cheaply reset a limited client. Map iteration
-// starts at a random position, so the sample moves across the shard.
+// store with new keys cannot cheaply reset a limited client. The sample starts
+// at a random slot, so it moves across the shard.
+//
+// An entry is dropped by swapping its arrival time for dead, so a concurrent
+// lock-free decision either lands before the drop (and the drop, seeing the
+// time changed, skips the entry) or sees dead and retries under the lock.
 func (sh *shard) evict(now int64, capacity int) {
+	t := sh.table.Load()
 	batch := max(1, capacity/16)
 	sample := 2*batch + evictSample
 	cand := sh.scratch[:0]
 	dropped, seen := 0, 0
-	for k, slot := range sh.index {
-		if tat := sh.tats[slot]; tat <= now {
-			sh.drop(k, slot)
-			dropped++
+	start := rand.Uint64()
+	for i := range uint64(len(t.slots)) {
+		sl := &t.slots[(start+i)&t.mask]
+		if sl.tag.Load() <= tagDropped {
+			continue
+		}
+		e := sl.entry.Load()
+		if tat := e.tat.Load(); tat <= now {
+			if e.tat.CompareAndSwap(tat, dead) {
+				sh.drop(sl)
+				dropped++
+			}
 		} else {
-			cand = append(cand, candidate{key: k, tat: tat})
+			cand = append(cand, candidate{slot: sl, entry: e, tat: tat})
 		}
 		if seen++; seen == sample {
 			break
@@ -170,23 +337,33 @@ func (sh *shard) evict(now int64, capacity int) {
 	}
 	if dropped < batch {
 		slices.SortFunc(cand, func(a, b candidate) int { return cmp.Compare(a.tat, b.tat) })
-		for _, c := range cand[:min(batch-dropped, len(cand))] {
-			sh.drop(c.key, sh.index[c.key])
+		for _, c := range cand {
+			if dropped == batch {
+				break
+			}
+			if c.entry.tat.CompareAndSwap(c.tat, dead) {
+				sh.drop(c.slot)
+				dropped++
+			}
 		}
 	}
 	clear(cand)
 	sh.scratch = cand[:0]
 }
 
-// candidate is a key considered for eviction.
+// candidate is an entry considered for eviction, with the arrival time it
+// had when sampled.
 type candidate struct {
-	key string
-	tat int64
+	slot  *slot
+	entry *entry
+	tat   int64
 }
 
-func (sh *shard) drop(key string, slot int32) {
-	delete(sh.index, key)
-	sh.free = append(sh.free, slot)
+// drop empties the slot of an entry marked dead. The entry stays in the slot
+// until the slot is reused: a reader that still finds it sees it dead.
+func (sh *shard) drop(sl *slot) {
+	sl.tag.Store(tagDropped)
+	sh.live--
 }
 
 // Len returns the number of keys held, idle ones included until they are
@@ -196,7 +373,7 @@ func (s *MemoryStore) Len() int {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		n += len(sh.index)
+		n += sh.live
 		sh.mu.Unlock()
 	}
 	return n

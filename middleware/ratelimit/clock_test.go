@@ -1,0 +1,159 @@
+package ratelimit
+
+import (
+	"context"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCoarseClock reads the coarse clock from many goroutines: each sees it
+// never go back and never ahead of the system clock, and the clock goroutine
+// stops by itself once nobody reads it.
+func TestCoarseClock(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			last := int64(0)
+			deadline := time.Now().Add(20 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				now := coarseNow()
+				if now < last {
+					t.Errorf("coarse clock went back from %d to %d", last, now)
+					return
+				}
+				if exact := exactNow(); now > exact {
+					t.Errorf("coarse clock %d is ahead of the system clock %d", now, exact)
+					return
+				}
+				last = now
+			}
+		})
+	}
+	wg.Wait()
+	before := coarseNow()
+	time.Sleep(5 * coarseResolution)
+	assert.Greater(t, coarseNow(), before, "the clock advances while it is read")
+	assert.Eventually(t, func() bool { return !coarse.running.Load() }, 5*time.Second, time.Millisecond,
+		"the clock goroutine stops once nobody reads the clock")
+}
+
+// TestMemoryStoreCoarseClockDeniesExactly checks that the default clock never
+// denies an event the exact clock allows: each time a denied client waits
+// exactly its RetryAfter, its next event is allowed, although the coarse
+// clock may not have caught up yet.
+func TestMemoryStoreCoarseClockDeniesExactly(t *testing.T) {
+	l := New(Limit{Rate: 1, Period: 3 * time.Millisecond}, NewMemoryStore(MemoryOptions{}))
+	ctx := context.Background()
+	for i := range 100 {
+		res, err := l.Allow(ctx, "k")
+		require.NoError(t, err, "memory store never fails")
+		if res.Allowed {
+			continue
+		}
+		require.Positive(t, res.RetryAfter, "round %d: a denial says how long to wait", i)
+		require.LessOrEqual(t, res.RetryAfter, 3*time.Millisecond, "round %d: never longer than one interval", i)
+		time.Sleep(res.RetryAfter)
+		res, err = l.Allow(ctx, "k")
+		require.NoError(t, err, "memory store never fails")
+		require.True(t, res.Allowed, "round %d: allowed once RetryAfter has passed", i)
+	}
+}
+
+// TestMemoryStoreLockFreeUnderChurn runs limited clients on hot keys while
+// other goroutines flood the store with new keys, so that tables grow, are
+// rebuilt and lose entries to eviction while decisions on the hot keys go on
+// without the lock. With the clock stopped, every hot key is allowed exactly
+// its burst: no decision is lost or taken twice.
+func TestMemoryStoreLockFreeUnderChurn(t *testing.T) {
+	clock := newFakeClock()
+	s := NewMemoryStore(MemoryOptions{MaxKeys: numShards * 64, Now: clock.Now})
+	const burst = 50
+	limit := Limit{Rate: burst, Period: time.Hour}
+	ctx := context.Background()
+
+	hot := make([]string, 8)
+	for i := range hot {
+		hot[i] = "hot" + strconv.Itoa(i)
+	}
+	allowed := make([]int, len(hot))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 100_000 / 16 {
+				// Flood keys are each spent by two goroutines, racing
+				// with their eviction.
+				_, _ = s.Allow(ctx, "flood"+strconv.Itoa((g/2)*100_000+i), limit)
+				if i%50 == 0 {
+					k := (g + i) % len(hot)
+					if res, _ := s.Allow(ctx, hot[k], limit); res.Allowed {
+						mu.Lock()
+						allowed[k]++
+						mu.Unlock()
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k := range hot {
+		for {
+			res, _ := s.Allow(ctx, hot[k], limit)
+			if !res.Allowed {
+				break
+			}
+			allowed[k]++
+		}
+	}
+	for k, n := range allowed {
+		assert.Equal(t, burst, n, "hot key %d is allowed exactly its burst", k)
+	}
+	assert.LessOrEqual(t, s.Len(), numShards*64, "bounded")
+}
+
+// TestMemoryStoreDroppedEntry replays the window in which a decision has
+// found an entry that eviction is dropping: the decision sees the entry dead,
+// waits for the shard's lock and decides again on a fresh entry.
+func TestMemoryStoreDroppedEntry(t *testing.T) {
+	clock := newFakeClock()
+	s := NewMemoryStore(MemoryOptions{Now: clock.Now})
+	limit := Limit{Rate: 1, Period: time.Hour}
+	ctx := context.Background()
+	res, _ := s.Allow(ctx, "k", limit)
+	require.True(t, res.Allowed, "first event allowed")
+
+	h := maphash.String(s.seed, "k")
+	sh := &s.shards[h%numShards]
+	tab := sh.table.Load()
+	e := tab.find(tagOf(h), "k")
+	require.NotNil(t, e, "entry found")
+
+	// Drop the entry as evict does, in two steps under the lock, with a
+	// decision arriving in between.
+	sh.mu.Lock()
+	require.True(t, e.tat.CompareAndSwap(e.tat.Load(), dead), "marked dead")
+	done := make(chan Result)
+	go func() {
+		res, _ := s.Allow(ctx, "k", limit)
+		done <- res
+	}()
+	time.Sleep(10 * time.Millisecond)
+	for i := range tab.slots {
+		if sl := &tab.slots[i]; sl.entry.Load() == e {
+			sh.drop(sl)
+		}
+	}
+	sh.mu.Unlock()
+
+	assert.True(t, (<-done).Allowed, "a dropped key starts afresh")
+	res, _ = s.Allow(ctx, "k", limit)
+	assert.False(t, res.Allowed, "and keeps its new state")
+	assert.Equal(t, int64(dead), e.tat.Load(), "the dead entry is never revived")
+	assert.Equal(t, 1, s.Len(), "one entry")
+}
