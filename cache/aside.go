@@ -201,6 +201,12 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 	var zero V
 	k := a.key(key)
 	e, ok, err := a.store.Get(ctx, k)
+	if err != nil && errors.Is(err, ErrUndecodable) {
+		if err := a.undecodable(ctx, err); err != nil {
+			return zero, err
+		}
+		ok, err = false, nil
+	}
 	if err != nil {
 		if err := a.storeFailed(ctx, "get", err); err != nil {
 			return zero, err
@@ -236,6 +242,12 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 func (a *Aside[K, V]) fill(ctx context.Context, k string, load func(context.Context) (V, error), write bool) (Entry[V], error) {
 	if write {
 		e, ok, err := a.store.Get(ctx, k)
+		if err != nil && errors.Is(err, ErrUndecodable) {
+			if err := a.undecodable(ctx, err); err != nil {
+				return Entry[V]{}, err
+			}
+			ok, err = false, nil
+		}
 		switch {
 		case err != nil:
 			if err := a.storeFailed(ctx, "get", err); err != nil {
@@ -342,6 +354,18 @@ func (a *Aside[K, V]) storeFailed(ctx context.Context, op string, err error) err
 	}
 	if a.failFast {
 		return fmt.Errorf("cache: store %s: %w", op, err)
+	}
+	return nil
+}
+
+// undecodable counts and logs an entry the store could not decode, which the
+// caller then treats as missing so that the loaded value replaces it. It
+// returns the error to give the caller under FailOnStoreError, else nil.
+func (a *Aside[K, V]) undecodable(ctx context.Context, err error) error {
+	a.storeErrs.Add(1)
+	a.log.LogAttrs(ctx, slog.LevelWarn, "cache: undecodable entry, reloading it", slog.Any("error", err))
+	if a.failFast {
+		return fmt.Errorf("cache: store get: %w", err)
 	}
 	return nil
 }

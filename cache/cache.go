@@ -24,10 +24,17 @@ import (
 // errors in Options.NotFound are treated the same way.
 var ErrNotFound = errors.New("cache: not found")
 
+// ErrUndecodable is wrapped by a Store's Get error when the key holds bytes
+// the store cannot decode: written by an older version, another program or
+// another codec. Aside counts it as a store error and treats the key as
+// missing, so the loaded value overwrites the bad one.
+var ErrUndecodable = errors.New("cache: stored value cannot be decoded")
+
 // Store keeps values by string key, each with its own time to live.
 //
 // Get reports a missing or expired key with ok false and a nil error; a non-nil
-// error means the store itself failed. A ttl of zero or less means the entry
+// error means the store itself failed, or, wrapping ErrUndecodable, that the
+// key holds bytes it cannot decode. A ttl of zero or less means the entry
 // does not expire. Implementations are safe for concurrent use.
 type Store[V any] interface {
 	Get(ctx context.Context, key string) (v V, ok bool, err error)
@@ -49,8 +56,9 @@ type AbsentSetter[V any] interface {
 // placeholder saying the value does not exist. Stores for an Aside[K, V] are
 // therefore Store[Entry[V]].
 //
-// Its fields are exported, with short JSON names, so that codecs of remote
-// stores can encode it.
+// Remote stores keep it as a frame (see Framer): a short binary header and
+// the value encoded by the store's codec. Its fields are exported, with
+// short JSON names, for stores that encode the whole entry instead.
 type Entry[V any] struct {
 	// Value is the cached value; the zero V in a placeholder.
 	Value V `json:"v"`

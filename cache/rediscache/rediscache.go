@@ -1,6 +1,8 @@
 // Package rediscache is a cache.Store on Redis, for caches shared by many
 // processes. Values are encoded with a pluggable Codec, JSON by default, and
-// every key carries a prefix.
+// every key carries a prefix. A cache.Entry, what an Aside stores, is kept
+// as its frame (see cache.Framer): a header of three or more bytes, then the
+// value as the codec encodes it.
 //
 // An Aside[K, V] on Redis uses a Store[cache.Entry[V]]:
 //
@@ -21,7 +23,8 @@ import (
 	"github.com/svckit/svckit/cache"
 )
 
-// Codec turns values into bytes and back.
+// Codec turns values into bytes and back. It has the methods of
+// cache.Codec.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
@@ -86,17 +89,38 @@ func (s *Store[V]) Get(ctx context.Context, key string) (v V, ok bool, err error
 	if err != nil {
 		return v, false, fmt.Errorf("rediscache: get: %w", err)
 	}
-	if err := s.codec.Unmarshal(b, &v); err != nil {
-		return v, false, fmt.Errorf("rediscache: decode %q: %w", key, err)
+	if f, ok := any(&v).(cache.Framer); ok {
+		err = f.UnmarshalFrame(b, s.codec)
+	} else {
+		err = s.codec.Unmarshal(b, &v)
+	}
+	if err != nil {
+		return v, false, fmt.Errorf("rediscache: decode %q: %w: %w", key, cache.ErrUndecodable, err)
 	}
 	return v, true, nil
 }
 
+// encode returns v's bytes: its frame when it is a cache.Entry, else the
+// codec's encoding.
+func (s *Store[V]) encode(key string, v V) ([]byte, error) {
+	var b []byte
+	var err error
+	if f, ok := any(&v).(cache.Framer); ok {
+		b, err = f.AppendFrame(nil, s.codec)
+	} else {
+		b, err = s.codec.Marshal(v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: encode %q: %w", key, err)
+	}
+	return b, nil
+}
+
 // Set stores v under key for ttl (zero or less: no expiry).
 func (s *Store[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) error {
-	b, err := s.codec.Marshal(v)
+	b, err := s.encode(key, v)
 	if err != nil {
-		return fmt.Errorf("rediscache: encode %q: %w", key, err)
+		return err
 	}
 	if err := s.rdb.Set(ctx, s.prefix+key, b, expiry(ttl)).Err(); err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)
@@ -107,9 +131,9 @@ func (s *Store[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) 
 // SetIfAbsent stores v under key for ttl unless the key exists (SET NX), and
 // reports whether it did.
 func (s *Store[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (bool, error) {
-	b, err := s.codec.Marshal(v)
+	b, err := s.encode(key, v)
 	if err != nil {
-		return false, fmt.Errorf("rediscache: encode %q: %w", key, err)
+		return false, err
 	}
 	set, err := s.rdb.SetNX(ctx, s.prefix+key, b, expiry(ttl)).Result()
 	if err != nil {

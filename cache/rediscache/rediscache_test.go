@@ -170,3 +170,51 @@ func TestAsideSurvivesRedisGoingDown(t *testing.T) {
 	assert.Error(t, err, "configured to fail, Get returns the store error")
 	assert.False(t, errors.Is(err, cache.ErrNotFound), "a store error is not a miss")
 }
+
+// TestRedisStoresEntryFrames checks what an Aside leaves in Redis: the
+// entry's three-byte header, then the value as plain JSON.
+func TestRedisStoresEntryFrames(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := testdb.Redis(t)
+	s := rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix})
+	require.NoError(t, s.Set(ctx, "u", cache.Entry[storetest.User]{Value: storetest.User{ID: 1, Name: "alice"}}, time.Minute), "set")
+	raw, err := rdb.Get(ctx, prefix+"u").Bytes()
+	require.NoError(t, err, "raw get")
+	assert.Equal(t, []byte{0xE1, 0, 0}, raw[:3], "header: version, no placeholder, no refresh time")
+	assert.JSONEq(t, `{"id":1,"name":"alice"}`, string(raw[3:]), "the value as plain JSON")
+}
+
+// TestRedisUndecodableEntryIsReplaced writes bytes the store cannot decode,
+// as an older version would have: the Aside counts a store error, serves from
+// the loader and overwrites the bad entry, so the next read hits.
+func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := testdb.Redis(t)
+	store := rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix})
+	load := func(context.Context) (storetest.User, error) { return storetest.User{ID: 1, Name: "alice"}, nil }
+
+	t.Run("served and overwritten", func(t *testing.T) {
+		require.NoError(t, rdb.Set(ctx, prefix+"u:1", `{"v":{"id":1}}`, time.Minute).Err(), "plant")
+		_, _, err := store.Get(ctx, "u:1")
+		require.ErrorIs(t, err, cache.ErrUndecodable, "the store reports the bytes undecodable")
+
+		a := cache.NewAside[string, storetest.User](store, nil)
+		u, err := a.Get(ctx, "u:1", load)
+		require.NoError(t, err, "served from the loader")
+		assert.Equal(t, "alice", u.Name, "loaded value")
+		u, err = a.Get(ctx, "u:1", load)
+		require.NoError(t, err, "second read")
+		assert.Equal(t, "alice", u.Name, "cached value")
+		st := a.Stats()
+		assert.Equal(t, uint64(1), st.Loads, "one load: the bad entry was overwritten")
+		assert.Equal(t, uint64(1), st.Hits, "the second read hit")
+		assert.Equal(t, uint64(2), st.StoreErrors, "both reads of the bad entry counted")
+	})
+	t.Run("fail on store error", func(t *testing.T) {
+		require.NoError(t, rdb.Set(ctx, prefix+"u:2", "garbage", time.Minute).Err(), "plant")
+		a := cache.NewAside[string, storetest.User](store, &cache.Options[string]{FailOnStoreError: true})
+		_, err := a.Get(ctx, "u:2", load)
+		assert.ErrorIs(t, err, cache.ErrUndecodable, "the error is returned")
+		assert.Zero(t, a.Stats().Loads, "nothing loaded")
+	})
+}
