@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svckit/svckit/internal/sqlschema"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
@@ -75,7 +76,7 @@ func NewSQL(db *sql.DB, d repository.Dialect, opts Options) *SQL {
 	if !plainIdent(table) {
 		panic(fmt.Sprintf("idempotency: table name %q is not a plain identifier of at most %d bytes", table, maxTableLen))
 	}
-	b := func(q string) string { return bind(d, strings.ReplaceAll(q, "$table", table)) }
+	b := func(q string) string { return d.Rebind(strings.ReplaceAll(q, "$table", table)) }
 	return &SQL{
 		db: db, d: d, table: table, now: opts.now(),
 		claim:        b(`INSERT INTO $table (scope, idem_key, fingerprint, status, created_at) VALUES (?, ?, ?, 0, ?)`),
@@ -101,21 +102,6 @@ func plainIdent(s string) bool {
 	return true
 }
 
-// bind rewrites the ? placeholders of q for d.
-func bind(d repository.Dialect, q string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString(d.Placeholder(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // Schema returns the statements Migrate runs, separated by ";\n", for
 // those who keep migrations in their own tool.
 func (s *SQL) Schema() string { return strings.Join(s.statements(), ";\n") + ";\n" }
@@ -127,17 +113,9 @@ func (s *SQL) statements() []string {
 	if err != nil { // every valid dialect has a file: a build defect
 		panic("idempotency: no schema for " + s.d.String())
 	}
-	var lines []string
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
-			lines = append(lines, line)
-		}
-	}
-	var out []string
-	for stmt := range strings.SplitSeq(strings.Join(lines, "\n"), ";") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			out = append(out, strings.ReplaceAll(stmt, DefaultTable, s.table))
-		}
+	out := sqlschema.Statements(string(body))
+	for i, stmt := range out {
+		out[i] = strings.ReplaceAll(stmt, DefaultTable, s.table)
 	}
 	return out
 }
@@ -145,16 +123,8 @@ func (s *SQL) statements() []string {
 // Migrate creates the table and its index if they do not exist. It is safe
 // to run at every start, also from several instances at once.
 func (s *SQL) Migrate(ctx context.Context) error {
-	for _, stmt := range s.statements() {
-		_, err := s.db.ExecContext(ctx, stmt)
-		if err != nil && s.d.IsUniqueViolation(err) {
-			// PostgreSQL: another instance created it at the same moment;
-			// IF NOT EXISTS sees it now.
-			_, err = s.db.ExecContext(ctx, stmt)
-		}
-		if err != nil {
-			return fmt.Errorf("idempotency: migrate %s: %w", s.table, err)
-		}
+	if err := sqlschema.Apply(ctx, s.db, s.d, s.statements()); err != nil {
+		return fmt.Errorf("idempotency: migrate %s: %w", s.table, err)
 	}
 	return nil
 }

@@ -68,6 +68,26 @@ func (d Dialect) Placeholder(n int) string {
 	return "?"
 }
 
+// Rebind rewrites the "?" placeholders of q into d's form ("$1", "$2", … on
+// PostgreSQL), for queries written once for every dialect. It does not parse
+// SQL: q must not hold "?" in literals, identifiers or comments.
+func (d Dialect) Rebind(q string) string {
+	if d != Postgres {
+		return q
+	}
+	b := make([]byte, 0, len(q)+8)
+	n := 0
+	for i := range len(q) {
+		if q[i] != '?' {
+			b = append(b, q[i])
+			continue
+		}
+		n++
+		b = d.appendPlaceholder(b, n)
+	}
+	return string(b)
+}
+
 // appendPlaceholder appends Placeholder(n) to b without allocating.
 func (d Dialect) appendPlaceholder(b []byte, n int) []byte {
 	if d == Postgres {

@@ -154,3 +154,32 @@ func TestConflictField(t *testing.T) {
 		assert.Equal(t, want, r.conflictField(errors.New(msg)), "conflict field of %q", msg)
 	}
 }
+
+func TestDialectRebind(t *testing.T) {
+	tests := []struct {
+		d    Dialect
+		q    string
+		want string
+	}{
+		{Postgres, "SELECT 1", "SELECT 1"},
+		{Postgres, "UPDATE t SET a = ? WHERE id = ?", "UPDATE t SET a = $1 WHERE id = $2"},
+		{Postgres, "VALUES (?,?,?,?,?,?,?,?,?,?,?)", "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"},
+		{Postgres, "ünïcode = ?", "ünïcode = $1"},
+		{SQLite, "UPDATE t SET a = ? WHERE id = ?", "UPDATE t SET a = ? WHERE id = ?"},
+		{MySQL, "a = ?", "a = ?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.d.String()+"/"+tt.q, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.d.Rebind(tt.q), "rebound")
+		})
+	}
+}
+
+func ExampleDialect_Rebind() {
+	q := "UPDATE accounts SET balance = balance - ? WHERE id = ?"
+	fmt.Println(Postgres.Rebind(q))
+	fmt.Println(MySQL.Rebind(q))
+	// Output:
+	// UPDATE accounts SET balance = balance - $1 WHERE id = $2
+	// UPDATE accounts SET balance = balance - ? WHERE id = ?
+}

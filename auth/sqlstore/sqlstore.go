@@ -23,10 +23,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/internal/sqlschema"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
@@ -59,7 +59,7 @@ func New(db *sql.DB, d repository.Dialect) *Store {
 	if db == nil || !d.Valid() {
 		panic("sqlstore: New needs a *sql.DB and a valid repository.Dialect")
 	}
-	b := func(q string) string { return bind(d, q) }
+	b := d.Rebind
 	return &Store{db: db, d: d, q: queries{
 		insertFamily: b(`INSERT INTO svckit_refresh_families (family_id, subject, expires_at, rotations, created_at) VALUES (?, ?, ?, 0, ?)`),
 		insertToken:  b(`INSERT INTO svckit_refresh_tokens (jti_hash, family_id, parent_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`),
@@ -75,21 +75,6 @@ func New(db *sql.DB, d repository.Dialect) *Store {
 	}}
 }
 
-// bind rewrites the ? placeholders of q for d.
-func bind(d repository.Dialect, q string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString(d.Placeholder(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // Migrate creates the store's tables and indexes if they do not exist. It is
 // safe to run at every start.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -97,13 +82,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: read schema: %w", err)
 	}
-	for _, stmt := range strings.Split(string(schema), ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
+	if err := sqlschema.Apply(ctx, s.db, s.d, sqlschema.Statements(string(schema))); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
 }

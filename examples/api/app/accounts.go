@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
@@ -49,7 +50,7 @@ type AccountService struct {
 	accounts  *repository.SQL[Account, string]
 	transfers *repository.SQL[Transfer, string]
 	entries   *repository.SQL[entry, string]
-	idem      idempotencyStore
+	idem      *idempotency.SQL
 	events    EventBus
 }
 

@@ -189,7 +189,7 @@ func (a *App) newAccounts() *AccountService {
 		accounts:  repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
 		transfers: repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
 		entries:   repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
-		idem:      idempotencyStore{db: a.db, dialect: a.dialect},
+		idem:      newIdempotencyStore(a.db, a.dialect),
 		events:    a.events,
 	}
 }

@@ -61,7 +61,7 @@ func Migrate(ctx context.Context, db *sql.DB, dialect repository.Dialect) error 
 			return fmt.Errorf("app: record migration %s: %w", name, err)
 		}
 	}
-	return idempotencyStore{db: db, dialect: dialect}.store().Migrate(ctx)
+	return newIdempotencyStore(db, dialect).Migrate(ctx)
 }
 
 // statements splits a migration file on semicolons that end a line and

@@ -16,18 +16,11 @@ import (
 // MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
 const MaxIdempotencyKey = idempotency.MaxKeyLen
 
-// idempotencyStore is where transfers keep the outcome of requests made
-// with an Idempotency-Key, per user: svckit's idempotency table
+// newIdempotencyStore returns where transfers keep the outcome of requests
+// made with an Idempotency-Key, per user: svckit's idempotency table
 // (idempotency.DefaultTable) on the service's database, created by Migrate.
-type idempotencyStore struct {
-	db      *sql.DB
-	dialect repository.Dialect
-}
-
-// store returns the idempotency store on the service's database. It is
-// cheap: a few query strings, no I/O.
-func (s idempotencyStore) store() *idempotency.SQL {
-	return idempotency.NewSQL(s.db, s.dialect, idempotency.Options{})
+func newIdempotencyStore(db *sql.DB, d repository.Dialect) *idempotency.SQL {
+	return idempotency.NewSQL(db, d, idempotency.Options{})
 }
 
 // TransferRequest is the body of POST /v1/transfers.
@@ -83,7 +76,7 @@ func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in 
 		return TransferResult{}, err
 	}
 	k := idempotency.Key{Scope: c.ID, Value: key}
-	out, replayed, err := idempotency.Do(ctx, s.idem.store(), k, in.fingerprint(), func(ctx context.Context) (idempotency.Outcome, error) {
+	out, replayed, err := idempotency.Do(ctx, s.idem, k, in.fingerprint(), func(ctx context.Context) (idempotency.Outcome, error) {
 		t, err := s.move(ctx, c, in)
 		if err != nil {
 			return idempotency.Refuse(err) // the client's fault is kept; anything else rolls back
