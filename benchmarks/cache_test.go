@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 	gocache "github.com/go-redis/cache/v9"
 	"github.com/maypok86/otter/v2"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
@@ -186,6 +187,26 @@ func BenchmarkAsideHit(b *testing.B) {
 			b.Fatalf("%d loads: hits must not load", st.Loads)
 		}
 	})
+	b.Run("svckit-redis-msgpack", func(b *testing.B) {
+		// The same with go-redis/cache's codec, to separate the codec's
+		// share from the rest of the hit path.
+		rdb, prefix := testdb.Redis(b)
+		a := cache.NewAside[string, *cachedUser](
+			rediscache.New[cache.Entry[*cachedUser]](rdb, &rediscache.Options{Prefix: prefix, Codec: msgpackCodec{}}), nil)
+		load := func(context.Context) (*cachedUser, error) { return want, nil }
+		if _, err := a.Get(ctx, "user:1", load); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			u, err := a.Get(ctx, "user:1", load)
+			if err != nil || u.ID != 1 {
+				b.Fatal("bad hit", err)
+			}
+		}
+		reportCPU(b, cpu)
+	})
 	b.Run("svckit-twolevel", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
 		tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[cache.Entry[*cachedUser]]{
@@ -245,3 +266,10 @@ func reportCPU(b *testing.B, start time.Duration) {
 		b.ReportMetric(float64(used)/float64(b.N), "cpu-ns/op")
 	}
 }
+
+// msgpackCodec is MessagePack, go-redis/cache's encoding, as a
+// rediscache.Codec.
+type msgpackCodec struct{}
+
+func (msgpackCodec) Marshal(v any) ([]byte, error)      { return msgpack.Marshal(v) }
+func (msgpackCodec) Unmarshal(data []byte, v any) error { return msgpack.Unmarshal(data, v) }
