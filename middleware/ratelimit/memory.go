@@ -86,14 +86,14 @@ type MemoryStore struct {
 
 // shard is one table of entries. Readers load the table without a lock;
 // writers hold mu, and replace the table (a larger one, or one rid of
-// tombstones) by publishing a copy, so a reader never sees a table being
+// dropped slots) by publishing a copy, so a reader never sees a table being
 // rebuilt.
 type shard struct {
 	table atomic.Pointer[table]
 
 	mu sync.Mutex
 	// live is the number of entries held; used counts the slots that are
-	// not empty, tombstones included. Both are guarded by mu.
+	// not empty, dropped ones included. Both are guarded by mu.
 	live, used int
 	// scratch is reused by evict.
 	scratch []candidate
@@ -101,8 +101,8 @@ type shard struct {
 	_ [64]byte
 }
 
-// table is a linear-probing hash table. A slot goes from empty to an entry,
-// from an entry to the tombstone, and from the tombstone to an entry; it
+// table is a linear-probing hash table. A slot goes from empty to a key's
+// entry, from there to dropped, and from dropped to another key's entry; it
 // never goes back to empty, so a probe that reaches an empty slot has seen
 // every slot the key could be in.
 type table struct {
