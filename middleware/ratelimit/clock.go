@@ -32,8 +32,9 @@ var coarse struct {
 	now atomic.Int64
 	// running is true while the goroutine runs.
 	running atomic.Bool
-	// used is set by readers and cleared by the goroutine at each tick;
-	// readers write it only when it is clear, so the cache line stays shared.
+	// used is set by readers and cleared by the goroutine at each tick.
+	// Readers write it only when it is clear, so besides the goroutine's
+	// writes once a tick the cache line stays shared between cores.
 	used atomic.Bool
 	_    [64]byte
 }

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"hash/maphash"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -156,4 +157,71 @@ func TestMemoryStoreDroppedEntry(t *testing.T) {
 	assert.False(t, res.Allowed, "and keeps its new state")
 	assert.Equal(t, int64(dead), e.tat.Load(), "the dead entry is never revived")
 	assert.Equal(t, 1, s.Len(), "one entry")
+}
+
+// TestMemoryStoreBoundUnderContention fills one shard with hot keys that
+// goroutines keep deciding on, without the lock, while others insert new
+// keys into the same shard: eviction must make room although the entries it
+// samples keep changing under it, so the shard never holds more than its
+// share of MaxKeys.
+func TestMemoryStoreBoundUnderContention(t *testing.T) {
+	s := NewMemoryStore(MemoryOptions{MaxKeys: 2 * numShards})
+	limit := Limit{Rate: 1_000_000_000, Period: time.Second}
+	ctx := context.Background()
+	inShard := func(prefix string, n int) []string {
+		var keys []string
+		for i := 0; len(keys) < n; i++ {
+			if k := prefix + strconv.Itoa(i); maphash.String(s.seed, k)%numShards == 0 {
+				keys = append(keys, k)
+			}
+		}
+		return keys
+	}
+	hot, flood := inShard("hot", 2), inShard("flood", 2_000)
+	sh := &s.shards[0]
+
+	stop := make(chan struct{})
+	var deciders, watcher sync.WaitGroup
+	for g := range 4 {
+		deciders.Go(func() {
+			for i := g; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = s.Allow(ctx, hot[i%len(hot)], limit)
+			}
+		})
+	}
+	over := 0
+	watcher.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sh.mu.Lock()
+			if sh.live > s.maxPerShard {
+				over++
+			}
+			sh.mu.Unlock()
+			runtime.Gosched()
+		}
+	})
+	var inserters sync.WaitGroup
+	for g := range 4 {
+		inserters.Go(func() {
+			for i := g; i < len(flood); i += 4 {
+				_, _ = s.Allow(ctx, flood[i], limit)
+			}
+		})
+	}
+	inserters.Wait()
+	close(stop)
+	deciders.Wait()
+	watcher.Wait()
+	assert.Zero(t, over, "the shard never held more than its share of MaxKeys")
+	assert.LessOrEqual(t, sh.live, s.maxPerShard, "bounded at the end")
 }

@@ -15,9 +15,9 @@ import (
 const (
 	// numShards spreads keys over this many independently locked tables.
 	numShards = 256
-	// defaultMaxKeys bounds a MemoryStore whose MaxKeys is zero: at roughly
-	// 120 bytes per key (a 64-byte entry, its slot, a short key), about
-	// 30 MiB.
+	// defaultMaxKeys bounds a MemoryStore whose MaxKeys is zero: at about
+	// 100 bytes per key (a 64-byte entry and its slots) plus the key, about
+	// 30 MiB with short keys.
 	defaultMaxKeys = 1 << 18
 	// evictSample is the least number of entries a full shard looks at to
 	// make room.
@@ -45,10 +45,13 @@ type MemoryOptions struct {
 	// few milliseconds after the last decision), which costs a memory load
 	// where the system clock costs an instruction that waits for every
 	// earlier memory access. A denied decision always reads the system
-	// clock again, so denials and RetryAfter are exact either way; with the
-	// default clock an allowed decision's Remaining and ResetAfter may be a
-	// millisecond or so behind, and a key's budget may hold about one
-	// millisecond's worth of events more than the limit.
+	// clock again, so denials and RetryAfter are exact either way. The
+	// default clock lags by the goroutine's delay: about a millisecond, more
+	// while the process is starved of CPU and the goroutine runs late. An
+	// allowed decision's Remaining and ResetAfter are then that far behind,
+	// and a key whose budget was full may be credited that lag's worth of
+	// events beyond its limit (at 1000 events a second and a 1 ms lag, one
+	// event). Set ExactClock where a limit must hold to the event.
 	ExactClock bool
 	// Now is the clock, for tests that move time themselves. Nil means the
 	// monotonic clock, as set by ExactClock.
@@ -60,15 +63,15 @@ type MemoryOptions struct {
 //
 // A decision on a known key takes no lock: it finds the key's entry through
 // an atomically published table and updates the entry's arrival time with
-// one compare-and-swap, so decisions on different keys share no written
-// memory. Only inserting a new key, and making room for it, locks the key's
+// one compare-and-swap, so decisions on different keys write different cache
+// lines. Only inserting a new key, and making room for it, locks the key's
 // shard.
 //
-// A key costs nothing once it is idle long enough to be back at its full
-// burst: it is then treated as absent and its entry may be dropped. The
-// number of entries never exceeds MaxKeys (see MemoryOptions). The store
-// needs no Close: the only goroutine it relies on, the package's clock (see
-// MemoryOptions.ExactClock), stops by itself when decisions stop.
+// A key idle long enough to be back at its full burst has no state left: its
+// entry is among the first a full shard drops, and dropping it loses
+// nothing. The number of entries never exceeds MaxKeys (see MemoryOptions).
+// The store needs no Close: the only goroutine it relies on, the package's
+// clock (see MemoryOptions.ExactClock), stops by itself when decisions stop.
 //
 // The zero MemoryStore is ready to use, with the defaults of MemoryOptions.
 // A MemoryStore is safe for concurrent use; it must not be copied after first
@@ -102,9 +105,9 @@ type shard struct {
 }
 
 // table is a linear-probing hash table. A slot goes from empty to a key's
-// entry, from there to dropped, and from dropped to another key's entry; it
-// never goes back to empty, so a probe that reaches an empty slot has seen
-// every slot the key could be in.
+// entry, from there to dropped, and from dropped to an entry again (of that
+// key or another); it never goes back to empty, so a probe that reaches an
+// empty slot has seen every slot the key could be in.
 type table struct {
 	mask  uint64
 	slots []slot
@@ -149,7 +152,7 @@ var _ Store = (*MemoryStore)(nil)
 func NewMemoryStore(opts MemoryOptions) *MemoryStore {
 	s := &MemoryStore{now: opts.Now, exact: opts.ExactClock || opts.Now != nil}
 	if opts.MaxKeys > 0 {
-		s.maxPerShard = (opts.MaxKeys + numShards - 1) / numShards
+		s.maxPerShard = opts.MaxKeys/numShards + min(1, opts.MaxKeys%numShards)
 	}
 	s.init()
 	return s
@@ -210,6 +213,7 @@ func decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
 			}
 		case !exact:
 			now, exact = exactNow(), true
+			advanceCoarse(now)
 		default:
 			return true
 		}
@@ -317,8 +321,10 @@ func (sh *shard) rebuild(size int) *table {
 // at a random slot, so it moves across the shard.
 //
 // An entry is dropped by swapping its arrival time for dead, so a concurrent
-// lock-free decision either lands before the drop (and the drop, seeing the
-// time changed, skips the entry) or sees dead and retries under the lock.
+// lock-free decision either lands before the drop or sees dead and decides
+// again under the lock, on a fresh entry; none lands on a dropped entry. An
+// expired entry is dropped only if no decision has moved its time since it
+// was sampled; otherwise it joins the candidates.
 func (sh *shard) evict(now int64, capacity int) {
 	t := sh.table.Load()
 	batch := max(1, capacity/16)
@@ -332,13 +338,13 @@ func (sh *shard) evict(now int64, capacity int) {
 			continue
 		}
 		e := sl.entry.Load()
-		if tat := e.tat.Load(); tat <= now {
-			if e.tat.CompareAndSwap(tat, dead) {
-				sh.drop(sl)
-				dropped++
-			}
+		tat := e.tat.Load()
+		if tat <= now && e.tat.CompareAndSwap(tat, dead) {
+			sh.drop(sl)
+			dropped++
 		} else {
-			cand = append(cand, candidate{slot: sl, entry: e, tat: tat})
+			// Live, or a decision has just moved it.
+			cand = append(cand, candidate{slot: sl, entry: e, tat: e.tat.Load()})
 		}
 		if seen++; seen == sample {
 			break
@@ -350,10 +356,12 @@ func (sh *shard) evict(now int64, capacity int) {
 			if dropped == batch {
 				break
 			}
-			if c.entry.tat.CompareAndSwap(c.tat, dead) {
-				sh.drop(c.slot)
-				dropped++
-			}
+			// An unconditional swap: a decision that moved the time
+			// since the sample is dropped with the key, as if eviction
+			// had come a moment later, and the shard always makes room.
+			c.entry.tat.Swap(dead)
+			sh.drop(c.slot)
+			dropped++
 		}
 	}
 	clear(cand)

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,11 @@ func TestLimitValidate(t *testing.T) {
 		{"negative rate", Limit{Rate: -1, Period: time.Second}, false},
 		{"zero period", Limit{Rate: 1}, false},
 		{"negative burst", Limit{Rate: 1, Period: time.Second, Burst: -1}, false},
+		{"span of exactly MaxSpan", Limit{Rate: 1, Period: MaxSpan / 10, Burst: 10}, true},
+		{"once ever", Limit{Rate: 1, Period: math.MaxInt64}, false},
+		{"ten per largest period", Limit{Rate: 10, Period: math.MaxInt64}, false},
+		{"burst spanning centuries", Limit{Rate: 1, Period: 24 * time.Hour, Burst: 200_000}, false},
+		{"largest burst", Limit{Rate: 1, Period: time.Second, Burst: math.MaxInt}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,6 +186,42 @@ func TestMemoryStoreConcurrentExact(t *testing.T) {
 	assert.Equal(t, 1, round(), "one interval later exactly one more event")
 	clock.Advance(limit.Period)
 	assert.Equal(t, 100, round(), "a full period later the whole burst again")
+}
+
+// TestMemoryStoreHugeMaxKeys takes MaxKeys as large as an int goes, the way
+// one asks for "no bound".
+func TestMemoryStoreHugeMaxKeys(t *testing.T) {
+	s := NewMemoryStore(MemoryOptions{MaxKeys: math.MaxInt})
+	res, err := s.Allow(context.Background(), "k", PerSecond(1))
+	require.NoError(t, err, "memory store never fails")
+	assert.True(t, res.Allowed, "allowed")
+}
+
+// TestMemoryStoreExtremeLimits takes decisions at the edge of MaxSpan and
+// with the shortest interval: nothing overflows, so the limits hold.
+func TestMemoryStoreExtremeLimits(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit Limit
+	}{
+		{"once in MaxSpan", Limit{Rate: 1, Period: MaxSpan}},
+		{"burst spanning MaxSpan", Limit{Rate: 1, Period: MaxSpan / 1000, Burst: 1000}},
+		{"a billion a second", Limit{Rate: 1_000_000_000, Period: time.Second, Burst: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, tt.limit.Validate(), "valid")
+			clock := newFakeClock()
+			s := NewMemoryStore(MemoryOptions{Now: clock.Now})
+			allowed := 0
+			for range tt.limit.BurstSize() + 5 {
+				if res, _ := s.Allow(context.Background(), "k", tt.limit); res.Allowed {
+					allowed++
+				}
+			}
+			assert.Equal(t, tt.limit.BurstSize(), allowed, "exactly the burst")
+		})
+	}
 }
 
 // TestMemoryStoreBounded feeds one million distinct keys and checks the

@@ -42,8 +42,13 @@ func PerSecond(n int) Limit { return Limit{Rate: n, Period: time.Second} }
 // PerMinute returns a Limit of n events per minute, bursts of n.
 func PerMinute(n int) Limit { return Limit{Rate: n, Period: time.Minute} }
 
+// MaxSpan bounds the span of a Limit, Period×Burst/Rate: the time a full
+// burst takes to earn back, and so the furthest ahead a key's state can
+// reach. Beyond it, times in nanoseconds would overflow.
+const MaxSpan = 10 * 365 * 24 * time.Hour
+
 // Validate reports an error when l cannot be enforced: a Rate or Period that
-// is not positive, or a negative Burst.
+// is not positive, a negative Burst, or a span above MaxSpan.
 func (l Limit) Validate() error {
 	switch {
 	case l.Rate <= 0:
@@ -52,6 +57,8 @@ func (l Limit) Validate() error {
 		return fmt.Errorf("ratelimit: period %v is not positive", l.Period)
 	case l.Burst < 0:
 		return fmt.Errorf("ratelimit: burst %d is negative", l.Burst)
+	case l.Interval() > MaxSpan/time.Duration(l.BurstSize()):
+		return fmt.Errorf("ratelimit: limit %v takes more than %v to earn a full burst back", l, MaxSpan)
 	}
 	return nil
 }
