@@ -4,6 +4,7 @@ package sqlschema
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/svckit/svckit/repository"
@@ -29,18 +30,42 @@ func Statements(script string) []string {
 }
 
 // Apply executes stmts in order on db, which speaks d. Statements are
-// expected to be idempotent (IF NOT EXISTS): a unique violation, which
-// PostgreSQL reports when another instance creates the same object at the
-// same moment, is retried once, and the retry then sees the object.
+// expected to be idempotent (IF NOT EXISTS). PostgreSQL checks IF NOT EXISTS
+// before it locks anything, so when another instance creates the same object
+// at the same moment it fails with a unique violation on its catalog or
+// "already exists" (42P07, 42710); such a statement is run again, up to
+// three times in all, and then sees the object.
 func Apply(ctx context.Context, db *sql.DB, d repository.Dialect, stmts []string) error {
 	for _, stmt := range stmts {
-		_, err := db.ExecContext(ctx, stmt)
-		if err != nil && d.IsUniqueViolation(err) {
+		var err error
+		for range 3 {
 			_, err = db.ExecContext(ctx, stmt)
+			if err == nil || !lostCreateRace(d, err) {
+				break
+			}
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// lostCreateRace reports whether err is how PostgreSQL fails an IF NOT EXISTS
+// statement that raced with the same statement elsewhere.
+func lostCreateRace(d repository.Dialect, err error) bool {
+	if d != repository.Postgres {
+		return false
+	}
+	if d.IsUniqueViolation(err) {
+		return true
+	}
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		switch s.SQLState() {
+		case "42P07", "42710": // duplicate_table, duplicate_object
+			return true
+		}
+	}
+	return false
 }
