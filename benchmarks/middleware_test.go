@@ -21,8 +21,8 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/internal/testdb"
 	svcmw "github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/middleware/ratelimit"
-	"github.com/svckit/svckit/middleware/ratelimit/redisstore"
+	"github.com/svckit/svckit/ratelimit"
+	"github.com/svckit/svckit/ratelimit/redisstore"
 )
 
 // mwKeys are the 10 000 client keys every rate-limit benchmark spreads its
@@ -81,7 +81,7 @@ func BenchmarkRateLimit(b *testing.B) {
 
 	b.Run("svckit-memory-exact", func(b *testing.B) {
 		// The same store reading the system clock on every decision.
-		store := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{ExactClock: true})
+		store := ratelimit.NewMemory(ratelimit.MemoryOptions{ExactClock: true})
 		l := ratelimit.New(ratelimit.Limit{Rate: perSecond, Period: time.Second}, store)
 		runKeys(b, mwKeys(), func(key string) bool {
 			res, err := l.Allow(ctx, key)

@@ -23,7 +23,7 @@ func TestNoRedisDependency(t *testing.T) {
 	}
 	for _, pkg := range []string{
 		"github.com/svckit/svckit/middleware",
-		"github.com/svckit/svckit/middleware/ratelimit",
+		"github.com/svckit/svckit/ratelimit",
 	} {
 		out, err := exec.Command(goTool, "list", "-deps", pkg).CombinedOutput()
 		require.NoError(t, err, "go list %s: %s", pkg, out)

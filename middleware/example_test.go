@@ -15,7 +15,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 )
 
 func ExampleChain() {
@@ -113,7 +113,7 @@ func ExampleAuth() {
 
 func ExampleRateLimit() {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	store := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
+	store := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
 	limiter := ratelimit.New(ratelimit.Limit{Rate: 2, Period: time.Minute}, store)
 	h := middleware.RateLimit(limiter, middleware.KeyByIP)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 

@@ -18,8 +18,8 @@ import (
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/middleware/ratelimit"
-	"github.com/svckit/svckit/middleware/ratelimit/redisstore"
+	"github.com/svckit/svckit/ratelimit"
+	"github.com/svckit/svckit/ratelimit/redisstore"
 )
 
 // newAPI builds a service the way an application would: a router-wide

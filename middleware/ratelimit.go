@@ -7,7 +7,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 )
 
 // KeyFunc returns the rate-limit key of a request.

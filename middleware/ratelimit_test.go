@@ -15,7 +15,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -31,7 +31,7 @@ func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) 
 func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func memoryLimiter(limit ratelimit.Limit, clock *fakeClock) *ratelimit.Limiter {
-	return ratelimit.New(limit, ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: clock.Now}))
+	return ratelimit.New(limit, ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clock.Now}))
 }
 
 func TestRateLimitHeaders(t *testing.T) {

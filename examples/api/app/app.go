@@ -23,8 +23,8 @@ import (
 	"github.com/svckit/svckit/auth/sqlstore"
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
-	"github.com/svckit/svckit/middleware/ratelimit"
-	"github.com/svckit/svckit/middleware/ratelimit/redisstore"
+	"github.com/svckit/svckit/ratelimit"
+	"github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -200,7 +200,7 @@ func (a *App) newLimiters() {
 			r = def
 		}
 		limit := ratelimit.Limit{Rate: r.Limit, Period: r.Window}
-		var store ratelimit.Store = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		var store ratelimit.Store = ratelimit.NewMemory(ratelimit.MemoryOptions{})
 		if a.rdb != nil {
 			store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:" + name + ":", Fallback: store, Logger: a.logger})
 		}

@@ -18,8 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/middleware/ratelimit"
-	"github.com/svckit/svckit/middleware/ratelimit/redisstore"
+	"github.com/svckit/svckit/ratelimit"
+	"github.com/svckit/svckit/ratelimit/redisstore"
 )
 
 func TestMain(m *testing.M) {
@@ -140,7 +140,7 @@ func TestRedisDown(t *testing.T) {
 			var logs bytes.Buffer
 			opts := redisstore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 			if tt.fallback {
-				opts.Fallback = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+				opts.Fallback = ratelimit.NewMemory(ratelimit.MemoryOptions{})
 			}
 			store := redisstore.New(deadClient(t), opts)
 			l := ratelimit.New(ratelimit.PerMinute(2), store)
@@ -210,7 +210,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	var logs bytes.Buffer
 	store := redisstore.New(flaky, redisstore.Options{
 		Prefix:   prefix,
-		Fallback: ratelimit.NewMemoryStore(ratelimit.MemoryOptions{}),
+		Fallback: ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	l := ratelimit.New(ratelimit.Limit{Rate: 10, Period: time.Hour}, store)

@@ -129,7 +129,7 @@ func New(limit Limit, store Store) *Limiter {
 		panic(err)
 	}
 	if store == nil {
-		store = NewMemoryStore(MemoryOptions{})
+		store = NewMemory(MemoryOptions{})
 	}
 	return &Limiter{limit: limit, store: store}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 )
 
 // gcraScript takes one GCRA decision in microseconds of server time.
@@ -49,7 +49,7 @@ type Options struct {
 	// limiter sharing a Redis database its own prefix.
 	Prefix string
 	// Fallback takes the decisions while Redis cannot be reached, typically
-	// a ratelimit.MemoryStore, so each instance keeps limiting on its own.
+	// a ratelimit.Memory, so each instance keeps limiting on its own.
 	// Nil means fail closed: Allow returns an error wrapping
 	// ratelimit.ErrUnavailable and the event is denied.
 	Fallback ratelimit.Store

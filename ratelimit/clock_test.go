@@ -41,12 +41,12 @@ func TestCoarseClock(t *testing.T) {
 		"the clock goroutine stops once nobody reads the clock")
 }
 
-// TestMemoryStoreCoarseClockDeniesExactly checks that the default clock never
+// TestMemoryCoarseClockDeniesExactly checks that the default clock never
 // denies an event the exact clock allows: each time a denied client waits
 // exactly its RetryAfter, its next event is allowed, although the coarse
 // clock may not have caught up yet.
-func TestMemoryStoreCoarseClockDeniesExactly(t *testing.T) {
-	l := New(Limit{Rate: 1, Period: 3 * time.Millisecond}, NewMemoryStore(MemoryOptions{}))
+func TestMemoryCoarseClockDeniesExactly(t *testing.T) {
+	l := New(Limit{Rate: 1, Period: 3 * time.Millisecond}, NewMemory(MemoryOptions{}))
 	ctx := context.Background()
 	for i := range 100 {
 		res, err := l.Allow(ctx, "k")

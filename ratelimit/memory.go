@@ -15,7 +15,7 @@ import (
 const (
 	// numShards spreads keys over this many independently locked tables.
 	numShards = 256
-	// defaultMaxKeys bounds a MemoryStore whose MaxKeys is zero: at about
+	// defaultMaxKeys bounds a Memory whose MaxKeys is zero: at about
 	// 100 bytes per key (a 64-byte entry and its slots) plus the key, about
 	// 30 MiB with short keys.
 	defaultMaxKeys = 1 << 18
@@ -29,7 +29,7 @@ const (
 	dead = math.MinInt64
 )
 
-// MemoryOptions configure a MemoryStore. The zero value is ready to use.
+// MemoryOptions configure a Memory. The zero value is ready to use.
 type MemoryOptions struct {
 	// MaxKeys bounds the number of keys held at once. When a shard is full,
 	// inserting a key first drops the expired keys among a sample of the
@@ -58,7 +58,7 @@ type MemoryOptions struct {
 	Now func() time.Time
 }
 
-// MemoryStore is a Store held in the process: 256 shards, each an
+// Memory is a Store held in the process: 256 shards, each an
 // open-addressing hash table from key to the key's theoretical arrival time.
 //
 // A decision on a known key takes no lock: it finds the key's entry through
@@ -73,10 +73,10 @@ type MemoryOptions struct {
 // The store needs no Close: the only goroutine it relies on, the package's
 // clock (see MemoryOptions.ExactClock), stops by itself when decisions stop.
 //
-// The zero MemoryStore is ready to use, with the defaults of MemoryOptions.
-// A MemoryStore is safe for concurrent use; it must not be copied after first
+// The zero Memory is ready to use, with the defaults of MemoryOptions.
+// A Memory is safe for concurrent use; it must not be copied after first
 // use.
-type MemoryStore struct {
+type Memory struct {
 	now         func() time.Time
 	exact       bool
 	maxPerShard int
@@ -146,11 +146,11 @@ type entry struct {
 	_   [64 - 32]byte
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ Store = (*Memory)(nil)
 
-// NewMemoryStore returns an empty MemoryStore configured by opts.
-func NewMemoryStore(opts MemoryOptions) *MemoryStore {
-	s := &MemoryStore{now: opts.Now, exact: opts.ExactClock || opts.Now != nil}
+// NewMemory returns an empty Memory configured by opts.
+func NewMemory(opts MemoryOptions) *Memory {
+	s := &Memory{now: opts.Now, exact: opts.ExactClock || opts.Now != nil}
 	if opts.MaxKeys > 0 {
 		s.maxPerShard = opts.MaxKeys/numShards + min(1, opts.MaxKeys%numShards)
 	}
@@ -158,7 +158,7 @@ func NewMemoryStore(opts MemoryOptions) *MemoryStore {
 	return s
 }
 
-func (s *MemoryStore) init() {
+func (s *Memory) init() {
 	s.once.Do(func() {
 		if s.maxPerShard == 0 {
 			s.maxPerShard = defaultMaxKeys / numShards
@@ -172,7 +172,7 @@ func (s *MemoryStore) init() {
 
 // clock returns the time in nanoseconds (since the store's first reading of
 // its injected clock, or since the package's epoch) and whether it is exact.
-func (s *MemoryStore) clock() (int64, bool) {
+func (s *Memory) clock() (int64, bool) {
 	switch {
 	case s.now != nil:
 		return int64(s.now().Sub(s.epoch)), true
@@ -183,7 +183,7 @@ func (s *MemoryStore) clock() (int64, bool) {
 }
 
 // Allow implements Store. It never returns an error.
-func (s *MemoryStore) Allow(_ context.Context, key string, limit Limit) (Result, error) {
+func (s *Memory) Allow(_ context.Context, key string, limit Limit) (Result, error) {
 	s.init()
 	now, exact := s.clock()
 	h := maphash.String(s.seed, key)
@@ -385,7 +385,7 @@ func (sh *shard) drop(sl *slot) {
 
 // Len returns the number of keys held, idle ones included until they are
 // dropped. It locks each shard in turn, so it is meant for tests and metrics.
-func (s *MemoryStore) Len() int {
+func (s *Memory) Len() int {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]

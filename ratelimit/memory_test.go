@@ -69,7 +69,7 @@ func TestLimitHelpers(t *testing.T) {
 	assert.Equal(t, time.Nanosecond, Limit{Rate: 10, Period: 1}.Interval(), "interval is at least 1ns")
 }
 
-func TestMemoryStoreGCRA(t *testing.T) {
+func TestMemoryGCRA(t *testing.T) {
 	type step struct {
 		advance   time.Duration
 		allowed   bool
@@ -119,7 +119,7 @@ func TestMemoryStoreGCRA(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
-			l := New(tt.limit, NewMemoryStore(MemoryOptions{Now: clock.Now}))
+			l := New(tt.limit, NewMemory(MemoryOptions{Now: clock.Now}))
 			for i, s := range tt.steps {
 				clock.Advance(s.advance)
 				res, err := l.Allow(context.Background(), "k")
@@ -133,9 +133,9 @@ func TestMemoryStoreGCRA(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreKeysIndependent(t *testing.T) {
+func TestMemoryKeysIndependent(t *testing.T) {
 	clock := newFakeClock()
-	l := New(Limit{Rate: 1, Period: time.Minute}, NewMemoryStore(MemoryOptions{Now: clock.Now}))
+	l := New(Limit{Rate: 1, Period: time.Minute}, NewMemory(MemoryOptions{Now: clock.Now}))
 	ctx := context.Background()
 	for _, key := range []string{"a", "b", "c"} {
 		res, _ := l.Allow(ctx, key)
@@ -145,8 +145,8 @@ func TestMemoryStoreKeysIndependent(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreZeroValue(t *testing.T) {
-	var s MemoryStore
+func TestMemoryZeroValue(t *testing.T) {
+	var s Memory
 	l := New(PerMinute(2), &s)
 	ctx := context.Background()
 	for i, want := range []bool{true, true, false} {
@@ -157,13 +157,13 @@ func TestMemoryStoreZeroValue(t *testing.T) {
 	assert.Equal(t, 1, s.Len(), "one key held")
 }
 
-// TestMemoryStoreConcurrentExact runs 200 clients against one key with the
+// TestMemoryConcurrentExact runs 200 clients against one key with the
 // clock stopped: exactly the burst is allowed, then one more interval lets
 // exactly one more through, and a full period restores the whole burst.
-func TestMemoryStoreConcurrentExact(t *testing.T) {
+func TestMemoryConcurrentExact(t *testing.T) {
 	clock := newFakeClock()
 	limit := Limit{Rate: 100, Period: time.Minute}
-	l := New(limit, NewMemoryStore(MemoryOptions{Now: clock.Now}))
+	l := New(limit, NewMemory(MemoryOptions{Now: clock.Now}))
 
 	round := func() int {
 		var allowed atomic.Int64
@@ -188,18 +188,18 @@ func TestMemoryStoreConcurrentExact(t *testing.T) {
 	assert.Equal(t, 100, round(), "a full period later the whole burst again")
 }
 
-// TestMemoryStoreHugeMaxKeys takes MaxKeys as large as an int goes, the way
+// TestMemoryHugeMaxKeys takes MaxKeys as large as an int goes, the way
 // one asks for "no bound".
-func TestMemoryStoreHugeMaxKeys(t *testing.T) {
-	s := NewMemoryStore(MemoryOptions{MaxKeys: math.MaxInt})
+func TestMemoryHugeMaxKeys(t *testing.T) {
+	s := NewMemory(MemoryOptions{MaxKeys: math.MaxInt})
 	res, err := s.Allow(context.Background(), "k", PerSecond(1))
 	require.NoError(t, err, "memory store never fails")
 	assert.True(t, res.Allowed, "allowed")
 }
 
-// TestMemoryStoreExtremeLimits takes decisions at the edge of MaxSpan and
+// TestMemoryExtremeLimits takes decisions at the edge of MaxSpan and
 // with the shortest interval: nothing overflows, so the limits hold.
-func TestMemoryStoreExtremeLimits(t *testing.T) {
+func TestMemoryExtremeLimits(t *testing.T) {
 	tests := []struct {
 		name  string
 		limit Limit
@@ -212,7 +212,7 @@ func TestMemoryStoreExtremeLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			require.NoError(t, tt.limit.Validate(), "valid")
 			clock := newFakeClock()
-			s := NewMemoryStore(MemoryOptions{Now: clock.Now})
+			s := NewMemory(MemoryOptions{Now: clock.Now})
 			allowed := 0
 			for range tt.limit.BurstSize() + 5 {
 				if res, _ := s.Allow(context.Background(), "k", tt.limit); res.Allowed {
@@ -224,13 +224,13 @@ func TestMemoryStoreExtremeLimits(t *testing.T) {
 	}
 }
 
-// TestMemoryStoreBounded feeds one million distinct keys and checks the
+// TestMemoryBounded feeds one million distinct keys and checks the
 // entry count stays within the bound while the store keeps working. It
 // counts entries rather than measuring the heap, so it is exact and fast.
-func TestMemoryStoreBounded(t *testing.T) {
+func TestMemoryBounded(t *testing.T) {
 	clock := newFakeClock()
 	const maxKeys = 1 << 16
-	s := NewMemoryStore(MemoryOptions{MaxKeys: maxKeys, Now: clock.Now})
+	s := NewMemory(MemoryOptions{MaxKeys: maxKeys, Now: clock.Now})
 	limit := Limit{Rate: 1, Period: time.Hour}
 	ctx := context.Background()
 	key := make([]byte, 0, 16)
@@ -256,11 +256,11 @@ func TestMemoryStoreBounded(t *testing.T) {
 	assert.LessOrEqual(t, s.Len(), maxKeys, "still bounded")
 }
 
-// TestMemoryStoreEvictsClosestToExpiry checks the eviction order: a client
+// TestMemoryEvictsClosestToExpiry checks the eviction order: a client
 // being limited (far from expiry) survives a flood of one-off keys.
-func TestMemoryStoreEvictsClosestToExpiry(t *testing.T) {
+func TestMemoryEvictsClosestToExpiry(t *testing.T) {
 	clock := newFakeClock()
-	s := NewMemoryStore(MemoryOptions{MaxKeys: numShards * 64, Now: clock.Now})
+	s := NewMemory(MemoryOptions{MaxKeys: numShards * 64, Now: clock.Now})
 	limit := Limit{Rate: 100, Period: time.Hour}
 	ctx := context.Background()
 	for range 100 {
@@ -275,11 +275,11 @@ func TestMemoryStoreEvictsClosestToExpiry(t *testing.T) {
 	assert.False(t, res.Allowed, "flooding new keys does not reset a limited client")
 }
 
-// TestMemoryStoreIdleKeysExpire checks that idle keys make room before live
+// TestMemoryIdleKeysExpire checks that idle keys make room before live
 // ones are evicted.
-func TestMemoryStoreIdleKeysExpire(t *testing.T) {
+func TestMemoryIdleKeysExpire(t *testing.T) {
 	clock := newFakeClock()
-	s := NewMemoryStore(MemoryOptions{MaxKeys: numShards, Now: clock.Now})
+	s := NewMemory(MemoryOptions{MaxKeys: numShards, Now: clock.Now})
 	limit := Limit{Rate: 1, Period: time.Minute}
 	ctx := context.Background()
 	for i := range 10 * numShards {
@@ -303,7 +303,7 @@ func TestDefaultStore(t *testing.T) {
 	assert.True(t, res.Allowed, "first event allowed")
 }
 
-func BenchmarkMemoryStore(b *testing.B) {
+func BenchmarkMemory(b *testing.B) {
 	l := New(Limit{Rate: 1_000_000, Period: time.Second}, nil)
 	keys := make([]string, 10_000)
 	for i := range keys {

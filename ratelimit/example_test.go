@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 )
 
 // Limit login attempts per email address, outside any HTTP middleware.
 func ExampleLimiter() {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	store := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
+	store := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: func() time.Time { return now }})
 	attempts := ratelimit.New(ratelimit.Limit{Rate: 5, Period: 15 * time.Minute, Burst: 3}, store)
 
 	ctx := context.Background()

@@ -11,7 +11,7 @@ import (
 // an ordering instruction that waits for every earlier memory access, so a
 // decision that reads it cannot overlap its cache misses with the previous
 // one; measured on the benchmarks' 10 000 keys, it is half of a decision's
-// time. Instead, while any MemoryStore is deciding, one goroutine for the
+// time. Instead, while any Memory is deciding, one goroutine for the
 // whole package stores the time every coarseResolution, and decisions read
 // that. The goroutine stops itself once no decision has read the clock for
 // coarseIdleTicks ticks, and the next decision starts it again.

@@ -13,14 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestMemoryStoreLockFreeUnderChurn runs limited clients on hot keys while
+// TestMemoryLockFreeUnderChurn runs limited clients on hot keys while
 // other goroutines flood the store with new keys, so that tables grow, are
 // rebuilt and lose entries to eviction while decisions on the hot keys go on
 // without the lock. With the clock stopped, every hot key is allowed exactly
 // its burst: no decision is lost or taken twice.
-func TestMemoryStoreLockFreeUnderChurn(t *testing.T) {
+func TestMemoryLockFreeUnderChurn(t *testing.T) {
 	clock := newFakeClock()
-	s := NewMemoryStore(MemoryOptions{MaxKeys: numShards * 64, Now: clock.Now})
+	s := NewMemory(MemoryOptions{MaxKeys: numShards * 64, Now: clock.Now})
 	const burst = 50
 	limit := Limit{Rate: burst, Period: time.Hour}
 	ctx := context.Background()
@@ -65,12 +65,12 @@ func TestMemoryStoreLockFreeUnderChurn(t *testing.T) {
 	assert.LessOrEqual(t, s.Len(), numShards*64, "bounded")
 }
 
-// TestMemoryStoreDroppedEntry replays the window in which a decision has
+// TestMemoryDroppedEntry replays the window in which a decision has
 // found an entry that eviction is dropping: the decision sees the entry dead,
 // waits for the shard's lock and decides again on a fresh entry.
-func TestMemoryStoreDroppedEntry(t *testing.T) {
+func TestMemoryDroppedEntry(t *testing.T) {
 	clock := newFakeClock()
-	s := NewMemoryStore(MemoryOptions{Now: clock.Now})
+	s := NewMemory(MemoryOptions{Now: clock.Now})
 	limit := Limit{Rate: 1, Period: time.Hour}
 	ctx := context.Background()
 	res, _ := s.Allow(ctx, "k", limit)
@@ -106,13 +106,13 @@ func TestMemoryStoreDroppedEntry(t *testing.T) {
 	assert.Equal(t, 1, s.Len(), "one entry")
 }
 
-// TestMemoryStoreBoundUnderContention fills one shard with hot keys that
+// TestMemoryBoundUnderContention fills one shard with hot keys that
 // goroutines keep deciding on, without the lock, while others insert new
 // keys into the same shard: eviction must make room although the entries it
 // samples keep changing under it, so the shard never holds more than its
 // share of MaxKeys.
-func TestMemoryStoreBoundUnderContention(t *testing.T) {
-	s := NewMemoryStore(MemoryOptions{MaxKeys: 2 * numShards})
+func TestMemoryBoundUnderContention(t *testing.T) {
+	s := NewMemory(MemoryOptions{MaxKeys: 2 * numShards})
 	limit := Limit{Rate: 1_000_000_000, Period: time.Second}
 	ctx := context.Background()
 	inShard := func(prefix string, n int) []string {
