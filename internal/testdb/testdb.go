@@ -1,7 +1,9 @@
 // Package testdb gives tests a fresh, isolated database: an SQLite file always,
-// and a PostgreSQL schema, a MySQL/MariaDB database or a Redis key prefix when
-// the matching SVCKIT_*_URL variable is set. Everything it creates is dropped
-// when the test ends.
+// and a PostgreSQL schema, a MySQL/MariaDB database or a Redis key prefix (on
+// a standalone Redis or a Redis Cluster) when the matching SVCKIT_*_URL
+// variable is set. Everything it creates is dropped when the test ends. It
+// also starts private redis-server processes for fault tests (see
+// StartRedis and StartRedisCluster).
 //
 // Without a URL the test is skipped with a message that says how to run it;
 // with SVCKIT_REQUIRE_SERVICES=1 (set by .ci/run) a missing URL or an
@@ -23,8 +25,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	"github.com/redis/go-redis/v9"
-	_ "modernc.org/sqlite" // registers "sqlite"
+	_ "modernc.org/sqlite"             // registers "sqlite"
 )
 
 // Environment variables read by this package.
@@ -32,7 +33,11 @@ const (
 	PostgresEnv = "SVCKIT_POSTGRES_URL"
 	MySQLEnv    = "SVCKIT_MYSQL_URL"
 	RedisEnv    = "SVCKIT_REDIS_URL"
-	RequireEnv  = "SVCKIT_REQUIRE_SERVICES"
+	// RedisClusterEnv holds a Redis Cluster URL in go-redis's
+	// ParseClusterURL form: redis://host:port?addr=host:port&addr=host:port
+	// (any one node is enough; the client discovers the others).
+	RedisClusterEnv = "SVCKIT_REDIS_CLUSTER_URL"
+	RequireEnv      = "SVCKIT_REQUIRE_SERVICES"
 )
 
 // Dialect names returned in DB.Dialect.
@@ -232,61 +237,6 @@ func Each(t *testing.T, fn func(t *testing.T, db *DB)) {
 	}{{SQLiteDialect, SQLite}, {PostgresDialect, Postgres}, {MySQLDialect, MySQL}} {
 		t.Run(open.name, func(t *testing.T) { fn(t, open.open(t)) })
 	}
-}
-
-// Redis returns a client on SVCKIT_REDIS_URL and a key prefix unique to this
-// test ("svckit-test:<random>:"). Every key under the prefix is deleted and
-// the client closed at cleanup.
-func Redis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	raw := os.Getenv(RedisEnv)
-	if raw == "" {
-		missing(t, RedisEnv, "Redis")
-	}
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		t.Fatalf("testdb: %s: %v", RedisEnv, err)
-	}
-	client := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		t.Fatalf("testdb: ping redis at %s: %v", RedisEnv, err)
-	}
-	prefix := "svckit-test:" + Suffix() + ":"
-	t.Cleanup(func() {
-		defer client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("testdb: scan redis prefix %s: %v", prefix, err)
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 500)
-			if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
-				t.Errorf("testdb: delete redis keys: %v", err)
-				return
-			}
-			keys = keys[n:]
-		}
-	})
-	return client, prefix
-}
-
-// RedisURL returns SVCKIT_REDIS_URL, skipping (or failing) when it is unset.
-func RedisURL(t testing.TB) string {
-	t.Helper()
-	raw := os.Getenv(RedisEnv)
-	if raw == "" {
-		missing(t, RedisEnv, "Redis")
-	}
-	return raw
 }
 
 func withQuery(raw, key, value string) (string, error) {
