@@ -92,15 +92,15 @@ func TestAttacks(t *testing.T) {
 			return forge(t, jwt.SigningMethodEdDSA, other, map[string]any{"kid": "k1", "typ": auth.AccessTokenType, "jku": "https://evil.example/jwks.json"}, accessClaims())
 		}},
 		{name: "expired", key: hs, want: auth.ErrExpired, token: withClaims(func(c *auth.Claims) {
-			c.ExpiresAt = jwt.NewNumericDate(start().Add(-time.Minute))
+			c.ExpiresAt = start().Add(-time.Minute)
 		})},
-		{name: "no exp", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.ExpiresAt = nil })},
+		{name: "no exp", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.ExpiresAt = time.Time{} })},
 		{name: "nbf in the future", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) {
-			c.NotBefore = jwt.NewNumericDate(start().Add(5 * time.Minute))
+			c.NotBefore = start().Add(5 * time.Minute)
 		})},
 		{name: "wrong iss", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Issuer = "https://evil.example" })},
 		{name: "no iss", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Issuer = "" })},
-		{name: "wrong aud", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"https://other.test"} })},
+		{name: "wrong aud", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Audience = []string{"https://other.test"} })},
 		{name: "no aud", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Audience = nil })},
 		{name: "no sub", key: hs, want: auth.ErrInvalidToken, token: withClaims(func(c *auth.Claims) { c.Subject = "" })},
 		{name: "access typ missing", key: hs, want: auth.ErrWrongTokenType, token: withHeader(map[string]any{"kid": "k1"})},
@@ -141,7 +141,7 @@ func TestAttacks(t *testing.T) {
 		}},
 		{name: "expired and forged (CVE-2024-51744 shape)", key: hs, want: auth.ErrInvalidToken, not: auth.ErrExpired, token: func(t *testing.T, f *fixture) string {
 			c := accessClaims()
-			c.ExpiresAt = jwt.NewNumericDate(start().Add(-time.Hour))
+			c.ExpiresAt = start().Add(-time.Hour)
 			return forge(t, jwt.SigningMethodHS256, []byte("an attacker's secret of 32 bytes!"), hsHeader, c)
 		}},
 		{name: "wrong typ and forged", key: hs, want: auth.ErrInvalidToken, not: auth.ErrWrongTokenType, token: func(t *testing.T, f *fixture) string {

@@ -5,16 +5,35 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/golang-jwt/jwt/v5"
+	"time"
 )
 
-// Claims are the verified claims of an access token: the registered claims
-// (sub, iss, aud, exp, iat, nbf, jti) plus the user's email and roles.
+// Claims are the verified claims of an access token (RFC 9068 §2.2): the
+// registered claims of RFC 7519, the OAuth claims client_id and scope, the
+// authentication claims auth_time, acr and amr, and the user's email, roles
+// and groups. A zero time or empty string means the claim is absent.
+//
+// Claims marshal to and from the JWT claims set with encoding/json; every
+// date (exp, nbf, iat, auth_time) must be a JSON number (RFC 7519
+// NumericDate), never a string.
 type Claims struct {
-	jwt.RegisteredClaims
-	Email string   `json:"email,omitempty"`
-	Roles []string `json:"roles,omitempty"`
+	Issuer    string    // "iss"
+	Subject   string    // "sub"
+	Audience  []string  // "aud": one string or an array on the wire
+	ExpiresAt time.Time // "exp"
+	NotBefore time.Time // "nbf"
+	IssuedAt  time.Time // "iat"
+	ID        string    // "jti"
+
+	ClientID string    // "client_id": the OAuth client the token was issued to
+	Scope    string    // "scope": space-separated scopes (RFC 8693 §4.2)
+	AuthTime time.Time // "auth_time": when the user authenticated
+	ACR      string    // "acr": authentication context class
+	AMR      []string  // "amr": authentication methods
+
+	Email  string   // "email"
+	Roles  []string // "roles" (RFC 9068 §2.2.3.1, RFC 7643)
+	Groups []string // "groups"
 }
 
 // HasRole reports whether the claims carry at least one of roles. With no
@@ -32,6 +51,64 @@ func (c *Claims) HasRole(roles ...string) bool {
 		}
 	}
 	return false
+}
+
+// HasScope reports whether the space-separated Scope holds every one of
+// scopes. With no scopes it reports true. A nil *Claims has no scope.
+func (c *Claims) HasScope(scopes ...string) bool {
+	if c == nil {
+		return false
+	}
+	have := strings.Fields(c.Scope)
+	for _, s := range scopes {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON encodes the claims set as a JWT payload.
+func (c Claims) MarshalJSON() ([]byte, error) { return marshalJSON(c.wire()) }
+
+// UnmarshalJSON decodes a JWT payload; a date that is not a JSON number is
+// an error.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var w accessWire
+	if err := unmarshalJSON(b, &w); err != nil {
+		return err
+	}
+	*c = w.claims()
+	return nil
+}
+
+// RefreshClaims are the claims of a refresh token: sub, jti, the family id
+// and the family's absolute expiry, besides iss, aud, exp and iat.
+type RefreshClaims struct {
+	Issuer    string    // "iss"
+	Subject   string    // "sub"
+	Audience  []string  // "aud"
+	ExpiresAt time.Time // "exp"
+	IssuedAt  time.Time // "iat"
+	ID        string    // "jti"
+	Family    string    // "fid": the family (login session)
+	// FamilyExpiresAt is "fexp", the family's absolute expiry fixed at
+	// login.
+	FamilyExpiresAt time.Time
+}
+
+// MarshalJSON encodes the claims set as a JWT payload.
+func (c RefreshClaims) MarshalJSON() ([]byte, error) { return marshalJSON(c.wire()) }
+
+// UnmarshalJSON decodes a JWT payload; a date that is not a JSON number is
+// an error.
+func (c *RefreshClaims) UnmarshalJSON(b []byte) error {
+	var w refreshWire
+	if err := unmarshalJSON(b, &w); err != nil {
+		return err
+	}
+	*c = w.claims()
+	return nil
 }
 
 type claimsKey struct{}

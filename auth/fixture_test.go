@@ -1,10 +1,12 @@
 package auth_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,18 +75,23 @@ func newFixture(t testing.TB, key *auth.Key, edit func(*auth.Options)) *fixture 
 func accessClaims() *auth.Claims {
 	now := start()
 	return &auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: issuer, Subject: "alice", Audience: jwt.ClaimStrings{audience},
-			ExpiresAt: jwt.NewNumericDate(now.Add(10 * time.Minute)), IssuedAt: jwt.NewNumericDate(now),
-		},
+		Issuer: issuer, Subject: "alice", Audience: []string{audience},
+		ExpiresAt: now.Add(10 * time.Minute), IssuedAt: now,
 		Email: "alice@example.com", Roles: []string{"admin"},
 	}
 }
 
-// forge signs claims with any method, key and header the attacker likes.
-func forge(t testing.TB, m jwt.SigningMethod, key any, header map[string]any, claims jwt.Claims) string {
+// forge signs claims (anything encoding/json turns into an object) with any
+// method, key and header the attacker likes.
+func forge(t testing.TB, m jwt.SigningMethod, key any, header map[string]any, claims any) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(m, claims)
+	raw, err := json.Marshal(claims)
+	require.NoError(t, err, "marshal the claims")
+	var mc jwt.MapClaims
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&mc), "claims must be a JSON object")
+	tok := jwt.NewWithClaims(m, mc)
 	for k, v := range header {
 		tok.Header[k] = v
 	}

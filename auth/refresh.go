@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // ErrUserNotFound is what a UserLookup returns (possibly wrapped) for a user
@@ -21,6 +19,9 @@ type User struct {
 	ID    string
 	Email string
 	Roles []string
+	// Scope is the "scope" of the user's access tokens, space-separated;
+	// empty leaves the claim out.
+	Scope string
 }
 
 // UserLookup returns the current state of a user, so a refresh carries the
@@ -36,14 +37,6 @@ type UserLookupFunc func(ctx context.Context, id string) (User, error)
 
 // LookupUser calls f.
 func (f UserLookupFunc) LookupUser(ctx context.Context, id string) (User, error) { return f(ctx, id) }
-
-// RefreshClaims are the claims of a refresh token: sub, jti, the family id
-// and the family's absolute expiry, besides iss, aud, exp and iat.
-type RefreshClaims struct {
-	jwt.RegisteredClaims
-	Family        string `json:"fid"`
-	FamilyExpires int64  `json:"fexp"` // Unix seconds
-}
 
 // Refresh uses up refreshToken and returns a new pair in the same family,
 // with the user's current email and roles. Presenting a used token revokes
@@ -69,7 +62,7 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Pair, error)
 		return Pair{}, fmt.Errorf("auth: user lookup returned id %q for %q", u.ID, rc.Subject)
 	}
 	now := t.opts.Now()
-	refresh, child, err := t.signRefresh(u.ID, rc.Family, time.Unix(rc.FamilyExpires, 0), now)
+	refresh, child, err := t.signRefresh(u.ID, rc.Family, rc.FamilyExpiresAt, now)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -117,24 +110,14 @@ func (t *Tokens) signRefresh(sub, fid string, famExp, now time.Time) (string, Re
 	if famExp.Before(exp) {
 		exp = famExp
 	}
-	c := &RefreshClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.opts.Issuer,
-			Subject:   sub,
-			Audience:  jwt.ClaimStrings{t.opts.RefreshAudience},
-			ExpiresAt: jwt.NewNumericDate(exp),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        jti,
-		},
-		Family:        fid,
-		FamilyExpires: famExp.Unix(),
-	}
-	s, err := t.sign(c, RefreshTokenType)
+	w := RefreshClaims{Issuer: t.opts.Issuer, Subject: sub, Audience: []string{t.opts.RefreshAudience},
+		ExpiresAt: exp, IssuedAt: now, ID: jti, Family: fid, FamilyExpiresAt: famExp}.wire()
+	s, err := t.sign(&w, RefreshTokenType)
 	if err != nil {
 		return "", RefreshToken{}, err
 	}
 	rec := RefreshToken{Hash: HashJTI(jti), Family: fid, Subject: sub,
-		ExpiresAt: c.ExpiresAt.Time, FamilyExpiresAt: famExp}
+		ExpiresAt: w.Exp.t, FamilyExpiresAt: famExp}
 	return s, rec, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -52,12 +51,16 @@ type Options struct {
 	// seconds.
 	ReuseGrace time.Duration
 	// Algorithms are the signing algorithms verification accepts, among
-	// HS256, EdDSA and ES256; empty means all three. Whatever the list, a
-	// token must use the algorithm of the key its "kid" names.
+	// HS256, EdDSA, ES256 and RS256; empty means all four. Whatever the
+	// list, a token must use the algorithm of the key its "kid" names.
 	Algorithms []string
-	Keys       *KeySet      // signing and verification keys; required
-	Store      RefreshStore // refresh-token families; required
-	Users      UserLookup   // current user state for Refresh; required
+	// ClientID is the "client_id" of access tokens (RFC 9068 §2.2): the
+	// client the tokens are issued to. Empty means Issuer, a first-party
+	// service issuing to its own clients.
+	ClientID string
+	Keys     *KeySet      // signing and verification keys; required
+	Store    RefreshStore // refresh-token families; required
+	Users    UserLookup   // current user state for Refresh; required
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the source of token and family ids; nil means crypto/rand.
@@ -80,6 +83,7 @@ type Pair struct {
 // database yourself).
 type Tokens struct {
 	opts          Options
+	keys          KeySource
 	accessParser  *jwt.Parser
 	refreshParser *jwt.Parser
 }
@@ -98,15 +102,11 @@ func NewTokens(opts Options) (*Tokens, error) {
 	case opts.AccessTTL < 0 || opts.RefreshTTL < 0 || opts.ReuseGrace < 0:
 		return nil, errors.New("auth: negative TTL or grace")
 	}
-	opts.Algorithms = slices.Clone(opts.Algorithms)
-	if len(opts.Algorithms) == 0 {
-		opts.Algorithms = []string{HS256, EdDSA, ES256}
+	algs, err := checkAlgorithms(opts.Algorithms)
+	if err != nil {
+		return nil, err
 	}
-	for _, alg := range opts.Algorithms {
-		if alg != HS256 && alg != EdDSA && alg != ES256 {
-			return nil, fmt.Errorf("auth: unsupported algorithm %q", alg)
-		}
-	}
+	opts.Algorithms = algs
 	if !slices.Contains(opts.Algorithms, opts.Keys.signer().Alg()) {
 		return nil, fmt.Errorf("auth: the active key's algorithm %s is not in Options.Algorithms", opts.Keys.signer().Alg())
 	}
@@ -132,18 +132,25 @@ func NewTokens(opts Options) (*Tokens, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	parser := func(aud string) *jwt.Parser {
-		return jwt.NewParser(
-			jwt.WithValidMethods(opts.Algorithms),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuer(opts.Issuer),
-			jwt.WithAudience(aud),
-			jwt.WithLeeway(opts.Leeway),
-			jwt.WithTimeFunc(opts.Now),
-			jwt.WithStrictDecoding(),
-		)
+	if opts.ClientID == "" {
+		opts.ClientID = opts.Issuer
 	}
-	return &Tokens{opts: opts, accessParser: parser(opts.Audience), refreshParser: parser(opts.RefreshAudience)}, nil
+	return &Tokens{opts: opts, keys: keySetAt{opts.Keys, opts.Now},
+		accessParser:  newParser(opts.Algorithms, opts.Issuer, opts.Audience, opts.Leeway, opts.Now),
+		refreshParser: newParser(opts.Algorithms, opts.Issuer, opts.RefreshAudience, opts.Leeway, opts.Now)}, nil
+}
+
+// keySetAt is a KeySet read with the clock of Tokens.
+type keySetAt struct {
+	s   *KeySet
+	now func() time.Time
+}
+
+func (k keySetAt) VerificationKey(_ context.Context, kid string) (*Key, error) {
+	if key, ok := k.s.lookup(kid, k.now()); ok {
+		return key, nil
+	}
+	return nil, errors.New("unknown kid")
 }
 
 // Issue starts a new refresh family for u (a login) and returns its first
@@ -170,29 +177,31 @@ func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
 
 // VerifyAccess verifies an access token and returns its claims. Errors are
 // ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
-// rendering 401.
+// rendering 401. See Verifier for what is refused.
 func (t *Tokens) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
-	c := new(Claims)
-	if err := t.verify(t.accessParser, token, AccessTokenType, c); err != nil {
+	var w accessWire
+	if err := verifyToken(ctx, t.accessParser, t.keys, token, []string{AccessTokenType}, &w); err != nil {
 		return nil, err
 	}
-	if c.Subject == "" {
+	if w.Sub == "" {
 		return nil, ErrInvalidToken.with(errors.New("no subject"))
 	}
-	return c, nil
+	c := w.claims()
+	return &c, nil
 }
 
 // VerifyRefresh verifies a refresh token's signature and claims, without
 // consulting the store. Errors are as for VerifyAccess.
 func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaims, error) {
-	c := new(RefreshClaims)
-	if err := t.verify(t.refreshParser, token, RefreshTokenType, c); err != nil {
+	var w refreshWire
+	if err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w); err != nil {
 		return nil, err
 	}
-	if c.Subject == "" || c.ID == "" || c.Family == "" || c.FamilyExpires == 0 {
+	if w.Sub == "" || w.Jti == "" || w.Fid == "" || w.Fexp.IsZero() {
 		return nil, ErrInvalidToken.with(errors.New("refresh token lacks sub, jti, fid or fexp"))
 	}
-	return c, nil
+	c := w.claims()
+	return &c, nil
 }
 
 // Check extracts the bearer token of r and verifies it as an access token.
@@ -202,44 +211,6 @@ func (t *Tokens) Check(r *http.Request) (*Claims, error) {
 		return nil, err
 	}
 	return t.VerifyAccess(r.Context(), tok)
-}
-
-func (t *Tokens) verify(p *jwt.Parser, token, typ string, claims jwt.Claims) error {
-	if len(token) > MaxTokenLen || strings.Count(token, ".") != 2 {
-		return ErrInvalidToken
-	}
-	tok, err := p.ParseWithClaims(token, claims, t.keyFunc)
-	if err != nil {
-		// Claims are validated only after the signature verified, so
-		// only then may the error say more than "invalid".
-		if errors.Is(err, jwt.ErrTokenInvalidClaims) {
-			if tok.Header["typ"] != typ {
-				return ErrWrongTokenType.with(err)
-			}
-			if errors.Is(err, jwt.ErrTokenExpired) {
-				return ErrExpired.with(err)
-			}
-		}
-		return ErrInvalidToken.with(err)
-	}
-	if tok.Header["typ"] != typ {
-		return ErrWrongTokenType
-	}
-	return nil
-}
-
-// keyFunc finds the key named by "kid" in the key set, by map lookup only,
-// and insists that the token's algorithm is that key's algorithm.
-func (t *Tokens) keyFunc(tok *jwt.Token) (any, error) {
-	kid, _ := tok.Header["kid"].(string)
-	k, ok := t.opts.Keys.lookup(kid, t.opts.Now())
-	if !ok {
-		return nil, errors.New("unknown kid")
-	}
-	if tok.Method.Alg() != k.method.Alg() {
-		return nil, errors.New("algorithm does not match the key")
-	}
-	return k.verify, nil
 }
 
 // RotateKey makes next the active signing key; the previous one keeps
@@ -264,24 +235,25 @@ func (t *Tokens) pair(u User, now time.Time, refresh string, refreshExp time.Tim
 		return Pair{}, err
 	}
 	exp := now.Add(t.opts.AccessTTL)
-	c := &Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.opts.Issuer,
-			Subject:   u.ID,
-			Audience:  jwt.ClaimStrings{t.opts.Audience},
-			ExpiresAt: jwt.NewNumericDate(exp),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        jti,
-		},
-		Email: u.Email,
-		Roles: u.Roles,
+	c := Claims{
+		Issuer:    t.opts.Issuer,
+		Subject:   u.ID,
+		Audience:  []string{t.opts.Audience},
+		ExpiresAt: exp,
+		IssuedAt:  now,
+		ID:        jti,
+		ClientID:  t.opts.ClientID,
+		Scope:     u.Scope,
+		Email:     u.Email,
+		Roles:     u.Roles,
 	}
-	access, err := t.sign(c, AccessTokenType)
+	w := c.wire()
+	access, err := t.sign(&w, AccessTokenType)
 	if err != nil {
 		return Pair{}, err
 	}
 	return Pair{AccessToken: access, RefreshToken: refresh,
-		AccessExpiresAt: c.ExpiresAt.Time, RefreshExpiresAt: refreshExp}, nil
+		AccessExpiresAt: w.Exp.t, RefreshExpiresAt: refreshExp}, nil
 }
 
 func (t *Tokens) sign(c jwt.Claims, typ string) (string, error) {

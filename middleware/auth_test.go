@@ -120,7 +120,7 @@ func TestAuthVerifierFunc(t *testing.T) {
 	v := middleware.VerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
 		gotToken = token
 		if token == "good" {
-			return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "fn"}}, nil
+			return &auth.Claims{Subject: "fn"}, nil
 		}
 		if token == "nil" {
 			return nil, nil

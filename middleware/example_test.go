@@ -11,8 +11,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/ratelimit"
@@ -84,9 +82,9 @@ func ExampleAuth() {
 	verifier := middleware.VerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
 		switch token {
 		case "admin-token":
-			return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "u1"}, Roles: []string{"admin"}}, nil
+			return &auth.Claims{Subject: "u1", Roles: []string{"admin"}}, nil
 		case "user-token":
-			return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "u2"}, Roles: []string{"user"}}, nil
+			return &auth.Claims{Subject: "u2", Roles: []string{"user"}}, nil
 		}
 		return nil, errors.New("invalid token")
 	})

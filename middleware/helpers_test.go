@@ -33,8 +33,14 @@ type jwtVerifier struct {
 	now    func() time.Time
 }
 
+// testClaims are the claims signToken writes, in golang-jwt's types.
+type testClaims struct {
+	jwt.RegisteredClaims
+	Roles []string `json:"roles,omitempty"`
+}
+
 func (v jwtVerifier) VerifyAccess(_ context.Context, token string) (*auth.Claims, error) {
-	c := &auth.Claims{}
+	c := &testClaims{}
 	_, err := jwt.ParseWithClaims(token, c,
 		func(*jwt.Token) (any, error) { return v.secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}),
@@ -46,7 +52,7 @@ func (v jwtVerifier) VerifyAccess(_ context.Context, token string) (*auth.Claims
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &auth.Claims{Subject: c.Subject, Issuer: c.Issuer, Audience: c.Audience, Roles: c.Roles}, nil
 }
 
 func newVerifier() jwtVerifier { return jwtVerifier{secret: []byte(testSecret), now: testNow} }
@@ -54,7 +60,7 @@ func newVerifier() jwtVerifier { return jwtVerifier{secret: []byte(testSecret), 
 // signToken returns an HS256 token for sub with roles, expiring at exp.
 func signToken(t testing.TB, secret []byte, sub string, exp time.Time, roles ...string) string {
 	t.Helper()
-	c := auth.Claims{
+	c := testClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   sub,
 			Issuer:    "svckit-test",

@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// KeySource finds the verification key that a token's "kid" names. KeySet
+// is one (its own keys); the jwks sub-package's Set is another (the keys an
+// issuer publishes at a JWKS URL).
+type KeySource interface {
+	// VerificationKey returns the key with id kid, or an error when there
+	// is none. The error is not shown to clients.
+	VerificationKey(ctx context.Context, kid string) (*Key, error)
+}
+
+// VerifierOptions configure a Verifier. Issuer and Audience are required.
+type VerifierOptions struct {
+	Issuer   string // the "iss" tokens must carry; required
+	Audience string // the "aud" tokens must carry (one of); required
+	// Algorithms are the signing algorithms accepted, among HS256, EdDSA,
+	// ES256 and RS256. Empty means all of them. Whatever the list, a token
+	// must use the algorithm of the key its "kid" names.
+	Algorithms []string
+	// Types are the accepted "typ" header values, compared without regard
+	// to letter case and with or without the "application/" prefix (RFC
+	// 7515 §4.1.9). Empty means AccessTokenType only (RFC 9068). Add "JWT"
+	// for an issuer that does not type its access tokens.
+	Types []string
+	// Leeway tolerates clock skew on exp and nbf. Zero means none; it is
+	// capped at MaxLeeway.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verifier verifies access tokens against keys from a KeySource: signature
+// first, then the claims. It refuses a token longer than MaxTokenLen, one
+// whose algorithm is not pinned or not its key's, one with a "crit" header
+// (RFC 7515 §4.1.11: no extension is understood), a "typ" not in Types,
+// a date claim that is not a JSON number, no "exp", a wrong "iss" or
+// "aud", or no "sub".
+//
+// Build it with NewVerifier; the zero value is not usable. A Verifier is
+// safe for concurrent use and holds no resources.
+type Verifier struct {
+	keys   KeySource
+	types  []string
+	parser *jwt.Parser
+}
+
+// NewVerifier returns a Verifier of the tokens signed by keys.
+func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
+	switch {
+	case keys == nil:
+		return nil, errors.New("auth: NewVerifier needs a KeySource")
+	case opts.Issuer == "":
+		return nil, errors.New("auth: VerifierOptions.Issuer is required")
+	case opts.Audience == "":
+		return nil, errors.New("auth: VerifierOptions.Audience is required")
+	}
+	algs, err := checkAlgorithms(opts.Algorithms)
+	if err != nil {
+		return nil, err
+	}
+	types := opts.Types
+	if len(types) == 0 {
+		types = []string{AccessTokenType}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Verifier{keys: keys, types: slices.Clone(types),
+		parser: newParser(algs, opts.Issuer, opts.Audience, opts.Leeway, opts.Now)}, nil
+}
+
+// checkAlgorithms returns a copy of algs, all supported ones when empty.
+func checkAlgorithms(algs []string) ([]string, error) {
+	if len(algs) == 0 {
+		return []string{HS256, EdDSA, ES256, RS256}, nil
+	}
+	for _, alg := range algs {
+		if alg != HS256 && alg != EdDSA && alg != ES256 && alg != RS256 {
+			return nil, fmt.Errorf("auth: unsupported algorithm %q", alg)
+		}
+	}
+	return slices.Clone(algs), nil
+}
+
+func newParser(algs []string, iss, aud string, leeway time.Duration, now func() time.Time) *jwt.Parser {
+	return jwt.NewParser(
+		jwt.WithValidMethods(algs),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(iss),
+		jwt.WithAudience(aud),
+		jwt.WithLeeway(min(max(leeway, 0), MaxLeeway)),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)
+}
+
+// VerifyAccess verifies an access token and returns its claims. Errors are
+// ErrInvalidToken, ErrExpired or ErrWrongTokenType, all rendering 401.
+func (v *Verifier) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
+	var w accessWire
+	if err := verifyToken(ctx, v.parser, v.keys, token, v.types, &w); err != nil {
+		return nil, err
+	}
+	if w.Sub == "" {
+		return nil, ErrInvalidToken.with(errors.New("no subject"))
+	}
+	c := w.claims()
+	return &c, nil
+}
+
+// Check extracts the bearer token of r and verifies it as an access token.
+func (v *Verifier) Check(r *http.Request) (*Claims, error) {
+	tok, err := BearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return v.VerifyAccess(r.Context(), tok)
+}
+
+// typeMatches reports whether the "typ" header names one of types, without
+// regard to letter case and with or without "application/".
+func typeMatches(header any, types []string) bool {
+	s, ok := header.(string)
+	if !ok {
+		return false
+	}
+	if len(s) > len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
+		s = s[len("application/"):]
+	}
+	for _, t := range types {
+		if strings.EqualFold(s, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyToken checks the shape, the header, the signature and then the
+// claims of token, decoding its payload into claims.
+func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token string, types []string, claims jwt.Claims) error {
+	if len(token) > MaxTokenLen || strings.Count(token, ".") != 2 {
+		return ErrInvalidToken
+	}
+	tok, err := p.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
+		if _, ok := tok.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: no extension is understood here, and an
+			// empty or registered-name list is malformed anyway.
+			return nil, errors.New("crit header parameter not understood")
+		}
+		kid, _ := tok.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("no kid")
+		}
+		k, err := keys.VerificationKey(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		if tok.Method.Alg() != k.method.Alg() {
+			return nil, errors.New("algorithm does not match the key")
+		}
+		return k.verify, nil
+	})
+	if err != nil {
+		// Claims are validated only after the signature verified, so
+		// only then may the error say more than "invalid".
+		if errors.Is(err, jwt.ErrTokenInvalidClaims) {
+			if !typeMatches(tok.Header["typ"], types) {
+				return ErrWrongTokenType.with(err)
+			}
+			if errors.Is(err, jwt.ErrTokenExpired) {
+				return ErrExpired.with(err)
+			}
+		}
+		return ErrInvalidToken.with(err)
+	}
+	if !typeMatches(tok.Header["typ"], types) {
+		return ErrWrongTokenType
+	}
+	return nil
+}
