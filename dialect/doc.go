@@ -1,0 +1,40 @@
+// Package dialect holds what differs between the SQL databases svckit
+// supports: the Dialect value (placeholders, quoting, RETURNING, FOR
+// UPDATE) and Classify, the one place where driver errors are recognised.
+// repository, txn, idempotency, auth/sqlstore and the schema migrations all
+// use it.
+//
+// # Errors by behaviour
+//
+// The package imports no driver. It recognises their errors by what they
+// expose, anywhere in the error chain:
+//
+//   - PostgreSQL: the SQLSTATE of any error with a SQLState() string method
+//     (pgx's *pgconn.PgError; lib/pq's *pq.Error);
+//   - SQLite: the extended result code of any error with a Code() int method
+//     (modernc.org/sqlite's *sqlite.Error);
+//   - MySQL and MariaDB: the error number of go-sql-driver's
+//     *mysql.MySQLError (see below), and its ErrInvalidConn;
+//   - any driver: driver.ErrBadConn, *net.OpError (refused, reset, …),
+//     io.ErrUnexpectedEOF, context.DeadlineExceeded and context.Canceled.
+//
+// go-sql-driver exposes a server error's number only as the struct field
+// Number, and its "invalid connection" only as a variable made with
+// errors.New; neither has a method to ask. Reading them without importing
+// the driver takes either its error text or its type's shape. Classify
+// reads the shape, in exactly one function (mysqlNumber): the field Number
+// of a struct type named MySQLError from the package
+// github.com/go-sql-driver/mysql, found with reflection only when the chain
+// holds no SQLSTATE or SQLite code. The exact text of ErrInvalidConn is
+// compared in one place too. The tests run both against the real driver
+// and a real server, so a driver release that changes either fails them.
+//
+// # The error contract
+//
+// Wrap turns a classified driver error into one that reports an errkind
+// kind, so the HTTP layer renders it without knowing SQL: a lost connection
+// or a full server is Unavailable (503 with Retry-After), a statement
+// cancelled at a deadline is Timeout (504), a constraint violation is
+// Conflict (409), text the database cannot store is BadRequest (400). The
+// driver's text stays in the chain for logs and is never shown to clients.
+package dialect
