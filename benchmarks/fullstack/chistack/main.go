@@ -1,0 +1,212 @@
+// Command chistack is the full-stack benchmark's service built the way a
+// team assembles one by hand around chi: chi's router and middleware
+// (request id, logger, recoverer), jwtauth for the bearer token,
+// httprate for a per-user limit, go-redis/cache for cache-aside (its local
+// TinyLFU, or Redis) and sqlx for data access.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/go-chi/jwtauth/v5"
+	gocache "github.com/go-redis/cache/v9"
+	"github.com/jmoiron/sqlx"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/redis/go-redis/v9"
+	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
+)
+
+type service struct {
+	db       *sqlx.DB
+	cache    *gocache.Cache // nil with -cache none
+	ttl      time.Duration
+	byID     string
+	lock     string
+	setBal   string
+	cacheKey string
+}
+
+func main() {
+	cfg := bench.ParseFlags()
+	if err := run(cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(cfg bench.Config) error {
+	db, err := sqlx.Open(cfg.Driver, cfg.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	s := &service{
+		db:       db,
+		ttl:      cfg.CacheTTL,
+		byID:     "SELECT id, name, email FROM users WHERE id = " + cfg.Placeholder(1),
+		lock:     "SELECT id, balance FROM accounts WHERE id IN (" + cfg.Placeholder(1) + ", " + cfg.Placeholder(2) + ") ORDER BY id FOR UPDATE",
+		setBal:   "UPDATE accounts SET balance = " + cfg.Placeholder(1) + " WHERE id = " + cfg.Placeholder(2),
+		cacheKey: cfg.Prefix + "user:",
+	}
+	if cfg.Driver == "sqlite" {
+		s.lock = "SELECT id, balance FROM accounts WHERE id IN (?, ?) ORDER BY id"
+	}
+	switch cfg.Cache {
+	case "memory":
+		s.cache = gocache.New(&gocache.Options{LocalCache: gocache.NewTinyLFU(10_000, cfg.CacheTTL)})
+	case "redis":
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis})
+		defer rdb.Close()
+		s.cache = gocache.New(&gocache.Options{Redis: rdb})
+	}
+
+	sink, err := cfg.LogSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	ja := jwtauth.New("HS256", []byte(cfg.Secret), nil,
+		jwt.WithIssuer(bench.Issuer), jwt.WithAudience(bench.Issuer), jwt.WithAcceptableSkew(30*time.Second))
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID,
+		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(sink, "", log.LstdFlags), NoColor: true}),
+		middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, "ok") })
+	r.Group(func(r chi.Router) {
+		r.Use(jwtauth.Verifier(ja), jwtauth.Authenticator(ja), requireRole(bench.Role),
+			httprate.LimitBy(bench.HighLimit, time.Second, bySubject),
+			middleware.RequestSize(1<<20))
+		r.Get("/users/{id}", s.getUser)
+		r.Post("/transfers", s.transfer)
+	})
+	return serve(cfg.Addr, r)
+}
+
+// requireRole answers 403 unless the token's "roles" claim lists role.
+func requireRole(role string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, claims, _ := jwtauth.FromContext(r.Context())
+			roles, _ := claims["roles"].([]any)
+			if !slices.Contains(roles, any(role)) {
+				writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func bySubject(r *http.Request) (string, error) {
+	tok, _, err := jwtauth.FromContext(r.Context())
+	if err != nil {
+		return "", err
+	}
+	return tok.Subject(), nil
+}
+
+func (s *service) getUser(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	var u bench.User
+	load := func(ctx context.Context) error { return s.db.GetContext(ctx, &u, s.byID, id) }
+	var err error
+	if s.cache == nil {
+		err = load(r.Context())
+	} else {
+		err = s.cache.Once(&gocache.Item{Ctx: r.Context(), Key: s.cacheKey + id, Value: &u, TTL: s.ttl,
+			Do: func(it *gocache.Item) (any, error) {
+				var v bench.User
+				err := s.db.GetContext(it.Context(), &v, s.byID, id)
+				return &v, err
+			}})
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+	default:
+		writeJSON(w, http.StatusOK, u)
+	}
+}
+
+func (s *service) transfer(w http.ResponseWriter, r *http.Request) {
+	var t bench.Transfer
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil || t.From == t.To || t.Amount <= 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad request"})
+		return
+	}
+	balance, err := s.move(r.Context(), t)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"from": t.From, "balance": balance})
+}
+
+func (s *service) move(ctx context.Context, t bench.Transfer) (int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var locked []bench.Account
+	if err := tx.SelectContext(ctx, &locked, s.lock, t.From, t.To); err != nil {
+		return 0, err
+	}
+	if len(locked) != 2 {
+		return 0, sql.ErrNoRows
+	}
+	var balance int64
+	for _, a := range locked {
+		next := a.Balance + t.Amount
+		if a.ID == t.From {
+			next = a.Balance - t.Amount
+			balance = next
+		}
+		if _, err := tx.ExecContext(ctx, s.setBal, next, a.ID); err != nil {
+			return 0, err
+		}
+	}
+	return balance, tx.Commit()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// serve runs h on addr until SIGINT or SIGTERM.
+func serve(addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}

@@ -1,0 +1,182 @@
+// Command gozero is the full-stack benchmark's service built with go-zero as
+// its documentation builds one: a rest server with its default middleware
+// (logx access log, recovery, timeout, shedding, breaker, max bytes), its
+// JWT route option, sqlc's cached connection over Redis for the cached read
+// (collection.Cache in memory for the in-memory variant), sqlx for the rest.
+// go-zero has no in-memory per-user rate limiter, so this stack runs none:
+// it does less work per request than the others.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+
+	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
+	"github.com/zeromicro/go-zero/core/collection"
+	"github.com/zeromicro/go-zero/core/conf"
+	"github.com/zeromicro/go-zero/core/logx"
+	"github.com/zeromicro/go-zero/core/stores/cache"
+	"github.com/zeromicro/go-zero/core/stores/redis"
+	"github.com/zeromicro/go-zero/core/stores/sqlc"
+	"github.com/zeromicro/go-zero/core/stores/sqlx"
+	"github.com/zeromicro/go-zero/rest"
+	"github.com/zeromicro/go-zero/rest/httpx"
+	"github.com/zeromicro/go-zero/rest/pathvar"
+)
+
+type service struct {
+	db     sqlx.SqlConn
+	cached *sqlc.CachedConn  // with -cache redis
+	local  *collection.Cache // with -cache memory
+	byID   string
+	lock   string
+	setBal string
+	prefix string
+}
+
+func main() {
+	cfg := bench.ParseFlags()
+	if err := run(cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(cfg bench.Config) error {
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	var rc rest.RestConf
+	if err := conf.LoadFromJsonBytes(fmt.Appendf(nil,
+		`{"Name":"bench","Host":%q,"Port":%s,"Log":{"Mode":"console","Encoding":"json"}}`, host, port), &rc); err != nil {
+		return err
+	}
+	sink, err := cfg.LogSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	server, err := rest.NewServer(rc)
+	if err != nil {
+		return err
+	}
+	defer server.Stop()
+	logx.SetWriter(logx.NewWriter(sink)) // after the server's set-up, which installs its own
+
+	s := &service{
+		db:     sqlx.NewSqlConn(cfg.Driver, cfg.DSN),
+		byID:   "SELECT id, name, email FROM users WHERE id = " + cfg.Placeholder(1),
+		lock:   "SELECT id, balance FROM accounts WHERE id IN (" + cfg.Placeholder(1) + ", " + cfg.Placeholder(2) + ") ORDER BY id FOR UPDATE",
+		setBal: "UPDATE accounts SET balance = " + cfg.Placeholder(1) + " WHERE id = " + cfg.Placeholder(2),
+		prefix: cfg.Prefix + "user:",
+	}
+	switch cfg.Cache {
+	case "redis":
+		cc := sqlc.NewConn(s.db, cache.CacheConf{{RedisConf: redis.RedisConf{Host: cfg.Redis, Type: redis.NodeType}, Weight: 100}},
+			cache.WithExpiry(cfg.CacheTTL))
+		s.cached = &cc
+	case "memory":
+		if s.local, err = collection.NewCache(cfg.CacheTTL, collection.WithLimit(10_000)); err != nil {
+			return err
+		}
+	}
+	server.AddRoute(rest.Route{Method: http.MethodGet, Path: "/healthz", Handler: func(w http.ResponseWriter, r *http.Request) {
+		httpx.OkJsonCtx(r.Context(), w, "ok")
+	}})
+	server.AddRoutes([]rest.Route{
+		{Method: http.MethodGet, Path: "/users/:id", Handler: s.getUser},
+		{Method: http.MethodPost, Path: "/transfers", Handler: s.transfer},
+	}, rest.WithJwt(cfg.Secret))
+	server.Start()
+	return nil
+}
+
+// hasRole reports whether the token's "roles" claim, which go-zero's JWT
+// handler put in the context, lists role.
+func hasRole(ctx context.Context, role string) bool {
+	roles, _ := ctx.Value("roles").([]any)
+	return slices.Contains(roles, any(role))
+}
+
+var errForbidden = errors.New("forbidden")
+
+func (s *service) getUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !hasRole(ctx, bench.Role) {
+		httpx.WriteJsonCtx(ctx, w, http.StatusForbidden, map[string]string{"error": errForbidden.Error()})
+		return
+	}
+	id := pathvar.Vars(r)["id"]
+	var u bench.User
+	var err error
+	switch {
+	case s.cached != nil:
+		err = s.cached.QueryRowCtx(ctx, &u, s.prefix+id, func(ctx context.Context, conn sqlx.SqlConn, v any) error {
+			return conn.QueryRowCtx(ctx, v, s.byID, id)
+		})
+	case s.local != nil:
+		var v any
+		v, err = s.local.Take(id, func() (any, error) {
+			var u bench.User
+			err := s.db.QueryRowCtx(ctx, &u, s.byID, id)
+			return u, err
+		})
+		if err == nil {
+			u = v.(bench.User)
+		}
+	default:
+		err = s.db.QueryRowCtx(ctx, &u, s.byID, id)
+	}
+	switch {
+	case errors.Is(err, sqlx.ErrNotFound):
+		httpx.WriteJsonCtx(ctx, w, http.StatusNotFound, map[string]string{"error": "not found"})
+	case err != nil:
+		httpx.ErrorCtx(ctx, w, err)
+	default:
+		httpx.OkJsonCtx(ctx, w, u)
+	}
+}
+
+func (s *service) transfer(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !hasRole(ctx, bench.Role) {
+		httpx.WriteJsonCtx(ctx, w, http.StatusForbidden, map[string]string{"error": errForbidden.Error()})
+		return
+	}
+	var t bench.Transfer
+	if err := httpx.ParseJsonBody(r, &t); err != nil || t.From == t.To || t.Amount <= 0 {
+		httpx.WriteJsonCtx(ctx, w, http.StatusBadRequest, map[string]string{"error": "bad request"})
+		return
+	}
+	var balance int64
+	err := s.db.TransactCtx(ctx, func(ctx context.Context, tx sqlx.Session) error {
+		var locked []bench.Account
+		if err := tx.QueryRowsCtx(ctx, &locked, s.lock, t.From, t.To); err != nil {
+			return err
+		}
+		if len(locked) != 2 {
+			return sqlx.ErrNotFound
+		}
+		for _, a := range locked {
+			next := a.Balance + t.Amount
+			if a.ID == t.From {
+				next = a.Balance - t.Amount
+				balance = next
+			}
+			if _, err := tx.ExecCtx(ctx, s.setBal, next, a.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		httpx.ErrorCtx(ctx, w, err)
+		return
+	}
+	httpx.OkJsonCtx(ctx, w, map[string]int64{"from": t.From, "balance": balance})
+}

@@ -1,0 +1,155 @@
+// Package bench holds what the four full-stack services share and what is
+// not part of any stack: their command-line configuration, the schema and
+// seed data, and the claims of the bearer token the load generator sends.
+// Each stack's own code (routing, auth, rate limit, cache, data access,
+// logging) lives in its own main package.
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+)
+
+// Fixed facts every stack and the runner agree on.
+const (
+	Issuer   = "bench"   // iss and aud of the bearer token
+	KeyID    = "bench"   // kid of the bearer token
+	Role     = "user"    // the role GET /users/{id} requires
+	Users    = 1000      // rows in users: ids u0000 … u0999
+	Accounts = 100       // rows in accounts: ids 0 … 99
+	Balance  = 1_000_000 // each account's opening balance, in minor units
+	// HighLimit is the rate limit every stack runs with during the
+	// benchmark: raised so that no request is refused, not removed.
+	HighLimit = 1 << 30
+)
+
+// Config is what a stack's process is told on its command line.
+type Config struct {
+	Addr     string // listen address
+	Driver   string // "sqlite" or "pgx"
+	DSN      string
+	Cache    string // "memory", "redis" or "none" (every read goes to the database)
+	Redis    string // Redis address host:port, with Cache "redis"
+	Prefix   string // key prefix in Redis, unique per run
+	Secret   string // HS256 secret of the bearer token
+	LogPath  string // access log file; empty means io.Discard
+	CacheTTL time.Duration
+}
+
+// ParseFlags reads Config from the command line.
+func ParseFlags() Config {
+	var c Config
+	flag.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
+	flag.StringVar(&c.Driver, "driver", "sqlite", "database driver: sqlite or pgx")
+	flag.StringVar(&c.DSN, "dsn", "", "database DSN")
+	flag.StringVar(&c.Cache, "cache", "memory", "cache for GET /users/{id}: memory, redis or none")
+	flag.StringVar(&c.Redis, "redis", "127.0.0.1:6379", "Redis address")
+	flag.StringVar(&c.Prefix, "prefix", "bench:", "Redis key prefix")
+	flag.StringVar(&c.Secret, "secret", "", "HS256 secret")
+	flag.StringVar(&c.LogPath, "log", "", "access log file (empty: discard)")
+	flag.DurationVar(&c.CacheTTL, "cache-ttl", time.Hour, "cache entry TTL")
+	flag.Parse()
+	if c.DSN == "" || len(c.Secret) < 32 {
+		fmt.Fprintln(os.Stderr, "-dsn and a -secret of at least 32 bytes are required")
+		os.Exit(2)
+	}
+	return c
+}
+
+// LogSink opens the access log: the file at c.LogPath, appended to, or
+// io.Discard.
+func (c Config) LogSink() (io.WriteCloser, error) {
+	if c.LogPath == "" {
+		return nopCloser{io.Discard}, nil
+	}
+	return os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// Placeholder returns the n-th (1-based) bind parameter of the driver.
+func (c Config) Placeholder(n int) string {
+	if c.Driver == "pgx" {
+		return fmt.Sprintf("$%d", n)
+	}
+	return "?"
+}
+
+// User is the row GET /users/{id} returns.
+type User struct {
+	ID    string `db:"id,pk" json:"id"`
+	Name  string `db:"name" json:"name"`
+	Email string `db:"email" json:"email"`
+}
+
+// Account is a row of accounts.
+type Account struct {
+	ID      int64 `db:"id,pk" json:"id"`
+	Balance int64 `db:"balance" json:"balance"`
+}
+
+// Transfer is the body of POST /transfers.
+type Transfer struct {
+	From   int64 `json:"from"`
+	To     int64 `json:"to"`
+	Amount int64 `json:"amount"`
+}
+
+// UserID returns the id of the i-th seeded user.
+func UserID(i int) string { return fmt.Sprintf("u%04d", i) }
+
+// Seed creates the tables in db, which must be empty, and fills them.
+func Seed(ctx context.Context, db *sql.DB, driver string) error {
+	ddl := []string{
+		`CREATE TABLE users (id VARCHAR(16) PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(200) NOT NULL)`,
+		`CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)`,
+	}
+	for _, q := range ddl {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bench: %s: %w", q, err)
+		}
+	}
+	ph := func(n int) string {
+		if driver == "pgx" {
+			return fmt.Sprintf("$%d", n)
+		}
+		return "?"
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ins := "INSERT INTO users (id, name, email) VALUES (" + strings.Join([]string{ph(1), ph(2), ph(3)}, ", ") + ")"
+	for i := range Users {
+		if _, err := tx.ExecContext(ctx, ins, UserID(i), fmt.Sprintf("User %d", i), fmt.Sprintf("user%d@example.com", i)); err != nil {
+			return err
+		}
+	}
+	ins = "INSERT INTO accounts (id, balance) VALUES (" + ph(1) + ", " + ph(2) + ")"
+	for i := range Accounts {
+		if _, err := tx.ExecContext(ctx, ins, int64(i), int64(Balance)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// TotalBalance returns the sum of every account's balance; transfers
+// conserve it.
+func TotalBalance(ctx context.Context, db *sql.DB) (int64, error) {
+	var n int64
+	err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM accounts").Scan(&n)
+	return n, err
+}

@@ -1,0 +1,435 @@
+// Command runner measures the full-stack benchmark: it builds the four
+// services (svckit, go-zero, a chi stack, bare net/http), seeds SQLite and
+// PostgreSQL, and drives each service in its own process with wrk, the
+// stacks interleaved round by round (A B C D A B C D …) so that noise on
+// the machine hits all of them alike. It prints one table per scenario:
+// median requests per second, p50 and p99 latency, errors, and the ratios
+// of svckit to each peer.
+//
+// Run it from the benchmarks module:
+//
+//	go run ./fullstack/runner -duration 10s -rounds 5
+//
+// PostgreSQL and Redis come from SVCKIT_POSTGRES_URL and SVCKIT_REDIS_URL;
+// the scenarios that need one that is unset are skipped with a message.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
+)
+
+// stacks in the order each round runs them.
+var stacks = []string{"svckit", "gozero", "chistack", "bare"}
+
+// scenario is one route under one configuration.
+type scenario struct {
+	name   string   // e.g. "a/memory"
+	what   string   // one line for the table's heading
+	driver string   // "sqlite" or "pgx"
+	cache  string   // "memory", "redis" or "none"
+	script string   // wrk Lua script
+	stacks []string // which stacks serve it
+}
+
+const usersScript = `
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", string.format("/users/u%04d", math.random(0, 999)))
+end
+`
+
+const transfersScript = `
+math.randomseed(os.time())
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local from = math.random(0, 99)
+  local to = math.random(0, 98)
+  if to >= from then to = to + 1 end
+  return wrk.format("POST", "/transfers", nil, string.format('{"from":%d,"to":%d,"amount":1}', from, to))
+end
+`
+
+type options struct {
+	duration, warmup time.Duration
+	rounds, conns    int
+	threads          int
+	only             string
+	logDir           string
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one wrk run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk run per stack before the measured rounds (0: none)")
+	flag.IntVar(&o.rounds, "rounds", 5, "measured rounds per scenario")
+	flag.IntVar(&o.conns, "conns", 32, "wrk connections")
+	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
+	flag.StringVar(&o.logDir, "logs", "", "directory for the access logs (default: a temporary one, removed)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(o options) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("runner: wrk is not installed (Debian: apt-get install wrk)")
+	}
+	tmp, err := os.MkdirTemp("", "svckit-fullstack-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if o.logDir == "" {
+		o.logDir = tmp
+	}
+	bins := map[string]string{}
+	for _, s := range stacks {
+		bins[s] = filepath.Join(tmp, s)
+		cmd := exec.Command("go", "build", "-o", bins[s], "./fullstack/"+s)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", s, err)
+		}
+	}
+
+	ctx := context.Background()
+	dsn := map[string]string{"sqlite": "file:" + filepath.Join(tmp, "bench.db") + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"}
+	if err := seed(ctx, "sqlite", dsn["sqlite"]); err != nil {
+		return err
+	}
+	if pg := os.Getenv("SVCKIT_POSTGRES_URL"); pg != "" {
+		pgDSN, drop, err := pgSchema(ctx, pg)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		dsn["pgx"] = pgDSN
+		if err := seed(ctx, "pgx", pgDSN); err != nil {
+			return err
+		}
+	} else {
+		fmt.Println("SVCKIT_POSTGRES_URL is unset: skipping the PostgreSQL scenarios")
+	}
+	redisAddr := ""
+	if u := os.Getenv("SVCKIT_REDIS_URL"); u != "" {
+		pu, err := url.Parse(u)
+		if err != nil {
+			return fmt.Errorf("SVCKIT_REDIS_URL: %w", err)
+		}
+		redisAddr = pu.Host
+	} else {
+		fmt.Println("SVCKIT_REDIS_URL is unset: skipping the Redis scenarios")
+	}
+
+	secret := randomHex(32)
+	token, err := mint(secret)
+	if err != nil {
+		return err
+	}
+	all := []scenario{
+		{"a/memory", "(a) GET /users/{id}, cached in memory, SQLite behind", "sqlite", "memory", usersScript, stacks},
+		{"a/redis", "(a) GET /users/{id}, cached in Redis, SQLite behind", "sqlite", "redis", usersScript, stacks[:3]},
+		{"b/sqlite", "(b) GET /users/{id}, no cache: every read from SQLite", "sqlite", "none", usersScript, stacks[:3]},
+		{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", usersScript, stacks[:3]},
+		{"c/postgres", "(c) POST /transfers, two row locks in a transaction, PostgreSQL", "pgx", "none", transfersScript, stacks[:3]},
+	}
+	var total0 int64
+	if dsn["pgx"] != "" {
+		if total0, err = totalBalance(ctx, dsn["pgx"]); err != nil {
+			return err
+		}
+	}
+	prefix := "svckit-fullstack:" + randomHex(4) + ":"
+	for _, sc := range all {
+		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), sc.name) {
+			continue
+		}
+		if dsn[sc.driver] == "" || (sc.cache == "redis" && redisAddr == "") {
+			continue
+		}
+		cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
+		res, err := measure(o, sc, bins, cfg, token, filepath.Join(tmp, strings.ReplaceAll(sc.name, "/", "-")+".lua"))
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		printTable(os.Stdout, sc, res)
+	}
+	if dsn["pgx"] != "" {
+		total, err := totalBalance(ctx, dsn["pgx"])
+		if err != nil {
+			return err
+		}
+		if total != total0 {
+			return fmt.Errorf("transfers did not conserve the balance total: %d before, %d after", total0, total)
+		}
+		fmt.Printf("balance total conserved: %d\n", total)
+	}
+	return nil
+}
+
+// serviceConfig is what every stack of a scenario is started with.
+type serviceConfig struct {
+	driver, dsn, cache, redis, prefix, secret string
+}
+
+// result is one wrk run.
+type result struct {
+	rps            float64
+	p50, p99       time.Duration
+	errors, non2xx int
+}
+
+func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, token, script string) (map[string][]result, error) {
+	if err := os.WriteFile(script, []byte(sc.script), 0o600); err != nil {
+		return nil, err
+	}
+	addrs := map[string]string{}
+	for _, s := range sc.stacks {
+		addr, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-"+strings.ReplaceAll(sc.name, "/", "-")+".log"))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", s, err)
+		}
+		defer stop()
+		addrs[s] = addr
+	}
+	res := map[string][]result{}
+	wrk := func(s string, d time.Duration) (result, error) {
+		return runWrk(o, d, "http://"+addrs[s], token, script)
+	}
+	if o.warmup > 0 {
+		for _, s := range sc.stacks {
+			if _, err := wrk(s, o.warmup); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for range o.rounds {
+		for _, s := range sc.stacks {
+			r, err := wrk(s, o.duration)
+			if err != nil {
+				return nil, err
+			}
+			res[s] = append(res[s], r)
+		}
+	}
+	return res, nil
+}
+
+// start runs one service on a free loopback port and waits until its
+// /healthz answers. stop ends the process by its own PID.
+func start(bin string, cfg serviceConfig, logPath string) (addr string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr = l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-addr", addr, "-driver", cfg.driver, "-dsn", cfg.dsn, "-cache", cfg.cache,
+		"-redis", cfg.redis, "-prefix", cfg.prefix+filepath.Base(bin)+":", "-secret", cfg.secret, "-log", logPath)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-done:
+			return "", nil, fmt.Errorf("exited: %s", stderr.String())
+		default:
+		}
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return addr, stop, nil
+			}
+		}
+	}
+	stop()
+	return "", nil, fmt.Errorf("not healthy after 30 s: %s", stderr.String())
+}
+
+var (
+	reRPS     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reSocket  = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+func runWrk(o options, d time.Duration, target, token, script string) (result, error) {
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.conns), "-d", d.String(),
+		"--latency", "-s", script, "-H", "Authorization: Bearer "+token, target)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	return parseWrk(string(out))
+}
+
+func parseWrk(out string) (result, error) {
+	var r result
+	m := reRPS.FindStringSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("no Requests/sec in wrk's output: %s", out)
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	for _, m := range reLatency.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[3]]
+		d := time.Duration(v * float64(unit))
+		if m[1] == "50" {
+			r.p50 = d
+		} else {
+			r.p99 = d
+		}
+	}
+	if m := reSocket.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.Atoi(s)
+			r.errors += n
+		}
+	}
+	if m := reNon2xx.FindStringSubmatch(out); m != nil {
+		r.non2xx, _ = strconv.Atoi(m[1])
+	}
+	return r, nil
+}
+
+// median returns the median of f over rs.
+func median[T int | float64 | time.Duration](rs []result, f func(result) T) T {
+	v := make([]T, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if len(v) == 0 {
+		return 0
+	}
+	return v[len(v)/2]
+}
+
+func printTable(w io.Writer, sc scenario, res map[string][]result) {
+	fmt.Fprintf(w, "\n### %s  [%s, %d rounds]\n\n", sc.what, sc.name, len(res[sc.stacks[0]]))
+	fmt.Fprintln(w, "| stack | req/s (median) | p50 | p99 | errors | non-2xx | svckit req/s ÷ this | this p99 ÷ svckit p99 |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	ref := res["svckit"]
+	for _, s := range sc.stacks {
+		rs := res[s]
+		var errs, non int
+		for _, r := range rs {
+			errs += r.errors
+			non += r.non2xx
+		}
+		rps := median(rs, func(r result) float64 { return r.rps })
+		p99 := median(rs, func(r result) time.Duration { return r.p99 })
+		ratio, p99ratio := "", ""
+		if s != "svckit" && rps > 0 && p99 > 0 {
+			ratio = fmt.Sprintf("%.2f×", median(ref, func(r result) float64 { return r.rps })/rps)
+			p99ratio = fmt.Sprintf("%.2f×", float64(p99)/float64(median(ref, func(r result) time.Duration { return r.p99 })))
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %d | %d | %s | %s |\n", s, rps,
+			median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
+			p99.Round(time.Microsecond), errs, non, ratio, p99ratio)
+	}
+}
+
+func seed(ctx context.Context, driver, dsn string) error {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return bench.Seed(ctx, db, driver)
+}
+
+func totalBalance(ctx context.Context, dsn string) (int64, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return bench.TotalBalance(ctx, db)
+}
+
+// pgSchema creates a uniquely named schema and returns a DSN whose
+// search_path is it, and a function that drops it.
+func pgSchema(ctx context.Context, base string) (string, func(), error) {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := "svckit_fullstack_" + randomHex(6)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	drop := func() {
+		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		db.Close()
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// mint signs the bearer token every stack accepts: HS256, kid, iss and aud
+// "bench", the role "user", valid for a day.
+func mint(secret string) (string, error) {
+	now := time.Now()
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": bench.UserID(1), "iss": bench.Issuer, "aud": []string{bench.Issuer},
+		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "roles": []string{bench.Role},
+	})
+	t.Header["kid"] = bench.KeyID
+	t.Header["typ"] = "at+jwt"
+	return t.SignedString([]byte(secret))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

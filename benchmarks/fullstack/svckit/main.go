@@ -1,0 +1,184 @@
+// Command svckit is the full-stack benchmark's service built with svckit,
+// composed as examples/api composes it: request id, recovery, client IP,
+// access log, optional auth then a role check, a per-user rate limit,
+// cache-aside over the repository, the envelope, and transactions with row
+// locks for transfers.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
+)
+
+type service struct {
+	db       *sql.DB
+	users    repository.Repository[bench.User, string]
+	accounts *repository.SQL[bench.Account, int64]
+	cache    *cache.Aside[string, bench.User] // nil with -cache none
+}
+
+func main() {
+	cfg := bench.ParseFlags()
+	if err := run(cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(cfg bench.Config) error {
+	db, err := sql.Open(cfg.Driver, cfg.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	d := repository.SQLite
+	if cfg.Driver == "pgx" {
+		d = repository.Postgres
+	}
+	s := &service{db: db, users: repository.NewSQL[bench.User, string](db, d, "users", repository.Options[string]{})}
+	s.accounts = repository.NewSQL[bench.Account, int64](db, d, "accounts", repository.Options[int64]{})
+
+	switch cfg.Cache {
+	case "memory":
+		store := cache.NewMemory[cache.Entry[bench.User]](nil)
+		defer store.Close()
+		s.cache = cache.NewAside[string, bench.User](store, &cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
+	case "redis":
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis})
+		defer rdb.Close()
+		store := rediscache.New[cache.Entry[bench.User]](rdb, &rediscache.Options{Prefix: cfg.Prefix})
+		s.cache = cache.NewAside[string, bench.User](store, &cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
+	}
+
+	keys, err := auth.NewHS256Key(bench.KeyID, []byte(cfg.Secret))
+	if err != nil {
+		return err
+	}
+	keySet, err := auth.NewKeySet(keys)
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.NewTokens(auth.Options{
+		Issuer: bench.Issuer, Audience: bench.Issuer, Keys: keySet, Algorithms: []string{auth.HS256},
+		Store: new(auth.MemoryStore), Users: auth.UserLookupFunc(noUser),
+	})
+	if err != nil {
+		return err
+	}
+
+	sink, err := cfg.LogSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	logger := slog.New(slog.NewJSONHandler(sink, nil))
+
+	limiter := ratelimit.New(ratelimit.PerSecond(bench.HighLimit), nil)
+	api := middleware.Chain(
+		middleware.OptionalAuth(tokens),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: limiter, Key: middleware.KeyByUser, Policy: "api"}),
+		middleware.MaxBytes(envelope.DefaultMaxBytes),
+	)
+	user := middleware.RequireRole(bench.Role)
+	mux := http.NewServeMux()
+	mux.Handle("GET /users/{id}", api.Then(user(envelope.Handle(s.getUser))))
+	mux.Handle("POST /transfers", api.Then(user(envelope.Handle(s.transfer))))
+	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (string, error) { return "ok", nil }))
+	h := middleware.Chain(
+		middleware.RequestID,
+		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: logger}),
+		middleware.ClientIP{}.Handler,
+		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logger}),
+	).Then(envelope.Routes(mux))
+	return serve(cfg.Addr, h)
+}
+
+func (s *service) getUser(r *http.Request) (bench.User, error) {
+	id := r.PathValue("id")
+	if s.cache == nil {
+		return s.users.FindByID(r.Context(), id)
+	}
+	return s.cache.Get(r.Context(), id, func(ctx context.Context) (bench.User, error) {
+		return s.users.FindByID(ctx, id)
+	})
+}
+
+var errSameAccount = envelope.New(http.StatusUnprocessableEntity, "SAME_ACCOUNT", "from and to must differ")
+
+func (s *service) transfer(r *http.Request) (map[string]int64, error) {
+	t, err := envelope.Decode[bench.Transfer](r)
+	if err != nil {
+		return nil, err
+	}
+	if t.From == t.To {
+		return nil, errSameAccount
+	}
+	var balance int64
+	err = txn.Do(r.Context(), s.db, func(ctx context.Context) error {
+		locked, err := s.accounts.LockByIDs(ctx, []int64{t.From, t.To})
+		if err != nil {
+			return err
+		}
+		if len(locked) != 2 {
+			return repository.ErrNotFound
+		}
+		for _, a := range locked {
+			delta := t.Amount
+			if a.ID == t.From {
+				delta = -t.Amount
+				balance = a.Balance - t.Amount
+			}
+			if _, err := s.accounts.Update(ctx, a.ID, repository.Set{"balance": a.Balance + delta}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int64{"from": t.From, "balance": balance}, nil
+}
+
+// noUser is the user lookup of a service that only verifies access tokens:
+// it never refreshes one.
+func noUser(context.Context, string) (auth.User, error) {
+	return auth.User{}, errors.New("no refresh in the benchmark")
+}
+
+// serve runs h on addr until SIGINT or SIGTERM.
+func serve(addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
