@@ -24,7 +24,7 @@ import (
 	"github.com/svckit/svckit/cache/rediscache"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/middleware/ratelimit"
+	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
