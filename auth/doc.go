@@ -45,6 +45,6 @@
 // family, LogoutAll every family of a user. Access tokens are not tracked:
 // they stay valid until they expire.
 //
-// MemoryStore is the in-process store; sub-packages sqlstore (PostgreSQL,
+// Memory is the in-process store; sub-packages sqlstore (PostgreSQL,
 // SQLite, MySQL) and redisstore hold families shared by many processes.
 package auth

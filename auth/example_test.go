@@ -19,7 +19,7 @@ func Example() {
 
 	// Register: store only the hash.
 	var hasher auth.Hasher
-	stored, _ := hasher.Hash("correct horse battery staple")
+	stored, _ := hasher.Hash(ctx, "correct horse battery staple")
 	users := map[string]auth.User{"u1": {ID: "u1", Email: "ada@example.com", Roles: []string{"user"}}}
 
 	key, err := auth.NewHS256Key("2026-01", []byte("a secret of at least thirty-two bytes"))
@@ -31,7 +31,7 @@ func Example() {
 		Issuer:   "https://auth.example.com",
 		Audience: "https://api.example.com",
 		Keys:     keys,
-		Store:    new(auth.MemoryStore),
+		Store:    auth.NewMemory(),
 		Users: auth.UserLookupFunc(func(_ context.Context, id string) (auth.User, error) {
 			if u, ok := users[id]; ok {
 				return u, nil
@@ -45,7 +45,7 @@ func Example() {
 	}
 
 	// Log in.
-	if _, err := hasher.Verify("correct horse battery staple", stored); err != nil {
+	if _, err := hasher.Verify(ctx, "correct horse battery staple", stored); err != nil {
 		panic(err)
 	}
 	pair, _ := tokens.Issue(ctx, users["u1"])
@@ -80,16 +80,17 @@ func Example() {
 // ExampleHasher_Verify shows the login path: a dummy verify for unknown
 // users, and a rehash when the stored hash is weak or bcrypt.
 func ExampleHasher_Verify() {
+	ctx := context.Background()
 	weak := &auth.Hasher{Params: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}}
-	stored, _ := weak.Hash("hunter2")
+	stored, _ := weak.Hash(ctx, "hunter2")
 
 	var hasher auth.Hasher // the defaults: m=19 MiB, t=2, p=1
 	login := func(user string, password string) {
 		if user == "" {
-			fmt.Println(hasher.VerifyDummy(password)) // same cost, same answer
+			fmt.Println(hasher.VerifyDummy(ctx, password)) // same cost, same answer
 			return
 		}
-		rehash, err := hasher.Verify(password, stored)
+		rehash, err := hasher.Verify(ctx, password, stored)
 		fmt.Println(err, "rehash:", rehash)
 	}
 	login("ada", "hunter2")

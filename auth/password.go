@@ -1,14 +1,19 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -53,21 +58,91 @@ var (
 	// ErrUnsupportedHash means a stored hash is not an argon2id PHC string
 	// or a bcrypt hash, is malformed, or has parameters outside the bounds.
 	ErrUnsupportedHash = errors.New("auth: unsupported password hash")
+	// ErrBusy means every hashing slot of a Hasher stayed taken for
+	// Hasher.MaxWait. It renders as 503 UNAVAILABLE with Retry-After.
+	ErrBusy error = busyError{}
 )
+
+// DefaultMaxWait is how long a hash waits for a free slot when
+// Hasher.MaxWait is zero.
+const DefaultMaxWait = time.Second
+
+// busyError is the type of ErrBusy.
+type busyError struct{}
+
+func (busyError) Error() string               { return "auth: password hashing saturated" }
+func (busyError) HTTPStatus() int             { return http.StatusServiceUnavailable }
+func (busyError) ErrorCode() string           { return "UNAVAILABLE" }
+func (busyError) PublicMessage() string       { return "too many logins at once, try again shortly" }
+func (busyError) ResponseHeader() http.Header { return http.Header{"Retry-After": {"1"}} }
 
 const bcryptMaxLen = 72
 
 // Hasher hashes passwords with argon2id and verifies argon2id and bcrypt
 // hashes, so users created under bcrypt can log in and be migrated.
 //
-// The zero value hashes with DefaultArgon2Params and crypto/rand. A Hasher is
-// safe for concurrent use and needs no closing.
+// Every Hash, Verify and VerifyDummy holds one of MaxConcurrent slots while
+// it hashes, and an argon2id hash holds Params.Memory KiB of memory while it
+// runs, so a flood of logins costs at most MaxConcurrent times that. A call
+// that finds no free slot within MaxWait fails with ErrBusy (503 with
+// Retry-After) rather than queueing without bound.
+//
+// Every branch of a login costs one hash with the Hasher's parameters: a
+// wrong password, an over-long one (hashed truncated, then refused), a
+// stored hash that cannot be evaluated, and an unknown user (VerifyDummy).
+//
+// The zero value hashes with DefaultArgon2Params and crypto/rand, with
+// GOMAXPROCS slots and DefaultMaxWait. A Hasher is safe for concurrent use,
+// needs no closing, and must not be copied after first use.
 type Hasher struct {
 	// Params are the argon2id parameters of new hashes; zero fields take
 	// their default from DefaultArgon2Params.
 	Params Argon2Params
 	// Rand is the salt source; nil means crypto/rand.
 	Rand io.Reader
+	// MaxConcurrent bounds the hashes running at once. Zero means
+	// runtime.GOMAXPROCS(0), read at first use.
+	MaxConcurrent int
+	// MaxWait is how long a call waits for a slot before ErrBusy. Zero
+	// means DefaultMaxWait; negative means not at all.
+	MaxWait time.Duration
+
+	once  sync.Once
+	slots chan struct{}
+}
+
+// acquire takes a hashing slot; call the returned function to give it back.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	h.once.Do(func() {
+		n := h.MaxConcurrent
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		h.slots = make(chan struct{}, n)
+	})
+	release = func() { <-h.slots }
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	wait := h.MaxWait
+	if wait == 0 {
+		wait = DefaultMaxWait
+	}
+	if wait < 0 {
+		return nil, ErrBusy
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, fmt.Errorf("auth: wait for a hashing slot: %w", ctx.Err())
+	}
 }
 
 func (h *Hasher) params() Argon2Params {
@@ -93,8 +168,9 @@ func (h *Hasher) params() Argon2Params {
 // Hash returns the argon2id PHC string of password, for example
 // "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" with unpadded standard
 // base64. It fails with ErrPasswordTooLong past MaxPasswordLen bytes, and
-// with ErrUnsupportedHash if Params lie outside the bounds Verify enforces.
-func (h *Hasher) Hash(password string) (string, error) {
+// with ErrUnsupportedHash if Params lie outside the bounds Verify enforces,
+// and with ErrBusy when no hashing slot frees up in time.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordLen {
 		return "", ErrPasswordTooLong
 	}
@@ -102,6 +178,11 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if err := p.check(); err != nil {
 		return "", fmt.Errorf("auth: Hasher.Params: %w", err)
 	}
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	salt := make([]byte, p.SaltLen)
 	r := h.Rand
 	if r == nil {
@@ -116,19 +197,31 @@ func (h *Hasher) Hash(password string) (string, error) {
 
 // Verify checks password against a stored hash (argon2id PHC or bcrypt
 // $2a$/$2b$/$2y$). It returns nil when they match, ErrPasswordMismatch when
-// they do not (also for a password over 72 bytes against bcrypt, wrapped
-// with ErrPasswordTooLong), and ErrUnsupportedHash for a hash it will not
-// evaluate. On a match, rehash reports that the hash is weaker than the
-// Hasher's parameters (or is bcrypt) and should be replaced by Hash.
-func (h *Hasher) Verify(password, encoded string) (rehash bool, err error) {
+// they do not (also for a password over MaxPasswordLen, or over 72 bytes
+// against bcrypt, wrapped with ErrPasswordTooLong), ErrUnsupportedHash for
+// a hash it will not evaluate, and ErrBusy when no hashing slot frees up in
+// time. Every outcome but ErrBusy costs one hash. On a match, rehash reports
+// that the hash is weaker than the Hasher's parameters (or is bcrypt) and
+// should be replaced by Hash.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (rehash bool, err error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	if isBcrypt(encoded) {
 		if err := checkBcrypt(encoded); err != nil {
+			h.dummy(password)
 			return false, err
 		}
-		if len(password) > bcryptMaxLen {
-			return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
+		tooLong := len(password) > bcryptMaxLen
+		if tooLong {
+			password = password[:bcryptMaxLen] // hashed all the same, then refused
 		}
-		switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		switch {
+		case tooLong:
+			return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
 		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 			return false, ErrPasswordMismatch
 		case err != nil:
@@ -138,13 +231,19 @@ func (h *Hasher) Verify(password, encoded string) (rehash bool, err error) {
 	}
 	p, salt, want, err := decodePHC(encoded)
 	if err != nil {
+		h.dummy(password)
 		return false, err
 	}
-	if len(password) > MaxPasswordLen {
-		return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
+	tooLong := len(password) > MaxPasswordLen
+	if tooLong {
+		password = password[:MaxPasswordLen] // hashed all the same, then refused
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	match := subtle.ConstantTimeCompare(got, want) == 1
+	switch {
+	case tooLong:
+		return false, fmt.Errorf("%w: %w", ErrPasswordMismatch, ErrPasswordTooLong)
+	case !match:
 		return false, ErrPasswordMismatch
 	}
 	return weaker(p, h.params()), nil
@@ -161,9 +260,21 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 }
 
 // VerifyDummy spends the time of one Verify with the Hasher's parameters and
-// returns ErrPasswordMismatch. Call it when the user is unknown, so a login
-// takes as long for an unknown email as for a wrong password.
-func (h *Hasher) VerifyDummy(password string) error {
+// returns ErrPasswordMismatch (or ErrBusy, like Verify, when no slot frees
+// up). Call it when the user is unknown, so a login takes as long for an
+// unknown email as for a wrong password, and return its error.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	h.dummy(password)
+	return ErrPasswordMismatch
+}
+
+// dummy runs one argon2id with the Hasher's parameters and a zero salt.
+func (h *Hasher) dummy(password string) {
 	p := h.params()
 	if p.check() != nil {
 		p = DefaultArgon2Params()
@@ -174,7 +285,6 @@ func (h *Hasher) VerifyDummy(password string) error {
 	salt := make([]byte, p.SaltLen)
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	subtle.ConstantTimeCompare(got, make([]byte, len(got)))
-	return ErrPasswordMismatch
 }
 
 func weaker(stored, current Argon2Params) bool {

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -20,8 +21,9 @@ func cheap() *auth.Hasher {
 }
 
 func TestHashDefaults(t *testing.T) {
+	ctx := context.Background()
 	var h auth.Hasher
-	enc, err := h.Hash("correct horse battery staple")
+	enc, err := h.Hash(ctx, "correct horse battery staple")
 	require.NoError(t, err, "Hash with the zero Hasher")
 	assert.True(t, strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$"), "defaults m=19 MiB, t=2, p=1: %s", enc)
 	phcShape := regexp.MustCompile(`^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$`)
@@ -29,17 +31,18 @@ func TestHashDefaults(t *testing.T) {
 	parts := strings.Split(enc, "$")
 	assert.Len(t, parts[4], 22, "a 16-byte salt is 22 base64 characters")
 	assert.Len(t, parts[5], 43, "a 32-byte key is 43 base64 characters")
-	rehash, err := h.Verify("correct horse battery staple", enc)
+	rehash, err := h.Verify(ctx, "correct horse battery staple", enc)
 	require.NoError(t, err, "the password must verify")
 	assert.False(t, rehash, "a hash with the current parameters needs no rehash")
 	assert.False(t, h.NeedsRehash(enc), "NeedsRehash agrees with Verify")
 }
 
 func TestHashVerify(t *testing.T) {
+	ctx := context.Background()
 	h := cheap()
-	enc, err := h.Hash("s3cret")
+	enc, err := h.Hash(ctx, "s3cret")
 	require.NoError(t, err, "Hash")
-	other, err := h.Hash("s3cret")
+	other, err := h.Hash(ctx, "s3cret")
 	require.NoError(t, err, "Hash")
 	assert.NotEqual(t, enc, other, "two hashes of one password differ by salt")
 
@@ -56,7 +59,7 @@ func TestHashVerify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := h.Verify(tc.password, enc)
+			_, err := h.Verify(ctx, tc.password, enc)
 			if tc.err == nil {
 				assert.NoError(t, err, "the right password must verify")
 				return
@@ -65,18 +68,19 @@ func TestHashVerify(t *testing.T) {
 			assert.ErrorIs(t, err, auth.ErrPasswordMismatch, "every rejection is a mismatch to the caller")
 		})
 	}
-	_, err = h.Hash(strings.Repeat("a", auth.MaxPasswordLen+1))
+	_, err = h.Hash(ctx, strings.Repeat("a", auth.MaxPasswordLen+1))
 	assert.ErrorIs(t, err, auth.ErrPasswordTooLong, "Hash refuses an over-long password")
 }
 
 func TestRehash(t *testing.T) {
+	ctx := context.Background()
 	weak := &auth.Hasher{Params: auth.Argon2Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 8, KeyLen: 16}}
-	enc, err := weak.Hash("pw")
+	enc, err := weak.Hash(ctx, "pw")
 	require.NoError(t, err, "Hash")
 	strong := cheap()
 	for name, h := range map[string]*auth.Hasher{"weaker": weak, "stronger": strong} {
 		t.Run(name, func(t *testing.T) {
-			rehash, err := h.Verify("pw", enc)
+			rehash, err := h.Verify(ctx, "pw", enc)
 			require.NoError(t, err, "Verify")
 			assert.Equal(t, h == strong, rehash, "rehash only when the stored parameters are weaker")
 			assert.Equal(t, h == strong, h.NeedsRehash(enc), "NeedsRehash agrees")
@@ -86,6 +90,7 @@ func TestRehash(t *testing.T) {
 }
 
 func TestBcrypt(t *testing.T) {
+	ctx := context.Background()
 	h := cheap()
 	pw := strings.Repeat("x", 72)
 	raw, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
@@ -94,13 +99,13 @@ func TestBcrypt(t *testing.T) {
 	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
 		t.Run(prefix, func(t *testing.T) {
 			enc := prefix + enc[4:]
-			rehash, err := h.Verify(pw, enc)
+			rehash, err := h.Verify(ctx, pw, enc)
 			require.NoError(t, err, "a %s hash must verify", prefix)
 			assert.True(t, rehash, "a bcrypt hash always needs a rehash to argon2id")
 			assert.True(t, h.NeedsRehash(enc), "NeedsRehash agrees")
-			_, err = h.Verify(pw[:71]+"y", enc)
+			_, err = h.Verify(ctx, pw[:71]+"y", enc)
 			assert.ErrorIs(t, err, auth.ErrPasswordMismatch, "a wrong password")
-			_, err = h.Verify(pw+"extra", enc)
+			_, err = h.Verify(ctx, pw+"extra", enc)
 			assert.ErrorIs(t, err, auth.ErrPasswordTooLong, "bcrypt would truncate: over 72 bytes must be refused")
 			assert.ErrorIs(t, err, auth.ErrPasswordMismatch, "and it is a failed login")
 		})
@@ -108,6 +113,7 @@ func TestBcrypt(t *testing.T) {
 }
 
 func TestHostileHashes(t *testing.T) {
+	ctx := context.Background()
 	h := cheap()
 	salt, key := "c2FsdHNhbHRzYWx0c2FsdA", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"
 	phc := func(params string) string { return "$argon2id$v=19$" + params + "$" + salt + "$" + key }
@@ -144,7 +150,7 @@ func TestHostileHashes(t *testing.T) {
 	for name, enc := range cases {
 		t.Run(name, func(t *testing.T) {
 			require.NotPanics(t, func() {
-				_, err := h.Verify("pw", enc)
+				_, err := h.Verify(ctx, "pw", enc)
 				assert.ErrorIs(t, err, auth.ErrUnsupportedHash, "a hostile hash must be refused before any hashing")
 				assert.False(t, errors.Is(err, auth.ErrPasswordMismatch), "a bad hash is a server fault, not a failed login")
 			}, "Verify must never panic on a stored hash")
@@ -153,6 +159,7 @@ func TestHostileHashes(t *testing.T) {
 }
 
 func TestHashRefusesBadParams(t *testing.T) {
+	ctx := context.Background()
 	for name, p := range map[string]auth.Argon2Params{
 		"memory below 8 KiB per thread": {Memory: 4, Time: 1, Threads: 1},
 		"memory over the bound":         {Memory: auth.MaxArgon2Memory + 1, Time: 1, Threads: 1},
@@ -163,21 +170,23 @@ func TestHashRefusesBadParams(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := &auth.Hasher{Params: p}
-			_, err := h.Hash("pw")
+			_, err := h.Hash(ctx, "pw")
 			assert.ErrorIs(t, err, auth.ErrUnsupportedHash, "Hash must not write a hash Verify would refuse")
 		})
 	}
 }
 
 func TestVerifyDummy(t *testing.T) {
+	ctx := context.Background()
 	h := cheap()
-	assert.ErrorIs(t, h.VerifyDummy("anything"), auth.ErrPasswordMismatch, "the dummy verify always fails")
-	assert.ErrorIs(t, h.VerifyDummy(strings.Repeat("a", 5000)), auth.ErrPasswordMismatch, "also for long input")
+	assert.ErrorIs(t, h.VerifyDummy(ctx, "anything"), auth.ErrPasswordMismatch, "the dummy verify always fails")
+	assert.ErrorIs(t, h.VerifyDummy(ctx, strings.Repeat("a", 5000)), auth.ErrPasswordMismatch, "also for long input")
 }
 
 func TestHashRandFailure(t *testing.T) {
+	ctx := context.Background()
 	h := cheap()
 	h.Rand = iotest.ErrReader(errors.New("no entropy"))
-	_, err := h.Hash("pw")
+	_, err := h.Hash(ctx, "pw")
 	assert.Error(t, err, "a failing salt source must fail the hash")
 }

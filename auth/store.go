@@ -83,20 +83,23 @@ type memToken struct {
 	child   TokenHash
 }
 
-// MemoryStore is a RefreshStore in process memory, for tests and
+// Memory is a RefreshStore in process memory, for tests and
 // single-process services. Expired records are dropped by Prune.
 //
-// The zero value is ready to use. A MemoryStore is safe for concurrent use
+// The zero value is ready to use. A Memory is safe for concurrent use
 // and needs no closing.
-type MemoryStore struct {
+type Memory struct {
 	mu       sync.Mutex
 	families map[string]*memFamily
 	tokens   map[TokenHash]*memToken
 }
 
-var _ RefreshStore = (*MemoryStore)(nil)
+var _ RefreshStore = (*Memory)(nil)
 
-func (s *MemoryStore) init() {
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory { return new(Memory) }
+
+func (s *Memory) init() {
 	if s.families == nil {
 		s.families = map[string]*memFamily{}
 		s.tokens = map[TokenHash]*memToken{}
@@ -104,7 +107,7 @@ func (s *MemoryStore) init() {
 }
 
 // Create stores the first token of a new family.
-func (s *MemoryStore) Create(_ context.Context, tok RefreshToken) error {
+func (s *Memory) Create(_ context.Context, tok RefreshToken) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
@@ -116,7 +119,7 @@ func (s *MemoryStore) Create(_ context.Context, tok RefreshToken) error {
 }
 
 // Rotate uses up r.Old and stores r.Child atomically; see RefreshStore.
-func (s *MemoryStore) Rotate(_ context.Context, r Rotation) error {
+func (s *Memory) Rotate(_ context.Context, r Rotation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
@@ -147,7 +150,7 @@ func (s *MemoryStore) Rotate(_ context.Context, r Rotation) error {
 }
 
 // RevokeFamily revokes every token of family.
-func (s *MemoryStore) RevokeFamily(_ context.Context, family string, _ time.Time) error {
+func (s *Memory) RevokeFamily(_ context.Context, family string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f := s.families[family]; f != nil {
@@ -157,7 +160,7 @@ func (s *MemoryStore) RevokeFamily(_ context.Context, family string, _ time.Time
 }
 
 // RevokeSubject revokes every family of subject.
-func (s *MemoryStore) RevokeSubject(_ context.Context, subject string, _ time.Time) error {
+func (s *Memory) RevokeSubject(_ context.Context, subject string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.families {
@@ -170,7 +173,7 @@ func (s *MemoryStore) RevokeSubject(_ context.Context, subject string, _ time.Ti
 
 // Prune drops every token that expired before now and every family past its
 // absolute expiry. Call it now and then from a ticker you own.
-func (s *MemoryStore) Prune(now time.Time) {
+func (s *Memory) Prune(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, t := range s.tokens {
@@ -186,7 +189,7 @@ func (s *MemoryStore) Prune(now time.Time) {
 }
 
 // Len returns the number of token records held, for tests and metrics.
-func (s *MemoryStore) Len() int {
+func (s *Memory) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.tokens)

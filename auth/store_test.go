@@ -17,14 +17,14 @@ import (
 // starts a hundred at a time).
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestMemoryStoreContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) auth.RefreshStore { return new(auth.MemoryStore) })
+func TestMemoryContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.RefreshStore { return auth.NewMemory() })
 }
 
-func TestMemoryStorePrune(t *testing.T) {
+func TestMemoryPrune(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var s auth.MemoryStore
+	var s auth.Memory
 	short := auth.RefreshToken{Hash: auth.HashJTI("a"), Family: "f1", Subject: "u",
 		ExpiresAt: now.Add(time.Minute), FamilyExpiresAt: now.Add(time.Minute)}
 	long := auth.RefreshToken{Hash: auth.HashJTI("b"), Family: "f2", Subject: "u",

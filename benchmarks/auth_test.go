@@ -86,7 +86,7 @@ func authTokens(b *testing.B, key *auth.Key) (*auth.Tokens, string) {
 	}
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: "https://issuer.test", Audience: "https://api.test", Keys: keys,
-		Store: new(auth.MemoryStore), Now: authNow,
+		Store: auth.NewMemory(), Now: authNow,
 		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil }),
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func authTokens(b *testing.B, key *auth.Key) (*auth.Tokens, string) {
 func BenchmarkHashPassword(b *testing.B) {
 	var h auth.Hasher
 	for b.Loop() {
-		if _, err := h.Hash("correct horse battery staple"); err != nil {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -115,12 +115,12 @@ func BenchmarkHashPassword(b *testing.B) {
 // ms/op. VerifyDummy costs the same.
 func BenchmarkVerifyPassword(b *testing.B) {
 	var h auth.Hasher
-	enc, err := h.Hash("correct horse battery staple")
+	enc, err := h.Hash(context.Background(), "correct horse battery staple")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := h.Verify("correct horse battery staple", enc); err != nil {
+		if _, err := h.Verify(context.Background(), "correct horse battery staple", enc); err != nil {
 			b.Fatal(err)
 		}
 	}

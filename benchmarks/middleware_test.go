@@ -177,7 +177,7 @@ func chainTokens(b *testing.B, secret []byte) (*auth.Tokens, string) {
 		return auth.User{ID: id, Roles: []string{"user"}}, nil
 	})
 	tokens, err := auth.NewTokens(auth.Options{
-		Issuer: "bench", Keys: keys, Store: &auth.MemoryStore{}, Users: users,
+		Issuer: "bench", Keys: keys, Store: &auth.Memory{}, Users: users,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -150,7 +150,7 @@ func TestAuthWithTokenService(t *testing.T) {
 	users := auth.UserLookupFunc(func(_ context.Context, id string) (auth.User, error) {
 		return auth.User{ID: id, Roles: []string{"admin"}}, nil
 	})
-	tokens, err := auth.NewTokens(auth.Options{Issuer: "svckit-test", Keys: keys, Store: &auth.MemoryStore{}, Users: users})
+	tokens, err := auth.NewTokens(auth.Options{Issuer: "svckit-test", Keys: keys, Store: &auth.Memory{}, Users: users})
 	require.NoError(t, err, "token service")
 	pair, err := tokens.Issue(context.Background(), auth.User{ID: "u-9", Roles: []string{"admin"}})
 	require.NoError(t, err, "issue")

@@ -82,7 +82,7 @@ func (s *UserService) Register(ctx context.Context, email, password, name string
 }
 
 func (s *UserService) create(ctx context.Context, email, password, name string, roles []string) (User, error) {
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
@@ -163,13 +163,15 @@ func (s *UserService) byEmail(ctx context.Context, email string) (userRecord, er
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (User, error) {
 	rec, err := s.byEmail(ctx, email)
 	if errors.Is(err, repository.ErrNotFound) {
-		_ = s.hasher.VerifyDummy(password)
+		if err := s.hasher.VerifyDummy(ctx, password); errors.Is(err, auth.ErrBusy) {
+			return User{}, err // as a known email would: saturation tells nothing
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return User{}, err
 	}
-	rehash, err := s.hasher.Verify(password, rec.PasswordHash)
+	rehash, err := s.hasher.Verify(ctx, password, rec.PasswordHash)
 	if errors.Is(err, auth.ErrPasswordMismatch) {
 		return User{}, ErrInvalidCredentials
 	}
@@ -177,7 +179,7 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		return User{}, err
 	}
 	if rehash {
-		if hash, err := s.hasher.Hash(password); err == nil {
+		if hash, err := s.hasher.Hash(ctx, password); err == nil {
 			_, _ = s.repo.Update(ctx, rec.ID, repository.Set{"password_hash": hash})
 		}
 	}
