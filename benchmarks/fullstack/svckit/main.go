@@ -80,7 +80,7 @@ func run(cfg bench.Config) error {
 	}
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: bench.Issuer, Audience: bench.Issuer, Keys: keySet, Algorithms: []string{auth.HS256},
-		Store: new(auth.MemoryStore), Users: auth.UserLookupFunc(noUser),
+		Store: auth.NewMemory(), Users: auth.UserLookupFunc(noUser),
 	})
 	if err != nil {
 		return err
