@@ -191,7 +191,7 @@ func (g *Guard) changed(from, to breaker.State) {
 	switch {
 	case from == breaker.Closed && to == breaker.Open:
 		g.outageStarted.Store(g.fallbacks.Load())
-		g.log.LogAttrs(ctx, slog.LevelWarn, fmt.Sprintf("%s: redis unavailable, %s until it answers again", g.name, g.fallback))
+		g.log.LogAttrs(ctx, slog.LevelWarn, fmt.Sprintf("%s: redis unavailable, %s while the breaker is open", g.name, g.fallback))
 	case to == breaker.Closed:
 		g.log.LogAttrs(ctx, slog.LevelInfo, g.name+": redis answers again",
 			slog.Uint64("fallbacks", g.fallbacks.Load()-g.outageStarted.Load()))

@@ -6,17 +6,30 @@
 // reads the clock of the Redis server (TIME), so instances with skewed clocks
 // still agree, and it sets each key's expiry to the moment it is back at its
 // full burst, so idle keys disappear by themselves.
+//
+// Every decision has its own deadline (Options.Timeout, 50 ms by default),
+// whatever the caller's context says, and the Store sits behind a circuit
+// breaker: after five failed decisions within a second (at least half of
+// those made) it stops asking Redis for 500 ms, then lets one probe
+// through, and closes again when the probe succeeds. While Redis fails, hangs
+// or the breaker is open, the Fallback decides (fail open to a per-instance
+// limit), or, without one, the event is denied (fail closed). The deadline
+// needs a client with ContextTimeoutEnabled (the Store logs a warning when
+// it sees a client without it).
+//
+// Each key is one Redis key, so the Store works unchanged on Redis Cluster
+// and its keys spread over every shard; give the prefix no hash tag.
 package redisstore
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/svckit/svckit/internal/redisguard"
 	"github.com/svckit/svckit/ratelimit"
 )
 
@@ -57,7 +70,14 @@ type Options struct {
 	// notice when it answers again, never one line per request. Nil means
 	// no logging.
 	Logger *slog.Logger
+	// Timeout bounds each decision's call to Redis, also when the caller's
+	// context has no deadline. Zero means DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the deadline of one decision's Redis call: a rate
+// limit is worth a few milliseconds of a request, not seconds.
+const DefaultTimeout = 50 * time.Millisecond
 
 // Store is a ratelimit.Store in Redis. It is safe for concurrent use. It does
 // not own the client: close the client, not the Store.
@@ -66,16 +86,14 @@ type Store struct {
 	script   *redis.Script
 	prefix   string
 	fallback ratelimit.Store
-	logger   *slog.Logger
-
-	errors atomic.Uint64
-	down   atomic.Bool
+	guard    *redisguard.Guard
 }
 
 var _ ratelimit.Store = (*Store)(nil)
 
 // New returns a Store that runs its script on client (a *redis.Client,
-// *redis.ClusterClient or any redis.UniversalClient).
+// *redis.ClusterClient, a Sentinel-backed client or any
+// redis.UniversalClient).
 func New(client redis.Scripter, opts Options) *Store {
 	if client == nil {
 		panic("redisstore: nil client")
@@ -85,24 +103,35 @@ func New(client redis.Scripter, opts Options) *Store {
 		script:   redis.NewScript(gcraScript),
 		prefix:   opts.Prefix,
 		fallback: opts.Fallback,
-		logger:   opts.Logger,
 	}
 	if s.prefix == "" {
 		s.prefix = "ratelimit:"
 	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
 	}
+	mode := "denying every event"
+	if s.fallback != nil {
+		mode = "limiting per instance"
+	}
+	s.guard = redisguard.New(client, redisguard.Options{Name: "ratelimit/redisstore", Timeout: opts.Timeout,
+		Fallback: mode, Logger: opts.Logger})
 	return s
 }
 
-// Allow implements ratelimit.Store with one script call. When Redis fails
-// it counts the error and asks the Fallback store, or, without one, returns
-// an error wrapping ratelimit.ErrUnavailable. A cancelled ctx is returned as
-// is and does not count as Redis being down.
+// Allow implements ratelimit.Store with one script call. When Redis fails,
+// does not answer within the Timeout, or the breaker is open, it counts the
+// error and asks the Fallback store, or, without one, returns an error
+// wrapping ratelimit.ErrUnavailable. A cancelled ctx is returned as is and
+// does not count as Redis being down.
 func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Result, error) {
-	vals, err := s.script.Run(ctx, s.client, []string{s.prefix + key},
+	cctx, call, err := s.guard.Begin(ctx)
+	if err != nil {
+		return s.failed(ctx, key, limit, err)
+	}
+	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + key},
 		limit.Period.Microseconds(), limit.Rate, limit.BurstSize()).Int64Slice()
+	s.guard.End(ctx, call, err)
 	if err == nil && len(vals) != 4 {
 		err = fmt.Errorf("redisstore: script returned %d values", len(vals))
 	}
@@ -111,9 +140,6 @@ func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (r
 			return ratelimit.Result{}, ctx.Err()
 		}
 		return s.failed(ctx, key, limit, err)
-	}
-	if s.down.CompareAndSwap(true, false) {
-		s.logger.LogAttrs(ctx, slog.LevelInfo, "redisstore: redis answers again, shared rate limits restored")
 	}
 	return ratelimit.Result{
 		Allowed:    vals[0] == 1,
@@ -124,21 +150,13 @@ func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (r
 }
 
 func (s *Store) failed(ctx context.Context, key string, limit ratelimit.Limit, err error) (ratelimit.Result, error) {
-	s.errors.Add(1)
-	if s.down.CompareAndSwap(false, true) {
-		mode := "denying"
-		if s.fallback != nil {
-			mode = "limiting per instance"
-		}
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: redis unreachable, "+mode,
-			slog.String("error", err.Error()))
-	}
+	s.guard.Fallback()
 	if s.fallback != nil {
 		return s.fallback.Allow(ctx, key, limit)
 	}
 	return ratelimit.Result{}, fmt.Errorf("%w: %w", ratelimit.ErrUnavailable, err)
 }
 
-// Errors returns how many decisions could not reach Redis since the Store
-// was created.
-func (s *Store) Errors() uint64 { return s.errors.Load() }
+// Errors returns how many decisions were not taken by Redis since the Store
+// was created: it failed, timed out, or the breaker was open.
+func (s *Store) Errors() uint64 { return s.guard.Fallbacks() }
