@@ -3,6 +3,7 @@ package repository
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -23,18 +24,35 @@ type cursor struct {
 	ID    json.RawMessage `json:"i"`
 }
 
-// encodeCursor returns base64url(JSON) and, with a key, "." and
-// base64url(HMAC-SHA256(key, JSON)).
+// MinCursorKeyLen is the shortest Options.CursorKey accepted: the size of
+// the HMAC-SHA256 output, so the key is never the weak link.
+const MinCursorKeyLen = 32
+
+// cursorKey returns the key a repository signs its cursors with: a copy of
+// the configured one, or 32 random bytes of its own when none is
+// configured. It panics on a configured key shorter than MinCursorKeyLen,
+// a programming error caught at construction.
+func cursorKey(configured []byte) []byte {
+	if len(configured) == 0 {
+		key := make([]byte, MinCursorKeyLen)
+		_, _ = rand.Read(key) // never fails: crypto/rand crashes the program instead
+		return key
+	}
+	if len(configured) < MinCursorKeyLen {
+		panic(fmt.Sprintf("repository: Options.CursorKey has %d bytes, want at least %d", len(configured), MinCursorKeyLen))
+	}
+	return bytes.Clone(configured)
+}
+
+// encodeCursor returns base64url(JSON) "." base64url(HMAC-SHA256(key,
+// JSON)). Every cursor is signed; key is never empty (see cursorKey).
 func encodeCursor(key []byte, c cursor) (string, error) {
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("repository: encode cursor: %w", err)
 	}
-	s := base64.RawURLEncoding.EncodeToString(payload)
-	if len(key) > 0 {
-		s += "." + base64.RawURLEncoding.EncodeToString(sign(key, payload))
-	}
-	return s, nil
+	return base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(sign(key, payload)), nil
 }
 
 func sign(key, payload []byte) []byte {
@@ -43,27 +61,27 @@ func sign(key, payload []byte) []byte {
 	return h.Sum(nil)
 }
 
-// decodeCursor checks the signature (when key is set) and the shape of s.
-// Every failure is ErrInvalidCursor. The values inside are still raw JSON:
-// the caller converts them to the column types.
+// decodeCursor checks the signature and then the shape of s. An unsigned
+// cursor, or one signed with another key, is rejected like a tampered one,
+// and so is any cursor when key is empty. Every failure is
+// ErrInvalidCursor. The values inside are still raw JSON: the caller
+// converts them to the column types.
 func decodeCursor(key []byte, s string) (cursor, error) {
 	var c cursor
-	if len(s) > maxCursorLen {
+	if len(s) > maxCursorLen || len(key) == 0 {
 		return c, ErrInvalidCursor
 	}
 	body, mac, signed := bytes.Cut([]byte(s), []byte("."))
-	if signed != (len(key) > 0) {
+	if !signed {
 		return c, ErrInvalidCursor
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(string(body))
 	if err != nil {
 		return c, ErrInvalidCursor
 	}
-	if signed {
-		got, err := base64.RawURLEncoding.DecodeString(string(mac))
-		if err != nil || !hmac.Equal(got, sign(key, payload)) {
-			return c, ErrInvalidCursor
-		}
+	got, err := base64.RawURLEncoding.DecodeString(string(mac))
+	if err != nil || !hmac.Equal(got, sign(key, payload)) {
+		return c, ErrInvalidCursor
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
@@ -89,9 +107,8 @@ type keyset struct {
 
 // resolveKeyset validates o against the mapping: the order column, the
 // cursor (signature, ordering, value types). Cursor values are decoded as
-// JSON into the column's own Go type, so a well-formed but forged cursor
-// (possible without a key) can only move the page start, never change the
-// query.
+// JSON into the column's own Go type as well, so even a cursor signed with
+// a leaked key can only move the page start, never change the query.
 func (m *mapping) resolveKeyset(key []byte, o PageOptions) (keyset, error) {
 	ks := keyset{col: m.pk, desc: o.OrderDir == Desc, limit: clampLimit(o.Limit)}
 	if o.OrderDir != Asc && o.OrderDir != Desc {

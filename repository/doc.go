@@ -6,8 +6,10 @@
 //
 // Rows map to struct fields by `db` tags, reflected once when the
 // repository is built (NewSQL, NewMemory), and scanned through precomputed
-// field indices. Tag options mark the primary key (pk), the times the
-// repository maintains (created, updated) and unique columns (unique).
+// field indices. Tag options mark the primary key (pk, natural when the
+// caller chooses it), the times the repository maintains (created,
+// updated), unique columns (unique) and columns no client may query
+// (private, public).
 // Times are stored in UTC truncated to microseconds, the precision every
 // supported database keeps (MySQL columns must be DATETIME(6) and the DSN
 // must set parseTime=true; SQLite columns must be declared DATETIME or
@@ -17,20 +19,60 @@
 //
 // Create takes a *T and fills in what the repository owns: the id, created
 // and updated times. It is Go's form of Omit<T, 'id'|'createdAt'|...>: the
-// caller leaves those fields zero, and the struct stays the one type the
-// service uses everywhere (no parallel "input" type per table to keep in
-// sync). Update takes Changes, Go's form of Partial<T>: a Set (column name
+// caller leaves those fields zero (whatever it puts there is overwritten,
+// so a struct decoded from a request cannot set them), and the struct
+// stays the one type the service uses everywhere (no parallel "input" type
+// per table to keep in sync). Update takes Changes, Go's form of Partial<T>: a Set (column name
 // to value, for fields that come from a request) or PatchOf a struct of
 // Optional fields (checked by the compiler). Either way only present fields
 // change, so "not set" differs from "set to zero", and every key is checked
-// against the mapped, writable columns.
+// against the mapped, writable columns. A JSON null (in a Set, or decoded
+// into an Optional) means NULL: accepted for pointer columns, and a
+// *FieldError naming the field ("null not allowed") for any other column,
+// never a silent "" or 0 written to it.
 //
 // # Ids
 //
-// With Options.NewID nil the database generates ids (serial or
+// The repository owns generated ids, so a *T decoded from a request body
+// cannot choose its primary key: Create overwrites whatever id the caller
+// set. With Options.NewID nil the database generates ids (serial or
 // auto-increment; read back with RETURNING on PostgreSQL and SQLite,
 // LastInsertId on MySQL). Options.NewID generates them in the application,
-// for example NewUUIDv7.
+// for example NewUUIDv7. A key that belongs to the caller (a country code,
+// an imported id) is tagged natural, `db:"code,pk,natural"`: Create inserts
+// it as given and refuses a zero one.
+//
+// # Private columns
+//
+// Every mapped column can be named in a Filter, an OrderBy and hence a
+// cursor, and those names often come from a query string. A column tagged
+// private, `db:"password_hash,private"`, cannot: it answers exactly as a
+// column that does not exist (the same *FieldError), so sorting or
+// filtering on a secret is no oracle and does not even confirm it exists.
+// A field tagged `json:"-"` is private by default, since that is how a
+// struct already says "never show this to a client"; tag it public,
+// `db:"tenant_id,public"`, to allow filters on it. Private columns are
+// still read by every Find and written by Create and Update (writing is no
+// oracle); an application that must look rows up by a secret (a token
+// hash) leaves that column public and keeps the filter out of client
+// reach.
+//
+// # Cursors
+//
+// Keyset cursors are always signed with HMAC-SHA256 and checked before
+// anything in them is used; there is no unsigned mode. Options.CursorKey
+// sets the key; without one, NewSQL and NewMemory generate a random key for
+// that repository. Of the two safe defaults, refusing cursors without a key
+// and a random key per process, this package takes the second: refusing
+// pushes every application to invent a key before its first page, and the
+// key invented in a hurry is a constant in the source, shared by every
+// deployment and readable by anyone who reads the code, which makes cursors
+// forgeable again. A random key cannot leak that way, and its failure mode
+// is safe: instances that do not share a key reject each other's cursors
+// with ErrInvalidCursor (400), and cursors do not survive a restart, so a
+// client starts again from the first page; nothing forged is ever
+// accepted. Services running more than one instance set the same
+// CursorKey (at least MinCursorKeyLen random bytes) on every instance.
 //
 // # Safety
 //
@@ -44,7 +86,10 @@
 // ErrNotFound and ErrConflict (a *ConflictError holding the driver error)
 // are matched with errors.Is on every dialect. They report their HTTP status,
 // code and public message through methods, so an HTTP layer renders them
-// without this package importing it.
+// without this package importing it. A conflict shows clients only a
+// generic message: the table, column and constraint stay in the
+// *ConflictError for the application's logs, or for an error of its own
+// that names the field when it decides the client may know.
 //
 // # Transactions and locks
 //

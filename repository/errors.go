@@ -50,6 +50,12 @@ func (e *kindError) PublicMessage() string { return e.public }
 // ConflictError reports a unique violation. It matches ErrConflict with
 // errors.Is and keeps the driver's error (nil from the in-memory repository)
 // in the chain for errors.As.
+//
+// A client sees only 409 CONFLICT and a generic message: never the table,
+// the column or the constraint, which describe the schema. The application
+// reads them with errors.As, to log them or to return an error of its own
+// that names the field in its API's words (say, "email already
+// registered") when it decides the client may know.
 type ConflictError struct {
 	Table string // table (or in-memory collection) name
 	Field string // the unique column, when known; "" otherwise
@@ -83,14 +89,6 @@ func (e *ConflictError) ErrorCode() string { return "CONFLICT" }
 
 // PublicMessage returns a message safe to show clients.
 func (e *ConflictError) PublicMessage() string { return "resource already exists" }
-
-// ErrorDetails names the conflicting field, when known.
-func (e *ConflictError) ErrorDetails() map[string]any {
-	if e.Field == "" {
-		return nil
-	}
-	return map[string]any{"field": e.Field}
-}
 
 // FieldError reports a field name that is not a mapped column (in an order,
 // a filter or an update) or a value that cannot be used for it. It matches

@@ -20,6 +20,8 @@ type column struct {
 	created bool         // set on insert by the repository
 	updated bool         // set on insert and update by the repository
 	unique  bool         // declared unique: in-memory conflicts, SQL hints
+	natural bool         // primary key chosen by the caller, not generated
+	private bool         // never named by a filter, an order or a cursor
 	isTime  bool         // time.Time: stored in UTC, truncated to microseconds
 
 	offset uintptr                  // from the struct's start, for scanning
@@ -39,9 +41,11 @@ type mapping struct {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// newMapping reflects over T's fields tagged `db:"name[,pk|created|updated|unique]"`.
-// Untagged fields and fields tagged "-" are ignored; anonymous struct fields
-// without a tag are flattened.
+// newMapping reflects over T's fields tagged
+// `db:"name[,pk|natural|created|updated|unique|private|public]"`. Untagged
+// fields and fields tagged "-" are ignored; anonymous struct fields without
+// a tag are flattened. A field tagged `json:"-"` is private unless its db
+// tag says public.
 func newMapping(t reflect.Type) (*mapping, error) {
 	if t.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("repository: %s is not a struct", t)
@@ -88,11 +92,23 @@ func (m *mapping) walk(t reflect.Type, parent []int) error {
 		c := column{name: name, index: index, typ: f.Type, isTime: f.Type == timeType,
 			offset: offsetOf(m.typ, index), ptr: pointerTo(f.Type)}
 		c.alias, _, _ = strings.Cut(f.Tag.Get("json"), ",")
+		if f.Tag.Get("json") == "-" {
+			// Hidden from clients: no alias, and private unless the db tag
+			// says public.
+			c.alias, c.private = "", true
+		}
+		public := false
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
 			case "":
 			case "pk":
 				c.pk = true
+			case "natural":
+				c.natural = true
+			case "private":
+				c.private = true
+			case "public":
+				public = true
 			case "created":
 				c.created = true
 			case "updated":
@@ -102,6 +118,18 @@ func (m *mapping) walk(t reflect.Type, parent []int) error {
 			default:
 				return fmt.Errorf("repository: %s.%s: unknown db tag option %q", t, f.Name, opt)
 			}
+		}
+		if public {
+			if strings.Contains(","+opts+",", ",private,") {
+				return fmt.Errorf("repository: %s.%s: db tag options private and public conflict", t, f.Name)
+			}
+			c.private = false
+		}
+		if c.natural && !c.pk {
+			return fmt.Errorf("repository: %s.%s: natural applies to the pk column only", t, f.Name)
+		}
+		if c.private && (c.pk || c.created || c.updated) {
+			return fmt.Errorf("repository: %s.%s: pk, created and updated columns cannot be private", t, f.Name)
 		}
 		n := len(m.cols)
 		for _, slot := range []struct {
@@ -148,13 +176,24 @@ func validIdent(s string) bool {
 	return true
 }
 
-// lookup returns the column named (or json-aliased) name, or a *FieldError
-// for param.
+// lookup returns the column named (or json-aliased) name for a filter, an
+// order or a cursor, or a *FieldError for param. A private column is
+// reported exactly as a column that does not exist, so the answer does not
+// even confirm it exists.
 func (m *mapping) lookup(param, name string) (int, error) {
-	if i, ok := m.byName[name]; ok {
+	if i, ok := m.byName[name]; ok && !m.cols[i].private {
 		return i, nil
 	}
 	return -1, newFieldError(param, name, "unknown field", nil)
+}
+
+// lookupSet returns the column named (or json-aliased) name for an update:
+// private columns included, since writing one is no oracle.
+func (m *mapping) lookupSet(name string) (int, error) {
+	if i, ok := m.byName[name]; ok {
+		return i, nil
+	}
+	return -1, newFieldError("set", name, "unknown field", nil)
 }
 
 // field returns the field of column i in the struct value v (addressable).
@@ -194,7 +233,7 @@ func convert(param string, c *column, v any) (reflect.Value, error) {
 		if t.Kind() == reflect.Pointer {
 			return reflect.Zero(t), nil
 		}
-		return bad(fmt.Errorf("null not allowed"))
+		return reflect.Value{}, newFieldError(param, c.name, "null not allowed", nil)
 	}
 	if t.Kind() == reflect.Pointer && reflect.TypeOf(v) == t {
 		rv := reflect.ValueOf(v)

@@ -66,6 +66,17 @@ func TestMappingErrors(t *testing.T) {
 			A int `db:"a,pk"`
 			B int `db:"b,created"`
 		}](),
+		"natural not on the pk": reflect.TypeFor[struct {
+			A int `db:"a,pk"`
+			B int `db:"b,natural"`
+		}](),
+		"private and public": reflect.TypeFor[struct {
+			A int `db:"a,pk"`
+			B int `db:"b,private,public"`
+		}](),
+		"private pk": reflect.TypeFor[struct {
+			A int `db:"a,pk,private"`
+		}](),
 	} {
 		_, err := newMapping(typ)
 		assert.Error(t, err, "%s must not map", name)
@@ -86,6 +97,16 @@ func TestConstructorsPanicOnProgrammerErrors(t *testing.T) {
 	assert.Panics(t, func() { NewMemory[strID, string]("t", Options[string]{}) }, "memory needs NewID for string ids")
 	assert.Panics(t, func() { NewMemory[struct{ A int }, int]("t", Options[int]{}) }, "no pk")
 	assert.NotPanics(t, func() { NewSQL[good, int64](nil, Postgres, "app.t", Options[int64]{}) }, "schema-qualified table")
+	type natural struct {
+		Code string `db:"code,pk,natural"`
+	}
+	newID := func() string { return "x" }
+	assert.Panics(t, func() { NewSQL[natural, string](nil, Postgres, "t", Options[string]{NewID: newID}) }, "a natural key is not generated")
+	assert.Panics(t, func() { NewMemory[natural, string]("t", Options[string]{NewID: newID}) }, "a natural key is not generated")
+	assert.NotPanics(t, func() { NewSQL[natural, string](nil, MySQL, "t", Options[string]{}) }, "MySQL takes natural string keys")
+	assert.NotPanics(t, func() { NewMemory[natural, string]("t", Options[string]{}) }, "memory takes natural string keys")
+	assert.Panics(t, func() { NewMemory[good, int64]("t", Options[int64]{CursorKey: []byte("short")}) }, "a short cursor key")
+	assert.Panics(t, func() { NewSQL[good, int64](nil, SQLite, "t", Options[int64]{CursorKey: []byte("short")}) }, "a short cursor key")
 }
 
 type status string
@@ -154,6 +175,36 @@ func TestOptionalJSON(t *testing.T) {
 	require.NoError(t, err, "encode")
 	assert.JSONEq(t, `{"name":null,"age":0}`, string(out), "absent encodes as null")
 	assert.Error(t, json.Unmarshal([]byte(`{"age":"x"}`), &p), "a wrong type is an error")
+
+	for _, tc := range []struct {
+		body    string
+		present bool
+		value   any // what PatchOf passes on
+	}{
+		{`{}`, false, nil},
+		{`{"name":null}`, true, nil},
+		{`{"name": null }`, true, nil},
+		{`{"name":""}`, true, ""},
+		{`{"name":"a"}`, true, "a"},
+		{`{"name":"a","name":null}`, true, nil},
+		{`{"name":null,"name":"b"}`, true, "b"},
+	} {
+		var q struct {
+			Name Optional[string] `db:"name" json:"name"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(tc.body), &q), "decode %s", tc.body)
+		assert.Equal(t, tc.present, q.Name.Valid, "%s: present", tc.body)
+		set, err := PatchOf(q).changes()
+		require.NoError(t, err, "changes of %s", tc.body)
+		v, ok := set["name"]
+		assert.Equal(t, tc.present, ok, "%s: in the set", tc.body)
+		assert.Equal(t, tc.value, v, "%s: a null stays nil, never \"\"", tc.body)
+		out, err := json.Marshal(q.Name)
+		require.NoError(t, err, "encode")
+		if tc.present && tc.value == nil {
+			assert.Equal(t, "null", string(out), "%s: a null encodes as null", tc.body)
+		}
+	}
 
 	_, err = PatchOf(3).changes()
 	assert.Error(t, err, "PatchOf a non-struct fails")

@@ -43,9 +43,14 @@ func NewMemory[T any, ID comparable](name string, opts Options[ID]) *Memory[T, I
 	if m.cols[m.pk].typ != idType {
 		panic(fmt.Sprintf("repository: NewMemory: pk field is %s, ID is %s", m.cols[m.pk].typ, idType))
 	}
-	if opts.NewID == nil && !isInt(idType.Kind()) && !isUint(idType.Kind()) {
+	natural := m.cols[m.pk].natural
+	if natural && opts.NewID != nil {
+		panic("repository: NewMemory: a natural pk is chosen by the caller; Options.NewID must be nil")
+	}
+	if !natural && opts.NewID == nil && !isInt(idType.Kind()) && !isUint(idType.Kind()) {
 		panic("repository: NewMemory: non-integer ids need Options.NewID")
 	}
+	opts.CursorKey = cursorKey(opts.CursorKey)
 	r := &Memory[T, ID]{name: name, m: m, opts: opts, rows: map[ID]T{}, unique: map[int]map[any]ID{}}
 	for i, c := range m.cols {
 		if c.unique && !c.pk {
@@ -143,19 +148,19 @@ func (r *Memory[T, ID]) Create(_ context.Context, v *T) error {
 		r.m.field(rowv, i).Set(r.m.field(rv, i))
 	}
 	r.m.stampCreate(rowv, r.opts.now())
-	pk := r.m.field(rowv, r.m.pk)
+	pk, err := stampID(r.m, rowv, r.opts.NewID)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch {
-	case r.opts.NewID == nil:
+	if r.opts.NewID == nil && !r.m.cols[r.m.pk].natural {
 		r.seq++
 		if isInt(pk.Kind()) {
 			pk.SetInt(r.seq)
 		} else {
 			pk.SetUint(uint64(r.seq))
 		}
-	case pk.IsZero():
-		pk.Set(reflect.ValueOf(r.opts.NewID()))
 	}
 	id := pk.Interface().(ID)
 	if _, dup := r.rows[id]; dup {

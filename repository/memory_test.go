@@ -102,11 +102,12 @@ func TestMemoryUUIDCallerIDs(t *testing.T) {
 	}
 	ctx := context.Background()
 	docs := repository.NewMemory[doc, repository.UUID]("docs", repository.Options[repository.UUID]{NewID: repository.NewUUIDv7})
-	mine := doc{ID: repository.UUIDv7At(time.Unix(5, 0)), Body: "mine"}
-	require.NoError(t, docs.Create(ctx, &mine), "a caller id is kept")
-	assert.Equal(t, repository.UUIDv7At(time.Unix(5, 0)).Time(), mine.ID.Time(), "same id")
-	dup := doc{ID: mine.ID}
-	assert.ErrorIs(t, docs.Create(ctx, &dup), repository.ErrConflict, "a duplicate id conflicts")
+	chosen := repository.UUIDv7At(time.Unix(5, 0))
+	mine := doc{ID: chosen, Body: "mine"}
+	require.NoError(t, docs.Create(ctx, &mine), "a caller-set id does not fail the create")
+	assert.NotEqual(t, chosen, mine.ID, "the caller-set id is replaced by a generated one")
+	_, err := docs.FindByID(ctx, chosen)
+	assert.ErrorIs(t, err, repository.ErrNotFound, "no row has the caller-chosen id")
 	gen := doc{Body: "generated"}
 	require.NoError(t, docs.Create(ctx, &gen), "a zero id is generated")
 	rows, err := docs.FindByIDs(ctx, []repository.UUID{gen.ID, mine.ID, {}})

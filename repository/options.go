@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -113,32 +114,49 @@ func (s Set) changes() (Set, error) { return s, nil }
 // given to PatchOf. The zero value is absent. Decoding JSON into it marks it
 // present, so a struct of Optional fields decoded from a request body tells
 // an omitted field from an explicit zero.
+//
+// A JSON null is present too, and means "set to NULL": V is left zero and
+// PatchOf passes nil for the field, which only a pointer column accepts.
+// For any other column Update answers a *FieldError naming the field
+// ("null not allowed"), never a silent "" or 0.
 type Optional[V any] struct {
 	V     V
 	Valid bool
+	null  bool // present as JSON null
 }
 
 // Some returns a present Optional holding v.
 func Some[V any](v V) Optional[V] { return Optional[V]{V: v, Valid: true} }
 
-// UnmarshalJSON decodes b into V and marks the value present.
+// UnmarshalJSON decodes b into V and marks the value present; a JSON null
+// leaves V zero and marks it null.
 func (o *Optional[V]) UnmarshalJSON(b []byte) error {
+	var zero V
+	if string(bytes.TrimSpace(b)) == "null" {
+		*o = Optional[V]{V: zero, Valid: true, null: true}
+		return nil
+	}
 	if err := json.Unmarshal(b, &o.V); err != nil {
 		return err
 	}
-	o.Valid = true
+	o.Valid, o.null = true, false
 	return nil
 }
 
-// MarshalJSON encodes V, or null when absent.
+// MarshalJSON encodes V, or null when absent or null.
 func (o Optional[V]) MarshalJSON() ([]byte, error) {
-	if !o.Valid {
+	if !o.Valid || o.null {
 		return []byte("null"), nil
 	}
 	return json.Marshal(o.V)
 }
 
-func (o Optional[V]) optional() (any, bool) { return o.V, o.Valid }
+func (o Optional[V]) optional() (any, bool) {
+	if o.null {
+		return nil, o.Valid
+	}
+	return o.V, o.Valid
+}
 
 type optionalValue interface{ optional() (any, bool) }
 

@@ -64,11 +64,14 @@ var _ Repository[struct{}, int64] = (*SQL[struct{}, int64])(nil)
 //		UpdatedAt time.Time `db:"updated_at,updated"`
 //	}
 //
-// Tag options: pk (exactly one, of type ID), created and updated (time.Time,
-// maintained by the repository), unique (documents a unique constraint;
-// violations become ErrConflict whatever the tag says). Untagged fields are
-// ignored; the json tag name of a field is accepted, besides the column
-// name, in filters, orders and sets.
+// Tag options: pk (exactly one, of type ID), natural (on the pk: the caller
+// chooses the key; otherwise Create generates it), created and updated
+// (time.Time, maintained by the repository), unique (documents a unique
+// constraint; violations become ErrConflict whatever the tag says), private
+// (never in a filter, an order or a cursor; the default for a field tagged
+// `json:"-"`) and public (lifts that default). Untagged fields are ignored;
+// the json tag name of a field is accepted, besides the column name, in
+// filters, orders and sets.
 //
 // NewSQL panics if d is invalid, table is not a plain identifier (optionally
 // schema-qualified) or T does not map: those are programming errors.
@@ -88,8 +91,12 @@ func NewSQL[T any, ID comparable](db *sql.DB, d Dialect, table string, opts Opti
 	if m.cols[m.pk].typ != reflect.TypeFor[ID]() {
 		panic(fmt.Sprintf("repository: NewSQL: pk field is %s, ID is %s", m.cols[m.pk].typ, reflect.TypeFor[ID]()))
 	}
+	opts.CursorKey = cursorKey(opts.CursorKey)
 	r := &SQL[T, ID]{db: db, d: d, name: table, table: d.Quote(table), m: m, opts: opts,
-		dbIDs: opts.NewID == nil, cache: map[queryKey]string{}}
+		dbIDs: opts.NewID == nil && !m.cols[m.pk].natural, cache: map[queryKey]string{}}
+	if m.cols[m.pk].natural && opts.NewID != nil {
+		panic("repository: NewSQL: a natural pk is chosen by the caller; Options.NewID must be nil")
+	}
 	if r.dbIDs && d == MySQL && !isInt(m.cols[m.pk].typ.Kind()) && !isUint(m.cols[m.pk].typ.Kind()) {
 		panic("repository: NewSQL: MySQL generates only integer ids; set Options.NewID")
 	}
@@ -171,9 +178,9 @@ func (r *SQL[T, ID]) findOne(ctx context.Context, query string, id ID) (T, error
 func (r *SQL[T, ID]) Create(ctx context.Context, v *T) error {
 	rv := reflect.ValueOf(v).Elem()
 	r.m.stampCreate(rv, r.opts.now())
-	pk := r.m.field(rv, r.m.pk)
-	if !r.dbIDs && pk.IsZero() {
-		pk.Set(reflect.ValueOf(r.opts.NewID()))
+	pk, err := stampID(r.m, rv, r.opts.NewID)
+	if err != nil {
+		return err
 	}
 	args := make([]any, 0, len(r.m.cols))
 	for i := range r.m.cols {

@@ -233,13 +233,16 @@ func TestUUIDKeys(t *testing.T) {
 			assert.Equal(t, 7, n.ID.Version(), "generated ids are v7")
 			made = append(made, n.ID)
 		}
-		fixed := note{ID: repository.UUIDv7At(time.Unix(1, 0)), Body: "mine", At: time.Unix(0, 0)}
-		require.NoError(t, notes.Create(ctx, &fixed), "a caller-chosen id is kept")
+		chosen := repository.UUIDv7At(time.Unix(1, 0))
+		fixed := note{ID: chosen, Body: "mine", At: time.Unix(0, 0)}
+		require.NoError(t, notes.Create(ctx, &fixed), "a caller-set id does not fail the create")
+		assert.NotEqual(t, chosen, fixed.ID, "the caller-set id is replaced by a generated one")
 		got, err := notes.FindByID(ctx, fixed.ID)
 		require.NoError(t, err, "find by uuid")
-		assert.Equal(t, "mine", got.Body, "the caller-chosen id finds its row")
-		dup := note{ID: fixed.ID, Body: "again", At: time.Unix(0, 0)}
-		assert.ErrorIs(t, notes.Create(ctx, &dup), repository.ErrConflict, "a duplicate primary key conflicts")
+		assert.Equal(t, "mine", got.Body, "the generated id finds the row")
+		_, err = notes.FindByID(ctx, chosen)
+		assert.ErrorIs(t, err, repository.ErrNotFound, "no row has the caller-chosen id")
+		made = append(made, fixed.ID)
 
 		var seen []repository.UUID
 		cur := ""
@@ -254,7 +257,7 @@ func TestUUIDKeys(t *testing.T) {
 			}
 			cur = p.NextCursor
 		}
-		assert.Equal(t, append([]repository.UUID{fixed.ID}, made...), seen, "uuid pages in id order, the oldest v7 first")
+		assert.Equal(t, made, seen, "uuid pages in id order, the oldest v7 first")
 		rows, err := notes.FindMany(ctx, repository.FindOptions{Filter: repository.Filter{"id": made[2].String()}})
 		require.NoError(t, err, "filter by a uuid string")
 		require.Len(t, rows, 1, "one row for one uuid")
