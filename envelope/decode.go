@@ -45,9 +45,11 @@ func Decode[T any](r *http.Request) (T, error) {
 //   - a value of the wrong JSON type: 400 BAD_REQUEST, details {"field",
 //     "expected"} (a JSON type name such as "number");
 //   - Validate returning an error that has an HTTPStatus method (an *Error,
-//     FieldErrors): that error as is; any other error: 400
-//     VALIDATION_ERROR with the error text as message, so Validate must
-//     return client-safe text.
+//     FieldErrors): that error as is; an error that only declares a
+//     PublicMessage: 400 VALIDATION_ERROR with that message; any other
+//     error: 400 VALIDATION_ERROR with the generic message, its text kept
+//     for the log only (a plain error may carry anything, so it is never
+//     shown to a client).
 //
 // On error the returned value is the zero T. DecodeWith needs no
 // http.ResponseWriter, so it works inside Handle functions; net/http itself
@@ -178,7 +180,15 @@ func validate[T any](v *T) error {
 	if errors.As(err, &hs) {
 		return err
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: err.Error(), Err: err}
+	msg := messageOf(CodeValidation, http.StatusBadRequest)
+	var pm interface {
+		error
+		publicMessager
+	}
+	if errors.As(err, &pm) && pm.PublicMessage() != "" {
+		msg = pm.PublicMessage()
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: msg, Err: err}
 }
 
 // isJSONContentType accepts application/json with optional parameters; a

@@ -197,11 +197,21 @@ func (v valueValidated) Validate() error {
 		return errors.New("amount must not be negative")
 	case v.Amount > 100:
 		return New(422, "TOO_MUCH", "amount above the limit")
+	case v.Amount == 7:
+		return fmt.Errorf("check: %w", publicOnly("seven is not allowed"))
+	case v.Amount == 8:
+		return fmt.Errorf("lookup limit: pq: relation \"limits\" does not exist (SELECT secret FROM limits)")
 	case v.Amount == 13:
 		return fmt.Errorf("check: %w", Validation("unlucky", map[string]string{"amount": "unlucky"}))
 	}
 	return nil
 }
+
+// publicOnly declares a client-safe message and nothing else.
+type publicOnly string
+
+func (p publicOnly) Error() string         { return "internal: " + string(p) }
+func (p publicOnly) PublicMessage() string { return string(p) }
 
 func TestDecodeValidate(t *testing.T) {
 	tests := []struct {
@@ -216,10 +226,12 @@ func TestDecodeValidate(t *testing.T) {
 		{"pointer receiver ok", decodeErr[pointerValidated], `{"name":"ada"}`, 0, "", "", nil},
 		{"pointer receiver field errors", decodeErr[pointerValidated], `{"name":""}`, 400, CodeValidation, "request validation failed", map[string]any{"name": "is required"}},
 		{"value receiver ok", decodeErr[valueValidated], `{"amount":5}`, 0, "", "", nil},
-		{"plain error text becomes the message", decodeErr[valueValidated], `{"amount":-1}`, 400, CodeValidation, "amount must not be negative", nil},
+		{"plain error text is not shown", decodeErr[valueValidated], `{"amount":-1}`, 400, CodeValidation, "request validation failed", nil},
+		{"plain error with internals is not shown", decodeErr[valueValidated], `{"amount":8}`, 400, CodeValidation, "request validation failed", nil},
+		{"declared public message shown", decodeErr[valueValidated], `{"amount":7}`, 400, CodeValidation, "seven is not allowed", nil},
 		{"*Error kept", decodeErr[valueValidated], `{"amount":101}`, 422, "TOO_MUCH", "amount above the limit", nil},
 		{"wrapped *Error kept", decodeErr[valueValidated], `{"amount":13}`, 400, CodeValidation, "unlucky", map[string]any{"amount": "unlucky"}},
-		{"pointer T with value method", decodeErr[*valueValidated], `{"amount":-1}`, 400, CodeValidation, "amount must not be negative", nil},
+		{"pointer T with value method", decodeErr[*valueValidated], `{"amount":-1}`, 400, CodeValidation, "request validation failed", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
