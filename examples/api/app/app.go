@@ -100,11 +100,15 @@ func (a *App) init(ctx context.Context) error {
 	if len(secret) == 0 {
 		secret = randomSecret()
 	}
-	// Cursors are signed with a key derived from the JWT secret, so every
-	// instance sharing the secret accepts the others' cursors.
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("svckit-example cursor key"))
-	a.cursorKey = mac.Sum(nil)
+	// Cursors are signed with CURSOR_KEY or, without one, a key derived
+	// from the JWT secret, so every instance sharing either accepts the
+	// others' cursors.
+	a.cursorKey = cfg.CursorKey
+	if len(a.cursorKey) == 0 {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte("svckit-example cursor key"))
+		a.cursorKey = mac.Sum(nil)
+	}
 	a.events = &LogBus{Logger: a.logger}
 	a.users = a.newUsers()
 	a.accounts = a.newAccounts()

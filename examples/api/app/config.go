@@ -74,6 +74,12 @@ type Config struct {
 	// JWTSecret signs the tokens (HS256, at least 32 bytes). Empty means a
 	// random secret, so tokens die with the process.
 	JWTSecret []byte
+	// CursorKey signs the cursors of the list routes (HMAC-SHA256, at least
+	// 32 bytes): give every instance the same one, or a cursor issued by
+	// one instance is refused (400) by the others. Empty means a key
+	// derived from JWTSecret, so instances sharing JWT_SECRET share cursors
+	// too, and with no JWT secret either, a random key per start.
+	CursorKey []byte
 	// AdminEmail and AdminPassword, when both set, make sure that user
 	// exists with the role "admin" after start.
 	AdminEmail, AdminPassword string
@@ -129,6 +135,12 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		cfg.JWTSecret = []byte(s)
 	} else {
 		warnings = append(warnings, "JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
+	}
+	if s := getenv("CURSOR_KEY"); s != "" {
+		if len(s) < 32 {
+			return Config{}, nil, fmt.Errorf("%w: CURSOR_KEY must be at least 32 bytes", ErrConfig)
+		}
+		cfg.CursorKey = []byte(s)
 	}
 	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
 		warnings = append(warnings, "only one of ADMIN_EMAIL and ADMIN_PASSWORD is set: no admin is created")

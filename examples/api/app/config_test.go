@@ -118,6 +118,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, app.Rate{Limit: 10, Window: time.Minute}, cfg.LoginRateLimit, "LOGIN_RATE_LIMIT default")
 		assert.Equal(t, app.Rate{Limit: 600, Window: time.Minute}, cfg.APIRateLimit, "API_RATE_LIMIT default")
 		assert.Empty(t, cfg.JWTSecret, "no secret: New makes a random one")
+		assert.Empty(t, cfg.CursorKey, "no cursor key: derived from the JWT secret")
 		require.Len(t, warnings, 1, "one warning")
 		assert.Contains(t, warnings[0], "JWT_SECRET", "the random secret is warned about")
 		assert.Empty(t, cfg.TrustedProxies, "no proxy is trusted by default")
@@ -125,7 +126,8 @@ func TestFromEnv(t *testing.T) {
 	t.Run("everything set", func(t *testing.T) {
 		cfg, warnings, err := app.FromEnv(env(map[string]string{
 			"ADDR": "127.0.0.1:9000", "DATABASE_URL": "postgres://db/app", "REDIS_URL": "redis://cache:6379/1",
-			"JWT_SECRET": strings.Repeat("s", 32), "ADMIN_EMAIL": "root@example.com", "ADMIN_PASSWORD": "root-password",
+			"JWT_SECRET": strings.Repeat("s", 32), "CURSOR_KEY": strings.Repeat("c", 40),
+			"ADMIN_EMAIL": "root@example.com", "ADMIN_PASSWORD": "root-password",
 			"LOGIN_RATE_LIMIT": "5/30s", "API_RATE_LIMIT": "100/1m", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
 		}))
 		require.NoError(t, err, "a full environment is valid")
@@ -134,6 +136,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, "postgres", cfg.Database.Dialect, "DATABASE_URL")
 		assert.Equal(t, "redis://cache:6379/1", cfg.RedisURL, "REDIS_URL")
 		assert.Len(t, cfg.JWTSecret, 32, "JWT_SECRET")
+		assert.Equal(t, []byte(strings.Repeat("c", 40)), cfg.CursorKey, "CURSOR_KEY")
 		assert.Equal(t, "root@example.com", cfg.AdminEmail, "ADMIN_EMAIL")
 		assert.Equal(t, app.Rate{Limit: 5, Window: 30 * time.Second}, cfg.LoginRateLimit, "LOGIN_RATE_LIMIT")
 		assert.Equal(t, app.Rate{Limit: 100, Window: time.Minute}, cfg.APIRateLimit, "API_RATE_LIMIT")
@@ -142,6 +145,7 @@ func TestFromEnv(t *testing.T) {
 	})
 	for _, tc := range []struct{ name, key, value string }{
 		{"short secret", "JWT_SECRET", "too-short"},
+		{"short cursor key", "CURSOR_KEY", strings.Repeat("c", 31)},
 		{"bad login rate", "LOGIN_RATE_LIMIT", "ten per minute"},
 		{"bad api rate", "API_RATE_LIMIT", "10/"},
 		{"bad proxy", "TRUSTED_PROXIES", "10.0.0.0/99"},

@@ -21,7 +21,7 @@ type userRecord struct {
 	EmailLower   string    `db:"email_lower,unique"`
 	Name         string    `db:"name"`
 	Roles        string    `db:"roles"`
-	PasswordHash string    `db:"password_hash"`
+	PasswordHash string    `db:"password_hash,private"` // never filtered or sorted on
 	CreatedAt    time.Time `db:"created_at,created"`
 	UpdatedAt    time.Time `db:"updated_at,updated"`
 }
