@@ -6,6 +6,20 @@
 // work runs on a context detached from every single caller, one caller giving
 // up returns that caller's ctx.Err() and leaves the others waiting, and the
 // work is cancelled once the last waiting caller has gone.
+//
+// Like singleflight, Do and DoChan join the call in flight for a key or start
+// one before they block or return, Shared reports that a result went to more
+// than one caller, and Forget makes the next call for a key start afresh.
+// Where it deliberately differs from singleflight:
+//
+//   - Contexts: a caller whose ctx ends returns at once with ctx.Err(); the
+//     function runs on a goroutine of its own unless the caller's context can
+//     never end (then on the caller's goroutine, as singleflight's Do).
+//   - Panics: Do re-panics with a *PanicError carrying the stack in every
+//     waiting caller, and DoChan delivers it as the Result's Err, where
+//     singleflight re-panics inside DoChan's goroutine and crashes the process.
+//   - runtime.Goexit in the function: the waiting callers receive ErrGoexit
+//     (singleflight's waiters receive its internal errGoexit, unexported).
 package dedupe
 
 import (
@@ -115,21 +129,27 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 }
 
 // DoChan is like Do but returns a channel that receives the results once they
-// are ready; the channel is never closed. A panic in fn arrives as a Result
-// whose Err is a *PanicError, and a ctx that ends first as a Result whose Err
-// is ctx.Err().
+// are ready; the channel is never closed. Like singleflight's DoChan, it joins
+// the call in flight for key, or starts one, before it returns: a Do or DoChan
+// for key made after DoChan has returned waits for the same execution (and
+// both see Shared), and a Forget after it forgets that execution. fn always
+// runs on a goroutine of its own. A panic in fn arrives as a Result whose Err
+// is a *PanicError, a runtime.Goexit in fn as ErrGoexit, and a ctx that ends
+// first as a Result whose Err is ctx.Err().
 func (g *Group[K, V]) DoChan(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) <-chan Result[V] {
 	ch := make(chan Result[V], 1)
+	c, ok := g.join(key)
+	if !ok {
+		work := context.WithoutCancel(ctx)
+		if ctx.Done() != nil {
+			work, c.cancel = context.WithCancel(work)
+		}
+		c.done = make(chan struct{})
+		g.mu.Unlock()
+		go g.run(work, key, c, fn, false)
+	}
 	go func() {
-		sent := false
-		defer func() {
-			// fn ran on this goroutine and called runtime.Goexit.
-			if !sent {
-				ch <- Result[V]{Err: ErrGoexit}
-			}
-		}()
-		c, pe := g.do(ctx, key, fn, false)
-		sent = true
+		c, pe := g.wait(ctx, key, c)
 		switch {
 		case pe != nil:
 			ch <- Result[V]{Err: pe, Shared: c.shared}
@@ -140,6 +160,29 @@ func (g *Group[K, V]) DoChan(ctx context.Context, key K, fn func(ctx context.Con
 		}
 	}()
 	return ch
+}
+
+// join adds a waiter to the call in flight for key and reports true, or
+// registers a new call and reports false. On false g.mu is
+// still held, so the caller can finish setting the call up before anyone
+// else sees it finish; on true it is released.
+func (g *Group[K, V]) join(key K) (*call[V], bool) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = make(map[K]*call[V])
+	}
+	if c, ok := g.m[key]; ok {
+		c.waiters++
+		c.dups++
+		if c.done == nil {
+			c.done = make(chan struct{})
+		}
+		g.mu.Unlock()
+		return c, true
+	}
+	c := &call[V]{waiters: 1, linked: true}
+	g.m[key] = c
+	return c, false
 }
 
 // Forget tells the Group to forget key: the next call for key starts a new
@@ -158,21 +201,10 @@ func (g *Group[K, V]) Forget(key K) {
 // propagate. repanic says a panic in fn run on this goroutine goes on
 // unwinding it (Do) rather than being returned (DoChan).
 func (g *Group[K, V]) do(ctx context.Context, key K, fn func(ctx context.Context) (V, error), repanic bool) (*call[V], *PanicError) {
-	g.mu.Lock()
-	if g.m == nil {
-		g.m = make(map[K]*call[V])
-	}
-	if c, ok := g.m[key]; ok {
-		c.waiters++
-		c.dups++
-		if c.done == nil {
-			c.done = make(chan struct{})
-		}
-		g.mu.Unlock()
+	c, ok := g.join(key)
+	if ok {
 		return g.wait(ctx, key, c)
 	}
-	c := &call[V]{waiters: 1, linked: true}
-	g.m[key] = c
 	if ctx.Done() == nil {
 		// This caller can never leave, so the work can never be
 		// abandoned: run it here, as singleflight does.

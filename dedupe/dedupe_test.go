@@ -385,3 +385,97 @@ func TestDoChanCancelledCaller(t *testing.T) {
 	r := <-res
 	assert.ErrorIs(t, r.Err, context.Canceled, "DoChan reports the caller's cancellation")
 }
+
+// TestDoChanJoinsBeforeReturning checks the rule of singleflight's DoChan:
+// when DoChan returns, its call exists, so whatever comes next for the key
+// (Do, DoChan, Forget) sees it. Each case runs many rounds because the old
+// code registered the call from a goroutine and lost the race most of the
+// time, not always.
+func TestDoChanJoinsBeforeReturning(t *testing.T) {
+	ctxs := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
+		{"cancellable", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
+	}
+	tests := []struct {
+		name string
+		// then runs right after the first DoChan returned, while its fn is
+		// blocked; it reports what it saw.
+		then func(t *testing.T, ctx context.Context, g *dedupe.Group[string, int], release chan struct{}) (secondRan bool, firstShared, secondShared bool)
+		// wantSecondRan: the follow-up ran its own fn.
+		wantSecondRan bool
+		wantShared    bool
+	}{
+		{"Do joins", func(t *testing.T, ctx context.Context, g *dedupe.Group[string, int], release chan struct{}) (bool, bool, bool) {
+			ran := false
+			done := make(chan dedupe.Result[int], 1)
+			go func() {
+				v, shared, err := g.Do(ctx, "k", func(context.Context) (int, error) { ran = true; return 2, nil })
+				done <- dedupe.Result[int]{Val: v, Err: err, Shared: shared}
+			}()
+			// Wait until Do has joined, or has returned on its own.
+			for dedupe.Waiters(g, "k") < 2 && len(done) == 0 {
+				runtime.Gosched()
+			}
+			close(release)
+			r := <-done
+			require.NoError(t, r.Err, "Do")
+			assert.Equal(t, 1, r.Val, "Do gets the first call's value")
+			return ran, false, r.Shared
+		}, false, true},
+		{"DoChan joins", func(t *testing.T, ctx context.Context, g *dedupe.Group[string, int], release chan struct{}) (bool, bool, bool) {
+			ran := false
+			ch := g.DoChan(ctx, "k", func(context.Context) (int, error) { ran = true; return 2, nil })
+			assert.Equal(t, 2, dedupe.Waiters(g, "k"), "the second DoChan has joined when it returns")
+			close(release)
+			r := <-ch
+			assert.Equal(t, 1, r.Val, "the second DoChan gets the first call's value")
+			return ran, false, r.Shared
+		}, false, true},
+		{"Forget forgets it", func(t *testing.T, ctx context.Context, g *dedupe.Group[string, int], release chan struct{}) (bool, bool, bool) {
+			g.Forget("k")
+			ran := false
+			v, shared, err := g.Do(ctx, "k", func(context.Context) (int, error) { ran = true; return 2, nil })
+			require.NoError(t, err, "Do after Forget")
+			assert.Equal(t, 2, v, "Do after Forget runs its own fn")
+			close(release)
+			return ran, false, shared
+		}, true, false},
+	}
+	for _, c := range ctxs {
+		for _, tt := range tests {
+			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
+				for range 200 {
+					ctx, cancel := c.ctx()
+					var g dedupe.Group[string, int]
+					release := make(chan struct{})
+					first := g.DoChan(ctx, "k", func(context.Context) (int, error) {
+						<-release
+						return 1, nil
+					})
+					secondRan, _, secondShared := tt.then(t, ctx, &g, release)
+					r := <-first
+					cancel()
+					require.NoError(t, r.Err, "first DoChan")
+					require.Equal(t, 1, r.Val, "first DoChan runs its own fn")
+					require.Equal(t, tt.wantSecondRan, secondRan, "whether the follow-up ran its own fn")
+					require.Equal(t, tt.wantShared, secondShared, "Shared of the follow-up")
+					require.Equal(t, tt.wantShared, r.Shared, "Shared of the first DoChan")
+				}
+			})
+		}
+	}
+}
+
+// TestDoChanRunsOffTheCallersGoroutine checks that DoChan never runs fn on
+// the calling goroutine, even for a context that cannot end, so DoChan
+// returns at once.
+func TestDoChanRunsOffTheCallersGoroutine(t *testing.T) {
+	var g dedupe.Group[string, int]
+	release := make(chan struct{})
+	ch := g.DoChan(context.Background(), "k", func(context.Context) (int, error) { <-release; return 7, nil })
+	close(release) // reached only if DoChan returned while fn blocks
+	assert.Equal(t, 7, (<-ch).Val, "value")
+}
