@@ -189,12 +189,20 @@ type KeySet struct {
 	keys   map[string]keyEntry
 }
 
-// NewKeySet returns a set whose active signing key is active.
-func NewKeySet(active *Key) (*KeySet, error) {
+// NewKeySet returns a set whose active signing key is active, which must
+// be able to sign. The keys in verifyOnly verify tokens until removed,
+// for example the public keys of another instance read with ParseJWKS.
+func NewKeySet(active *Key, verifyOnly ...*Key) (*KeySet, error) {
 	if active == nil || !active.CanSign() {
 		return nil, fmt.Errorf("%w: the active key must be able to sign", ErrBadKey)
 	}
-	return &KeySet{active: active, keys: map[string]keyEntry{active.id: {key: active}}}, nil
+	s := &KeySet{active: active, keys: map[string]keyEntry{active.id: {key: active}}}
+	for _, k := range verifyOnly {
+		if err := s.AddKey(k, time.Time{}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Rotate makes next the active signing key. The previous active key keeps
