@@ -73,6 +73,7 @@ func BenchmarkRateLimit(b *testing.B) {
 
 	b.Run("svckit-memory", func(b *testing.B) {
 		l := ratelimit.New(ratelimit.Limit{Rate: perSecond, Period: time.Second}, nil)
+		defer l.Close()
 		runKeys(b, mwKeys(), func(key string) bool {
 			res, err := l.Allow(ctx, key)
 			return err == nil && res.Allowed
@@ -82,6 +83,7 @@ func BenchmarkRateLimit(b *testing.B) {
 	b.Run("svckit-memory-exact", func(b *testing.B) {
 		// The same store reading the system clock on every decision.
 		store := ratelimit.NewMemory(ratelimit.MemoryOptions{ExactClock: true})
+		defer store.Close()
 		l := ratelimit.New(ratelimit.Limit{Rate: perSecond, Period: time.Second}, store)
 		runKeys(b, mwKeys(), func(key string) bool {
 			res, err := l.Allow(ctx, key)

@@ -6,8 +6,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain checks that the stores leave no goroutine behind: the clock
-// goroutine stops by itself once decisions stop.
+// TestMain checks that the stores leave no goroutine behind: a store's clock
+// goroutine ends with Close, and by itself once decisions stop.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

@@ -1,12 +1,10 @@
 package ratelimit
 
 import (
-	"cmp"
 	"context"
 	"hash/maphash"
 	"math"
-	"math/rand/v2"
-	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +14,8 @@ const (
 	// numShards spreads keys over this many independently locked tables.
 	numShards = 256
 	// defaultMaxKeys bounds a Memory whose MaxKeys is zero: at about
-	// 100 bytes per key (a 64-byte entry and its slots) plus the key, about
-	// 30 MiB with short keys.
+	// 100 bytes per key (a 64-byte entry and its slots) plus the key of at
+	// most MaxKeyLen bytes, about 30 MiB with short keys and 50 MiB at most.
 	defaultMaxKeys = 1 << 18
 	// evictSample is the least number of entries a full shard looks at to
 	// make room.
@@ -35,16 +33,17 @@ type MemoryOptions struct {
 	// inserting a key first drops the expired keys among a sample of the
 	// shard, topped up with the sampled keys closest to expiry, so memory
 	// stays bounded under any number of distinct keys. Each key held costs
-	// about 100 bytes besides the key itself. Zero means 262 144 keys
-	// (about 30 MiB with short keys). The bound is rounded up to a multiple
+	// about 100 bytes besides the key itself, which is at most MaxKeyLen
+	// bytes. Zero means 262 144 keys (about 30 MiB with short keys, 50 MiB
+	// at most). The bound is rounded up to a multiple
 	// of the shard count (256).
 	MaxKeys int
 	// ExactClock makes every decision read the system clock. By default a
-	// decision reads a clock that one goroutine of the package advances
-	// every millisecond while any store is deciding (it stops by itself a
-	// few milliseconds after the last decision), which costs a memory load
-	// where the system clock costs an instruction that waits for every
-	// earlier memory access. A denied decision always reads the system
+	// decision reads a clock that a goroutine of the store advances every
+	// millisecond while the store is deciding (it stops by itself a few
+	// milliseconds after the last decision, and for good on Close), which
+	// costs a memory load where the system clock costs an instruction that
+	// waits for every earlier memory access. A denied decision always reads the system
 	// clock again, so denials and RetryAfter are exact either way. The
 	// default clock lags by the goroutine's delay: about a millisecond, more
 	// while the process is starved of CPU and the goroutine runs late. An
@@ -67,25 +66,44 @@ type MemoryOptions struct {
 // lines. Only inserting a new key, and making room for it, locks the key's
 // shard.
 //
-// A key idle long enough to be back at its full burst has no state left: its
-// entry is among the first a full shard drops, and dropping it loses
-// nothing. The number of entries never exceeds MaxKeys (see MemoryOptions).
-// The store needs no Close: the only goroutine it relies on, the package's
-// clock (see MemoryOptions.ExactClock), stops by itself when decisions stop.
+// A key idle long enough to be back at its full burst has no state left, and
+// dropping it loses nothing. Decisions sweep the shards in turn, one shard at
+// a time, so that every idle key is dropped within about a minute of going
+// idle (SweepPeriod) while the store keeps deciding; a full shard also drops
+// idle keys first to make room. The number of entries never exceeds MaxKeys
+// (see MemoryOptions), and no key is stored longer than MaxKeyLen bytes (a
+// longer one is stored as its digest), so memory is bounded in bytes too: at
+// most about 200 bytes per key, 50 MiB with the default MaxKeys. Keys are
+// copied when stored.
 //
 // The zero Memory is ready to use, with the defaults of MemoryOptions.
 // A Memory is safe for concurrent use; it must not be copied after first
-// use.
+// use. Close stops the goroutine of its clock (see MemoryOptions.ExactClock);
+// that goroutine also stops by itself a few milliseconds after the last
+// decision, so a store that is dropped without Close leaks nothing for long.
 type Memory struct {
 	now         func() time.Time
 	exact       bool
 	maxPerShard int
 
-	once   sync.Once
-	seed   maphash.Seed
-	epoch  time.Time
+	once sync.Once
+	seed maphash.Seed
+	// epoch is the origin of an injected clock (now).
+	epoch time.Time
+	clock coarseClock
+
+	// nextSweep is the time the next shard is due to be swept; sweepShard
+	// counts the shards swept, the next one being sweepShard%numShards.
+	nextSweep  atomic.Int64
+	sweepShard atomic.Uint64
+	_          [64 - 16]byte
+
 	shards [numShards]shard
 }
+
+// SweepPeriod is the time a Memory store takes to sweep all its shards for
+// idle keys while it is deciding: a shard is due every SweepPeriod/256.
+const SweepPeriod = time.Minute
 
 // shard is one table of entries. Readers load the table without a lock;
 // writers hold mu, and replace the table (a larger one, or one rid of
@@ -164,41 +182,61 @@ func (s *Memory) init() {
 			s.maxPerShard = defaultMaxKeys / numShards
 		}
 		s.seed = maphash.MakeSeed()
+		s.clock.epoch = time.Now()
 		if s.now != nil {
 			s.epoch = s.now()
 		}
+		s.nextSweep.Store(sweepStep)
 	})
 }
 
-// clock returns the time in nanoseconds (since the store's first reading of
-// its injected clock, or since the package's epoch) and whether it is exact.
-func (s *Memory) clock() (int64, bool) {
+// sweepStep is the time between two shard sweeps.
+const sweepStep = int64(SweepPeriod / numShards)
+
+// time returns the time in nanoseconds (since the store's first reading of
+// its injected clock, or since its clock's epoch) and whether it is exact.
+func (s *Memory) time() (int64, bool) {
 	switch {
 	case s.now != nil:
 		return int64(s.now().Sub(s.epoch)), true
 	case s.exact:
-		return exactNow(), true
+		return s.clock.exact(), true
 	}
-	return coarseNow(), false
+	return s.clock.coarse()
 }
 
-// Allow implements Store. It never returns an error.
+// Allow implements Store. It never returns an error. A key longer than
+// MaxKeyLen is stored as its digest, as a Limiter passes it.
 func (s *Memory) Allow(_ context.Context, key string, limit Limit) (Result, error) {
 	s.init()
-	now, exact := s.clock()
+	if len(key) > MaxKeyLen {
+		key = digestKey(key)
+	}
+	now, exact := s.time()
+	if now >= s.nextSweep.Load() {
+		s.sweep(now)
+	}
 	h := maphash.String(s.seed, key)
 	sh := &s.shards[h%numShards]
 	var res Result
-	if e := sh.table.Load().find(tagOf(h), key); e != nil && decide(e, now, exact, limit, &res) {
+	if e := sh.table.Load().find(tagOf(h), key); e != nil && s.decide(e, now, exact, limit, &res) {
 		return res, nil
 	}
-	return sh.allowLocked(tagOf(h), key, now, exact, limit, s.maxPerShard), nil
+	return s.allowLocked(sh, tagOf(h), key, now, exact, limit), nil
+}
+
+// Close stops the store's clock goroutine and waits for it to return. The
+// store keeps deciding afterwards, reading the system clock each time.
+// Close never fails; it is safe to call more than once.
+func (s *Memory) Close() error {
+	s.clock.close()
+	return nil
 }
 
 // decide takes the decision for a found entry without the lock, into res.
 // It reports false, having changed nothing, when the entry has been dropped.
 // A denial on an inexact time is taken again on the exact time.
-func decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
+func (s *Memory) decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
 	for {
 		old := e.tat.Load()
 		if old == dead {
@@ -212,8 +250,8 @@ func decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
 				return true
 			}
 		case !exact:
-			now, exact = exactNow(), true
-			advanceCoarse(now)
+			now, exact = s.clock.exact(), true
+			s.clock.advance(now)
 		default:
 			return true
 		}
@@ -223,22 +261,24 @@ func decide(e *entry, now int64, exact bool, limit Limit, res *Result) bool {
 // allowLocked takes the decision for a key that was not found, or was found
 // dropped, without the lock: it looks again under the lock and inserts the
 // key when it is still absent.
-func (sh *shard) allowLocked(tag uint64, key string, now int64, exact bool, limit Limit, capacity int) Result {
+func (s *Memory) allowLocked(sh *shard, tag uint64, key string, now int64, exact bool, limit Limit) Result {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if e := sh.table.Load().find(tag, key); e != nil {
 		// Entries are dropped only under the lock, so e is live; lock-free
 		// decisions may still move its arrival time.
 		var res Result
-		decide(e, now, exact, limit, &res)
+		s.decide(e, now, exact, limit, &res)
 		return res
 	}
 	// A fresh key is at its full burst, so the first event is allowed.
 	newTAT, res := gcra(now, now, limit)
-	if sh.live >= capacity {
-		sh.evict(now, capacity)
+	if sh.live >= s.maxPerShard {
+		sh.evict(now, s.maxPerShard)
 	}
-	e := &entry{tag: tag, key: key}
+	// The key is copied so that the entry never holds on to a larger
+	// string the caller's key is part of.
+	e := &entry{tag: tag, key: strings.Clone(key)}
 	e.tat.Store(newTAT)
 	sh.insert(e)
 	return res
@@ -256,7 +296,8 @@ func (t *table) find(tag uint64, key string) *entry {
 		case tagEmpty:
 			return nil
 		case tag:
-			if e := sl.entry.Load(); e.tag == tag && e.key == key {
+			// The entry is nil when the slot has just been dropped.
+			if e := sl.entry.Load(); e != nil && e.tag == tag && e.key == key {
 				return e
 			}
 		}
@@ -311,76 +352,6 @@ func (sh *shard) rebuild(size int) *table {
 	sh.used = sh.live
 	sh.table.Store(t)
 	return t
-}
-
-// evict makes room in a full shard, a batch at a time so the cost spreads
-// over many inserts: among a sample of the shard it drops every expired key
-// and, when that frees less than a batch, the sampled keys closest to expiry.
-// Keys far from expiry, those that are being limited, go last, so flooding the
-// store with new keys cannot cheaply reset a limited client. The sample starts
-// at a random slot, so it moves across the shard.
-//
-// An entry is dropped by swapping its arrival time for dead, so a concurrent
-// lock-free decision either lands before the drop or sees dead and decides
-// again under the lock, on a fresh entry; none lands on a dropped entry. An
-// expired entry is dropped only if no decision has moved its time since it
-// was sampled; otherwise it joins the candidates.
-func (sh *shard) evict(now int64, capacity int) {
-	t := sh.table.Load()
-	batch := max(1, capacity/16)
-	sample := 2*batch + evictSample
-	cand := sh.scratch[:0]
-	dropped, seen := 0, 0
-	start := rand.Uint64()
-	for i := range uint64(len(t.slots)) {
-		sl := &t.slots[(start+i)&t.mask]
-		if sl.tag.Load() <= tagDropped {
-			continue
-		}
-		e := sl.entry.Load()
-		tat := e.tat.Load()
-		if tat <= now && e.tat.CompareAndSwap(tat, dead) {
-			sh.drop(sl)
-			dropped++
-		} else {
-			// Live, or a decision has just moved it.
-			cand = append(cand, candidate{slot: sl, entry: e, tat: e.tat.Load()})
-		}
-		if seen++; seen == sample {
-			break
-		}
-	}
-	if dropped < batch {
-		slices.SortFunc(cand, func(a, b candidate) int { return cmp.Compare(a.tat, b.tat) })
-		for _, c := range cand {
-			if dropped == batch {
-				break
-			}
-			// An unconditional swap: a decision that moved the time
-			// since the sample is dropped with the key, as if eviction
-			// had come a moment later, and the shard always makes room.
-			c.entry.tat.Swap(dead)
-			sh.drop(c.slot)
-			dropped++
-		}
-	}
-	clear(cand)
-	sh.scratch = cand[:0]
-}
-
-// candidate is an entry considered for eviction, with the arrival time it
-// had when sampled.
-type candidate struct {
-	slot  *slot
-	entry *entry
-	tat   int64
-}
-
-// drop empties the slot of an entry marked dead. The entry stays in the slot
-// until the slot is reused: a reader that still finds it sees it dead.
-func (sh *shard) drop(sl *slot) {
-	sl.tag.Store(tagDropped)
-	sh.live--
 }
 
 // Len returns the number of keys held, idle ones included until they are

@@ -15,6 +15,8 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -108,30 +110,61 @@ type Result struct {
 // Implementations must be safe for concurrent use.
 type Store interface {
 	// Allow spends one event of key's budget under limit when the budget
-	// allows it. The limit has been validated by the caller.
+	// allows it. The limit has been validated by the caller, and a
+	// Limiter passes keys of at most MaxKeyLen bytes.
 	Allow(ctx context.Context, key string, limit Limit) (Result, error)
+}
+
+// MaxKeyLen is the longest key a Limiter hands to its Store as it is, so
+// that the memory a store holds per key is bounded whatever the keys a
+// client makes up (a login form's email field, a path). A longer key is
+// replaced by "#" and the unpadded base64url SHA-256 digest of the key, 44
+// bytes. Two keys therefore share a budget only if one is long and the other
+// is exactly its digest form, which only someone who knows the long key can
+// write, and who could as well send the long key itself.
+const MaxKeyLen = 64
+
+// digestKey returns the stored form of a key longer than MaxKeyLen.
+func digestKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "#" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Limiter applies one Limit to any number of keys held in a Store.
 //
 // The zero Limiter is not usable; create one with New. A Limiter is safe for
-// concurrent use and holds nothing to close (its Store may).
+// concurrent use. Close it when New made its store; a store given to New is
+// the caller's to close.
 type Limiter struct {
 	limit Limit
 	store Store
+	// own is the store New made, closed by Close.
+	own *Memory
 }
 
 // New returns a Limiter enforcing limit with store. A nil store means a new
-// in-memory store with default options. New panics when the limit is invalid
-// (see Limit.Validate): that is a programming error.
+// Memory store with default options, which the Limiter owns and Close closes.
+// New panics when the limit is invalid (see Limit.Validate): that is a
+// programming error.
 func New(limit Limit, store Store) *Limiter {
 	if err := limit.Validate(); err != nil {
 		panic(err)
 	}
+	l := &Limiter{limit: limit, store: store}
 	if store == nil {
-		store = NewMemory(MemoryOptions{})
+		l.own = NewMemory(MemoryOptions{})
+		l.store = l.own
 	}
-	return &Limiter{limit: limit, store: store}
+	return l
+}
+
+// Close closes the store New made when it was given none (see Memory.Close),
+// and does nothing otherwise. It never fails.
+func (l *Limiter) Close() error {
+	if l.own != nil {
+		return l.own.Close()
+	}
+	return nil
 }
 
 // Limit returns the limit l enforces.
@@ -140,7 +173,12 @@ func (l *Limiter) Limit() Limit { return l.limit }
 // Allow spends one event of key's budget when it allows it. The error is the
 // store's (for example one wrapping ErrUnavailable); the in-memory store
 // never fails.
+//
+// A key longer than MaxKeyLen reaches the store as its digest.
 func (l *Limiter) Allow(ctx context.Context, key string) (Result, error) {
+	if len(key) > MaxKeyLen {
+		key = digestKey(key)
+	}
 	res, err := l.store.Allow(ctx, key, l.limit)
 	res.Limit = l.limit
 	return res, err
