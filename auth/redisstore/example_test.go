@@ -10,17 +10,19 @@ import (
 )
 
 // Example shares refresh-token families between instances through Redis.
-// On Redis Cluster, give the prefix a hash tag so every key of the store
-// lives in one slot.
+// The same code runs on Redis Cluster with a *redis.ClusterClient: the
+// store hash-tags each family itself, so the prefix holds no tag.
+// ContextTimeoutEnabled lets the store's per-call deadlines cut a hung
+// socket read short.
 func Example() {
-	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	client := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
 
 	keys, _ := auth.NewKeySet(mustKey())
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: "https://auth.example.com",
 		Keys:   keys,
-		Store:  redisstore.New(client, redisstore.Options{Prefix: "{auth}:"}),
+		Store:  redisstore.New(client, redisstore.Options{Prefix: "myapp:auth:"}),
 		Users: auth.UserLookupFunc(func(_ context.Context, id string) (auth.User, error) {
 			return auth.User{ID: id}, nil
 		}),

@@ -1,30 +1,92 @@
-// Package redisstore is an auth.RefreshStore on Redis. Every operation is one
-// Lua script, so it is atomic on the server and costs one round trip.
+// Package redisstore is an auth.RefreshStore on Redis, standalone, Sentinel
+// or Cluster.
 //
-// Keys, under the store's prefix:
+// Keys, under the store's prefix (which must hold no hash tag):
 //
-//	rt:<sha256 hex of jti>  hash {fam, used, child}  expires with the token
-//	rf:<family id>          hash {sub, revoked}      expires with the family
-//	rs:<subject>            set of family ids        expires with the last family
+//	rf:{<family>}          hash {sub, revoked}         expires with the family
+//	rt:{<family>}:<hash>   hash {fam, used, child}     expires with the token
+//	rs:{<subject>}         sorted set family → expiry  expires with the last family
 //
-// The scripts build some keys from the prefix, so on Redis Cluster the
-// prefix must hold a hash tag (for example "{auth}:") to keep every key in
-// one slot.
+// The hash tag is the entity: every key of one family shares the family's
+// slot, so Rotate, the heart of the store, is one Lua script on one shard
+// and atomic there, while families spread evenly over every shard of a
+// cluster. The subject's index lives in the subject's slot. Create adds the
+// family to the index before it creates the family (two round trips), so a
+// family is never missing from its index; RevokeSubject reads the index and
+// revokes each family with its own script, pipelined (go-redis sends the
+// scripts of each shard together), so it never needs keys of two slots in
+// one command. Each family is revoked atomically; a family created while
+// RevokeSubject runs may or may not be revoked, as if it came after.
+//
+// Every call has a deadline (Options.Timeout, 250 ms by default, whatever
+// the caller's context says; it needs a client with ContextTimeoutEnabled)
+// and the Store sits behind a circuit breaker. When Redis fails, times out,
+// answers CLUSTERDOWN or the breaker is open, methods return an error
+// wrapping ErrUnavailable, which reports errkind.Unavailable: the service
+// answers 503 UNAVAILABLE with Retry-After and logs in stay impossible until
+// Redis is back, rather than tokens being accepted unchecked.
 package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/redisguard"
 )
+
+// DefaultTimeout is the deadline of each call to Redis. A refresh is rare
+// and worth more than a cache read, but not seconds.
+const DefaultTimeout = 250 * time.Millisecond
+
+// ErrUnavailable is in the chain of every error a Store returns because
+// Redis failed, did not answer within the Timeout, or the breaker was open.
+// Such errors report errkind.Unavailable (503) with a Retry-After of one
+// second.
+var ErrUnavailable = errors.New("redisstore: redis unavailable")
+
+// unavailableError reports errkind.Unavailable for a Redis fault.
+type unavailableError struct {
+	op  string
+	err error
+}
+
+var (
+	_ errkind.Kinder       = (*unavailableError)(nil)
+	_ errkind.RetryAfterer = (*unavailableError)(nil)
+)
+
+func (e *unavailableError) Error() string             { return "redisstore: " + e.op + ": " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error           { return []error{ErrUnavailable, e.err} }
+func (e *unavailableError) ErrorKind() errkind.Kind   { return errkind.Unavailable }
+func (e *unavailableError) RetryAfter() time.Duration { return time.Second }
+
+// HTTPStatus, ErrorCode and PublicMessage repeat the kind's entries for
+// renderers that read them directly.
+func (e *unavailableError) HTTPStatus() int       { return errkind.Unavailable.HTTPStatus() }
+func (e *unavailableError) ErrorCode() string     { return errkind.Unavailable.Code() }
+func (e *unavailableError) PublicMessage() string { return errkind.Unavailable.Message() }
+
+// Client is the part of a go-redis client the Store uses; *redis.Client,
+// *redis.ClusterClient, Sentinel-backed clients and every
+// redis.UniversalClient have it.
+type Client interface {
+	redis.Scripter
+	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+	ZRangeWithScores(ctx context.Context, key string, start, stop int64) *redis.ZSliceCmd
+}
 
 // Options configure a Store. The zero value is valid.
 type Options struct {
-	// Prefix starts every key; empty means "svckit:auth:".
+	// Prefix starts every key; empty means "svckit:auth:". It must not
+	// hold '{' or '}': the store puts the hash tags itself.
 	Prefix string
 	// Now is the clock key lifetimes are measured against; nil means
 	// time.Now.
@@ -33,6 +95,11 @@ type Options struct {
 	// accepted within the verifier's leeway is still known. Zero means one
 	// minute.
 	Margin time.Duration
+	// Timeout bounds each call to Redis. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives one warning when Redis becomes unavailable and one
+	// notice when it is back. Nil discards them.
+	Logger *slog.Logger
 }
 
 // Store is an auth.RefreshStore on Redis. Build it with New.
@@ -40,24 +107,29 @@ type Options struct {
 // A Store is safe for concurrent use. It does not own the client: close it
 // yourself.
 type Store struct {
-	c      redis.Scripter
+	c      Client
 	prefix string
 	now    func() time.Time
 	margin time.Duration
+	guard  *redisguard.Guard
 
-	create, rotate, revokeFamily, revokeSubject *redis.Script
+	index, create, rotate, revokeFamily *redis.Script
 }
 
 var _ auth.RefreshStore = (*Store)(nil)
 
 // New returns a Store on c (a *redis.Client, *redis.ClusterClient, ...).
-func New(c redis.Scripter, opts Options) *Store {
+// It panics on a nil client and on a prefix with a hash tag.
+func New(c Client, opts Options) *Store {
 	if c == nil {
 		panic("redisstore: New needs a client")
 	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		panic("redisstore: the prefix must not hold '{' or '}': keys are hash-tagged per family, see the package doc")
+	}
 	s := &Store{c: c, prefix: opts.Prefix, now: opts.Now, margin: opts.Margin,
-		create: redis.NewScript(createScript), rotate: redis.NewScript(rotateScript),
-		revokeFamily: redis.NewScript(revokeFamilyScript), revokeSubject: redis.NewScript(revokeSubjectScript)}
+		index: redis.NewScript(indexScript), create: redis.NewScript(createScript), rotate: redis.NewScript(rotateScript),
+		revokeFamily: redis.NewScript(revokeFamilyScript)}
 	if s.prefix == "" {
 		s.prefix = "svckit:auth:"
 	}
@@ -67,38 +139,77 @@ func New(c redis.Scripter, opts Options) *Store {
 	if s.margin <= 0 {
 		s.margin = time.Minute
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	s.guard = redisguard.New(c, redisguard.Options{Name: "auth/redisstore", Timeout: opts.Timeout,
+		Fallback: "refusing logins and refreshes (503)", Logger: opts.Logger})
 	return s
 }
 
-func (s *Store) tokenKey(h string) string    { return s.prefix + "rt:" + h }
-func (s *Store) familyKey(id string) string  { return s.prefix + "rf:" + id }
-func (s *Store) subjectKey(id string) string { return s.prefix + "rs:" + id }
+func (s *Store) familyKey(id string) string   { return s.prefix + "rf:{" + id + "}" }
+func (s *Store) tokenPrefix(id string) string { return s.prefix + "rt:{" + id + "}:" }
+func (s *Store) subjectKey(id string) string  { return s.prefix + "rs:{" + id + "}" }
 
 // ttl returns the key lifetime, in milliseconds, of a record expiring at.
 func (s *Store) ttl(at time.Time) int64 {
 	return (max(at.Sub(s.now()), 0) + s.margin).Milliseconds()
 }
 
-// Create stores the first token of a new family.
-func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
-	err := s.create.Run(ctx, s.c,
-		[]string{s.familyKey(tok.Family), s.tokenKey(tok.Hash.String()), s.subjectKey(tok.Subject)},
-		tok.Family, tok.Subject, s.ttl(tok.FamilyExpiresAt), s.ttl(tok.ExpiresAt)).Err()
+// do runs one guarded call: fn gets the context with the call's deadline.
+// A Redis fault or an open breaker comes back wrapping ErrUnavailable.
+func (s *Store) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	cctx, call, err := s.guard.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("redisstore: create: %w", err)
+		s.guard.Fallback()
+		return &unavailableError{op: op, err: err}
+	}
+	err = fn(cctx)
+	if s.guard.End(ctx, call, err) {
+		s.guard.Fallback()
+		return &unavailableError{op: op, err: err}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	return nil
 }
 
-// Rotate uses up r.Old and stores r.Child in one script; see
-// auth.RefreshStore.
-func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
-	res, err := s.rotate.Run(ctx, s.c,
-		[]string{s.tokenKey(r.Old.String()), s.tokenKey(r.Child.Hash.String()), s.familyKey(r.Child.Family)},
-		r.Child.Family, r.Now.UnixMilli(), r.Grace.Milliseconds(), r.Child.Hash.String(),
-		s.ttl(r.Child.ExpiresAt), s.tokenKey("")).Text()
+// Create stores the first token of a new family: it adds the family to its
+// subject's index, then creates the family and its token in the family's
+// slot.
+func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
+	now := s.now()
+	famTTL := s.ttl(tok.FamilyExpiresAt)
+	err := s.do(ctx, "index family", func(ctx context.Context) error {
+		return s.index.Run(ctx, s.c, []string{s.subjectKey(tok.Subject)},
+			tok.Family, now.UnixMilli()+famTTL, now.UnixMilli()).Err()
+	})
 	if err != nil {
-		return fmt.Errorf("redisstore: rotate: %w", err)
+		return err
+	}
+	return s.do(ctx, "create", func(ctx context.Context) error {
+		return s.create.Run(ctx, s.c,
+			[]string{s.familyKey(tok.Family), s.tokenPrefix(tok.Family) + tok.Hash.String()},
+			tok.Subject, famTTL, s.ttl(tok.ExpiresAt), tok.Family).Err()
+	})
+}
+
+// Rotate uses up r.Old and stores r.Child in one script on the family's
+// shard; see auth.RefreshStore.
+func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
+	fam := r.Child.Family
+	var res string
+	err := s.do(ctx, "rotate", func(ctx context.Context) error {
+		var err error
+		res, err = s.rotate.Run(ctx, s.c,
+			[]string{s.tokenPrefix(fam) + r.Old.String(), s.tokenPrefix(fam) + r.Child.Hash.String(), s.familyKey(fam)},
+			fam, r.Now.UnixMilli(), r.Grace.Milliseconds(), r.Child.Hash.String(),
+			s.ttl(r.Child.ExpiresAt), s.tokenPrefix(fam)).Text()
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	switch res {
 	case "ok":
@@ -115,18 +226,34 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
 
 // RevokeFamily revokes every token of family.
 func (s *Store) RevokeFamily(ctx context.Context, family string, now time.Time) error {
-	err := s.revokeFamily.Run(ctx, s.c, []string{s.familyKey(family)}, now.UnixMilli()).Err()
-	if err != nil && err != redis.Nil {
-		return fmt.Errorf("redisstore: revoke family: %w", err)
-	}
-	return nil
+	return s.do(ctx, "revoke family", func(ctx context.Context) error {
+		return s.revokeFamily.Run(ctx, s.c, []string{s.familyKey(family)}, now.UnixMilli()).Err()
+	})
 }
 
-// RevokeSubject revokes every family of subject.
+// RevokeSubject revokes every family of subject: it reads the subject's
+// index, then revokes each family with its own script, pipelined, so the
+// families may sit on any shard.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, now time.Time) error {
-	err := s.revokeSubject.Run(ctx, s.c, []string{s.subjectKey(subject)}, now.UnixMilli(), s.familyKey("")).Err()
-	if err != nil && err != redis.Nil {
-		return fmt.Errorf("redisstore: revoke subject: %w", err)
+	var fams []redis.Z
+	err := s.do(ctx, "revoke subject", func(ctx context.Context) error {
+		var err error
+		fams, err = s.c.ZRangeWithScores(ctx, s.subjectKey(subject), 0, -1).Result()
+		return err
+	})
+	if err != nil || len(fams) == 0 {
+		return err
 	}
-	return nil
+	// EVAL, not EVALSHA: Script.Run's retry on NOSCRIPT does not work in a
+	// pipeline, and revoking every family is rare.
+	return s.do(ctx, "revoke subject", func(ctx context.Context) error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, z := range fams {
+				id, _ := z.Member.(string)
+				s.revokeFamily.Eval(ctx, p, []string{s.familyKey(id)}, now.UnixMilli())
+			}
+			return nil
+		})
+		return err
+	})
 }
