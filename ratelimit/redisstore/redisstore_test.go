@@ -32,7 +32,7 @@ func testSequence(t *testing.T, client redis.UniversalClient, prefix string) {
 	// A long period keeps the server clock from refilling the budget while
 	// the test runs.
 	limit := ratelimit.Limit{Rate: 3, Period: time.Hour}
-	l := ratelimit.New(limit, redisstore.New(client, redisstore.Options{Prefix: prefix}))
+	l := ratelimit.New(limit, redisstore.New(client, redisstore.Options{Prefix: prefix, Timeout: 10 * time.Second}))
 	ctx := context.Background()
 
 	for i, wantRemaining := range []int{2, 1, 0} {
@@ -182,7 +182,7 @@ func TestRedisDown(t *testing.T) {
 func TestCancelledContext(t *testing.T) { testdb.EachRedis(t, testCancelledContext) }
 
 func testCancelledContext(t *testing.T, client redis.UniversalClient, prefix string) {
-	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Timeout: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := store.Allow(ctx, "k", ratelimit.PerSecond(1))
@@ -225,6 +225,7 @@ func TestOutageAndRecovery(t *testing.T) {
 		Prefix:   prefix,
 		Fallback: ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
+		Timeout:  10 * time.Second,
 	})
 	l := ratelimit.New(ratelimit.Limit{Rate: 10, Period: time.Hour}, store)
 	ctx := context.Background()
