@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,7 +15,7 @@ import (
 // DefaultMaxBytes is the request body limit of Decode: 1 MiB.
 const DefaultMaxBytes = 1 << 20
 
-// DecodeOptions configures DecodeWith. The zero value is what Decode uses.
+// DecodeOptions configures DecodeWithOptions. The zero value is what Decode uses.
 type DecodeOptions struct {
 	// MaxBytes limits the body; 0 means DefaultMaxBytes, a negative value
 	// means no limit.
@@ -25,12 +26,12 @@ type DecodeOptions struct {
 }
 
 // Decode reads one JSON value of type T from the request body with the
-// default options. See DecodeWith.
+// default options. See DecodeWithOptions.
 func Decode[T any](r *http.Request) (T, error) {
-	return DecodeWith[T](r, DecodeOptions{})
+	return DecodeWithOptions[T](r, DecodeOptions{})
 }
 
-// DecodeWith reads one JSON value of type T from the request body, then
+// DecodeWithOptions reads one JSON value of type T from the request body, then
 // runs its Validate() error method if T or *T has one. Every failure is an
 // *Error ready for WriteError, never a 500:
 //
@@ -42,6 +43,15 @@ func Decode[T any](r *http.Request) (T, error) {
 //   - malformed JSON or data after the value: 400 BAD_REQUEST with details
 //     {"offset"}, the byte offset in the body;
 //   - an unknown field: 400 BAD_REQUEST, details {"field"};
+//   - a member name repeated in one object, or a name that matches a
+//     struct field only when letter case is ignored ({"AMOUNT":1} for a
+//     field "amount"): 400 BAD_REQUEST, details {"field", "offset"} (the
+//     semantics of encoding/json/v2, where encoding/json keeps the last
+//     duplicate and folds case);
+//   - a string holding NUL (U+0000) or invalid UTF-8, raw or as an unpaired
+//     \u surrogate escape: 400 BAD_REQUEST, details {"offset"} and
+//     {"field"} when inside an object, on every database alike (encoding/json
+//     would store U+FFFD for invalid UTF-8 and pass NUL through);
 //   - a value of the wrong JSON type: 400 BAD_REQUEST, details {"field",
 //     "expected"} (a JSON type name such as "number");
 //   - Validate returning an error that has an HTTPStatus method (an *Error,
@@ -51,10 +61,10 @@ func Decode[T any](r *http.Request) (T, error) {
 //     for the log only (a plain error may carry anything, so it is never
 //     shown to a client).
 //
-// On error the returned value is the zero T. DecodeWith needs no
+// On error the returned value is the zero T. DecodeWithOptions needs no
 // http.ResponseWriter, so it works inside Handle functions; net/http itself
 // drains or closes a connection whose body was not read to the end.
-func DecodeWith[T any](r *http.Request, opts DecodeOptions) (T, error) {
+func DecodeWithOptions[T any](r *http.Request, opts DecodeOptions) (T, error) {
 	var zero T
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return zero, UnsupportedMediaType("content type must be " + ContentType)
@@ -73,7 +83,11 @@ func DecodeWith[T any](r *http.Request, opts DecodeOptions) (T, error) {
 		}
 		body = http.MaxBytesReader(nil, r.Body, limit)
 	}
-	dec := json.NewDecoder(body)
+	data, err := readBody(body, r.ContentLength)
+	if err != nil {
+		return zero, decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if !opts.AllowUnknownFields {
 		dec.DisallowUnknownFields()
 	}
@@ -83,11 +97,10 @@ func DecodeWith[T any](r *http.Request, opts DecodeOptions) (T, error) {
 	}
 	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return zero, PayloadTooLarge(tooLarge.Limit)
-		}
 		return zero, BadRequest("request body must hold a single JSON value").WithDetail("offset", end)
+	}
+	if err := checkJSON(data[:end], reflect.TypeFor[T]()); err != nil {
+		return zero, err
 	}
 	if isNil(&v) {
 		return zero, BadRequest("request body must not be null")
@@ -96,6 +109,16 @@ func DecodeWith[T any](r *http.Request, opts DecodeOptions) (T, error) {
 		return zero, err
 	}
 	return v, nil
+}
+
+// readBody reads the whole body, sized up front by Content-Length when it
+// is known (a claimed length buys at most DefaultMaxBytes before any byte
+// arrives).
+func readBody(body io.Reader, length int64) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(length+1, 512), DefaultMaxBytes)))
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
 }
 
 func decodeError(err error) error {

@@ -141,7 +141,7 @@ func TestDecodeLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodeWith[signup](tt.req(), tt.opts)
+			_, err := DecodeWithOptions[signup](tt.req(), tt.opts)
 			if tt.status == 0 {
 				require.NoError(t, err, "accepted")
 				return
@@ -312,7 +312,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body, ct string) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", ct)
-		_, err := DecodeWith[signup](r, DecodeOptions{MaxBytes: 4096})
+		_, err := DecodeWithOptions[signup](r, DecodeOptions{MaxBytes: 4096})
 		if err == nil {
 			return
 		}

@@ -26,7 +26,7 @@ func TestServerBadInput(t *testing.T) {
 	// after the handler, so the server never resets a connection the client
 	// is still writing to.
 	mux.Handle("POST /signup", HandleResult(func(r *http.Request) (Result[signup], error) {
-		v, err := DecodeWith[signup](r, DecodeOptions{MaxBytes: 1024})
+		v, err := DecodeWithOptions[signup](r, DecodeOptions{MaxBytes: 1024})
 		if err != nil {
 			return Result[signup]{}, err
 		}

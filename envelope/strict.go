@@ -1,0 +1,301 @@
+package envelope
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// checkJSON walks data, one JSON value that encoding/json has already
+// accepted, beside the type t it was decoded into, and refuses what
+// encoding/json lets through silently: a member name repeated in one object
+// (encoding/json keeps the last), a name that matches a struct field only
+// when letter case is ignored (encoding/json folds case), a string holding
+// NUL (U+0000), and a string that is not valid UTF-8, raw or as an unpaired
+// \u surrogate escape (encoding/json replaces it with U+FFFD). These are the
+// semantics of encoding/json/v2 for names and strings.
+//
+// It is a second linear pass over the body without reflection on values,
+// so it costs a fraction of the decoding itself.
+func checkJSON(data []byte, t reflect.Type) *Error {
+	s := strictScanner{data: data}
+	return s.value(t, "")
+}
+
+type strictScanner struct {
+	data []byte
+	i    int
+}
+
+// manyMembers is the number of members after which an object's names are
+// kept in a map instead of a list, so a body of many members stays linear.
+const manyMembers = 16
+
+func (s *strictScanner) ws() {
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value checks the value at s.i, decoded into t (nil when the names inside
+// are not checked against a type). field names the member holding it.
+func (s *strictScanner) value(t reflect.Type, field string) *Error {
+	s.ws()
+	if s.i >= len(s.data) {
+		return nil
+	}
+	switch s.data[s.i] {
+	case '{':
+		return s.object(t, field)
+	case '[':
+		return s.array(t, field)
+	case '"':
+		_, err := s.str(field, false)
+		return err
+	}
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ',', ']', '}', ' ', '\t', '\r', '\n':
+			return nil
+		}
+		s.i++
+	}
+	return nil
+}
+
+// elem strips pointers from t and returns nil for types that decode
+// themselves, whose member names are theirs to judge.
+func elem(t reflect.Type) reflect.Type {
+	jsonUnmarshalerType := reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType := reflect.TypeFor[encoding.TextUnmarshaler]()
+	for t != nil && t.Kind() == reflect.Pointer {
+		if t.Implements(jsonUnmarshalerType) || t.Implements(textUnmarshalerType) {
+			return nil
+		}
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return nil
+	}
+	return t
+}
+
+func (s *strictScanner) object(t reflect.Type, field string) *Error {
+	t = elem(t)
+	var (
+		list []string
+		set  map[string]struct{}
+	)
+	s.i++ // {
+	for {
+		s.ws()
+		if s.i >= len(s.data) || s.data[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		if s.data[s.i] == ',' {
+			s.i++
+			continue
+		}
+		start := int64(s.i)
+		name, err := s.str(field, true)
+		if err != nil {
+			return err
+		}
+		if set != nil {
+			if _, dup := set[name]; dup {
+				return duplicateName(name, start)
+			}
+			set[name] = struct{}{}
+		} else {
+			for _, n := range list {
+				if n == name {
+					return duplicateName(name, start)
+				}
+			}
+			list = append(list, name)
+			if len(list) > manyMembers {
+				set = make(map[string]struct{}, 2*len(list))
+				for _, n := range list {
+					set[n] = struct{}{}
+				}
+			}
+		}
+		var vt reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				ft, exact, folded := lookupField(t, name)
+				if folded != "" && !exact {
+					return BadRequest("request body has a field whose name differs from a known field only by letter case").
+						WithDetail("field", name).WithDetail("offset", start)
+				}
+				vt = ft
+			case reflect.Map:
+				vt = t.Elem()
+			}
+		}
+		s.ws()
+		s.i++ // :
+		if err := s.value(vt, name); err != nil {
+			return err
+		}
+	}
+}
+
+func duplicateName(name string, offset int64) *Error {
+	return BadRequest("request body repeats a field").WithDetail("field", name).WithDetail("offset", offset)
+}
+
+func (s *strictScanner) array(t reflect.Type, field string) *Error {
+	t = elem(t)
+	var et reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		et = t.Elem()
+	}
+	s.i++ // [
+	for {
+		s.ws()
+		if s.i >= len(s.data) || s.data[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		if s.data[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if err := s.value(et, field); err != nil {
+			return err
+		}
+	}
+}
+
+// str checks the string at s.i and moves past it. With keep it returns
+// the decoded text (member names); otherwise "".
+func (s *strictScanner) str(field string, keep bool) (string, *Error) {
+	start := s.i
+	s.i++ // "
+	plain := true
+	for s.i < len(s.data) {
+		c := s.data[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			if !keep {
+				return "", nil
+			}
+			if plain {
+				return string(s.data[start+1 : s.i-1]), nil
+			}
+			var name string
+			_ = json.Unmarshal(s.data[start:s.i], &name) // valid: checked above
+			return name, nil
+		case c == '\\':
+			plain = false
+			if s.data[s.i+1] != 'u' {
+				s.i += 2
+				continue
+			}
+			r := hex4(s.data[s.i+2 : s.i+6])
+			s.i += 6
+			switch {
+			case r == 0:
+				return "", badString("a NUL character", field, start)
+			case utf16.IsSurrogate(r):
+				if r >= 0xdc00 || s.i+6 > len(s.data) || s.data[s.i] != '\\' || s.data[s.i+1] != 'u' {
+					return "", badString("invalid UTF-8", field, start)
+				}
+				if r2 := hex4(s.data[s.i+2 : s.i+6]); r2 < 0xdc00 || r2 > 0xdfff {
+					return "", badString("invalid UTF-8", field, start)
+				}
+				s.i += 6
+			}
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(s.data[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", badString("invalid UTF-8", field, start)
+			}
+			s.i += size
+		default:
+			s.i++
+		}
+	}
+	return "", nil
+}
+
+func badString(what, field string, offset int) *Error {
+	e := BadRequest("request body has a string with "+what).WithDetail("offset", int64(offset))
+	if field != "" {
+		e = e.WithDetail("field", field)
+	}
+	return e
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// lookupField finds the field of struct t that encoding/json decodes the
+// member name into, through embedded structs as encoding/json promotes
+// them. exact reports a field of exactly that name; folded is the name of
+// a field that matches only when case is folded, as encoding/json also
+// accepts.
+func lookupField(t reflect.Type, name string) (ft reflect.Type, exact bool, folded string) {
+	var foldType reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		tagName, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && tagName == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				if ft, exact, fn := lookupField(et, name); exact {
+					return ft, true, ""
+				} else if fn != "" && folded == "" {
+					folded, foldType = fn, ft
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		fieldName := f.Name
+		if tagName != "" {
+			fieldName = tagName
+		}
+		if fieldName == name {
+			return f.Type, true, ""
+		}
+		if folded == "" && strings.EqualFold(fieldName, name) {
+			folded, foldType = fieldName, f.Type
+		}
+	}
+	return foldType, false, folded
+}
