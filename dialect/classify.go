@@ -60,6 +60,11 @@ const (
 	Timeout
 	// Canceled: the caller cancelled the statement (context.Canceled).
 	Canceled
+	// DuplicateObject: DDL that creates what exists already (PostgreSQL
+	// 42P07, 42710; MySQL 1050, 1061). PostgreSQL reports it, or a unique
+	// violation on its catalog, when two sessions run the same CREATE ...
+	// IF NOT EXISTS at once.
+	DuplicateObject
 )
 
 // String returns the class's name in lower case with spaces, such as
@@ -88,6 +93,8 @@ func (c Class) String() string {
 		return "timeout"
 	case Canceled:
 		return "canceled"
+	case DuplicateObject:
+		return "duplicate object"
 	}
 	return "other"
 }
@@ -105,13 +112,13 @@ func (c Class) Transient() bool {
 }
 
 // Kind returns the errkind kind an error of class c reports once wrapped
-// (see Wrap): Conflict for constraint violations, Unavailable for lost or
+// (see Wrap): Conflict for constraint violations and duplicate objects, Unavailable for lost or
 // refused connections, a full server and transient failures that outlived
 // their retries, BadRequest for InvalidText, Timeout and Canceled for
 // themselves, and Unknown for Other.
 func (c Class) Kind() errkind.Kind {
 	switch c {
-	case UniqueViolation, ForeignKeyViolation:
+	case UniqueViolation, ForeignKeyViolation, DuplicateObject:
 		return errkind.Conflict
 	case SerializationFailure, Deadlock, LockTimeout, RecordChanged, ConnectionLost, TooManyConnections:
 		return errkind.Unavailable
@@ -186,6 +193,8 @@ func classifySQLState(s string) Class {
 		return InvalidText
 	case "57014": // query_canceled: statement_timeout or a cancel request
 		return Timeout
+	case "42P07", "42710": // duplicate_table, duplicate_object
+		return DuplicateObject
 	}
 	if strings.HasPrefix(s, "08") { // connection_exception
 		return ConnectionLost
@@ -231,6 +240,8 @@ func classifyMySQL(n uint16) Class {
 		return InvalidText
 	case 1317, 3024, 1969: // query interrupted, max_execution_time, MariaDB max_statement_time
 		return Timeout
+	case 1050, 1061: // ER_TABLE_EXISTS_ERROR, ER_DUP_KEYNAME
+		return DuplicateObject
 	}
 	return Other
 }
@@ -300,7 +311,7 @@ const RetryAfter = time.Second
 
 // Error is a classified database error: it reports its class's errkind
 // kind (see Class.Kind), a standard client message and, for Unavailable,
-// RetryAfter. Its Error text keeps the driver's, for logs.
+// RetryAfter. Its Error text is the driver's, for logs.
 type Error struct {
 	Class Class // never Other
 	Err   error // the driver's error
@@ -312,11 +323,12 @@ var (
 )
 
 // Wrap returns err unchanged when it is nil, already reports a kind (see
-// errkind.Inspect) or is not classified (Other); otherwise a *Error that
-// wraps it, so errors.Is and errors.As still see the driver's error.
+// errkind.Inspect), wraps a context error (errkind.Of reports those by
+// itself) or is not classified (Other); otherwise a *Error that wraps it,
+// so errors.Is and errors.As still see the driver's error.
 func Wrap(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
 	}
 	if _, ok := errkind.Inspect(err); ok {
 		return err
@@ -328,8 +340,9 @@ func Wrap(err error) error {
 	return &Error{Class: c, Err: err}
 }
 
-// Error returns "dialect: <class>: <driver error>".
-func (e *Error) Error() string { return "dialect: " + e.Class.String() + ": " + e.Err.Error() }
+// Error returns the text of the wrapped error unchanged: Wrap adds a kind,
+// not words, to what callers log.
+func (e *Error) Error() string { return e.Err.Error() }
 
 // Unwrap returns the driver's error.
 func (e *Error) Unwrap() error { return e.Err }

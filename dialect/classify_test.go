@@ -54,6 +54,9 @@ func TestClassifyDriverValues(t *testing.T) {
 		{"pg 22P05", pg("22P05"), dialect.InvalidText},
 		{"pg query_canceled", pg("57014"), dialect.Timeout},
 		{"pg syntax", pg("42601"), dialect.Other},
+		{"pg duplicate_table", pg("42P07"), dialect.DuplicateObject},
+		{"pg duplicate_object", pg("42710"), dialect.DuplicateObject},
+		{"mysql table exists", my(1050), dialect.DuplicateObject},
 		{"mysql dup", wrap(my(1062)), dialect.UniqueViolation},
 		{"mysql fk", my(1452), dialect.ForeignKeyViolation},
 		{"mysql deadlock", my(1213), dialect.Deadlock},
@@ -100,6 +103,7 @@ func TestClassKinds(t *testing.T) {
 		{dialect.InvalidText, errkind.BadRequest, false},
 		{dialect.Timeout, errkind.Timeout, false},
 		{dialect.Canceled, errkind.Canceled, false},
+		{dialect.DuplicateObject, errkind.Conflict, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.class.String(), func(t *testing.T) {
@@ -120,8 +124,8 @@ func TestWrap(t *testing.T) {
 	r, ok := errkind.Inspect(w)
 	assert.True(t, ok, "a wrapped error reports a kind")
 	assert.Equal(t, errkind.Report{Kind: errkind.Unavailable, Status: 503, Code: errkind.CodeUnavailable,
-		Message: "service unavailable", RetryAfter: dialect.RetryAfter}, r)
-	assert.Equal(t, "dialect: connection lost: query: driver: bad connection", w.Error())
+		Message: "service unavailable", RetryAfter: dialect.RetryAfter, Source: w}, r)
+	assert.Equal(t, "query: driver: bad connection", w.Error(), "Wrap adds a kind, not words")
 
 	reported := errkind.New(errkind.NotFound, "").Wrap(driver.ErrBadConn)
 	assert.Same(t, reported, dialect.Wrap(reported), "an error that reports a kind is left alone")

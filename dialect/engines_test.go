@@ -55,6 +55,10 @@ func TestConstraintsOnEveryEngine(t *testing.T) {
 		assertClass(t, dialect.UniqueViolation, err, "duplicate primary key")
 		_, err = db.DB.Exec("INSERT INTO child (id, parent_id) VALUES (1, 99)")
 		assertClass(t, dialect.ForeignKeyViolation, err, "missing parent")
+		if db.Dialect != testdb.SQLiteDialect { // SQLite says only SQLITE_ERROR
+			_, err = db.DB.Exec("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+			assertClass(t, dialect.DuplicateObject, err, "a table that exists")
+		}
 		_, err = db.DB.Exec("SELECT no_such_column FROM parent")
 		assertClass(t, dialect.Other, err, "a syntax error")
 		assert.Equal(t, err, dialect.Wrap(err), "Wrap leaves an unclassified error alone")

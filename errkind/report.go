@@ -56,6 +56,7 @@ type Report struct {
 	Message    string         // PublicMessage, else Kind.Message(); generic for Internal
 	Details    map[string]any // ErrorDetails
 	RetryAfter time.Duration  // RetryAfter, when positive
+	Source     error          // the error in the chain that reported all this
 }
 
 // Inspect finds the first error in err's chain that reports a kind
@@ -67,6 +68,7 @@ func Inspect(err error) (r Report, ok bool) {
 	if v == nil {
 		return Report{}, false
 	}
+	r.Source = v
 	if k, isK := v.(Kinder); isK {
 		r.Kind = k.ErrorKind()
 	}
