@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // DefaultMaxBytes is the request body limit of Decode: 1 MiB.
@@ -54,12 +56,12 @@ func Decode[T any](r *http.Request) (T, error) {
 //     would store U+FFFD for invalid UTF-8 and pass NUL through);
 //   - a value of the wrong JSON type: 400 BAD_REQUEST, details {"field",
 //     "expected"} (a JSON type name such as "number");
-//   - Validate returning an error that has an HTTPStatus method (an *Error,
-//     FieldErrors): that error as is; an error that only declares a
-//     PublicMessage: 400 VALIDATION_ERROR with that message; any other
-//     error: 400 VALIDATION_ERROR with the generic message, its text kept
-//     for the log only (a plain error may carry anything, so it is never
-//     shown to a client).
+//   - Validate returning an error that reports a kind or status through
+//     errkind (an *Error, FieldErrors): that error as is; an error that only
+//     declares a PublicMessage: 400 VALIDATION_ERROR with that message; any
+//     other error: 400 VALIDATION_ERROR with the generic message, its text
+//     kept for the log only (a plain error may carry anything, so it is
+//     never shown to a client).
 //
 // On error the returned value is the zero T. DecodeWithOptions needs no
 // http.ResponseWriter, so it works inside Handle functions; net/http itself
@@ -199,14 +201,13 @@ func validate[T any](v *T) error {
 	if err == nil {
 		return nil
 	}
-	var hs httpStatuser
-	if errors.As(err, &hs) {
+	if _, ok := errkind.Inspect(err); ok {
 		return err
 	}
 	msg := messageOf(CodeValidation, http.StatusBadRequest)
 	var pm interface {
 		error
-		publicMessager
+		errkind.PublicMessager
 	}
 	if errors.As(err, &pm) && pm.PublicMessage() != "" {
 		msg = pm.PublicMessage()
@@ -279,14 +280,13 @@ func (f FieldErrors) Error() string {
 	return b.String()
 }
 
-// HTTPStatus returns 400.
-func (f FieldErrors) HTTPStatus() int { return http.StatusBadRequest }
+var (
+	_ errkind.Kinder   = FieldErrors(nil)
+	_ errkind.Detailer = FieldErrors(nil)
+)
 
-// ErrorCode returns VALIDATION_ERROR.
-func (f FieldErrors) ErrorCode() string { return CodeValidation }
-
-// PublicMessage returns the standard validation message.
-func (f FieldErrors) PublicMessage() string { return messageOf(CodeValidation, http.StatusBadRequest) }
+// ErrorKind returns errkind.Validation.
+func (f FieldErrors) ErrorKind() errkind.Kind { return errkind.Validation }
 
 // ErrorDetails returns the field messages.
 func (f FieldErrors) ErrorDetails() map[string]any {

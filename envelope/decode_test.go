@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 type signup struct {
@@ -270,8 +272,12 @@ func TestFieldErrors(t *testing.T) {
 	var target FieldErrors
 	require.ErrorAs(t, fmt.Errorf("wrap: %w", err), &target, "errors.As finds FieldErrors")
 	assert.Equal(t, map[string]any{"a": "bad", "b": "first"}, target.ErrorDetails(), "details")
-	assert.Equal(t, 400, target.HTTPStatus(), "status")
-	assert.Equal(t, CodeValidation, target.ErrorCode(), "code")
+	assert.Equal(t, errkind.Validation, target.ErrorKind(), "kind")
+	r, ok := errkind.Inspect(fmt.Errorf("wrap: %w", err))
+	require.True(t, ok, "FieldErrors reports through the contract")
+	assert.Equal(t, 400, r.Status, "status")
+	assert.Equal(t, CodeValidation, r.Code, "code")
+	assert.Equal(t, "request validation failed", r.Message, "the standard message")
 }
 
 func TestIsJSONContentType(t *testing.T) {

@@ -11,27 +11,27 @@
 //
 // # Errors by behaviour
 //
-// Errors from packages that do not import envelope (repository, auth, txn)
-// render with the right status through behaviour: any error in the chain that
-// has a method
+// Errors from packages that do not import envelope (repository, txn,
+// dialect, auth, idempotency) render with the right status through svckit's
+// error contract, package errkind: the first error in the chain that reports
+// a kind (ErrorKind() errkind.Kind) or a status (HTTPStatus() int, for an
+// application's own code such as 422 INSUFFICIENT_FUNDS) is written with
+// that kind's status, code and standard message, which the same value may
+// override with
 //
-//	HTTPStatus() int
-//
-// is written with that status (it must be 400–599), and with the code
-// returned by an optional
-//
-//	ErrorCode() string
-//
-// (else the standard code for the status). The same value may also have
-//
+//	ErrorCode() string              // its own code (else the kind's, else one derived from the status)
 //	PublicMessage() string          // client-safe message (else the standard one)
 //	ErrorDetails() map[string]any   // error.details
-//	ResponseHeader() http.Header    // headers such as Retry-After
+//	RetryAfter() time.Duration      // sent as Retry-After, in whole seconds
+//	ResponseHeader() http.Header    // other headers, such as Allow (ResponseHeaderer)
 //
-// The text of Error() is never sent to the client. context.DeadlineExceeded
+// The status of each kind comes from one table, errkind.Kind.HTTPStatus. The
+// text of Error() is never sent to the client. context.DeadlineExceeded
 // is 504 TIMEOUT, context.Canceled 499 CLIENT_CLOSED_REQUEST, and
 // *http.MaxBytesError 413. Everything else is a 500 INTERNAL_ERROR with a
-// generic message; the cause is logged, never sent.
+// generic message; the cause is logged, never sent. A database error that
+// passed through dialect.Wrap (repository, txn and the SQL stores do it)
+// reports its kind: a lost connection is 503 UNAVAILABLE with Retry-After.
 //
 // # Logging
 //

@@ -6,30 +6,44 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/svckit/svckit/errkind"
 )
 
-// Standard error codes and the status each renders with.
+// Standard error codes and the status each renders with. They are the
+// codes of package errkind, which declares them; the status of each comes
+// from errkind.Kind.HTTPStatus.
 const (
-	CodeBadRequest           = "BAD_REQUEST"            // 400
-	CodeValidation           = "VALIDATION_ERROR"       // 400
-	CodeUnauthorized         = "UNAUTHORIZED"           // 401
-	CodeForbidden            = "FORBIDDEN"              // 403
-	CodeNotFound             = "NOT_FOUND"              // 404
-	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"     // 405
-	CodeConflict             = "CONFLICT"               // 409
-	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"      // 413
-	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" // 415
-	CodeRateLimited          = "RATE_LIMITED"           // 429
-	CodeClientClosed         = "CLIENT_CLOSED_REQUEST"  // 499
-	CodeInternal             = "INTERNAL_ERROR"         // 500
-	CodeUnavailable          = "UNAVAILABLE"            // 503
-	CodeTimeout              = "TIMEOUT"                // 504
+	CodeBadRequest           = errkind.CodeBadRequest           // 400
+	CodeValidation           = errkind.CodeValidation           // 400
+	CodeUnauthorized         = errkind.CodeUnauthorized         // 401
+	CodeForbidden            = errkind.CodeForbidden            // 403
+	CodeNotFound             = errkind.CodeNotFound             // 404
+	CodeMethodNotAllowed     = errkind.CodeMethodNotAllowed     // 405
+	CodeConflict             = errkind.CodeConflict             // 409
+	CodePayloadTooLarge      = errkind.CodePayloadTooLarge      // 413
+	CodeUnsupportedMediaType = errkind.CodeUnsupportedMediaType // 415
+	CodeRateLimited          = errkind.CodeRateLimited          // 429
+	CodeClientClosed         = errkind.CodeClientClosed         // 499
+	CodeInternal             = errkind.CodeInternal             // 500
+	CodeUnavailable          = errkind.CodeUnavailable          // 503
+	CodeTimeout              = errkind.CodeTimeout              // 504
 )
 
 // StatusClientClosedRequest is the non-standard status (as used by nginx)
 // that WriteError gives context.Canceled: the client went away before the
 // response was ready, so nobody reads it, and it is not a server fault.
-const StatusClientClosedRequest = 499
+const StatusClientClosedRequest = errkind.StatusClientClosedRequest
+
+// The contract *Error keeps.
+var (
+	_ errkind.Kinder         = (*Error)(nil)
+	_ errkind.HTTPStatuser   = (*Error)(nil)
+	_ errkind.Coder          = (*Error)(nil)
+	_ errkind.PublicMessager = (*Error)(nil)
+	_ errkind.Detailer       = (*Error)(nil)
+	_ ResponseHeaderer       = (*Error)(nil)
+)
 
 // Error is an error with everything needed to render it: the HTTP status, a
 // stable code, a client-safe message, optional details and response
@@ -134,10 +148,7 @@ func UnsupportedMediaType(message string) *Error {
 // retryAfter in whole seconds, rounded up, at least 1, and repeats it in
 // details {"retryAfter": seconds}.
 func RateLimited(retryAfter time.Duration) *Error {
-	secs := int64((retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := errkind.RetryAfterSeconds(retryAfter)
 	e := New(http.StatusTooManyRequests, CodeRateLimited, "")
 	e.Header = http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}
 	e.Details = map[string]any{"retryAfter": secs}
@@ -199,6 +210,16 @@ func (e *Error) Is(target error) bool {
 	return ok && t.ErrorCode() == e.ErrorCode() && t.HTTPStatus() == e.HTTPStatus()
 }
 
+// ErrorKind returns the kind of the standard Code, else of the status
+// (errkind.FromHTTPStatus), else errkind.Unknown: an application's own
+// code with a status outside the table (422) reports only its status.
+func (e *Error) ErrorKind() errkind.Kind {
+	if k := errkind.ParseCode(e.Code); k != errkind.Unknown {
+		return k
+	}
+	return errkind.FromHTTPStatus(e.HTTPStatus())
+}
+
 // HTTPStatus returns Status, or the standard status of Code, or 500.
 func (e *Error) HTTPStatus() int {
 	if e.Status != 0 {
@@ -235,68 +256,13 @@ func (e *Error) ErrorDetails() map[string]any { return e.Details }
 func (e *Error) ResponseHeader() http.Header { return e.Header }
 
 // statusOf returns the status of a standard code, or 0.
-func statusOf(code string) int {
-	switch code {
-	case CodeBadRequest, CodeValidation:
-		return http.StatusBadRequest
-	case CodeUnauthorized:
-		return http.StatusUnauthorized
-	case CodeForbidden:
-		return http.StatusForbidden
-	case CodeNotFound:
-		return http.StatusNotFound
-	case CodeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case CodeConflict:
-		return http.StatusConflict
-	case CodePayloadTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case CodeUnsupportedMediaType:
-		return http.StatusUnsupportedMediaType
-	case CodeRateLimited:
-		return http.StatusTooManyRequests
-	case CodeClientClosed:
-		return StatusClientClosedRequest
-	case CodeInternal:
-		return http.StatusInternalServerError
-	case CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case CodeTimeout:
-		return http.StatusGatewayTimeout
-	}
-	return 0
-}
+func statusOf(code string) int { return errkind.ParseCode(code).HTTPStatus() }
 
 // codeOf returns the standard code of status, or one derived from the
 // status text (422 → UNPROCESSABLE_ENTITY, unknown → HTTP_<status>).
 func codeOf(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return CodeBadRequest
-	case http.StatusUnauthorized:
-		return CodeUnauthorized
-	case http.StatusForbidden:
-		return CodeForbidden
-	case http.StatusNotFound:
-		return CodeNotFound
-	case http.StatusMethodNotAllowed:
-		return CodeMethodNotAllowed
-	case http.StatusConflict:
-		return CodeConflict
-	case http.StatusRequestEntityTooLarge:
-		return CodePayloadTooLarge
-	case http.StatusUnsupportedMediaType:
-		return CodeUnsupportedMediaType
-	case http.StatusTooManyRequests:
-		return CodeRateLimited
-	case StatusClientClosedRequest:
-		return CodeClientClosed
-	case http.StatusInternalServerError:
-		return CodeInternal
-	case http.StatusServiceUnavailable:
-		return CodeUnavailable
-	case http.StatusGatewayTimeout:
-		return CodeTimeout
+	if c := errkind.FromHTTPStatus(status).Code(); c != "" {
+		return c
 	}
 	text := http.StatusText(status)
 	if text == "" {
@@ -327,35 +293,8 @@ func codeOf(status int) string {
 // messageOf returns the standard client message of code, falling back to
 // the lower-cased status text.
 func messageOf(code string, status int) string {
-	switch code {
-	case CodeBadRequest:
-		return "bad request"
-	case CodeValidation:
-		return "request validation failed"
-	case CodeUnauthorized:
-		return "authentication required"
-	case CodeForbidden:
-		return "permission denied"
-	case CodeNotFound:
-		return "resource not found"
-	case CodeMethodNotAllowed:
-		return "method not allowed"
-	case CodeConflict:
-		return "conflict with the current state of the resource"
-	case CodePayloadTooLarge:
-		return "request body too large"
-	case CodeUnsupportedMediaType:
-		return "unsupported media type"
-	case CodeRateLimited:
-		return "too many requests"
-	case CodeClientClosed:
-		return "client closed the request"
-	case CodeInternal:
-		return "an unexpected error occurred"
-	case CodeUnavailable:
-		return "service unavailable"
-	case CodeTimeout:
-		return "request timed out"
+	if m := errkind.ParseCode(code).Message(); m != "" {
+		return m
 	}
 	if text := http.StatusText(status); text != "" {
 		return strings.ToLower(text)

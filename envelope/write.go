@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // Write sends data in the success envelope with the given status: 0 means
@@ -52,8 +55,9 @@ func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, me
 }
 
 // WriteError sends err in the error envelope. The status, code, message,
-// details and headers come from the first error in the chain with an
-// HTTPStatus() int method (see the package documentation); then
+// details and headers come from the first error in the chain that reports a
+// kind or a status through package errkind's interfaces (see
+// errkind.Inspect and the package documentation); then
 // *http.MaxBytesError is 413 PAYLOAD_TOO_LARGE, context.DeadlineExceeded is
 // 504 TIMEOUT, context.Canceled is 499 CLIENT_CLOSED_REQUEST, and anything
 // else is 500 INTERNAL_ERROR with a generic message.
@@ -132,67 +136,47 @@ func fillMeta(ctx context.Context, meta *Meta) Meta {
 	return m
 }
 
-// The behaviours WriteError looks for; see the package documentation.
-type (
-	httpStatuser   interface{ HTTPStatus() int }
-	errorCoder     interface{ ErrorCode() string }
-	publicMessager interface{ PublicMessage() string }
-	errorDetailer  interface{ ErrorDetails() map[string]any }
-	responseHeader interface{ ResponseHeader() http.Header }
-)
+// ResponseHeaderer is implemented by an error that sets response headers
+// of its own, such as Allow on a 405 (*Error does). WriteError reads it
+// from the same error that reports the kind or status (see
+// errkind.Inspect). Retry-After needs no header: an error reports it with
+// errkind.RetryAfterer.
+type ResponseHeaderer interface {
+	ResponseHeader() http.Header
+}
 
 // resolve maps err to what the client sees.
 func resolve(err error) (status int, body ErrorBody, header http.Header) {
-	var hs httpStatuser
-	if errors.As(err, &hs) {
-		if status = hs.HTTPStatus(); status >= 400 && status <= 599 {
-			return status, describe(hs, status), headerOf(hs)
+	if r, ok := errkind.Inspect(err); ok {
+		body = ErrorBody{Code: r.Code, Message: r.Message, Details: r.Details}
+		if body.Code == "" {
+			body.Code = codeOf(r.Status)
 		}
+		if body.Code == CodeInternal || body.Message == "" {
+			body.Message = messageOf(body.Code, r.Status)
+		}
+		if h, ok := r.Source.(ResponseHeaderer); ok {
+			header = h.ResponseHeader()
+		}
+		if r.RetryAfter > 0 && header.Get("Retry-After") == "" {
+			header = header.Clone()
+			if header == nil {
+				header = http.Header{}
+			}
+			header.Set("Retry-After", strconv.FormatInt(errkind.RetryAfterSeconds(r.RetryAfter), 10))
+		}
+		return r.Status, body, header
 	}
 	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
+	if errors.As(err, &tooLarge) {
 		e := PayloadTooLarge(tooLarge.Limit)
-		return e.HTTPStatus(), describe(e, e.HTTPStatus()), nil
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, standardBody(CodeTimeout, http.StatusGatewayTimeout), nil
-	case errors.Is(err, context.Canceled):
-		return StatusClientClosedRequest, standardBody(CodeClientClosed, StatusClientClosedRequest), nil
+		return e.HTTPStatus(), ErrorBody{Code: e.ErrorCode(), Message: e.PublicMessage(), Details: e.ErrorDetails()}, nil
 	}
-	return http.StatusInternalServerError, standardBody(CodeInternal, http.StatusInternalServerError), nil
-}
-
-func standardBody(code string, status int) ErrorBody {
-	return ErrorBody{Code: code, Message: messageOf(code, status)}
-}
-
-// describe reads the optional behaviours from the same value that reported
-// the status, so an outer error cannot lend its code to an inner status.
-func describe(hs httpStatuser, status int) ErrorBody {
-	var body ErrorBody
-	if c, ok := hs.(errorCoder); ok {
-		body.Code = c.ErrorCode()
+	k := errkind.Of(err) // Timeout, Canceled or Internal; Unknown for nil
+	if k == errkind.Unknown {
+		k = errkind.Internal
 	}
-	if body.Code == "" {
-		body.Code = codeOf(status)
-	}
-	if m, ok := hs.(publicMessager); ok && body.Code != CodeInternal {
-		body.Message = m.PublicMessage()
-	}
-	if body.Message == "" {
-		body.Message = messageOf(body.Code, status)
-	}
-	if d, ok := hs.(errorDetailer); ok {
-		body.Details = d.ErrorDetails()
-	}
-	return body
-}
-
-func headerOf(hs httpStatuser) http.Header {
-	if h, ok := hs.(responseHeader); ok {
-		return h.ResponseHeader()
-	}
-	return nil
+	return k.HTTPStatus(), ErrorBody{Code: k.Code(), Message: k.Message()}, nil
 }
 
 func logCause(ctx context.Context, r *http.Request, status int, code string, err error) {
