@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // ErrUserNotFound is what a UserLookup returns (possibly wrapped) for a user
 // that no longer exists. Refresh turns it into ErrUnknownUser. Any error
-// whose chain reports HTTPStatus() 404, such as repository.ErrNotFound,
+// whose chain reports errkind.NotFound, such as repository.ErrNotFound,
 // counts as well.
 var ErrUserNotFound = errors.New("auth: user not found")
 
@@ -121,8 +122,8 @@ func (t *Tokens) signRefresh(sub, fid string, famExp, now time.Time) (string, Re
 	return s, rec, nil
 }
 
-// userNotFound reports ErrUserNotFound, or an error that renders 404.
+// userNotFound reports ErrUserNotFound, or an error that reports
+// errkind.NotFound.
 func userNotFound(err error) bool {
-	var status interface{ HTTPStatus() int }
-	return errors.Is(err, ErrUserNotFound) || (errors.As(err, &status) && status.HTTPStatus() == http.StatusNotFound)
+	return errors.Is(err, ErrUserNotFound) || errkind.Of(err) == errkind.NotFound
 }

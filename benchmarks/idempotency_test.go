@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -31,7 +31,7 @@ func BenchmarkIdempotency(b *testing.B) {
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
 			db := e.open(b)
-			d, err := repository.ParseDialect(db.Dialect)
+			d, err := dialect.Parse(db.Dialect)
 			if err != nil {
 				b.Fatal(err)
 			}

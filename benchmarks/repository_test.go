@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
@@ -36,7 +37,7 @@ const repoBenchRows = 1000
 type repoEngine struct {
 	name    string
 	db      *sql.DB
-	dialect repository.Dialect
+	dialect dialect.Dialect
 	byID    string // hand-written FindByID query
 	many    string // hand-written FindMany100 query
 	sqlx    *sqlx.DB
@@ -53,14 +54,14 @@ func repoEngines(b *testing.B) []repoEngine {
 		db := open.open(b)
 		e := repoEngine{name: open.name, db: db.DB}
 		ddl := "CREATE TABLE bench_users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, age INTEGER NOT NULL, created_at DATETIME NOT NULL)"
-		var dialect schema.Dialect = sqlitedialect.New()
-		e.dialect = repository.SQLite
+		var bunDialect schema.Dialect = sqlitedialect.New()
+		e.dialect = dialect.SQLite
 		e.byID = "SELECT id, email, name, age, created_at FROM bench_users WHERE id = ?"
 		e.many = "SELECT id, email, name, age, created_at FROM bench_users ORDER BY id LIMIT ?"
 		if open.name == "postgres" {
 			ddl = "CREATE TABLE bench_users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, age BIGINT NOT NULL, created_at TIMESTAMPTZ NOT NULL)"
-			dialect = pgdialect.New()
-			e.dialect = repository.Postgres
+			bunDialect = pgdialect.New()
+			e.dialect = dialect.Postgres
 			e.byID = "SELECT id, email, name, age, created_at FROM bench_users WHERE id = $1"
 			e.many = "SELECT id, email, name, age, created_at FROM bench_users ORDER BY id LIMIT $1"
 		}
@@ -79,7 +80,7 @@ func repoEngines(b *testing.B) []repoEngine {
 		})
 		require.NoError(b, err, "seed bench_users")
 		e.sqlx = sqlx.NewDb(db.DB, db.Driver)
-		e.bun = bun.NewDB(db.DB, dialect)
+		e.bun = bun.NewDB(db.DB, bunDialect)
 		out = append(out, e)
 	}
 	return out

@@ -10,8 +10,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -28,7 +28,7 @@ func Example() {
 	if _, err := db.Exec(`CREATE TABLE transfers (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)`); err != nil {
 		panic(err)
 	}
-	store := idempotency.NewSQL(db, repository.SQLite, idempotency.Options{})
+	store := idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{})
 	if err := store.Migrate(ctx); err != nil {
 		panic(err)
 	}
@@ -112,7 +112,7 @@ func ExampleSQL_DeleteBefore() {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	store := idempotency.NewSQL(db, repository.SQLite, idempotency.Options{
+	store := idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{
 		Table: "idempotency_keys",
 		Now:   func() time.Time { return now },
 	})

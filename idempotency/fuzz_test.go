@@ -7,9 +7,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 )
 
 // FuzzKey checks Key.Validate against its definition, and that every key
@@ -24,7 +24,7 @@ func FuzzKey(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	db := testdb.SQLite(f)
-	sqlStore := idempotency.NewSQL(db.DB, repository.SQLite, idempotency.Options{})
+	sqlStore := idempotency.NewSQL(db.DB, dialect.SQLite, idempotency.Options{})
 	if err := sqlStore.Migrate(context.Background()); err != nil {
 		f.Fatalf("Migrate: %v", err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -74,10 +74,10 @@ func eachStore(t *testing.T, fn func(t *testing.T, open newStore)) {
 // the servers' connection limits, shared with other tests.
 func openSQL(t testing.TB, db *testdb.DB, opts idempotency.Options) *idempotency.SQL {
 	t.Helper()
-	d, err := repository.ParseDialect(db.Dialect)
+	d, err := dialect.Parse(db.Dialect)
 	require.NoError(t, err, "dialect of %s", db.Name)
 	db.DB.SetMaxOpenConns(12)
-	if d == repository.SQLite {
+	if d == dialect.SQLite {
 		db.DB.SetMaxOpenConns(4)
 	}
 	s := idempotency.NewSQL(db.DB, d, opts)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/sqlschema"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -56,7 +56,7 @@ func (o Options) now() func() time.Time {
 // not own db: close db yourself.
 type SQL struct {
 	db    *sql.DB
-	d     repository.Dialect
+	d     dialect.Dialect
 	table string
 	now   func() time.Time
 
@@ -65,9 +65,9 @@ type SQL struct {
 
 // NewSQL returns a store on db speaking dialect d. It panics if db is nil,
 // d is not valid or opts.Table is not a plain identifier.
-func NewSQL(db *sql.DB, d repository.Dialect, opts Options) *SQL {
+func NewSQL(db *sql.DB, d dialect.Dialect, opts Options) *SQL {
 	if db == nil || !d.Valid() {
-		panic("idempotency: NewSQL needs a *sql.DB and a valid repository.Dialect")
+		panic("idempotency: NewSQL needs a *sql.DB and a valid dialect.Dialect")
 	}
 	table := opts.Table
 	if table == "" {
@@ -150,7 +150,7 @@ func (s *SQL) Claim(ctx context.Context, k Key, fingerprint string) error {
 	}
 	_, err := txn.From(ctx, s.db).ExecContext(ctx, s.claim, k.Scope, k.Value, fingerprint, s.now().UnixMicro())
 	switch {
-	case s.d.IsUniqueViolation(err):
+	case dialect.Classify(err) == dialect.UniqueViolation:
 		return ErrTaken
 	case err != nil:
 		return fmt.Errorf("idempotency: claim: %w", err)

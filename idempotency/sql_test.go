@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -22,25 +22,25 @@ func TestNewSQLPanics(t *testing.T) {
 		name string
 		fn   func()
 	}{
-		{"nil db", func() { idempotency.NewSQL(nil, repository.SQLite, idempotency.Options{}) }},
+		{"nil db", func() { idempotency.NewSQL(nil, dialect.SQLite, idempotency.Options{}) }},
 		{"zero dialect", func() { idempotency.NewSQL(db, 0, idempotency.Options{}) }},
 		{"quoted table", func() {
-			idempotency.NewSQL(db, repository.SQLite, idempotency.Options{Table: `keys"; DROP TABLE users; --`})
+			idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: `keys"; DROP TABLE users; --`})
 		}},
-		{"schema-qualified table", func() { idempotency.NewSQL(db, repository.SQLite, idempotency.Options{Table: "public.keys"}) }},
-		{"leading digit", func() { idempotency.NewSQL(db, repository.SQLite, idempotency.Options{Table: "1keys"}) }},
-		{"too long", func() { idempotency.NewSQL(db, repository.SQLite, idempotency.Options{Table: strings.Repeat("k", 49)}) }},
+		{"schema-qualified table", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "public.keys"}) }},
+		{"leading digit", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "1keys"}) }},
+		{"too long", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: strings.Repeat("k", 49)}) }},
 	} {
 		assert.Panics(t, tc.fn, tc.name)
 	}
 	assert.NotPanics(t, func() {
-		idempotency.NewSQL(db, repository.SQLite, idempotency.Options{Table: "_Keys_2" + strings.Repeat("k", 41)})
+		idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "_Keys_2" + strings.Repeat("k", 41)})
 	}, "48 bytes of letters, digits and underscores")
 }
 
 func TestSchema(t *testing.T) {
 	db := testdb.SQLite(t).DB
-	for _, d := range []repository.Dialect{repository.Postgres, repository.SQLite, repository.MySQL} {
+	for _, d := range []dialect.Dialect{dialect.Postgres, dialect.SQLite, dialect.MySQL} {
 		def := idempotency.NewSQL(db, d, idempotency.Options{}).Schema()
 		assert.Contains(t, def, "CREATE TABLE IF NOT EXISTS svckit_idempotency_keys (", "%v: default table", d)
 		assert.NotContains(t, def, "--", "%v: comments are dropped", d)
@@ -53,7 +53,7 @@ func TestSchema(t *testing.T) {
 
 func TestMigrateConcurrently(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		s := idempotency.NewSQL(db.DB, d, idempotency.Options{})
 		errs := make([]error, 4)
@@ -123,7 +123,7 @@ func TestSQLLoadCorruptRefusal(t *testing.T) {
 
 func TestSQLErrorsWrapTheDriver(t *testing.T) {
 	db := testdb.SQLite(t)
-	s := idempotency.NewSQL(db.DB, repository.SQLite, idempotency.Options{Table: "never_migrated"})
+	s := idempotency.NewSQL(db.DB, dialect.SQLite, idempotency.Options{Table: "never_migrated"})
 	ctx := context.Background()
 	k := idempotency.Key{Value: "k"}
 	require.ErrorContains(t, s.Claim(ctx, k, "fp"), "idempotency: claim", "claim")

@@ -3,7 +3,6 @@ package repository_test
 import (
 	"cmp"
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -233,9 +233,7 @@ func testTamperedCursor(t *testing.T, users repository.Repository[user, int64], 
 	} {
 		_, err := users.FindPage(ctx, repository.PageOptions{OrderBy: "name", Limit: 3, Cursor: bad})
 		require.ErrorIs(t, err, repository.ErrInvalidCursor, "cursor with a changed %s must be rejected", name)
-		var status interface{ HTTPStatus() int }
-		require.ErrorAs(t, err, &status, "cursor errors report a status")
-		assert.Equal(t, http.StatusBadRequest, status.HTTPStatus(), "cursor errors render as 400")
+		assert.Equal(t, errkind.BadRequest, errkind.Of(err), "cursor errors report BadRequest")
 	}
 	_, err = users.FindPage(ctx, repository.PageOptions{OrderBy: "age", Limit: 3, Cursor: c})
 	assert.ErrorIs(t, err, repository.ErrInvalidCursor, "a cursor for another column is rejected")
@@ -260,7 +258,7 @@ func testUnknownFields(t *testing.T, users repository.Repository[user, int64], _
 		require.ErrorIs(t, err, repository.ErrInvalidField, "%s must be rejected", name)
 		var fe *repository.FieldError
 		require.ErrorAs(t, err, &fe, "%s is a FieldError", name)
-		assert.Equal(t, http.StatusBadRequest, fe.HTTPStatus(), "%s renders as 400", name)
+		assert.Equal(t, errkind.BadRequest, errkind.Of(err), "%s reports BadRequest", name)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
@@ -72,7 +73,7 @@ func memorySafety(*testing.T) safetyRepos {
 }
 
 func sqlSafety(t *testing.T, db *testdb.DB) safetyRepos {
-	d, err := repository.ParseDialect(db.Dialect)
+	d, err := dialect.Parse(db.Dialect)
 	require.NoError(t, err, "testdb dialect must parse")
 	return safetyRepos{
 		members: func(opts repository.Options[string]) repository.Repository[member, string] {

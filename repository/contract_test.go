@@ -3,12 +3,12 @@ package repository_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 )
@@ -150,7 +150,7 @@ func testPartialUpdate(t *testing.T, users repository.Repository[user, int64], _
 		var fe *repository.FieldError
 		require.ErrorAs(t, err, &fe, "set %v must be rejected with a FieldError", bad)
 		assert.ErrorIs(t, err, repository.ErrInvalidField, "set %v matches ErrInvalidField", bad)
-		assert.Equal(t, http.StatusBadRequest, fe.HTTPStatus(), "field errors render as 400")
+		assert.Equal(t, errkind.BadRequest, errkind.Of(err), "field errors report BadRequest")
 	}
 }
 
@@ -158,9 +158,7 @@ func testNotFound(t *testing.T, users repository.Repository[user, int64], _ repo
 	ctx := context.Background()
 	_, err := users.FindByID(ctx, 424242)
 	require.ErrorIs(t, err, repository.ErrNotFound, "find of a missing id")
-	var status interface{ HTTPStatus() int }
-	require.ErrorAs(t, err, &status, "not found reports its status")
-	assert.Equal(t, http.StatusNotFound, status.HTTPStatus(), "not found renders as 404")
+	assert.Equal(t, errkind.NotFound, errkind.Of(err), "not found reports NotFound")
 	_, err = users.Update(ctx, 424242, repository.Set{"name": "x"})
 	assert.ErrorIs(t, err, repository.ErrNotFound, "update of a missing id")
 	assert.ErrorIs(t, users.Delete(ctx, 424242), repository.ErrNotFound, "delete of a missing id")
@@ -179,7 +177,7 @@ func testUniqueConflict(t *testing.T, users repository.Repository[user, int64], 
 	var ce *repository.ConflictError
 	require.ErrorAs(t, err, &ce, "the conflict is a *ConflictError")
 	assert.Equal(t, "email", ce.Field, "the conflicting field is named")
-	assert.Equal(t, http.StatusConflict, ce.HTTPStatus(), "conflicts render as 409")
+	assert.Equal(t, errkind.Conflict, errkind.Of(err), "conflicts report Conflict")
 	if _, memory := users.(*repository.Memory[user, int64]); !memory {
 		assert.NotNil(t, errors.Unwrap(err), "the driver error stays in the chain")
 	}

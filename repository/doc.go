@@ -84,11 +84,15 @@
 // # Errors
 //
 // ErrNotFound and ErrConflict (a *ConflictError holding the driver error)
-// are matched with errors.Is on every dialect. They report their HTTP status,
-// code and public message through methods, so an HTTP layer renders them
-// without this package importing it. A conflict shows clients only a
-// generic message: the table, column and constraint stay in the
-// *ConflictError for the application's logs, or for an error of its own
+// are matched with errors.Is on every dialect (unique violations are
+// recognised by dialect.Classify). They report their errkind kind and
+// public message through methods, so an HTTP layer renders them without
+// this package speaking HTTP. Other database errors are classified by
+// dialect.Wrap: a lost connection or a full server reports Unavailable
+// (503 with Retry-After), a statement past its deadline Timeout (504);
+// the driver's text stays in the chain for logs only. A conflict shows
+// clients only a generic message: the table, column and constraint stay in
+// the *ConflictError for the application's logs, or for an error of its own
 // that names the field when it decides the client may know.
 //
 // # Transactions and locks

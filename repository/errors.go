@@ -3,49 +3,65 @@ package repository
 import (
 	"errors"
 	"fmt"
-	"net/http"
+
+	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/errkind"
 )
 
-// The errors callers branch on, matched with errors.Is. Each reports its own
-// HTTP status, code and client-safe message through methods (HTTPStatus,
-// ErrorCode, PublicMessage, ErrorDetails), so a response writer that looks
-// for those behaviours with errors.As renders them without importing this
-// package: ErrNotFound as 404 NOT_FOUND, ErrConflict as 409 CONFLICT,
-// ErrInvalidField and ErrInvalidCursor as 400.
+// The errors callers branch on, matched with errors.Is. Each reports its
+// errkind kind and a client-safe message (ErrorKind, PublicMessage,
+// ErrorDetails), so envelope renders them without this package speaking
+// HTTP: ErrNotFound as NotFound, ErrConflict as Conflict, ErrInvalidField
+// and ErrInvalidCursor as BadRequest. Other database errors pass through
+// dialect.Wrap: a lost connection reports Unavailable, a statement past its
+// deadline Timeout; the driver's text stays in the chain for logs.
 var (
 	// ErrNotFound is returned when no row has the requested id.
-	ErrNotFound error = &kindError{http.StatusNotFound, "NOT_FOUND", "resource not found", "repository: not found"}
+	ErrNotFound error = &kindError{errkind.NotFound, "resource not found", "repository: not found"}
 	// ErrConflict is matched by a *ConflictError: a unique violation.
-	ErrConflict error = &kindError{http.StatusConflict, "CONFLICT", "resource already exists", "repository: conflict"}
+	ErrConflict error = &kindError{errkind.Conflict, "resource already exists", "repository: conflict"}
 	// ErrInvalidField is matched by a *FieldError: a field name that does
 	// not map to a column, or a value that does not fit it.
-	ErrInvalidField error = &kindError{http.StatusBadRequest, "BAD_REQUEST", "invalid field", "repository: invalid field"}
+	ErrInvalidField error = &kindError{errkind.BadRequest, "invalid field", "repository: invalid field"}
 	// ErrInvalidCursor is returned for a pagination cursor that is
 	// malformed, tampered with, or made for another ordering.
-	ErrInvalidCursor error = &kindError{http.StatusBadRequest, "BAD_REQUEST", "invalid cursor", "repository: invalid cursor"}
+	ErrInvalidCursor error = &kindError{errkind.BadRequest, "invalid cursor", "repository: invalid cursor"}
 	// ErrNotInTx is returned by the locking reads when ctx carries no
 	// transaction: a lock outside a transaction ends with the statement.
 	ErrNotInTx = errors.New("repository: row lock outside a transaction")
 )
 
+// The contract each error type keeps.
+var (
+	_ errkind.Kinder         = (*kindError)(nil)
+	_ errkind.PublicMessager = (*kindError)(nil)
+	_ errkind.Kinder         = (*ConflictError)(nil)
+	_ errkind.PublicMessager = (*ConflictError)(nil)
+	_ errkind.Kinder         = (*FieldError)(nil)
+	_ errkind.PublicMessager = (*FieldError)(nil)
+	_ errkind.Detailer       = (*FieldError)(nil)
+)
+
 // kindError is the type of the sentinel errors above.
 type kindError struct {
-	status  int
-	code    string
+	kind    errkind.Kind
 	public  string
 	message string
 }
 
 func (e *kindError) Error() string { return e.message }
 
-// HTTPStatus returns the HTTP status the error renders as.
-func (e *kindError) HTTPStatus() int { return e.status }
-
-// ErrorCode returns the stable UPPER_SNAKE error code.
-func (e *kindError) ErrorCode() string { return e.code }
+// ErrorKind returns the kind the error reports.
+func (e *kindError) ErrorKind() errkind.Kind { return e.kind }
 
 // PublicMessage returns a message safe to show clients.
 func (e *kindError) PublicMessage() string { return e.public }
+
+// dbError wraps an error of the database in op on table, classified by
+// dialect.Wrap so that it reports its kind.
+func dbError(op, table string, err error) error {
+	return fmt.Errorf("repository: %s %s: %w", op, table, dialect.Wrap(err))
+}
 
 // ConflictError reports a unique violation. It matches ErrConflict with
 // errors.Is and keeps the driver's error (nil from the in-memory repository)
@@ -81,18 +97,15 @@ func (e *ConflictError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// HTTPStatus returns 409.
-func (e *ConflictError) HTTPStatus() int { return http.StatusConflict }
-
-// ErrorCode returns "CONFLICT".
-func (e *ConflictError) ErrorCode() string { return "CONFLICT" }
+// ErrorKind returns errkind.Conflict.
+func (e *ConflictError) ErrorKind() errkind.Kind { return errkind.Conflict }
 
 // PublicMessage returns a message safe to show clients.
 func (e *ConflictError) PublicMessage() string { return "resource already exists" }
 
 // FieldError reports a field name that is not a mapped column (in an order,
 // a filter or an update) or a value that cannot be used for it. It matches
-// ErrInvalidField with errors.Is and renders as 400 BAD_REQUEST.
+// ErrInvalidField with errors.Is and reports errkind.BadRequest.
 type FieldError struct {
 	Param  string // where the field came from: "orderBy", "filter", "set", "cursor"
 	Field  string // the name as given (truncated to 64 bytes)
@@ -123,11 +136,8 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrInvalidField.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalidField }
 
-// HTTPStatus returns 400.
-func (e *FieldError) HTTPStatus() int { return http.StatusBadRequest }
-
-// ErrorCode returns "BAD_REQUEST".
-func (e *FieldError) ErrorCode() string { return "BAD_REQUEST" }
+// ErrorKind returns errkind.BadRequest.
+func (e *FieldError) ErrorKind() errkind.Kind { return errkind.BadRequest }
 
 // PublicMessage returns a message safe to show clients.
 func (e *FieldError) PublicMessage() string { return "invalid " + e.Param + " field" }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/repository"
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
@@ -49,7 +50,7 @@ func Example() {
 	ctx := context.Background()
 	db := openExampleDB()
 	defer db.Close()
-	customers := repository.NewSQL[Customer, int64](db, repository.SQLite, "customers", repository.Options[int64]{})
+	customers := repository.NewSQL[Customer, int64](db, dialect.SQLite, "customers", repository.Options[int64]{})
 
 	ada := Customer{Email: "ada@example.com", Name: "Ada"}
 	if err := customers.Create(ctx, &ada); err != nil {
@@ -85,7 +86,7 @@ func ExampleSQL_FindPage() {
 	ctx := context.Background()
 	db := openExampleDB()
 	defer db.Close()
-	customers := repository.NewSQL[Customer, int64](db, repository.SQLite, "customers",
+	customers := repository.NewSQL[Customer, int64](db, dialect.SQLite, "customers",
 		repository.Options[int64]{CursorKey: []byte("a 32-byte secret shared by all instances")})
 	for _, name := range []string{"Eve", "Bob", "Dan", "Ann", "Cat"} {
 		c := Customer{Email: name + "@example.com", Name: name}
@@ -118,8 +119,8 @@ func ExampleLoadMany() {
 	ctx := context.Background()
 	db := openExampleDB()
 	defer db.Close()
-	customers := repository.NewSQL[Customer, int64](db, repository.SQLite, "customers", repository.Options[int64]{})
-	invoices := repository.NewSQL[Invoice, int64](db, repository.SQLite, "invoices", repository.Options[int64]{})
+	customers := repository.NewSQL[Customer, int64](db, dialect.SQLite, "customers", repository.Options[int64]{})
+	invoices := repository.NewSQL[Invoice, int64](db, dialect.SQLite, "invoices", repository.Options[int64]{})
 	for i, name := range []string{"Ann", "Bob", "Cat"} {
 		c := Customer{Email: name + "@example.com", Name: name}
 		if err := customers.Create(ctx, &c); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 	"go.uber.org/goleak"
@@ -108,7 +109,7 @@ func memoryRepos(_ *testing.T, clk *clock) (repository.Repository[user, int64], 
 
 func sqlRepos(db *testdb.DB) repos {
 	return func(t *testing.T, clk *clock) (repository.Repository[user, int64], repository.Repository[order, int64], repository.Loader[order]) {
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "testdb dialect must parse")
 		users := repository.NewSQL[user, int64](db.DB, d, "users", repository.Options[int64]{CursorKey: cursorKey, Now: clk.Now})
 		orders := repository.NewSQL[order, int64](db.DB, d, "orders", repository.Options[int64]{})

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/dialect"
 )
 
 type qrow struct {
@@ -22,12 +24,12 @@ type qrow struct {
 // row-value comparison, which MySQL cannot serve from an index).
 func TestStatementText(t *testing.T) {
 	for _, tc := range []struct {
-		d                             Dialect
+		d                             dialect.Dialect
 		byID, insert, lock, del, many string
 		page                          string
 	}{
 		{
-			d:      Postgres,
+			d:      dialect.Postgres,
 			byID:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "id" = $1`,
 			insert: `INSERT INTO "app"."people" ("name", "age", "created_at") VALUES ($1, $2, $3) RETURNING "id"`,
 			lock:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "id" = $1 FOR UPDATE`,
@@ -36,7 +38,7 @@ func TestStatementText(t *testing.T) {
 			page:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "age" = $1 AND ("name" > $2 OR ("name" = $3 AND "id" > $4)) ORDER BY "name" ASC, "id" ASC LIMIT $5`,
 		},
 		{
-			d:      SQLite,
+			d:      dialect.SQLite,
 			byID:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "id" = ?`,
 			insert: `INSERT INTO "app"."people" ("name", "age", "created_at") VALUES (?, ?, ?) RETURNING "id"`,
 			lock:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "id" = ?`,
@@ -45,7 +47,7 @@ func TestStatementText(t *testing.T) {
 			page:   `SELECT "id", "name", "age", "created_at" FROM "app"."people" WHERE "age" = ? AND ("name" > ? OR ("name" = ? AND "id" > ?)) ORDER BY "name" ASC, "id" ASC LIMIT ?`,
 		},
 		{
-			d:      MySQL,
+			d:      dialect.MySQL,
 			byID:   "SELECT `id`, `name`, `age`, `created_at` FROM `app`.`people` WHERE `id` = ?",
 			insert: "INSERT INTO `app`.`people` (`name`, `age`, `created_at`) VALUES (?, ?, ?)",
 			lock:   "SELECT `id`, `name`, `age`, `created_at` FROM `app`.`people` WHERE `id` = ? FOR UPDATE",
@@ -64,8 +66,8 @@ func TestStatementText(t *testing.T) {
 		require.NoError(t, err, "filter resolves")
 		b, n := r.appendWhere([]byte("SELECT "+r.columns+" FROM "+r.table), conds, nil, 0)
 		b = r.appendOrder(b, 1, true)
-		b = r.d.appendPlaceholder(append(b, " LIMIT "...), n+1)
-		b = r.d.appendPlaceholder(append(b, " OFFSET "...), n+2)
+		b = r.d.AppendPlaceholder(append(b, " LIMIT "...), n+1)
+		b = r.d.AppendPlaceholder(append(b, " OFFSET "...), n+2)
 		assert.Equal(t, tc.many, string(b), "%v FindMany", tc.d)
 		assert.Equal(t, []any{1, 2, "x"}, r.whereArgs(nil, conds, nil), "%v FindMany args follow the placeholders", tc.d)
 
@@ -74,14 +76,14 @@ func TestStatementText(t *testing.T) {
 		ks := keyset{col: 1, after: true, value: reflect.ValueOf("bob"), id: reflect.ValueOf(int64(9))}
 		b, n = r.appendWhere([]byte("SELECT "+r.columns+" FROM "+r.table), conds, &ks, 0)
 		b = r.appendOrder(b, 1, false)
-		b = r.d.appendPlaceholder(append(b, " LIMIT "...), n+1)
+		b = r.d.AppendPlaceholder(append(b, " LIMIT "...), n+1)
 		assert.Equal(t, tc.page, string(b), "%v FindPage", tc.d)
 		assert.Equal(t, []any{3, "bob", "bob", int64(9)}, r.whereArgs(nil, conds, &ks), "%v FindPage args", tc.d)
 	}
 }
 
 func TestKeysetOnPrimaryKeyAndNulls(t *testing.T) {
-	r := NewSQL[qrow, int64](nil, Postgres, "people", Options[int64]{})
+	r := NewSQL[qrow, int64](nil, dialect.Postgres, "people", Options[int64]{})
 	ks := keyset{col: r.m.pk, desc: true, after: true, id: reflect.ValueOf(int64(4))}
 	b, _ := r.appendWhere(nil, nil, &ks, 0)
 	assert.Equal(t, ` WHERE "id" < $1`, string(b), "ordering by the key alone needs one comparison")
@@ -94,7 +96,7 @@ func TestKeysetOnPrimaryKeyAndNulls(t *testing.T) {
 }
 
 func TestStatementCache(t *testing.T) {
-	r := NewSQL[qrow, int64](nil, SQLite, "people", Options[int64]{})
+	r := NewSQL[qrow, int64](nil, dialect.SQLite, "people", Options[int64]{})
 	builds := 0
 	build := func() string { builds++; return "q" }
 	for range 3 {

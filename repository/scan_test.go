@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 )
@@ -51,7 +52,7 @@ func TestScanShapes(t *testing.T) {
 		ctx := context.Background()
 		_, err := db.DB.ExecContext(ctx, gadgetDDL[db.Dialect])
 		require.NoError(t, err, "create gadgets")
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		gadgets := repository.NewSQL[gadget, int64](db.DB, d, "gadgets", repository.Options[int64]{})
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -22,7 +23,7 @@ import (
 // caller's).
 type SQL[T any, ID comparable] struct {
 	db      *sql.DB
-	d       Dialect
+	d       dialect.Dialect
 	name    string // table name as given
 	table   string // quoted
 	m       *mapping
@@ -75,7 +76,7 @@ var _ Repository[struct{}, int64] = (*SQL[struct{}, int64])(nil)
 //
 // NewSQL panics if d is invalid, table is not a plain identifier (optionally
 // schema-qualified) or T does not map: those are programming errors.
-func NewSQL[T any, ID comparable](db *sql.DB, d Dialect, table string, opts Options[ID]) *SQL[T, ID] {
+func NewSQL[T any, ID comparable](db *sql.DB, d dialect.Dialect, table string, opts Options[ID]) *SQL[T, ID] {
 	if !d.Valid() {
 		panic(fmt.Sprintf("repository: NewSQL: invalid dialect %v", d))
 	}
@@ -97,7 +98,7 @@ func NewSQL[T any, ID comparable](db *sql.DB, d Dialect, table string, opts Opti
 	if m.cols[m.pk].natural && opts.NewID != nil {
 		panic("repository: NewSQL: a natural pk is chosen by the caller; Options.NewID must be nil")
 	}
-	if r.dbIDs && d == MySQL && !isInt(m.cols[m.pk].typ.Kind()) && !isUint(m.cols[m.pk].typ.Kind()) {
+	if r.dbIDs && d == dialect.MySQL && !isInt(m.cols[m.pk].typ.Kind()) && !isUint(m.cols[m.pk].typ.Kind()) {
 		panic("repository: NewSQL: MySQL generates only integer ids; set Options.NewID")
 	}
 	r.build()
@@ -165,7 +166,7 @@ func (r *SQL[T, ID]) findOne(ctx context.Context, query string, id ID) (T, error
 		return zero, fmt.Errorf("repository: %s %v: %w", r.name, id, ErrNotFound)
 	}
 	if err != nil {
-		return zero, fmt.Errorf("repository: find %s: %w", r.name, err)
+		return zero, dbError("find", r.name, err)
 	}
 	r.m.utc(unsafe.Pointer(&b.v))
 	v := b.v
@@ -270,7 +271,7 @@ func (r *SQL[T, ID]) Update(ctx context.Context, id ID, changes Changes) (T, err
 			return zero, fmt.Errorf("repository: %s %v: %w", r.name, id, ErrNotFound)
 		}
 		if err != nil {
-			return zero, fmt.Errorf("repository: update %s: %w", r.name, err)
+			return zero, dbError("update", r.name, err)
 		}
 	}
 	return r.FindByID(ctx, id)
@@ -280,11 +281,11 @@ func (r *SQL[T, ID]) Update(ctx context.Context, id ID, changes Changes) (T, err
 func (r *SQL[T, ID]) Delete(ctx context.Context, id ID) error {
 	res, err := r.q(ctx).ExecContext(ctx, r.delete, id)
 	if err != nil {
-		return fmt.Errorf("repository: delete from %s: %w", r.name, err)
+		return dbError("delete from", r.name, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("repository: delete from %s: %w", r.name, err)
+		return dbError("delete from", r.name, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("repository: %s %v: %w", r.name, id, ErrNotFound)
@@ -322,10 +323,10 @@ func (r *SQL[T, ID]) LockByIDs(ctx context.Context, ids []ID) ([]T, error) {
 // writeErr classifies a write error: unique violations become a
 // *ConflictError, the rest are wrapped.
 func (r *SQL[T, ID]) writeErr(op string, err error) error {
-	if r.d.IsUniqueViolation(err) {
+	if dialect.Classify(err) == dialect.UniqueViolation {
 		return &ConflictError{Table: r.name, Field: r.conflictField(err), Err: err}
 	}
-	return fmt.Errorf("repository: %s %s: %w", op, r.name, err)
+	return dbError(op, r.name, err)
 }
 
 // conflictField guesses the unique column a driver message names: the one

@@ -2,7 +2,6 @@ package repository
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"strconv"
 	"unsafe"
@@ -98,13 +97,13 @@ func (r *SQL[T, ID]) appendWhere(b []byte, conds []cond, ks *keyset, n int) ([]b
 					b = append(b, ", "...)
 				}
 				n++
-				b = r.d.appendPlaceholder(b, n)
+				b = r.d.AppendPlaceholder(b, n)
 			}
 			b = append(b, ')')
 		default:
 			b = append(b, col+" = "...)
 			n++
-			b = r.d.appendPlaceholder(b, n)
+			b = r.d.AppendPlaceholder(b, n)
 		}
 	}
 	if ks != nil && ks.after {
@@ -115,15 +114,15 @@ func (r *SQL[T, ID]) appendWhere(b []byte, conds []cond, ks *keyset, n int) ([]b
 		}
 		pk := r.d.Quote(r.m.cols[r.m.pk].name)
 		if ks.col == r.m.pk {
-			b = r.d.appendPlaceholder(append(b, pk+op...), n+1)
+			b = r.d.AppendPlaceholder(append(b, pk+op...), n+1)
 			n++
 		} else {
 			// Expanded form of (col, pk) > (?, ?), which MySQL cannot use
 			// an index for.
 			col := r.d.Quote(r.m.cols[ks.col].name)
-			b = r.d.appendPlaceholder(append(b, "("+col+op...), n+1)
-			b = r.d.appendPlaceholder(append(b, " OR ("+col+" = "...), n+2)
-			b = r.d.appendPlaceholder(append(b, " AND "+pk+op...), n+3)
+			b = r.d.AppendPlaceholder(append(b, "("+col+op...), n+1)
+			b = r.d.AppendPlaceholder(append(b, " OR ("+col+" = "...), n+2)
+			b = r.d.AppendPlaceholder(append(b, " AND "+pk+op...), n+3)
 			b = append(b, "))"...)
 			n += 3
 		}
@@ -175,9 +174,9 @@ func (r *SQL[T, ID]) FindMany(ctx context.Context, o FindOptions) ([]T, error) {
 		b := []byte("SELECT " + r.columns + " FROM " + r.table)
 		b, n := r.appendWhere(b, conds, nil, 0)
 		b = r.appendOrder(b, col, key.desc)
-		b = r.d.appendPlaceholder(append(b, " LIMIT "...), n+1)
+		b = r.d.AppendPlaceholder(append(b, " LIMIT "...), n+1)
 		if key.offset {
-			b = r.d.appendPlaceholder(append(b, " OFFSET "...), n+2)
+			b = r.d.AppendPlaceholder(append(b, " OFFSET "...), n+2)
 		}
 		return string(b)
 	})
@@ -208,7 +207,7 @@ func (r *SQL[T, ID]) FindPage(ctx context.Context, o PageOptions) (Page[T], erro
 		b := []byte("SELECT " + r.columns + " FROM " + r.table)
 		b, n := r.appendWhere(b, conds, &ks, 0)
 		b = r.appendOrder(b, ks.col, ks.desc)
-		return string(r.d.appendPlaceholder(append(b, " LIMIT "...), n+1))
+		return string(r.d.AppendPlaceholder(append(b, " LIMIT "...), n+1))
 	})
 	args := r.whereArgs(make([]any, 0, len(conds)+4), conds, &ks)
 	items, err := r.query(ctx, text, append(args, ks.limit+1), ks.limit+1)
@@ -246,7 +245,7 @@ func (r *SQL[T, ID]) Count(ctx context.Context, filter Filter) (int64, error) {
 	})
 	var n int64
 	if err := r.q(ctx).QueryRowContext(ctx, text, r.whereArgs(nil, conds, nil)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("repository: count %s: %w", r.name, err)
+		return 0, dbError("count", r.name, err)
 	}
 	return n, nil
 }
@@ -285,7 +284,7 @@ func (r *SQL[T, ID]) findIn(ctx context.Context, col int, values []any, suffix s
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = r.d.appendPlaceholder(b, i+1)
+			b = r.d.AppendPlaceholder(b, i+1)
 		}
 		b = append(b, ')')
 		b = append(r.appendOrder(b, r.m.pk, false), suffix...)
@@ -302,7 +301,7 @@ func (r *SQL[T, ID]) findIn(ctx context.Context, col int, values []any, suffix s
 func (r *SQL[T, ID]) query(ctx context.Context, text string, args []any, hint int) ([]T, error) {
 	rows, err := r.q(ctx).QueryContext(ctx, text, args...)
 	if err != nil {
-		return nil, fmt.Errorf("repository: select from %s: %w", r.name, err)
+		return nil, dbError("select from", r.name, err)
 	}
 	defer rows.Close()
 	items := make([]T, 0, min(hint, 128))
@@ -312,12 +311,12 @@ func (r *SQL[T, ID]) query(ctx context.Context, text string, args []any, hint in
 		items = append(items, zero)
 		p := &items[len(items)-1]
 		if err := rows.Scan(r.m.targets(unsafe.Pointer(p), dest)...); err != nil {
-			return nil, fmt.Errorf("repository: scan %s: %w", r.name, err)
+			return nil, dbError("scan", r.name, err)
 		}
 		r.m.utc(unsafe.Pointer(p))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("repository: select from %s: %w", r.name, err)
+		return nil, dbError("select from", r.name, err)
 	}
 	return items, nil
 }

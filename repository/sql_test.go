@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
@@ -70,8 +71,8 @@ func TestUsersWithOrdersQueryCount(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	createSchema(t, &testdb.DB{Dialect: base.Dialect, DB: db})
 
-	users := repository.NewSQL[user, int64](db, repository.SQLite, "users", repository.Options[int64]{})
-	orders := repository.NewSQL[order, int64](db, repository.SQLite, "orders", repository.Options[int64]{})
+	users := repository.NewSQL[user, int64](db, dialect.SQLite, "users", repository.Options[int64]{})
+	orders := repository.NewSQL[order, int64](db, dialect.SQLite, "orders", repository.Options[int64]{})
 	seed(t, users, 100, "q")
 	all, err := users.FindMany(ctx, repository.FindOptions{Limit: 100})
 	require.NoError(t, err, "list users")
@@ -122,7 +123,7 @@ func TestRowLocks(t *testing.T) {
 		}[db.Dialect]
 		_, err := db.DB.ExecContext(ctx, ddl)
 		require.NoError(t, err, "create counters")
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		counters := repository.NewSQL[counter, int64](db.DB, d, "counters", repository.Options[int64]{})
 		a, b := counter{}, counter{}
@@ -187,7 +188,7 @@ func TestTransactionPickedUp(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	createSchema(t, db)
-	users := repository.NewSQL[user, int64](db.DB, repository.SQLite, "users", repository.Options[int64]{})
+	users := repository.NewSQL[user, int64](db.DB, dialect.SQLite, "users", repository.Options[int64]{})
 	err := txn.Do(ctx, db.DB, func(ctx context.Context) error {
 		u := user{Email: "rolled@example.com", BornAt: time.Unix(0, 0)}
 		if err := users.Create(ctx, &u); err != nil {
@@ -222,7 +223,7 @@ func TestUUIDKeys(t *testing.T) {
 		}
 		_, err := db.DB.ExecContext(ctx, ddl)
 		require.NoError(t, err, "create notes")
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		notes := repository.NewSQL[note, repository.UUID](db.DB, d, "notes",
 			repository.Options[repository.UUID]{NewID: repository.NewUUIDv7})

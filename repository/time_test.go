@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 )
@@ -32,7 +33,7 @@ func TestTimeRoundTrip(t *testing.T) {
 		ctx := context.Background()
 		_, err := db.DB.ExecContext(ctx, eventDDL[db.Dialect])
 		require.NoError(t, err, "create events")
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		events := repository.NewSQL[event, int64](db.DB, d, "events", repository.Options[int64]{})
 

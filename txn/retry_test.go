@@ -45,6 +45,8 @@ func TestIsRetryable(t *testing.T) {
 		{"mysql duplicate", &mysql.MySQLError{Number: 1062, SQLState: [5]byte{'2', '3', '0', '0', '0'}, Message: "Duplicate entry"}, false},
 		{"mysql wrapped", fmt.Errorf("txn: commit: %w", &mysql.MySQLError{Number: 1213, Message: "Deadlock"}), true},
 		{"mysql joined", errors.Join(errors.New("a"), &mysql.MySQLError{Number: 1205, Message: "x"}), true},
+		{"mariadb record changed", &mysql.MySQLError{Number: 1020, Message: "Record has changed since last read"}, true},
+		{"connection lost is not a transaction retry", &pgconn.PgError{Code: "57P01"}, false},
 		{"mysql number in the middle of a text", errors.New("wrapped Error 1213: x"), false},
 		{"sqlite busy", sqliteErr(5), true},
 		{"sqlite busy snapshot", sqliteErr(517), true},

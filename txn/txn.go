@@ -3,11 +3,14 @@ package txn
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/svckit/svckit/dialect"
 )
 
 // ErrRollbackOnly is returned (wrapping the original cause) by a Do call
@@ -124,11 +127,20 @@ func Do(ctx context.Context, db *sql.DB, fn func(ctx context.Context) error) err
 // may be cut off.
 //
 // If the attempt fails with a retryable error (IsRetryable: serialization
-// failure or deadlock), the transaction is rolled back, the hooks queued by
-// AfterCommit are dropped and fn runs again in a new transaction, up to
+// failure, deadlock, lock timeout, changed record), or BEGIN fails on a lost
+// connection (driver.ErrBadConn, PostgreSQL 57P01, MySQL server gone, …)
+// before any statement ran, the transaction is rolled back, the hooks queued
+// by AfterCommit are dropped and fn runs again in a new transaction, up to
 // opts.MaxAttempts times in all. fn must therefore have no effects outside
 // the database other than through AfterCommit. When the last attempt fails
-// with a retryable error, the error is a *RetryError; other errors are
+// with a retryable error, the error wraps a *RetryError.
+//
+// Errors of the database are returned through dialect.Wrap, so that they
+// report their errkind kind: a lost connection or a full server is
+// Unavailable (503 with Retry-After), a statement cancelled at its deadline
+// Timeout, a retryable failure that outlived its attempts Unavailable. The
+// driver's error stays in the chain for errors.Is and errors.As; errors fn
+// returns that already report a kind, and errors of no database class, are
 // returned as they are.
 //
 // After the commit DoWith runs the hooks queued with AfterCommit, in order,
@@ -161,11 +173,11 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 			}
 			return nil
 		}
-		if !IsRetryable(err) || ctx.Err() != nil {
-			return err
+		if !retryable(err) || ctx.Err() != nil {
+			return dialect.Wrap(err)
 		}
 		if n >= max {
-			return &RetryError{Attempts: n, Err: err}
+			return dialect.Wrap(&RetryError{Attempts: n, Err: err})
 		}
 		if werr := wait(ctx, opts.delay(n)); werr != nil {
 			return fmt.Errorf("txn: %w while waiting to retry: %w", werr, &RetryError{Attempts: n, Err: err})
@@ -184,12 +196,15 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 func attempt(ctx context.Context, db *sql.DB, txOpts *sql.TxOptions, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("txn: begin: %w", err)
+		return nil, &beginError{err}
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(context.WithoutCancel(ctx), txOpts)
 	if err != nil {
-		return nil, fmt.Errorf("txn: begin: %w", err)
+		if dialect.Classify(err) == dialect.ConnectionLost {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the dead connection
+		}
+		return nil, &beginError{err}
 	}
 	r := &struct { // one allocation for the transaction, its scope and watch
 		t         dbTx

@@ -11,7 +11,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/sqlstore"
-	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/dialect"
 )
 
 // Example keeps refresh-token families in SQLite: the same code runs on
@@ -25,7 +25,7 @@ func Example() {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
-	store := sqlstore.New(db, repository.SQLite)
+	store := sqlstore.New(db, dialect.SQLite)
 	if err := store.Migrate(ctx); err != nil {
 		panic(err)
 	}

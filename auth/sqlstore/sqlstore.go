@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/sqlschema"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -40,7 +40,7 @@ var schemas embed.FS
 // A Store is safe for concurrent use. It does not own db: close db yourself.
 type Store struct {
 	db *sql.DB
-	d  repository.Dialect
+	d  dialect.Dialect
 	q  queries
 }
 
@@ -54,10 +54,10 @@ type queries struct {
 }
 
 // New returns a Store on db speaking dialect d. It panics if d is not a
-// valid repository.Dialect.
-func New(db *sql.DB, d repository.Dialect) *Store {
+// valid dialect.Dialect.
+func New(db *sql.DB, d dialect.Dialect) *Store {
 	if db == nil || !d.Valid() {
-		panic("sqlstore: New needs a *sql.DB and a valid repository.Dialect")
+		panic("sqlstore: New needs a *sql.DB and a valid dialect.Dialect")
 	}
 	b := d.Rebind
 	return &Store{db: db, d: d, q: queries{

@@ -12,8 +12,8 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/internal/storetest"
 	"github.com/svckit/svckit/auth/sqlstore"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -22,10 +22,10 @@ import (
 // or against the servers' connection limits (shared with other tests).
 func open(t *testing.T, db *testdb.DB) *sqlstore.Store {
 	t.Helper()
-	d, err := repository.ParseDialect(db.Dialect)
+	d, err := dialect.Parse(db.Dialect)
 	require.NoError(t, err, "dialect of %s", db.Name)
 	db.DB.SetMaxOpenConns(16)
-	if d == repository.SQLite {
+	if d == dialect.SQLite {
 		db.DB.SetMaxOpenConns(4)
 	}
 	s := sqlstore.New(db.DB, d)
@@ -107,6 +107,6 @@ func TestJoinsCallerTransaction(t *testing.T) {
 }
 
 func TestNewPanicsOnBadDialect(t *testing.T) {
-	assert.PanicsWithValue(t, "sqlstore: New needs a *sql.DB and a valid repository.Dialect",
+	assert.PanicsWithValue(t, "sqlstore: New needs a *sql.DB and a valid dialect.Dialect",
 		func() { sqlstore.New(testdb.SQLite(t).DB, 0) }, "an invalid dialect is a programmer error")
 }

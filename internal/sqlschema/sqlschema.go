@@ -4,10 +4,9 @@ package sqlschema
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 
-	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/dialect"
 )
 
 // Statements splits a script into its statements: lines that are "--"
@@ -35,7 +34,7 @@ func Statements(script string) []string {
 // at the same moment it fails with a unique violation on its catalog or
 // "already exists" (42P07, 42710); such a statement is run again, up to
 // three times in all, and then sees the object.
-func Apply(ctx context.Context, db *sql.DB, d repository.Dialect, stmts []string) error {
+func Apply(ctx context.Context, db *sql.DB, d dialect.Dialect, stmts []string) error {
 	for _, stmt := range stmts {
 		var err error
 		for range 3 {
@@ -53,19 +52,10 @@ func Apply(ctx context.Context, db *sql.DB, d repository.Dialect, stmts []string
 
 // lostCreateRace reports whether err is how PostgreSQL fails an IF NOT EXISTS
 // statement that raced with the same statement elsewhere.
-func lostCreateRace(d repository.Dialect, err error) bool {
-	if d != repository.Postgres {
+func lostCreateRace(d dialect.Dialect, err error) bool {
+	if d != dialect.Postgres {
 		return false
 	}
-	if d.IsUniqueViolation(err) {
-		return true
-	}
-	var s interface{ SQLState() string }
-	if errors.As(err, &s) {
-		switch s.SQLState() {
-		case "42P07", "42710": // duplicate_table, duplicate_object
-			return true
-		}
-	}
-	return false
+	c := dialect.Classify(err)
+	return c == dialect.UniqueViolation || c == dialect.DuplicateObject
 }

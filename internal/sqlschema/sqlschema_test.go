@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/sqlschema"
 	"github.com/svckit/svckit/internal/testdb"
-	"github.com/svckit/svckit/repository"
 )
 
 func TestStatements(t *testing.T) {
@@ -38,12 +38,12 @@ func TestStatements(t *testing.T) {
 // at once on every engine, as instances starting together do: all succeed.
 func TestApplyConcurrently(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		d, err := repository.ParseDialect(db.Dialect)
+		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
 		stmts := sqlschema.Statements(`
 			CREATE TABLE IF NOT EXISTS sqlschema_t (id INT PRIMARY KEY, v INT);
 			CREATE INDEX IF NOT EXISTS sqlschema_t_v ON sqlschema_t (v);`)
-		if d == repository.MySQL {
+		if d == dialect.MySQL {
 			// MySQL has no CREATE INDEX IF NOT EXISTS; MariaDB has.
 			stmts = stmts[:1]
 		}

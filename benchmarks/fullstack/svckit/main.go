@@ -22,6 +22,7 @@ import (
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/ratelimit"
@@ -51,9 +52,9 @@ func run(cfg bench.Config) error {
 	defer db.Close()
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
-	d := repository.SQLite
+	d := dialect.SQLite
 	if cfg.Driver == "pgx" {
-		d = repository.Postgres
+		d = dialect.Postgres
 	}
 	s := &service{db: db, users: repository.NewSQL[bench.User, string](db, d, "users", repository.Options[string]{})}
 	s.accounts = repository.NewSQL[bench.Account, int64](db, d, "accounts", repository.Options[int64]{})

@@ -23,6 +23,7 @@ import (
 	"github.com/svckit/svckit/auth/sqlstore"
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
@@ -41,7 +42,7 @@ type App struct {
 	ownDB    bool
 	rdb      *redis.Client
 	ownRedis bool
-	dialect  repository.Dialect
+	dialect  dialect.Dialect
 
 	events       *LogBus
 	users        *UserService
@@ -76,7 +77,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) init(ctx context.Context) error {
 	cfg := a.cfg
 	var err error
-	if a.dialect, err = repository.ParseDialect(cfg.Database.Dialect); err != nil {
+	if a.dialect, err = dialect.Parse(cfg.Database.Dialect); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if a.db == nil {

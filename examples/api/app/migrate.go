@@ -10,22 +10,22 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/dialect"
 )
 
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrate applies the embedded migrations of dialect that db has not seen
+// Migrate applies the embedded migrations of dialect d that db has not seen
 // yet, in file-name order, and records each one in schema_migrations, then
 // creates the idempotency-key table of svckit's idempotency package. Every
 // statement is idempotent (IF NOT EXISTS), so two instances starting at
 // once do not trip over each other.
-func Migrate(ctx context.Context, db *sql.DB, dialect repository.Dialect) error {
-	dir := path.Join("migrations", dialect.String())
+func Migrate(ctx context.Context, db *sql.DB, d dialect.Dialect) error {
+	dir := path.Join("migrations", d.String())
 	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
-		return fmt.Errorf("app: migrations for %s: %w", dialect, err)
+		return fmt.Errorf("app: migrations for %s: %w", d, err)
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(100) NOT NULL PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("app: create schema_migrations: %w", err)
@@ -40,7 +40,7 @@ func Migrate(ctx context.Context, db *sql.DB, dialect repository.Dialect) error 
 	for _, name := range names {
 		version := strings.TrimSuffix(name, ".sql")
 		var n int
-		q := "SELECT COUNT(*) FROM schema_migrations WHERE version = " + dialect.Placeholder(1)
+		q := "SELECT COUNT(*) FROM schema_migrations WHERE version = " + d.Placeholder(1)
 		if err := db.QueryRowContext(ctx, q, version).Scan(&n); err != nil {
 			return fmt.Errorf("app: read schema_migrations: %w", err)
 		}
@@ -56,12 +56,12 @@ func Migrate(ctx context.Context, db *sql.DB, dialect repository.Dialect) error 
 				return fmt.Errorf("app: migration %s: %w", name, err)
 			}
 		}
-		ins := "INSERT INTO schema_migrations (version) VALUES (" + dialect.Placeholder(1) + ")"
-		if _, err := db.ExecContext(ctx, ins, version); err != nil && !dialect.IsUniqueViolation(err) {
+		ins := "INSERT INTO schema_migrations (version) VALUES (" + d.Placeholder(1) + ")"
+		if _, err := db.ExecContext(ctx, ins, version); err != nil && dialect.Classify(err) != dialect.UniqueViolation {
 			return fmt.Errorf("app: record migration %s: %w", name, err)
 		}
 	}
-	return newIdempotencyStore(db, dialect).Migrate(ctx)
+	return newIdempotencyStore(db, d).Migrate(ctx)
 }
 
 // statements splits a migration file on semicolons that end a line and

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
@@ -19,7 +20,7 @@ const MaxIdempotencyKey = idempotency.MaxKeyLen
 // newIdempotencyStore returns where transfers keep the outcome of requests
 // made with an Idempotency-Key, per user: svckit's idempotency table
 // (idempotency.DefaultTable) on the service's database, created by Migrate.
-func newIdempotencyStore(db *sql.DB, d repository.Dialect) *idempotency.SQL {
+func newIdempotencyStore(db *sql.DB, d dialect.Dialect) *idempotency.SQL {
 	return idempotency.NewSQL(db, d, idempotency.Options{})
 }
 
