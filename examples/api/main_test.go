@@ -17,8 +17,9 @@ import (
 )
 
 // TestMain_servesAndShutsDown builds the real binary, starts it on a
-// loopback port with an SQLite file, calls it, then sends SIGTERM: the
-// process must drain and exit 0.
+// loopback port with an SQLite file, calls it, then sends SIGTERM: readiness
+// must fail at once while requests are still served for DRAIN_DELAY, then the
+// process must exit 0.
 func TestMain_servesAndShutsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -36,6 +37,7 @@ func TestMain_servesAndShutsDown(t *testing.T) {
 		"JWT_SECRET=",
 		"ADMIN_EMAIL=root@example.com",
 		"ADMIN_PASSWORD=root-password",
+		"DRAIN_DELAY=1s",
 	)
 	// An io.Pipe rather than StderrPipe: Wait then waits until every line
 	// was copied, so the log read after Wait is complete.
@@ -77,6 +79,19 @@ func TestMain_servesAndShutsDown(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the admin from the environment can log in")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM), "SIGTERM is delivered")
+	// While it drains, readiness fails at once and requests are served.
+	assert.Eventually(t, func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	}, 500*time.Millisecond, 10*time.Millisecond, "readyz answers 503 at once after SIGTERM")
+	res, err = http.Get(base + "/healthz")
+	require.NoError(t, err, "GET /healthz while draining")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "requests are served while draining")
 	require.NoError(t, cmd.Wait(), "the process exits 0 after SIGTERM")
 	logw.Close()
 	all := <-logs

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // registers "mysql"
@@ -28,6 +29,10 @@ import (
 	"github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
 )
+
+// redisTimeout bounds a Redis dial, read, write or wait for a pooled
+// connection when REDIS_URL does not say otherwise.
+const redisTimeout = 500 * time.Millisecond
 
 // Issuer is the "iss" of the tokens the service signs.
 const Issuer = "svckit-example"
@@ -55,6 +60,8 @@ type App struct {
 
 	cursorKey []byte
 	janitor   *janitor
+	gate      *poolGate
+	draining  atomic.Bool // set by Serve once its context is done
 
 	handler http.Handler
 }
@@ -122,6 +129,8 @@ func (a *App) init(ctx context.Context) error {
 			return fmt.Errorf("app: ensure admin: %w", err)
 		}
 	}
+	p := cfg.Pool.withDefaults(cfg.Database)
+	a.gate = newPoolGate(p.MaxOpen, p.Wait)
 	a.handler = a.routes()
 	a.janitor = a.startJanitor()
 	return nil
@@ -129,17 +138,20 @@ func (a *App) init(ctx context.Context) error {
 
 func (a *App) openDB(ctx context.Context) error {
 	d := a.cfg.Database
-	db, err := sql.Open(d.Driver, d.DSN)
+	dsn := d.DSN
+	if d.Driver == "pgx" {
+		dsn = withApplicationName(dsn, ApplicationName)
+	}
+	db, err := sql.Open(d.Driver, dsn)
 	if err != nil {
 		return fmt.Errorf("app: open database: %w", err)
 	}
 	a.db, a.ownDB = db, true
-	if d.Memory {
-		// Every connection to :memory: is a database of its own.
-		db.SetMaxOpenConns(1)
-	} else if d.Driver == "sqlite" {
-		db.SetMaxOpenConns(8)
-	}
+	p := a.cfg.Pool.withDefaults(d)
+	db.SetMaxOpenConns(p.MaxOpen)
+	db.SetMaxIdleConns(p.MaxIdle)
+	db.SetConnMaxLifetime(p.MaxLifetime)
+	db.SetConnMaxIdleTime(p.MaxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("app: reach database: %w", err)
 	}
@@ -150,6 +162,15 @@ func (a *App) openRedis(ctx context.Context) error {
 	opts, err := redis.ParseURL(a.cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("%w: REDIS_URL: %w", ErrConfig, err)
+	}
+	// Every Redis use has a fallback, so a slow Redis must fail fast: the
+	// client honours each call's context deadline, and its own timeouts
+	// (unless REDIS_URL sets them) are a backstop for calls without one.
+	opts.ContextTimeoutEnabled = true
+	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout} {
+		if *d == 0 {
+			*d = redisTimeout
+		}
 	}
 	a.rdb, a.ownRedis = redis.NewClient(opts), true
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
@@ -240,19 +261,6 @@ func (a *App) Events() *LogBus { return a.events }
 
 // Handler returns the service's HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
-
-// Ready reports whether the database (and Redis, when configured) answer.
-func (a *App) Ready(ctx context.Context) error {
-	if err := a.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("app: database: %w", err)
-	}
-	if a.rdb != nil {
-		if err := a.rdb.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("app: redis: %w", err)
-		}
-	}
-	return nil
-}
 
 // Close releases what New opened: the janitor goroutine that deletes
 // expired refresh tokens and idempotency keys, the in-memory cache, and the

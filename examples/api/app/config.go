@@ -97,6 +97,16 @@ type Config struct {
 	// PasswordCost, when not zero, replaces the password hashing cost
 	// (argon2id memory in KiB). Tests lower it; production leaves it zero.
 	PasswordCost uint32
+	// Pool bounds the database pool and the wait for one of its
+	// connections. See Pool for the zero value of each field.
+	Pool Pool
+	// RequestTimeout is the deadline of every request: past it the
+	// request answers 504 TIMEOUT, its statement is cancelled and its
+	// transaction rolled back. Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// HTTP bounds the server's connections and its shutdown (Serve reads
+	// it). See HTTP for the zero value of each field.
+	HTTP HTTP
 }
 
 // Database says which database to open.
@@ -165,6 +175,9 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		return Config{}, nil, fmt.Errorf("%w: TRUSTED_PROXIES: %w", ErrConfig, err)
 	}
 	cfg.TrustedProxies = proxies
+	if err := readLimits(getenv, &cfg); err != nil {
+		return Config{}, nil, err
+	}
 	return cfg, warnings, nil
 }
 

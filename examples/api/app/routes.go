@@ -1,9 +1,7 @@
 package app
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
@@ -21,6 +19,7 @@ func (a *App) routes() http.Handler {
 	api := middleware.Chain(
 		middleware.OptionalAuth(a.tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.api, Key: middleware.KeyByUser, Policy: "api"}),
+		a.gate.Handler,
 		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
 	mux := http.NewServeMux()
@@ -48,14 +47,8 @@ func (a *App) routes() http.Handler {
 		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: a.logger}),
 		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: a.logger}),
+		// Inside the logger, so that the access log records the 504 a
+		// request past its deadline gets.
+		middleware.Timeout(a.cfg.requestTimeout()),
 	).Then(envelope.Routes(mux))
-}
-
-func (a *App) readyz(r *http.Request) (map[string]string, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := a.Ready(ctx); err != nil {
-		return nil, envelope.Unavailable("not ready").Wrap(err)
-	}
-	return map[string]string{"status": "ready"}, nil
 }

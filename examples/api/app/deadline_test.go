@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/examples/api/app"
+	"github.com/svckit/svckit/internal/testdb"
+)
+
+// logBuffer is an io.Writer safe for the server's concurrent log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// accessLog returns the access log lines (JSON) for path.
+func (l *logBuffer) accessLog(path string) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["path"] == path && m["status"] != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestDeadline_rowLockHeldElsewhere: transfers that wait on a row lock
+// held by another client answer 504 TIMEOUT at the request deadline, the
+// access log records 504, requests that find the pool's slots taken answer
+// 503 UNAVAILABLE with Retry-After after the pool wait, and nothing the
+// timed-out transfers started commits once the lock is released.
+func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
+	db := testdb.Postgres(t)
+	const deadline = 600 * time.Millisecond
+	logs := &logBuffer{}
+	cfg := testConfig()
+	appName := "svckit-test-" + testdb.Suffix()
+	cfg.Database = app.Database{Driver: db.Driver, Dialect: db.Dialect, DSN: db.DSN + "&application_name=" + appName}
+	cfg.RequestTimeout = deadline
+	cfg.Pool = app.Pool{MaxOpen: 2, Wait: 150 * time.Millisecond}
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	s := start(t, cfg)
+
+	_, token := s.newUser(t, "locked")
+	from := s.newAccount(t, token, "EUR", 10000)
+	to := s.newAccount(t, token, "EUR", 0)
+
+	// Another client holds the source row's lock.
+	ctx := context.Background()
+	holder, err := db.DB.BeginTx(ctx, nil)
+	require.NoError(t, err, "the other client begins")
+	defer holder.Rollback()
+	_, err = holder.ExecContext(ctx, "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", from.ID)
+	require.NoError(t, err, "the other client locks the source row")
+
+	type outcome struct {
+		status int
+		took   time.Duration
+		code   string
+	}
+	results := make(chan outcome, 2)
+	for range 2 {
+		go func() {
+			began := time.Now()
+			r := call(s.Client, s.URL, "POST", "/v1/transfers", token,
+				map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": 100})
+			results <- outcome{r.Status, time.Since(began), r.Code}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // both transfers hold the two slots
+	began := time.Now()
+	busy := call(s.Client, s.URL, "GET", "/v1/users/me", token, nil)
+	waited := time.Since(began)
+	assert.Equal(t, http.StatusServiceUnavailable, busy.Status, "no slot within the pool wait: 503, %s", busy.Raw)
+	assert.Equal(t, "UNAVAILABLE", busy.Code, "code")
+	assert.Equal(t, "1", busy.Header.Get("Retry-After"), "Retry-After on 503")
+	assert.GreaterOrEqual(t, waited, 150*time.Millisecond, "it waited the pool wait first")
+
+	for range 2 {
+		o := <-results
+		assert.Equal(t, http.StatusGatewayTimeout, o.status, "a transfer stuck on the lock answers 504")
+		assert.Equal(t, "TIMEOUT", o.code, "code TIMEOUT")
+		assert.GreaterOrEqual(t, o.took, deadline, "not before the deadline")
+		assert.Less(t, o.took, deadline+time.Second, "at the deadline, not when the lock is released")
+	}
+	lines := logs.accessLog("/v1/transfers")
+	require.NotEmpty(t, lines, "the transfers are in the access log")
+	for _, l := range lines {
+		if l["msg"] != "request" && l["method"] == "POST" {
+			continue
+		}
+		assert.EqualValues(t, 504, l["status"], "the access log records what the client got: %v", l)
+	}
+
+	require.NoError(t, holder.Rollback(), "the other client lets go")
+	time.Sleep(300 * time.Millisecond)
+	var n int
+	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT count(*) FROM transfers").Scan(&n), "count transfers")
+	assert.Zero(t, n, "nothing a timed-out transfer started commits after the client was told it failed")
+	var balance int64
+	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = $1", from.ID).Scan(&balance), "balance")
+	assert.Equal(t, int64(10000), balance, "the source balance is untouched")
+
+	s.expect(t, req{Method: "POST", Path: "/v1/transfers", Token: token,
+		Body: map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": 100}}, 201, "")
+	assertPoolBounded(t, db.DB, appName, 2)
+}
+
+// assertPoolBounded checks that PostgreSQL holds at most max connections
+// of the service (they report appName as their application_name).
+func assertPoolBounded(t *testing.T, admin *sql.DB, appName string, max int) {
+	t.Helper()
+	var n int
+	require.NoError(t, admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", appName).Scan(&n), "count connections")
+	assert.LessOrEqual(t, n, max, "at most Pool.MaxOpen connections")
+}

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/svckit/svckit/envelope"
+)
+
+// Bounds of the readiness checks: a load balancer polls often, and a
+// dependency that hangs must not make the answer hang.
+const (
+	readyDatabaseTimeout = 2 * time.Second
+	readyRedisTimeout    = 250 * time.Millisecond
+)
+
+// ErrDraining is returned by Ready once Serve has begun to shut down.
+var ErrDraining = errors.New("app: draining: shutting down")
+
+// Readiness is the body of a 200 from /readyz.
+type Readiness struct {
+	// Status is "ready", or "degraded" when an optional dependency is down
+	// and its fallback serves (Redis: cache reads from the database, rate
+	// limits in memory).
+	Status string `json:"status"`
+	// Checks names each dependency with "ok" or "down".
+	Checks map[string]string `json:"checks"`
+}
+
+// Ready reports whether the service can serve: not draining, and the
+// database answers. Redis is optional (every use of it has a fallback), so
+// it never makes the service unready; Readiness reports it.
+func (a *App) Ready(ctx context.Context) error {
+	if a.draining.Load() {
+		return ErrDraining
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyDatabaseTimeout)
+	defer cancel()
+	if err := a.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("app: database: %w", err)
+	}
+	return nil
+}
+
+// Readiness checks every dependency: an error when the service cannot
+// serve (see Ready), else the status of each dependency.
+func (a *App) Readiness(ctx context.Context) (Readiness, error) {
+	if err := a.Ready(ctx); err != nil {
+		return Readiness{}, err
+	}
+	r := Readiness{Status: "ready", Checks: map[string]string{"database": "ok"}}
+	if a.rdb != nil {
+		ctx, cancel := context.WithTimeout(ctx, readyRedisTimeout)
+		defer cancel()
+		r.Checks["redis"] = "ok"
+		if err := a.rdb.Ping(ctx).Err(); err != nil {
+			r.Status, r.Checks["redis"] = "degraded", "down"
+		}
+	}
+	return r, nil
+}
+
+// readyz answers 200 with the Readiness, or 503 UNAVAILABLE when the
+// service cannot serve (draining, or the database is down).
+func (a *App) readyz(r *http.Request) (Readiness, error) {
+	ready, err := a.Readiness(r.Context())
+	if err != nil {
+		msg := "not ready"
+		if errors.Is(err, ErrDraining) {
+			msg = "shutting down"
+		}
+		return Readiness{}, envelope.Unavailable(msg).Wrap(err)
+	}
+	return ready, nil
+}

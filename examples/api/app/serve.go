@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Serve serves the handler on ln until ctx is done (main cancels it on
+// SIGINT or SIGTERM), then shuts down in three steps:
+//
+//  1. at once, /readyz answers 503 UNAVAILABLE and keep-alive is turned
+//     off, so a load balancer stops sending new traffic and clients move
+//     their connections elsewhere;
+//  2. for HTTP.DrainDelay the listener keeps serving in-flight and new
+//     requests (the load balancer needs a few probes to notice);
+//  3. the listener closes and requests in flight get HTTP.ShutdownTimeout
+//     to finish.
+//
+// It returns nil after a clean shutdown, or the error that ended serving.
+// The listener is capped at HTTP.MaxConns open connections (see
+// connLimiter) and Serve closes it.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	h := a.cfg.HTTP.withDefaults()
+	limited := newConnLimiter(ln, h.MaxConns, h.MaxConnAge)
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Past the request deadline, so that the 504 still gets out.
+		WriteTimeout: a.cfg.requestTimeout() + 5*time.Second,
+		IdleTimeout:  h.IdleTimeout,
+		ConnState:    limited.connState,
+		ErrorLog:     slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(limited) }()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	a.draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	a.logger.Info("shutting down: draining", "drainDelay", h.DrainDelay, "shutdownTimeout", h.ShutdownTimeout)
+	if h.DrainDelay > 0 {
+		t := time.NewTimer(h.DrainDelay)
+		select {
+		case <-t.C:
+		case err := <-served:
+			t.Stop()
+			return err
+		}
+	}
+	stop, cancel := context.WithTimeout(context.Background(), h.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(stop)
+	if err != nil {
+		// Past the timeout: cut the requests still running.
+		_ = srv.Close()
+	}
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
