@@ -161,6 +161,7 @@ func contract(t *testing.T, s *server) {
 
 		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + alice.ID, Token: bobToken, Body: map[string]string{"name": "Mallory"}}, 403, "FORBIDDEN")
 		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + alice.ID, Token: aliceToken, Body: map[string]string{"name": ""}}, 400, "VALIDATION_ERROR")
+		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + alice.ID, Token: aliceToken, Body: map[string]any{"name": nil}}, 400, "VALIDATION_ERROR")
 		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + alice.ID, Token: aliceToken, Body: map[string]string{"email": "x@y.z"}}, 400, "BAD_REQUEST")
 		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + bob.ID, Token: admin, Body: map[string]string{"name": "Robert"}}, 200, "").into(t, &got)
 		assert.Equal(t, "Robert", got.Name, "an admin may rename anyone")
