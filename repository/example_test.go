@@ -3,6 +3,7 @@ package repository_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -188,4 +189,38 @@ func ExampleNewUUIDv7() {
 	fmt.Println(n.ID.Version(), len(n.ID.String()))
 	// Output:
 	// 7 36
+}
+
+// Account is stored with a secret that no client may sort or filter on.
+type Account struct {
+	ID           int64  `db:"id,pk" json:"id"`
+	Email        string `db:"email,unique" json:"email"`
+	PasswordHash string `db:"password_hash,private" json:"-"`
+}
+
+// Columns tagged private (and fields tagged json:"-") answer filters and
+// orders as if they did not exist, and Create chooses the id whatever a
+// decoded request body said.
+func Example_privateColumns() {
+	ctx := context.Background()
+	accounts := repository.NewMemory[Account, int64]("accounts", repository.Options[int64]{})
+	var a Account
+	if err := json.Unmarshal([]byte(`{"id":42,"email":"ada@example.com"}`), &a); err != nil {
+		panic(err)
+	}
+	a.PasswordHash = "$argon2id$..."
+	if err := accounts.Create(ctx, &a); err != nil {
+		panic(err)
+	}
+	fmt.Println("id chosen by the repository:", a.ID)
+
+	for _, orderBy := range []string{"password_hash", "no_such_column", "email"} {
+		_, err := accounts.FindMany(ctx, repository.FindOptions{OrderBy: orderBy})
+		fmt.Printf("orderBy %s: %v\n", orderBy, err)
+	}
+	// Output:
+	// id chosen by the repository: 1
+	// orderBy password_hash: repository: orderBy: unknown field "password_hash"
+	// orderBy no_such_column: repository: orderBy: unknown field "no_such_column"
+	// orderBy email: <nil>
 }
