@@ -127,8 +127,8 @@ func ExampleRateLimit() {
 	}
 	// Output:
 	// 200 "default";q=2;w=60 "default";r=1;t=30
-	// 200 "default";q=2;w=60 "default";r=0;t=60
-	// 429 "default";q=2;w=60 "default";r=0;t=60
+	// 200 "default";q=2;w=60 "default";r=0;t=30
+	// 429 "default";q=2;w=60 "default";r=0;t=30
 	// Retry-After: 30
 }
 

@@ -60,16 +60,26 @@ func RateLimit(l *ratelimit.Limiter, key KeyFunc) func(http.Handler) http.Handle
 }
 
 // RateLimitWithOptions returns a middleware that spends one event of the
-// request's key per request. Every response carries the quota fields of the
-// IETF draft "RateLimit header fields for HTTP" (structured form):
+// request's key per request. Every response carries the fields of the IETF
+// draft "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-
+// headers-11), as structured-field list items:
 //
 //	RateLimit-Policy: "default";q=100;w=60
-//	RateLimit: "default";r=42;t=36
+//	RateLimit: "default";r=42;t=1
 //
-// where q is the limit's Rate, w its Period in seconds, r the events
-// remaining now and t the seconds until the key is back at its full quota.
-// A denied request is answered 429 RATE_LIMITED with Retry-After set to the
-// seconds, rounded up, until the next request will be allowed.
+// where q is the quota per window of w seconds (the limit's Rate and Period;
+// a Period that is not a whole number of seconds is rounded up and q scaled
+// down to it), r the events available now and t the effective window: the
+// seconds, rounded up, within which no more than r further events will be
+// allowed, that is until the budget grows by one (Result.Refill). A denied
+// request is answered 429 RATE_LIMITED with r=0 and Retry-After equal to t:
+// the seconds, rounded up and at least 1, until the next request will be
+// allowed, so that Retry-After never points before the end of the effective
+// window.
+//
+// The items are added, not set, so the fields list every policy that
+// applied to the request: a handler that takes decisions of its own (a
+// login form's limit per email) adds its items with AddRateLimitFields.
 //
 // When the limiter fails (a Redis store without fallback that cannot reach
 // Redis) the request is answered 503 UNAVAILABLE; the store reports the
@@ -87,14 +97,11 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 	if name == "" {
 		name = "default"
 	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			panic("middleware: rate-limit policy name " + strconv.Quote(name) + " is not a valid string")
-		}
+	if !validPolicyName(name) {
+		panic("middleware: rate-limit policy name " + strconv.Quote(name) + " is not a valid string")
 	}
-	limit := opts.Limiter.Limit()
 	quoted := `"` + name + `"`
-	policy := quoted + ";q=" + strconv.Itoa(limit.Rate) + ";w=" + strconv.FormatInt(ceilSeconds(limit.Period), 10)
+	policy := policyItem(quoted, opts.Limiter.Limit())
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := opts.Limiter.Allow(r.Context(), key(r))
@@ -105,8 +112,8 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 				return
 			}
 			h := w.Header()
-			h.Set("RateLimit-Policy", policy)
-			h.Set("RateLimit", quotaField(quoted, res))
+			h.Add("RateLimit-Policy", policy)
+			h.Add("RateLimit", serviceLimitItem(quoted, res))
 			if !res.Allowed {
 				_ = envelope.WriteError(w, r, envelope.RateLimited(res.RetryAfter))
 				return
@@ -116,14 +123,59 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 	}
 }
 
-// quotaField formats the RateLimit field for res.
-func quotaField(quoted string, res ratelimit.Result) string {
+// AddRateLimitFields adds the RateLimit-Policy and RateLimit items of one
+// decision under the named policy to h, formatted as RateLimitWithOptions
+// does, for handlers that take rate-limit decisions of their own. A denied
+// decision is answered with envelope.RateLimited(res.RetryAfter), whose
+// Retry-After then equals the item's t. It panics when policy is not a valid
+// structured-field string (printable ASCII without '"' or '\').
+func AddRateLimitFields(h http.Header, policy string, res ratelimit.Result) {
+	if !validPolicyName(policy) {
+		panic("middleware: rate-limit policy name " + strconv.Quote(policy) + " is not a valid string")
+	}
+	quoted := `"` + policy + `"`
+	h.Add("RateLimit-Policy", policyItem(quoted, res.Limit))
+	h.Add("RateLimit", serviceLimitItem(quoted, res))
+}
+
+// validPolicyName reports whether name can be written as a structured-field
+// string without escapes.
+func validPolicyName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// policyItem formats the quota policy item of limit: q events per window of
+// w whole seconds. A Period of whole seconds gives q = Rate; another Period
+// is rounded up to w and q scaled down to it, so that q per w never
+// overstates the rate.
+func policyItem(quoted string, limit ratelimit.Limit) string {
+	w := ceilSeconds(limit.Period)
+	q := int64(limit.Rate)
+	if time.Duration(w)*time.Second != limit.Period {
+		q = int64(float64(limit.Rate) * float64(time.Duration(w)*time.Second) / float64(limit.Period))
+	}
+	return quoted + ";q=" + strconv.FormatInt(q, 10) + ";w=" + strconv.FormatInt(w, 10)
+}
+
+// serviceLimitItem formats the service limit item for res: r the events
+// available now (zero when denied) and t the effective window, which for a
+// denied event is Retry-After's value.
+func serviceLimitItem(quoted string, res ratelimit.Result) string {
+	remaining, window := int64(res.Remaining), ceilSeconds(res.Refill())
+	if !res.Allowed {
+		remaining, window = 0, max(window, 1)
+	}
 	b := make([]byte, 0, len(quoted)+24)
 	b = append(b, quoted...)
 	b = append(b, ";r="...)
-	b = strconv.AppendInt(b, int64(res.Remaining), 10)
+	b = strconv.AppendInt(b, remaining, 10)
 	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, ceilSeconds(res.ResetAfter), 10)
+	b = strconv.AppendInt(b, window, 10)
 	return string(b)
 }
 

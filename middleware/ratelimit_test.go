@@ -3,8 +3,10 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/ratelimit"
 )
@@ -48,13 +51,16 @@ func TestRateLimitHeaders(t *testing.T) {
 		quota   string
 		retry   string
 	}{
+		// t is the effective window: within it no more than r further
+		// requests pass; on a 429 it is Retry-After.
 		{0, 200, `"default";r=2;t=20`, ""},
-		{0, 200, `"default";r=1;t=40`, ""},
-		{0, 200, `"default";r=0;t=60`, ""},
-		{0, 429, `"default";r=0;t=60`, "20"},
-		{19500 * time.Millisecond, 429, `"default";r=0;t=41`, "1"},
-		{500 * time.Millisecond, 200, `"default";r=0;t=60`, ""},
-		{1 * time.Second, 429, `"default";r=0;t=59`, "19"},
+		{0, 200, `"default";r=1;t=20`, ""},
+		{0, 200, `"default";r=0;t=20`, ""},
+		{0, 429, `"default";r=0;t=20`, "20"},
+		{19500 * time.Millisecond, 429, `"default";r=0;t=1`, "1"},
+		{500 * time.Millisecond, 200, `"default";r=0;t=20`, ""},
+		{1 * time.Second, 429, `"default";r=0;t=19`, "19"},
+		{49 * time.Second, 200, `"default";r=1;t=10`, ""},
 	}
 	for i, tt := range tests {
 		clock.Advance(tt.advance)
@@ -73,7 +79,7 @@ func TestRateLimitPolicyName(t *testing.T) {
 	l := ratelimit.New(ratelimit.Limit{Rate: 10, Period: 1500 * time.Millisecond}, nil)
 	h := middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: l, Policy: "login"})(okHandler())
 	rec := serve(h, httptest.NewRequest("GET", "/", nil))
-	assert.Equal(t, `"login";q=10;w=2`, rec.Header().Get("RateLimit-Policy"), "named policy, window rounded up")
+	assert.Equal(t, `"login";q=13;w=2`, rec.Header().Get("RateLimit-Policy"), "named policy, window rounded up, quota scaled to it")
 	assert.Panics(t, func() {
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: l, Policy: `a"b`})
 	}, "a name that breaks the field is a programming error")
@@ -187,4 +193,101 @@ func TestRateLimitConcurrent(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(100), served.Load(), "exactly the limit is served")
 	assert.Equal(t, int64(100), limited.Load(), "the rest is limited")
+}
+
+// TestRateLimitFieldsAgree checks the fields against the IETF draft
+// (draft-ietf-httpapi-ratelimit-headers-11) and against Retry-After, for
+// several limits: a 429 says r=0 and its t equals Retry-After; any response's
+// t is an effective window, within which no more than r further requests
+// pass, and after which one more does.
+func TestRateLimitFieldsAgree(t *testing.T) {
+	tests := []struct {
+		name   string
+		limit  ratelimit.Limit
+		policy string
+	}{
+		{"3 a minute", ratelimit.Limit{Rate: 3, Period: time.Minute}, `"default";q=3;w=60`},
+		{"10 every 1.5 s, bursts of 2", ratelimit.Limit{Rate: 10, Period: 1500 * time.Millisecond, Burst: 2}, `"default";q=13;w=2`},
+		{"1 an hour", ratelimit.Limit{Rate: 1, Period: time.Hour}, `"default";q=1;w=3600`},
+		{"5 a minute, bursts of 10", ratelimit.Limit{Rate: 5, Period: time.Minute, Burst: 10}, `"default";q=5;w=60`},
+		{"100 a second", ratelimit.Limit{Rate: 100, Period: time.Second}, `"default";q=100;w=1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			h := middleware.RateLimit(memoryLimiter(tt.limit, clock), nil)(okHandler())
+			get := func() (code int, r, window int, retry string) {
+				req := httptest.NewRequest("GET", "/", nil)
+				req.RemoteAddr = "192.0.2.1:1"
+				rec := serve(h, req)
+				require.Equal(t, tt.policy, rec.Header().Get("RateLimit-Policy"), "policy item")
+				_, err := fmt.Sscanf(rec.Header().Get("RateLimit"), `"default";r=%d;t=%d`, &r, &window)
+				require.NoError(t, err, "RateLimit field %q", rec.Header().Get("RateLimit"))
+				return rec.Code, r, window, rec.Header().Get("Retry-After")
+			}
+			steps := []time.Duration{0, 0, 0, 0, 300 * time.Millisecond, 0, 2 * time.Second, 0, 0, 17 * time.Second, 0, time.Minute, 0, 0}
+			for i, step := range steps {
+				clock.Advance(step)
+				code, r, window, retry := get()
+				if code == http.StatusTooManyRequests {
+					assert.Zero(t, r, "step %d: a 429 leaves r=0", i)
+					assert.Equal(t, strconv.Itoa(window), retry, "step %d: a 429's Retry-After is its effective window", i)
+					continue
+				}
+				require.Equal(t, http.StatusOK, code, "step %d", i)
+				assert.Empty(t, retry, "step %d: no Retry-After when allowed", i)
+				assert.GreaterOrEqual(t, window, 1, "step %d: a positive effective window", i)
+				// Within the effective window no more than r further
+				// requests pass; once it is over, one more does.
+				passed := 0
+				for range r + 1 {
+					if code, _, _, _ := get(); code == http.StatusOK {
+						passed++
+					}
+				}
+				assert.Equal(t, r, passed, "step %d: exactly r=%d further requests pass at once", i, r)
+				clock.Advance(time.Duration(window) * time.Second)
+				code, _, _, _ = get()
+				assert.Equal(t, http.StatusOK, code, "step %d: a request passes after t=%d s", i, window)
+			}
+		})
+	}
+}
+
+// TestAddRateLimitFields checks that a handler's own decisions join the
+// middleware's items in one list per field, so a 429 from the handler's
+// limiter names the policy that refused, with r=0.
+func TestAddRateLimitFields(t *testing.T) {
+	clock := newFakeClock()
+	perIP := memoryLimiter(ratelimit.Limit{Rate: 10, Period: time.Minute}, clock)
+	perEmail := memoryLimiter(ratelimit.Limit{Rate: 1, Period: time.Minute}, clock)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := perEmail.Allow(r.Context(), "email:ada@example.com")
+		require.NoError(t, err, "memory store never fails")
+		middleware.AddRateLimitFields(w.Header(), "login-email", res)
+		if !res.Allowed {
+			_ = envelope.WriteError(w, r, envelope.RateLimited(res.RetryAfter))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: perIP, Policy: "login"})(handler)
+	tests := []struct {
+		status int
+		quota  []string
+		retry  string
+	}{
+		{http.StatusNoContent, []string{`"login";r=9;t=6`, `"login-email";r=0;t=60`}, ""},
+		{http.StatusTooManyRequests, []string{`"login";r=8;t=6`, `"login-email";r=0;t=60`}, "60"},
+	}
+	for i, tt := range tests {
+		req := httptest.NewRequest("POST", "/login", nil)
+		req.RemoteAddr = "192.0.2.1:1"
+		rec := serve(h, req)
+		require.Equal(t, tt.status, rec.Code, "request %d", i)
+		assert.Equal(t, []string{`"login";q=10;w=60`, `"login-email";q=1;w=60`}, rec.Header().Values("RateLimit-Policy"), "request %d: both policies", i)
+		assert.Equal(t, tt.quota, rec.Header().Values("RateLimit"), "request %d: both service limits", i)
+		assert.Equal(t, tt.retry, rec.Header().Get("Retry-After"), "request %d: Retry-After", i)
+	}
+	assert.Panics(t, func() { middleware.AddRateLimitFields(http.Header{}, "a\\b", ratelimit.Result{}) }, "an invalid name is a programming error")
 }

@@ -106,6 +106,27 @@ type Result struct {
 	ResetAfter time.Duration
 }
 
+// Refill returns the time until the key's budget holds one event more than
+// Remaining: until then, no more than Remaining further events will be
+// allowed. For a denied event it equals RetryAfter; for an allowed one it is
+// at most one Interval of the Limit (zero when the Result carries no Limit,
+// as one from a Store called directly). This is the effective window ("t") of
+// the IETF draft's RateLimit field.
+func (r Result) Refill() time.Duration {
+	if !r.Allowed {
+		return r.RetryAfter
+	}
+	if r.Limit.Rate <= 0 {
+		// A Result taken without a Limiter carries no Limit.
+		return 0
+	}
+	interval := r.Limit.Interval()
+	tolerance := interval * time.Duration(r.Limit.BurstSize())
+	// The key's arrival time is now+ResetAfter; the next event beyond
+	// Remaining is allowed once it is within the tolerance.
+	return max(r.ResetAfter-tolerance+time.Duration(r.Remaining+1)*interval, 0)
+}
+
 // Store keeps the GCRA state of many keys and takes one decision atomically.
 // Implementations must be safe for concurrent use.
 type Store interface {
