@@ -22,9 +22,10 @@
 // caller leaves those fields zero (whatever it puts there is overwritten,
 // so a struct decoded from a request cannot set them), and the struct
 // stays the one type the service uses everywhere (no parallel "input" type
-// per table to keep in sync). Update takes Changes, Go's form of Partial<T>: a Set (column name
-// to value, for fields that come from a request) or PatchOf a struct of
-// Optional fields (checked by the compiler). Either way only present fields
+// per table to keep in sync). Update takes Changes, Go's form of
+// Partial<T>: a Set (column name to value, for fields that come from a
+// request) or PatchOf a struct of Optional fields (checked by the
+// compiler). Either way only present fields
 // change, so "not set" differs from "set to zero", and every key is checked
 // against the mapped, writable columns. A JSON null (in a Set, or decoded
 // into an Optional) means NULL: accepted for pointer columns, and a
@@ -44,11 +45,11 @@
 //
 // # Private columns
 //
-// Every mapped column can be named in a Filter, an OrderBy and hence a
-// cursor, and those names often come from a query string. A column tagged
-// private, `db:"password_hash,private"`, cannot: it answers exactly as a
-// column that does not exist (the same *FieldError), so sorting or
-// filtering on a secret is no oracle and does not even confirm it exists.
+// Filter keys and OrderBy (and so cursors) often come from a query string,
+// so naming a secret there would make it an ordering or matching oracle. A
+// column tagged private, `db:"password_hash,private"`, cannot be named in
+// them: it answers exactly as a column that does not exist (the same
+// *FieldError), so the answer does not even confirm the column exists.
 // A field tagged `json:"-"` is private by default, since that is how a
 // struct already says "never show this to a client"; tag it public,
 // `db:"tenant_id,public"`, to allow filters on it. Private columns are
@@ -76,9 +77,9 @@
 //
 // # Safety
 //
-// Filter keys and OrderBy must name mapped columns (or their json names);
-// anything else is a *FieldError, which matches ErrInvalidField and renders
-// as 400. Directions are an enum. Values are always bound as parameters.
+// Filter keys and OrderBy must name mapped, non-private columns (or their
+// json names); anything else is a *FieldError, which matches
+// ErrInvalidField and renders as 400. Directions are an enum. Values are always bound as parameters.
 // Limit defaults to DefaultLimit and is capped at MaxLimit.
 //
 // # Errors
