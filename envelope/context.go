@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 )
@@ -11,7 +10,7 @@ type requestIDKey struct{}
 
 // WithRequestID returns a context that carries the request id. The
 // middleware package's RequestID sets it; Write and WriteError copy it into
-// meta.requestId and into the log line of an unexpected error.
+// meta.requestId.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }
@@ -20,21 +19,6 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
-}
-
-type loggerKey struct{}
-
-// WithLogger returns a context whose WriteError logs through l. Without
-// one, WriteError logs through slog.Default() at the time of the call.
-func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
-}
-
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
-		return l
-	}
-	return slog.Default()
 }
 
 type clockKey struct{}

@@ -35,20 +35,20 @@
 //
 // # Logging
 //
-// For every 5xx response WriteError logs the full error chain, the request
-// id, method and path (and the stack of a recovered panic) through the
-// *slog.Logger carried by the request context (WithLogger), or
-// slog.Default() when there is none. Nothing else is logged except a warning
-// when a response is attempted after the header was sent.
+// envelope never logs. The error behind a response, whose text never
+// reaches the client, goes to the ErrorRecorder among the response writers:
+// middleware.Logger's writer is one, and logs it once, in the request's
+// line. Without one the cause is dropped.
 //
 // # Writing twice
 //
 // A second response after the header was sent would be appended to the
-// first. Write and WriteError refuse it, log a warning and return
-// ErrHeaderWritten when they can tell (see HeaderWritten): always inside
-// Handle, HandleResult, HandleNoContent and Track, and with any writer that
-// has a HeaderWritten() bool method. A panic after the header was sent is turned
-// into http.ErrAbortHandler, which cuts the connection.
+// first. Write and WriteError refuse it and return ErrHeaderWritten when
+// they can tell (see HeaderWritten): always inside Handle, HandleResult,
+// HandleNoContent and Track, and with any writer that has a HeaderWritten()
+// bool method, such as middleware's. A request has one such tracker: the
+// adapters reuse one they find among the writers. Panics are not recovered
+// here but by middleware.Recover, once per request.
 //
 // # Problem details
 //

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,7 +22,6 @@ func serve(h http.Handler, method, target, body string) {
 	req.Header.Set("Content-Type", "application/json")
 	ctx := envelope.WithClock(req.Context(), fixedClock)
 	ctx = envelope.WithRequestID(ctx, "req-1")
-	ctx = envelope.WithLogger(ctx, slog.New(slog.DiscardHandler)) // 500s log here
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req.WithContext(ctx))
 	fmt.Println(rec.Code, rec.Body.String())
@@ -228,7 +226,6 @@ func ExampleTrack() {
 		fmt.Println(errors.Is(err, envelope.ErrHeaderWritten))
 	}))
 	req := httptest.NewRequest("GET", "/", nil)
-	req = req.WithContext(envelope.WithLogger(req.Context(), slog.New(slog.DiscardHandler)))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	fmt.Println(rec.Code, rec.Body.String())

@@ -1,11 +1,6 @@
 package envelope
 
-import (
-	"fmt"
-	"log/slog"
-	"net/http"
-	"runtime/debug"
-)
+import "net/http"
 
 // Result is what a HandleResult function returns on success: the status,
 // the data, optional meta (pagination, cursor) and optional headers such as
@@ -47,22 +42,23 @@ func CursorPage[T any](items []T, next string) Result[[]T] {
 }
 
 // Handle adapts fn to an http.Handler: a nil error writes the value with
-// status 200 in the success envelope, an error goes through WriteError.
-// A panic in fn is recovered and rendered as 500 INTERNAL_ERROR (logged with
-// its stack); http.ErrAbortHandler is re-panicked, and so is any panic after
-// the header was sent, as http.ErrAbortHandler, so the client sees a broken
-// response rather than a mangled one. The handler is safe for concurrent use
-// if fn is.
+// status 200 in the success envelope, an error goes through WriteError. The
+// handler is safe for concurrent use if fn is.
+//
+// Handle does not recover panics: one recoverer per request is enough, and
+// that is middleware.Recover in front of the router (without it, net/http
+// recovers, logs and cuts the connection). Handle tracks whether the header
+// was sent (see HeaderWritten) with the writer it is given when that writer
+// can tell, as middleware's writer can, and wraps it otherwise.
 func Handle[T any](fn func(r *http.Request) (T, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := &trackingWriter{ResponseWriter: w}
-		defer recoverPanic(tw, r)
+		w = tracked(w)
 		v, err := fn(r)
 		if err != nil {
-			_ = WriteError(tw, r, err)
+			_ = WriteError(w, r, err)
 			return
 		}
-		_ = Write(tw, r, http.StatusOK, v, nil)
+		_ = Write(w, r, http.StatusOK, v, nil)
 	})
 }
 
@@ -70,15 +66,14 @@ func Handle[T any](fn func(r *http.Request) (T, error)) http.Handler {
 // headers, for example Created(user) or Paginated(users, page, size, total).
 func HandleResult[T any](fn func(r *http.Request) (Result[T], error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := &trackingWriter{ResponseWriter: w}
-		defer recoverPanic(tw, r)
+		w = tracked(w)
 		res, err := fn(r)
 		if err != nil {
-			_ = WriteError(tw, r, err)
+			_ = WriteError(w, r, err)
 			return
 		}
-		setHeader(tw.Header(), res.Header)
-		_ = Write(tw, r, res.Status, res.Data, res.Meta)
+		setHeader(w.Header(), res.Header)
+		_ = Write(w, r, res.Status, res.Data, res.Meta)
 	})
 }
 
@@ -86,60 +81,42 @@ func HandleResult[T any](fn func(r *http.Request) (Result[T], error)) http.Handl
 // nil error sends 204 No Content with no body.
 func HandleNoContent(fn func(r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := &trackingWriter{ResponseWriter: w}
-		defer recoverPanic(tw, r)
+		w = tracked(w)
 		if err := fn(r); err != nil {
-			_ = WriteError(tw, r, err)
+			_ = WriteError(w, r, err)
 			return
 		}
-		tw.WriteHeader(http.StatusNoContent)
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
 // Track wraps h so that Write and WriteError in it can tell when the header
 // was already sent (see HeaderWritten) and refuse to append a second
 // response. Handle, HandleResult and HandleNoContent do this on their own;
-// Track is for plain handlers. A writer that already reports
-// HeaderWritten is passed through unchanged.
+// Track is for plain handlers. A writer that already reports HeaderWritten,
+// itself or through the writers it wraps, is passed through unchanged, so a
+// request has one tracker.
 func Track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := w.(interface{ HeaderWritten() bool }); ok {
-			h.ServeHTTP(w, r)
-			return
-		}
-		h.ServeHTTP(&trackingWriter{ResponseWriter: w}, r)
+		h.ServeHTTP(tracked(w), r)
 	})
 }
 
-// recoverPanic must be deferred directly so that recover sees the panic.
-func recoverPanic(w *trackingWriter, r *http.Request) {
-	v := recover()
-	if v == nil {
-		return
+// tracked returns w when it or a writer it wraps reports HeaderWritten,
+// else w wrapped in a trackingWriter.
+func tracked(w http.ResponseWriter) http.ResponseWriter {
+	for u := w; u != nil; {
+		if _, ok := u.(interface{ HeaderWritten() bool }); ok {
+			return w
+		}
+		next, ok := u.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		u = next.Unwrap()
 	}
-	if v == http.ErrAbortHandler {
-		panic(v)
-	}
-	err := &panicError{value: v, stack: debug.Stack()}
-	if w.written {
-		ctx := requestContext(r)
-		logCause(ctx, r, http.StatusInternalServerError, CodeInternal, err)
-		loggerFrom(ctx).LogAttrs(ctx, slog.LevelWarn, "envelope: panic after the response started, aborting",
-			slog.String("requestId", RequestID(ctx)))
-		panic(http.ErrAbortHandler)
-	}
-	_ = WriteError(w, r, err)
+	return &trackingWriter{ResponseWriter: w}
 }
-
-// panicError carries a recovered panic value to WriteError, which renders
-// it as 500 and logs it with the stack. It has no Unwrap on purpose: a
-// panic is always a 500, whatever the value.
-type panicError struct {
-	value any
-	stack []byte
-}
-
-func (p *panicError) Error() string { return fmt.Sprintf("envelope: panic: %v", p.value) }
 
 // trackingWriter remembers whether the header was sent, so Write and
 // WriteError can refuse to append a second response to the first.

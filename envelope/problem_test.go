@@ -61,7 +61,7 @@ func TestWriteErrorProblem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, _ := testRequest(t, "GET", "/")
+			r := testRequest(t, "GET", "/")
 			r.Header.Set("Accept", "application/problem+json")
 			rec := httptest.NewRecorder()
 			require.NoError(t, WriteError(rec, r, tt.err), "write")
@@ -72,7 +72,7 @@ func TestWriteErrorProblem(t *testing.T) {
 }
 
 func TestWriteErrorProblemKeepsHeaders(t *testing.T) {
-	r, _ := testRequest(t, "GET", "/")
+	r := testRequest(t, "GET", "/")
 	r.Header.Set("Accept", "application/problem+json")
 	rec := httptest.NewRecorder()
 	require.NoError(t, WriteError(rec, r, MethodNotAllowed(http.MethodGet)), "write")
@@ -91,7 +91,7 @@ func FuzzWriteError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, code, message, key, requestID, accept string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Accept", accept)
-		r = r.WithContext(WithLogger(WithRequestID(r.Context(), requestID), discardLogger()))
+		r = r.WithContext(WithRequestID(r.Context(), requestID))
 		err := New(status, code, message).WithDetail(key, message)
 		rec := httptest.NewRecorder()
 		if werr := WriteError(rec, r, err); werr != nil {

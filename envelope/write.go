@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -19,7 +18,8 @@ import (
 // as data renders as []. r may be nil.
 //
 // If the response header was already sent (see HeaderWritten), Write writes
-// nothing, logs a warning and returns ErrHeaderWritten. If data cannot be
+// nothing, hands ErrHeaderWritten to the writer's ErrorRecorder and returns
+// it. If data cannot be
 // encoded, Write sends a 500 envelope instead and returns the encoding
 // error. Otherwise it returns the error of the underlying Write.
 func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, meta *Meta) error {
@@ -28,7 +28,7 @@ func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, me
 		status = http.StatusOK
 	}
 	if HeaderWritten(w) {
-		reportLate(ctx, r, status, "")
+		recordError(w, ErrHeaderWritten)
 		return ErrHeaderWritten
 	}
 	if status < 200 || status > 599 {
@@ -62,30 +62,30 @@ func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, me
 // 504 TIMEOUT, context.Canceled is 499 CLIENT_CLOSED_REQUEST, and anything
 // else is 500 INTERNAL_ERROR with a generic message.
 //
-// For every 5xx status the whole error chain is logged with the request id
-// through the logger in the context (WithLogger) or slog.Default(); it is
-// never sent. When the client's Accept header prefers
+// WriteError does not log: it hands err, whose text is never sent, to the
+// ErrorRecorder among the writers (middleware.Logger's writer is one), which
+// logs it once with the request. When the client's Accept header prefers
 // application/problem+json, the error is rendered as an RFC 9457 problem
 // document instead. Like Write, WriteError returns ErrHeaderWritten and
 // writes nothing when the header was already sent.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) error {
 	ctx := requestContext(r)
 	status, body, header := resolve(err)
-	if status >= 500 {
-		logCause(ctx, r, status, body.Code, err)
+	if err == nil {
+		err = errNilError
 	}
 	if HeaderWritten(w) {
-		reportLate(ctx, r, status, body.Code)
+		recordError(w, fmt.Errorf("%w: %w", ErrHeaderWritten, err))
 		return ErrHeaderWritten
 	}
+	recordError(w, err)
 	h := w.Header()
 	setHeader(h, header)
 	m := fillMeta(ctx, nil)
 	problem := wantsProblem(r)
 	b, mErr := encodeError(status, &body, &m, problem)
 	if mErr != nil {
-		loggerFrom(ctx).LogAttrs(ctx, slog.LevelWarn, "envelope: error details dropped",
-			slog.String("requestId", m.RequestID), slog.String("code", body.Code), slog.Any("error", mErr))
+		recordError(w, fmt.Errorf("envelope: error details dropped: %w", mErr))
 		body.Details = nil
 		b, _ = encodeError(status, &body, &m, problem)
 	}
@@ -179,42 +179,32 @@ func resolve(err error) (status int, body ErrorBody, header http.Header) {
 	return k.HTTPStatus(), ErrorBody{Code: k.Code(), Message: k.Message()}, nil
 }
 
-func logCause(ctx context.Context, r *http.Request, status int, code string, err error) {
-	level := slog.LevelWarn
-	if status == http.StatusInternalServerError {
-		level = slog.LevelError
-	}
-	if err == nil {
-		err = errors.New("envelope: WriteError called with a nil error")
-	}
-	attrs := []slog.Attr{
-		slog.String("requestId", RequestID(ctx)),
-		slog.Int("status", status),
-		slog.String("code", code),
-		slog.String("error", err.Error()),
-	}
-	if r != nil {
-		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	}
-	var p *panicError
-	if errors.As(err, &p) {
-		attrs = append(attrs, slog.String("stack", string(p.stack)))
-	}
-	loggerFrom(ctx).LogAttrs(ctx, level, "envelope: request failed", attrs...)
+// ErrorRecorder is implemented by a response writer that wants the errors
+// behind a response, typically to log them once with the request (the
+// writer of middleware.Logger does). WriteError hands it the error it
+// renders, whatever the status, and Write and WriteError the
+// ErrHeaderWritten they return; both find it among the writers w wraps
+// (through Unwrap() http.ResponseWriter). envelope itself never logs.
+type ErrorRecorder interface {
+	RecordError(err error)
 }
 
-func reportLate(ctx context.Context, r *http.Request, status int, code string) {
-	attrs := []slog.Attr{
-		slog.String("requestId", RequestID(ctx)),
-		slog.Int("status", status),
+// errNilError stands for the nil error WriteError was called with.
+var errNilError = errors.New("envelope: WriteError called with a nil error")
+
+// recordError hands err to the first ErrorRecorder among the writers of w.
+func recordError(w http.ResponseWriter, err error) {
+	for w != nil {
+		if rec, ok := w.(ErrorRecorder); ok {
+			rec.RecordError(err)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
 	}
-	if code != "" {
-		attrs = append(attrs, slog.String("code", code))
-	}
-	if r != nil {
-		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	}
-	loggerFrom(ctx).LogAttrs(ctx, slog.LevelWarn, "envelope: response already started, write dropped", attrs...)
 }
 
 // HeaderWritten reports whether the response header of w is known to have

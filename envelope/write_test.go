@@ -1,16 +1,12 @@
 package envelope
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,44 +14,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// logBuffer collects JSON log records; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// errorLog is a response writer that records the errors envelope hands
+// it, as middleware.Logger's writer does.
+type errorLog struct {
+	http.ResponseWriter
+	errs []error
 }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+func (l *errorLog) RecordError(err error)         { l.errs = append(l.errs, err) }
+func (l *errorLog) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
-func (l *logBuffer) records(t *testing.T) []map[string]any {
+var _ ErrorRecorder = (*errorLog)(nil)
+
+// testRequest returns a request whose context carries request id "req-1"
+// and a fixed clock.
+func testRequest(t *testing.T, method, target string) *http.Request {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var rec map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &rec), "log line must be JSON: %s", line)
-		out = append(out, rec)
-	}
-	return out
-}
-
-// testRequest returns a request whose context carries request id "req-1",
-// a fixed clock and a logger writing into the returned buffer.
-func testRequest(t *testing.T, method, target string) (*http.Request, *logBuffer) {
-	t.Helper()
-	logs := &logBuffer{}
 	r := httptest.NewRequest(method, target, nil)
 	ctx := WithRequestID(r.Context(), "req-1")
 	ctx = WithClock(ctx, func() time.Time { return testTime })
-	ctx = WithLogger(ctx, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	return r.WithContext(ctx), logs
+	return r.WithContext(ctx)
 }
 
 // decodeBody decodes an envelope body, failing the test on invalid JSON.
@@ -121,9 +99,10 @@ func TestWriteErrorMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, logs := testRequest(t, "GET", "/v1/things")
+			r := testRequest(t, "GET", "/v1/things")
 			rec := httptest.NewRecorder()
-			require.NoError(t, WriteError(rec, r, tt.err), "WriteError on a fresh writer succeeds")
+			log := &errorLog{ResponseWriter: rec}
+			require.NoError(t, WriteError(plainWrapper{log}, r, tt.err), "WriteError on a fresh writer succeeds")
 
 			assert.Equal(t, tt.status, rec.Code, "status")
 			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), "content type")
@@ -142,29 +121,17 @@ func TestWriteErrorMapping(t *testing.T) {
 				assert.NotContains(t, rec.Body.String(), tt.err.Error(), "error text never reaches the client")
 			}
 
-			recs := logs.records(t)
-			if !tt.logged {
-				assert.Empty(t, recs, "client errors are not logged")
-				return
-			}
-			require.Len(t, recs, 1, "a server error is logged once")
-			assert.Equal(t, "req-1", recs[0]["requestId"], "log carries the request id")
-			assert.Equal(t, float64(tt.status), recs[0]["status"], "log carries the status")
-			assert.Equal(t, "/v1/things", recs[0]["path"], "log carries the path")
+			require.Len(t, log.errs, 1, "the error is handed to the recorder once, whatever the status")
 			if tt.err != nil {
-				assert.Equal(t, tt.err.Error(), recs[0]["error"], "log carries the whole cause")
-			}
-			if tt.status == 500 {
-				assert.Equal(t, "ERROR", recs[0]["level"], "500 logs at error level")
+				assert.Equal(t, tt.err, log.errs[0], "the recorder gets the whole cause")
+			} else {
+				assert.ErrorContains(t, log.errs[0], "nil error", "a nil error is named")
 			}
 		})
 	}
 }
 
-func TestWriteErrorDefaultLogger(t *testing.T) {
-	// A nil request means no context values: the fallback logger is
-	// slog.Default(), which this test does not replace (that would be a
-	// data race with parallel tests); it only checks the response.
+func TestWriteErrorNilRequest(t *testing.T) {
 	rec := httptest.NewRecorder()
 	require.NoError(t, WriteError(rec, nil, BadRequest("x")), "nil request is allowed")
 	assert.Equal(t, 400, rec.Code, "status")
@@ -175,19 +142,22 @@ func TestWriteErrorDefaultLogger(t *testing.T) {
 }
 
 func TestWriteErrorUnencodableDetails(t *testing.T) {
-	r, logs := testRequest(t, "GET", "/")
+	r := testRequest(t, "GET", "/")
 	rec := httptest.NewRecorder()
+	log := &errorLog{ResponseWriter: rec}
 	err := BadRequest("bad").WithDetail("fn", func() {})
-	require.NoError(t, WriteError(rec, r, err), "still written")
+	require.NoError(t, WriteError(log, r, err), "still written")
 	assert.Equal(t, 400, rec.Code, "status kept")
 	body := decodeBody(t, rec)
 	assert.Equal(t, map[string]any{"code": "BAD_REQUEST", "message": "bad"}, body["error"], "details dropped, rest kept")
-	require.Len(t, logs.records(t), 1, "the dropped details are reported")
+	require.Len(t, log.errs, 2, "the error and the dropped details are recorded")
+	var unsupported *json.UnsupportedTypeError
+	assert.ErrorAs(t, log.errs[1], &unsupported, "the encoding failure is recorded")
 }
 
 func TestWrite(t *testing.T) {
 	t.Run("fills meta", func(t *testing.T) {
-		r, _ := testRequest(t, "GET", "/")
+		r := testRequest(t, "GET", "/")
 		rec := httptest.NewRecorder()
 		require.NoError(t, Write(rec, r, 0, item{ID: "1"}, nil), "write")
 		assert.Equal(t, 200, rec.Code, "status 0 means 200")
@@ -195,7 +165,7 @@ func TestWrite(t *testing.T) {
 		assert.Equal(t, `{"data":{"id":"1"},"meta":{"timestamp":"2026-01-02T03:04:05.6Z","requestId":"req-1"}}`, rec.Body.String(), "body")
 	})
 	t.Run("keeps given meta", func(t *testing.T) {
-		r, _ := testRequest(t, "GET", "/")
+		r := testRequest(t, "GET", "/")
 		rec := httptest.NewRecorder()
 		p := NewPagination(1, 2, 3)
 		meta := &Meta{Pagination: &p, Timestamp: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), RequestID: "given"}
@@ -206,7 +176,7 @@ func TestWrite(t *testing.T) {
 	})
 	t.Run("no content", func(t *testing.T) {
 		for _, status := range []int{http.StatusNoContent, http.StatusNotModified} {
-			r, _ := testRequest(t, "GET", "/")
+			r := testRequest(t, "GET", "/")
 			rec := httptest.NewRecorder()
 			require.NoError(t, Write(rec, r, status, item{ID: "x"}, nil), "write")
 			assert.Equal(t, status, rec.Code, "status")
@@ -214,26 +184,29 @@ func TestWrite(t *testing.T) {
 		}
 	})
 	t.Run("unencodable data is a 500", func(t *testing.T) {
-		r, logs := testRequest(t, "GET", "/")
+		r := testRequest(t, "GET", "/")
 		rec := httptest.NewRecorder()
-		err := Write(rec, r, 200, map[string]any{"f": func() {}}, nil)
+		log := &errorLog{ResponseWriter: rec}
+		err := Write(log, r, 200, map[string]any{"f": func() {}}, nil)
 		var unsupported *json.UnsupportedTypeError
 		assert.ErrorAs(t, err, &unsupported, "the encoding error is returned")
 		assert.Equal(t, 500, rec.Code, "status")
 		assert.Equal(t, CodeInternal, decodeBody(t, rec)["error"].(map[string]any)["code"], "generic 500")
-		require.Len(t, logs.records(t), 1, "the encoding error is logged")
+		require.Len(t, log.errs, 1, "the encoding error is recorded")
+		assert.ErrorAs(t, log.errs[0], &unsupported, "the encoding error is recorded")
 	})
 	t.Run("invalid status is a 500", func(t *testing.T) {
 		for _, status := range []int{-1, 99, 101, 600, 1000} {
-			r, logs := testRequest(t, "GET", "/")
+			r := testRequest(t, "GET", "/")
 			rec := httptest.NewRecorder()
-			assert.Error(t, Write(rec, r, status, 1, nil), "status %d is refused", status)
+			log := &errorLog{ResponseWriter: rec}
+			assert.Error(t, Write(log, r, status, 1, nil), "status %d is refused", status)
 			assert.Equal(t, 500, rec.Code, "status %d becomes a 500", status)
-			assert.Len(t, logs.records(t), 1, "status %d is logged", status)
+			assert.Len(t, log.errs, 1, "status %d is recorded", status)
 		}
 	})
 	t.Run("write error is returned", func(t *testing.T) {
-		r, _ := testRequest(t, "GET", "/")
+		r := testRequest(t, "GET", "/")
 		w := &failingWriter{ResponseRecorder: httptest.NewRecorder()}
 		assert.ErrorIs(t, Write(w, r, 200, 1, nil), errBrokenPipe, "Write reports the transport error")
 		assert.ErrorIs(t, WriteError(w, r, BadRequest("x")), errBrokenPipe, "WriteError reports the transport error")
@@ -279,9 +252,10 @@ func TestWriteAfterHeaderSent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, logs := testRequest(t, "GET", "/late")
+			r := testRequest(t, "GET", "/late")
 			rec := httptest.NewRecorder()
-			w := &trackingWriter{ResponseWriter: rec}
+			log := &errorLog{ResponseWriter: rec}
+			w := &trackingWriter{ResponseWriter: log}
 			require.NoError(t, Write(w, r, 201, "first", nil), "first write")
 			first := rec.Body.String()
 
@@ -289,34 +263,9 @@ func TestWriteAfterHeaderSent(t *testing.T) {
 			assert.ErrorIs(t, err, ErrHeaderWritten, "second response is refused")
 			assert.Equal(t, first, rec.Body.String(), "first response is not mangled")
 			assert.Equal(t, 201, rec.Code, "status unchanged")
-			found := false
-			for _, rec := range logs.records(t) {
-				if strings.Contains(rec["msg"].(string), "already started") {
-					found = true
-					assert.Equal(t, "req-1", rec["requestId"], "warning carries the request id")
-				}
-			}
-			assert.True(t, found, "the dropped write is reported")
+			require.Len(t, log.errs, 1, "the dropped write is recorded")
+			assert.ErrorIs(t, log.errs[0], ErrHeaderWritten, "as ErrHeaderWritten")
 		})
 	}
 }
 
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// TestWriteErrorFallsBackToDefaultLogger swaps slog.Default, so it must not
-// run in parallel with other tests (none in this package do).
-func TestWriteErrorFallsBackToDefaultLogger(t *testing.T) {
-	logs := &logBuffer{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-
-	r := httptest.NewRequest("GET", "/x", nil)
-	r = r.WithContext(WithRequestID(r.Context(), "req-9"))
-	rec := httptest.NewRecorder()
-	require.NoError(t, WriteError(rec, r, errors.New("cause")), "write")
-	recs := logs.records(t)
-	require.Len(t, recs, 1, "logged through slog.Default at call time")
-	assert.Equal(t, "req-9", recs[0]["requestId"], "request id")
-	assert.Equal(t, "cause", recs[0]["error"], "cause")
-}

@@ -23,12 +23,19 @@
 //	ip := middleware.ClientIP{TrustedProxies: proxies}
 //	api := middleware.Chain(
 //		middleware.RequestID,
-//		middleware.Recover,
 //		ip.Handler,
 //		middleware.Logger,
-//	).Then(mux)
+//		middleware.Recover,
+//	).Then(envelope.Routes(mux))
+//
+// Each request is logged once: Logger writes one line when it ends, and the
+// cause of a failure goes into that line, handed over by envelope.WriteError
+// (see envelope.ErrorRecorder) and, for a panic, by Recover placed after
+// Logger. No package here logs anything else per request, and none reads a
+// logger from the context.
 //
 // The middleware that wrap the http.ResponseWriter (Recover, Logger,
-// Timeout) share one wrapper per request, which keeps http.Flusher,
-// http.Hijacker and http.ResponseController working.
+// Timeout) share one wrapper per request, which envelope's handler adapters
+// reuse too, and which keeps http.Flusher, http.Hijacker and
+// http.ResponseController (flush, deadlines) working through Unwrap.
 package middleware

@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/auth"
-	"github.com/svckit/svckit/envelope"
 )
 
 // testSecret signs the tokens of the fake verifier.
@@ -164,9 +163,4 @@ func mustAddr(t testing.TB, s string) netip.Addr {
 	a, err := netip.ParseAddr(s)
 	require.NoError(t, err, "parse %q", s)
 	return a
-}
-
-// contextWithLogger makes envelope log through l.
-func contextWithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return envelope.WithLogger(ctx, l)
 }

@@ -1,6 +1,8 @@
 package middleware
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,6 +31,12 @@ func Logger(next http.Handler) http.Handler {
 // logged at level Error, the others at Info. A request whose handler panics
 // is logged with status 500 and aborted=true before the panic goes on.
 //
+// The line is also where the cause of a failure is logged, once: for a 5xx
+// response, "error" holds the error envelope.WriteError rendered (its text
+// never reaches the client), and a panic that Recover, placed after Logger,
+// recovered adds "panic" and "stack". A response envelope refused because
+// the header was already sent adds "error" whatever the status.
+//
 // It never logs headers (so neither Authorization nor cookies), the query
 // string or bodies.
 //
@@ -50,6 +58,7 @@ func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 			}
 			start := now()
 			rw := wrap(w)
+			rw.accessLog = true
 			before := rw.bytes
 			completed := false
 			defer func() {
@@ -77,7 +86,14 @@ func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 				if !completed {
 					attrs = append(attrs, slog.Bool("aborted", true))
 				}
+				if rw.err != nil && (status >= 500 || errors.Is(rw.err, envelope.ErrHeaderWritten)) {
+					attrs = append(attrs, slog.String("error", rw.err.Error()))
+					if pe := (*panicError)(nil); errors.As(rw.err, &pe) {
+						attrs = append(attrs, slog.String("panic", fmt.Sprint(pe.value)), slog.String("stack", pe.Stack()))
+					}
+				}
 				logger.LogAttrs(ctx, level, "http request", attrs...)
+				rw.logged = true
 			}()
 			next.ServeHTTP(rw, r)
 			completed = true

@@ -106,9 +106,7 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := opts.Limiter.Allow(r.Context(), key(r))
 			if err != nil {
-				// The store reports its outage once; do not log per request.
-				quiet := r.WithContext(envelope.WithLogger(r.Context(), discardLogger()))
-				_ = envelope.WriteError(w, quiet, envelope.Unavailable("rate limiter unavailable").Wrap(err))
+				_ = envelope.WriteError(w, r, envelope.Unavailable("rate limiter unavailable").Wrap(err))
 				return
 			}
 			h := w.Header()

@@ -164,12 +164,13 @@ func TestRateLimitStoreDown(t *testing.T) {
 	var logs logBuffer
 	h := middleware.RateLimit(ratelimit.New(ratelimit.PerSecond(1), failingStore{}), nil)(okHandler())
 	req := httptest.NewRequest("GET", "/", nil)
-	req = req.WithContext(contextWithLogger(req.Context(), logs.logger()))
-	rec := serve(h, req)
+	rec := serve(middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logs.logger()})(h), req)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "fail closed")
 	assert.Equal(t, "UNAVAILABLE", errorCode(t, rec), "503 envelope")
 	assert.NotContains(t, rec.Body.String(), "dial", "the cause is not sent")
-	assert.Empty(t, logs.String(), "the outage is not logged per request")
+	lines := logs.lines(t)
+	require.Len(t, lines, 1, "one line for the request: %s", logs.String())
+	assert.Contains(t, lines[0]["error"], "dial tcp", "the cause is in the request's line, not a line of its own")
 }
 
 // TestRateLimitConcurrent runs 200 concurrent clients through the HTTP

@@ -33,9 +33,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			rw := wrap(w)
 			serveDerived(next, rw, r, r.WithContext(ctx))
 			if !rw.started && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				// Logger records the 504; there is no hidden cause to log.
-				quiet := r.WithContext(envelope.WithLogger(r.Context(), discardLogger()))
-				_ = envelope.WriteError(rw, quiet, envelope.Timeout())
+				_ = envelope.WriteError(rw, r, envelope.Timeout().Wrap(ctx.Err()))
 			}
 		})
 	}

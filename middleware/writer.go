@@ -2,9 +2,12 @@ package middleware
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/svckit/svckit/envelope"
 )
 
 // responseWriter records what a handler did with its http.ResponseWriter:
@@ -19,7 +22,15 @@ type responseWriter struct {
 	status  int
 	bytes   int64
 	started bool
+
+	// err is what envelope and Recover recorded for the request's log line.
+	err error
+	// accessLog says a Logger in front writes the request's line; logged
+	// says it has.
+	accessLog, logged bool
 }
+
+var _ envelope.ErrorRecorder = (*responseWriter)(nil)
 
 // wrap returns w as a *responseWriter, reusing it when it already is one.
 func wrap(w http.ResponseWriter) *responseWriter {
@@ -100,6 +111,12 @@ func (w *responseWriter) statusCode() int {
 		return http.StatusOK
 	}
 	return w.status
+}
+
+// RecordError keeps err, the error behind the response, for Logger's line.
+// envelope.WriteError calls it.
+func (w *responseWriter) RecordError(err error) {
+	w.err = errors.Join(w.err, err)
 }
 
 // HeaderWritten reports whether the response has started; envelope's

@@ -44,9 +44,12 @@ func (a *App) routes() http.Handler {
 
 	return middleware.Chain(
 		middleware.RequestID,
-		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: a.logger}),
 		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
+		// Logger before Recover: a panic's value and stack land in the
+		// request's one log line.
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: a.logger}),
+		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: a.logger}),
+		middleware.SecurityHeaders,
 		// Inside the logger, so that the access log records the 504 a
 		// request past its deadline gets.
 		middleware.Timeout(a.cfg.requestTimeout()),
