@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/errkind"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -92,17 +93,14 @@ func TestErrorRendering(t *testing.T) {
 	for _, err := range []error{auth.ErrNoToken, auth.ErrMalformedToken, auth.ErrInvalidToken, auth.ErrExpired,
 		auth.ErrWrongTokenType, auth.ErrRevoked, auth.ErrTokenReused, auth.ErrUnknownUser, auth.ErrPasswordMismatch} {
 		t.Run(err.Error(), func(t *testing.T) {
-			var status interface {
-				HTTPStatus() int
-				ErrorCode() string
-				PublicMessage() string
-			}
 			wrapped := errors.Join(errors.New("context"), err)
-			require.ErrorAs(t, wrapped, &status, "every auth error renders by behaviour")
-			assert.Equal(t, http.StatusUnauthorized, status.HTTPStatus(), "every auth error is 401")
-			assert.Equal(t, "UNAUTHORIZED", status.ErrorCode(), "every auth error is UNAUTHORIZED")
-			assert.NotEmpty(t, status.PublicMessage(), "a public message is set")
-			assert.NotContains(t, status.PublicMessage(), "auth:", "the public message is not the error text")
+			r, ok := errkind.Inspect(wrapped)
+			require.True(t, ok, "every auth error reports through errkind")
+			assert.Equal(t, errkind.Unauthenticated, r.Kind, "every auth error is Unauthenticated")
+			assert.Equal(t, http.StatusUnauthorized, r.Status, "every auth error is 401")
+			assert.Equal(t, errkind.CodeUnauthorized, r.Code, "every auth error is UNAUTHORIZED")
+			assert.NotEmpty(t, r.Message, "a public message is set")
+			assert.NotContains(t, r.Message, "auth:", "the public message is not the error text")
 		})
 	}
 	assert.NotErrorIs(t, auth.ErrExpired, auth.ErrInvalidToken, "kinds are distinct")

@@ -2,13 +2,14 @@ package auth
 
 import (
 	"errors"
-	"net/http"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // Error is the error type of every authentication failure in this package:
 // a missing or malformed header, an invalid, expired, revoked or reused
-// token, a wrong password. Every Error renders as 401 UNAUTHORIZED through
-// the envelope package (HTTPStatus, ErrorCode, PublicMessage), and its
+// token, a wrong password. Every Error reports errkind.Unauthenticated (401
+// UNAUTHORIZED through envelope) with a public message, and its
 // Error text, which may name the underlying cause, is never meant for
 // clients. Match the sentinels with errors.Is: a wrapped Error with a cause
 // still matches the sentinel of its kind.
@@ -30,11 +31,8 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// HTTPStatus reports 401: every auth failure is unauthorized.
-func (e *Error) HTTPStatus() int { return http.StatusUnauthorized }
-
-// ErrorCode reports UNAUTHORIZED.
-func (e *Error) ErrorCode() string { return "UNAUTHORIZED" }
+// ErrorKind reports errkind.Unauthenticated: every auth failure is 401.
+func (e *Error) ErrorKind() errkind.Kind { return errkind.Unauthenticated }
 
 // PublicMessage returns a message safe to show a client: it never names the
 // cause, and it is the same for an unknown user and a wrong password.
@@ -50,6 +48,11 @@ func (e *Error) Is(target error) bool {
 	var t *Error
 	return errors.As(target, &t) && t.kind == e.kind
 }
+
+var (
+	_ errkind.Kinder         = (*Error)(nil)
+	_ errkind.PublicMessager = (*Error)(nil)
+)
 
 // with returns a copy of e that wraps cause.
 func (e *Error) with(cause error) *Error {

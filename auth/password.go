@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // Argon2Params are the argon2id parameters of a password hash.
@@ -59,7 +60,8 @@ var (
 	// or a bcrypt hash, is malformed, or has parameters outside the bounds.
 	ErrUnsupportedHash = errors.New("auth: unsupported password hash")
 	// ErrBusy means every hashing slot of a Hasher stayed taken for
-	// Hasher.MaxWait. It renders as 503 UNAVAILABLE with Retry-After.
+	// Hasher.MaxWait. It reports errkind.Unavailable with a RetryAfter of
+	// one second: 503 with Retry-After through envelope.
 	ErrBusy error = busyError{}
 )
 
@@ -70,11 +72,16 @@ const DefaultMaxWait = time.Second
 // busyError is the type of ErrBusy.
 type busyError struct{}
 
-func (busyError) Error() string               { return "auth: password hashing saturated" }
-func (busyError) HTTPStatus() int             { return http.StatusServiceUnavailable }
-func (busyError) ErrorCode() string           { return "UNAVAILABLE" }
-func (busyError) PublicMessage() string       { return "too many logins at once, try again shortly" }
-func (busyError) ResponseHeader() http.Header { return http.Header{"Retry-After": {"1"}} }
+var (
+	_ errkind.Kinder         = busyError{}
+	_ errkind.PublicMessager = busyError{}
+	_ errkind.RetryAfterer   = busyError{}
+)
+
+func (busyError) Error() string             { return "auth: password hashing saturated" }
+func (busyError) ErrorKind() errkind.Kind   { return errkind.Unavailable }
+func (busyError) PublicMessage() string     { return "too many logins at once, try again shortly" }
+func (busyError) RetryAfter() time.Duration { return time.Second }
 
 const bcryptMaxLen = 72
 

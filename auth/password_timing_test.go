@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/errkind"
 )
 
 // fasterShare times a and b alternately n times each and returns the share
@@ -116,12 +118,11 @@ func TestHasherBounded(t *testing.T) {
 	_, err = blocked.Hash(ctx, "pw")
 	assert.ErrorIs(t, err, auth.ErrBusy, "Hash is bounded too")
 
-	var status interface{ HTTPStatus() int }
-	require.ErrorAs(t, auth.ErrBusy, &status, "ErrBusy reports a status")
-	assert.Equal(t, 503, status.HTTPStatus(), "ErrBusy renders 503")
-	var hdr interface{ ResponseHeader() http.Header }
-	require.ErrorAs(t, auth.ErrBusy, &hdr, "ErrBusy sets response headers")
-	assert.Equal(t, "1", hdr.ResponseHeader().Get("Retry-After"), "ErrBusy asks the client to retry in a second")
+	r, ok := errkind.Inspect(fmt.Errorf("login: %w", auth.ErrBusy))
+	require.True(t, ok, "ErrBusy reports through errkind")
+	assert.Equal(t, errkind.Unavailable, r.Kind, "ErrBusy is Unavailable")
+	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "ErrBusy renders 503")
+	assert.Equal(t, time.Second, r.RetryAfter, "ErrBusy asks the client to retry in a second")
 
 	waiting := &auth.Hasher{Params: h.Params, MaxConcurrent: 1, MaxWait: 20 * time.Millisecond, Rand: blockingReader{gate}}
 	wg.Add(2)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/errkind"
 )
 
 func TestNewTokensOptions(t *testing.T) {
@@ -271,11 +272,11 @@ func TestUserLookupFailure(t *testing.T) {
 	assert.False(t, errors.As(err, &ae), "an infrastructure failure is not a 401")
 }
 
-// notFound renders 404 the way repository.ErrNotFound does.
+// notFound reports errkind.NotFound the way repository.ErrNotFound does.
 type notFound struct{}
 
-func (notFound) Error() string   { return "row not found" }
-func (notFound) HTTPStatus() int { return http.StatusNotFound }
+func (notFound) Error() string           { return "row not found" }
+func (notFound) ErrorKind() errkind.Kind { return errkind.NotFound }
 
 func TestUserLookupNotFoundByStatus(t *testing.T) {
 	ctx := context.Background()
@@ -287,7 +288,7 @@ func TestUserLookupNotFoundByStatus(t *testing.T) {
 	p, err := f.Issue(ctx, auth.User{ID: "alice"})
 	require.NoError(t, err, "Issue")
 	_, err = f.Refresh(ctx, p.RefreshToken)
-	assert.ErrorIs(t, err, auth.ErrUnknownUser, "an error rendering 404 means the user is gone")
+	assert.ErrorIs(t, err, auth.ErrUnknownUser, "an error of kind NotFound means the user is gone")
 }
 
 func TestUserLookupWrongID(t *testing.T) {
