@@ -9,6 +9,23 @@
 //	users := cache.NewAside[int64, User](
 //		rediscache.New[cache.Entry[User]](client, &rediscache.Options{Prefix: "app:"}),
 //		&cache.Options[int64]{Prefix: "user:"})
+//
+// Every call to Redis has its own deadline, also when the caller's context
+// has none: Options.Timeout for reads (DefaultTimeout, 50 ms) and
+// Options.WriteTimeout for writes, deletes and invalidations
+// (DefaultWriteTimeout, 250 ms). The deadline needs a client with
+// ContextTimeoutEnabled (the store logs a warning when it sees one
+// without). Each Store sits behind a circuit breaker: after five failed
+// calls within a second (at least half of those made) it fails calls at
+// once for 500 ms, lets one probe through, and closes when the probe
+// succeeds; a missing key, a cancelled context or a reply that blames the
+// command never count. A failing, hung or refused call, a CLUSTERDOWN or
+// a redirection left over, is an error from the Store, so an Aside loads
+// from the database instead; the outage is logged once when the breaker
+// opens and once when it closes, with the number of calls that fell back.
+//
+// The store works on Redis Cluster unchanged: each cache key is one Redis
+// key, so keys spread over every shard (give the prefix no hash tag).
 package rediscache
 
 import (
@@ -16,11 +33,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/redisguard"
 )
 
 // Codec turns values into bytes and back. It has the methods of
@@ -45,7 +64,23 @@ type Options struct {
 	Prefix string
 	// Codec encodes values. Nil means JSON.
 	Codec Codec
+	// Timeout bounds each read. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// WriteTimeout bounds each write, delete and invalidation. Zero means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// Logger receives one warning when Redis becomes unavailable and one
+	// notice when it answers again. Nil discards them.
+	Logger *slog.Logger
 }
+
+// Default deadlines of one call to Redis: a cache read is worth tens of
+// milliseconds, not seconds (the database answers instead); an
+// invalidation is worth waiting a little longer for.
+const (
+	DefaultTimeout      = 50 * time.Millisecond
+	DefaultWriteTimeout = 250 * time.Millisecond
+)
 
 // Store is a cache.Store on Redis. Get is one GET, Set one SET PX,
 // SetIfAbsent one SET NX PX, Delete one DEL (a pipeline of DELs for several
@@ -57,6 +92,8 @@ type Store[V any] struct {
 	rdb    redis.UniversalClient
 	prefix string
 	codec  Codec
+	guard  *redisguard.Guard
+	write  time.Duration
 }
 
 var (
@@ -72,17 +109,47 @@ func New[V any](rdb redis.UniversalClient, opts *Options) *Store[V] {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Store[V]{rdb: rdb, prefix: opts.Prefix, codec: opts.Codec}
+	s := &Store[V]{rdb: rdb, prefix: opts.Prefix, codec: opts.Codec, write: opts.WriteTimeout}
 	if s.codec == nil {
 		s.codec = JSON{}
 	}
+	read := opts.Timeout
+	if read <= 0 {
+		read = DefaultTimeout
+	}
+	if s.write <= 0 {
+		s.write = DefaultWriteTimeout
+	}
+	s.guard = redisguard.New(rdb, redisguard.Options{Name: "rediscache", Timeout: read,
+		Fallback: "failing cache calls (loads go to the database)", Logger: opts.Logger})
 	return s
+}
+
+// begin starts a guarded call with the given deadline.
+func (s *Store[V]) begin(ctx context.Context, timeout time.Duration) (context.Context, redisguard.Call, error) {
+	cctx, call, err := s.guard.BeginTimeout(ctx, timeout)
+	if err != nil {
+		s.guard.Fallback()
+	}
+	return cctx, call, err
+}
+
+// end reports a guarded call's outcome.
+func (s *Store[V]) end(ctx context.Context, call redisguard.Call, err error) {
+	if s.guard.End(ctx, call, err) {
+		s.guard.Fallback()
+	}
 }
 
 // Get returns the value under key. A missing key is ok false with a nil
 // error; a value that does not decode is an error.
 func (s *Store[V]) Get(ctx context.Context, key string) (v V, ok bool, err error) {
-	b, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
+	cctx, call, err := s.begin(ctx, s.guard.Timeout())
+	if err != nil {
+		return v, false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	b, err := s.rdb.Get(cctx, s.prefix+key).Bytes()
+	s.end(ctx, call, err)
 	if errors.Is(err, redis.Nil) {
 		return v, false, nil
 	}
@@ -122,7 +189,12 @@ func (s *Store[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) 
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(ctx, s.prefix+key, b, expiry(ttl)).Err(); err != nil {
+	cctx, call, err := s.begin(ctx, s.write)
+	if err == nil {
+		err = s.rdb.Set(cctx, s.prefix+key, b, expiry(ttl)).Err()
+		s.end(ctx, call, err)
+	}
+	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)
 	}
 	return nil
@@ -135,7 +207,12 @@ func (s *Store[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Du
 	if err != nil {
 		return false, err
 	}
-	set, err := s.rdb.SetNX(ctx, s.prefix+key, b, expiry(ttl)).Result()
+	cctx, call, err := s.begin(ctx, s.write)
+	if err != nil {
+		return false, fmt.Errorf("rediscache: set nx: %w", err)
+	}
+	set, err := s.rdb.SetNX(cctx, s.prefix+key, b, expiry(ttl)).Result()
+	s.end(ctx, call, err)
 	if err != nil {
 		return false, fmt.Errorf("rediscache: set nx: %w", err)
 	}
@@ -144,20 +221,24 @@ func (s *Store[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Du
 
 // Delete removes the keys.
 func (s *Store[V]) Delete(ctx context.Context, keys ...string) error {
-	var err error
-	switch len(keys) {
-	case 0:
+	if len(keys) == 0 {
 		return nil
-	case 1:
-		err = s.rdb.Del(ctx, s.prefix+keys[0]).Err()
-	default:
-		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	}
+	cctx, call, err := s.begin(ctx, s.write)
+	if err != nil {
+		return fmt.Errorf("rediscache: delete: %w", err)
+	}
+	if len(keys) == 1 {
+		err = s.rdb.Del(cctx, s.prefix+keys[0]).Err()
+	} else {
+		_, err = s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
-				p.Del(ctx, s.prefix+k)
+				p.Del(cctx, s.prefix+k)
 			}
 			return nil
 		})
 	}
+	s.end(ctx, call, err)
 	if err != nil {
 		return fmt.Errorf("rediscache: delete: %w", err)
 	}

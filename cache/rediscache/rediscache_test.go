@@ -27,7 +27,7 @@ func TestRedisContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
 			rdb, prefix := testdb.Redis(t)
-			return rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix}), nil
+			return rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix, Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second}), nil
 		},
 	})
 }

@@ -52,6 +52,16 @@ type TwoLevelOptions[V any] struct {
 // and bypassed, so reads go to Redis; they are used again once it is back.
 // Values are shared by the readers of one process: do not mutate them.
 //
+// On Redis Cluster (a *redis.ClusterClient) invalidations travel by sharded
+// pub/sub, SPUBLISH and SSUBSCRIBE (Redis 7): the channel lives in its
+// slot's shard, so a message goes to that shard alone. Classic PUBLISH on
+// a cluster is forwarded to every node over the cluster bus, so its cost
+// grows with the cluster, and a subscriber may sit on any node. A shard that
+// drops the subscription (its slot moved) sends SUNSUBSCRIBE; the TwoLevel
+// then bypasses and drops its local copies, as for a broken subscription,
+// and subscribes again. Other clients use PUBLISH and SUBSCRIBE, which
+// every Redis version has.
+//
 // Use NewTwoLevel. A TwoLevel is safe for concurrent use. It owns a
 // goroutine and a pub/sub connection: call Close. It does not own the client.
 type TwoLevel[V any] struct {
@@ -59,6 +69,7 @@ type TwoLevel[V any] struct {
 	local    *cache.Memory[V]
 	rdb      redis.UniversalClient
 	channel  string
+	sharded  bool // SPUBLISH/SSUBSCRIBE, on Redis Cluster
 	origin   string
 	localTTL time.Duration
 	log      *slog.Logger
@@ -131,7 +142,11 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts *Tw
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	t.sub = rdb.Subscribe(ctx, t.channel)
+	if _, t.sharded = rdb.(*redis.ClusterClient); t.sharded {
+		t.sub = rdb.SSubscribe(ctx, t.channel)
+	} else {
+		t.sub = rdb.Subscribe(ctx, t.channel)
+	}
 	if _, err := t.sub.Receive(ctx); err != nil {
 		t.sub.Close()
 		t.local.Close()
@@ -267,7 +282,16 @@ func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
 	if err != nil {
 		return fmt.Errorf("rediscache: encode invalidation: %w", err)
 	}
-	if err := t.rdb.Publish(ctx, t.channel, msg).Err(); err != nil {
+	cctx, call, err := t.remote.begin(ctx, t.remote.write)
+	if err == nil {
+		if t.sharded {
+			err = t.rdb.SPublish(cctx, t.channel, msg).Err()
+		} else {
+			err = t.rdb.Publish(cctx, t.channel, msg).Err()
+		}
+		t.remote.end(ctx, call, err)
+	}
+	if err != nil {
 		return fmt.Errorf("rediscache: publish invalidation: %w", err)
 	}
 	return nil
@@ -308,10 +332,22 @@ func (t *TwoLevel[V]) listen() {
 		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && t.degraded.CompareAndSwap(true, false) {
-				t.clearLocal()
-				t.log.LogAttrs(ctx, slog.LevelInfo, "rediscache: invalidation subscription restored",
-					slog.String("channel", t.channel))
+			switch m.Kind {
+			case "subscribe", "ssubscribe":
+				if t.degraded.CompareAndSwap(true, false) {
+					t.clearLocal()
+					t.log.LogAttrs(ctx, slog.LevelInfo, "rediscache: invalidation subscription restored",
+						slog.String("channel", t.channel))
+				}
+			case "sunsubscribe":
+				// The shard dropped the channel (its slot moved): messages
+				// may be lost until the subscription is back.
+				if t.degraded.CompareAndSwap(false, true) {
+					t.clearLocal()
+					t.log.LogAttrs(ctx, slog.LevelWarn, "rediscache: invalidation subscription dropped by the shard, bypassing local copies",
+						slog.String("channel", t.channel))
+				}
+				_ = t.sub.SSubscribe(ctx, t.channel)
 			}
 		case *redis.Message:
 			if inv, ok := parseInvalidation(m.Payload); !ok {

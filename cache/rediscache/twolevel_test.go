@@ -22,7 +22,7 @@ func newTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[V]{Options: rediscache.Options{Prefix: prefix}})
+	tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl

@@ -109,14 +109,20 @@ type Call struct {
 // with, carrying the call's deadline, and the Call to pass to End; or
 // ErrOpen at once while the breaker is open.
 func (g *Guard) Begin(ctx context.Context) (context.Context, Call, error) {
+	return g.BeginTimeout(ctx, g.timeout)
+}
+
+// BeginTimeout is Begin with a deadline of its own, for stores whose calls
+// are worth different waits (a cache read, an invalidation).
+func (g *Guard) BeginTimeout(ctx context.Context, timeout time.Duration) (context.Context, Call, error) {
 	t, err := g.br.Allow()
 	if err != nil {
 		return ctx, Call{}, ErrOpen
 	}
-	if cd, ok := ctx.Deadline(); ok && time.Until(cd) <= g.timeout {
+	if cd, ok := ctx.Deadline(); ok && time.Until(cd) <= timeout {
 		return ctx, Call{ticket: t}, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, g.timeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	return cctx, Call{ticket: t, cancel: cancel}, nil
 }
 
