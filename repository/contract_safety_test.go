@@ -45,6 +45,11 @@ type memberPatch struct {
 	Nick repository.Optional[*string] `db:"nick" json:"nick"`
 }
 
+// renamePatch names its field differently in JSON and in the table.
+type renamePatch struct {
+	Name repository.Optional[string] `db:"name" json:"displayName"`
+}
+
 // safetySchema is plain enough to run unchanged on every engine.
 var safetySchema = []string{
 	`CREATE TABLE members (id VARCHAR(40) PRIMARY KEY, handle VARCHAR(100) NOT NULL UNIQUE,
@@ -337,6 +342,7 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 		name      string
 		body      string
 		set       bool // decode into a Set instead of a patch struct
+		renamed   bool // decode into renamePatch
 		badField  string
 		wantName  string
 		wantNick  *string
@@ -345,6 +351,7 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 		{name: "null name", body: `{"name":null}`, badField: "name"},
 		{name: "null name beside a valid nick", body: `{"name":null,"nick":"x"}`, badField: "name"},
 		{name: "null name in a Set", body: `{"name":null}`, set: true, badField: "name"},
+		{name: "null name under its json name", body: `{"displayName":null}`, renamed: true, badField: "displayName"},
 		{name: "null nick", body: `{"nick":null}`, wantName: "Ada", wantNick: nil},
 		{name: "a new name", body: `{"name":"Bea"}`, wantName: "Bea", wantNick: &nick},
 		{name: "empty body", body: `{}`, wantName: "Ada", wantNick: &nick},
@@ -353,11 +360,16 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 			m := member{Handle: "p-" + strings.ReplaceAll(tc.name, " ", "-"), Name: "Ada", Nick: &nick, Hash: "x", Token: "t", Tenant: "acme"}
 			require.NoError(t, r.Create(ctx, &m), "create")
 			var changes repository.Changes
-			if tc.set {
+			switch {
+			case tc.renamed:
+				var p renamePatch
+				require.NoError(t, json.Unmarshal([]byte(tc.body), &p), "the body decodes into a patch")
+				changes = repository.PatchOf(p)
+			case tc.set:
 				var s repository.Set
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &s), "the body decodes into a Set")
 				changes = s
-			} else {
+			default:
 				var p memberPatch
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &p), "the body decodes into a patch")
 				changes = repository.PatchOf(p)

@@ -117,8 +117,9 @@ func (s Set) changes() (Set, error) { return s, nil }
 //
 // A JSON null is present too, and means "set to NULL": V is left zero and
 // PatchOf passes nil for the field, which only a pointer column accepts.
-// For any other column Update answers a *FieldError naming the field
-// ("null not allowed"), never a silent "" or 0.
+// For any other column Update answers a *FieldError whose Field is the
+// patch field's json name (the column name when it has none) and whose
+// Reason is "null not allowed", never a silent "" or 0.
 type Optional[V any] struct {
 	V     V
 	Valid bool
@@ -197,6 +198,26 @@ func (p patch[P]) changes() (Set, error) {
 		}
 	}
 	return set, nil
+}
+
+// clientName returns the json name of the patch field mapped to column, so
+// an error about a decoded request names the field as the client sent it
+// (and not the column); column itself when that field has no json name.
+func (p patch[P]) clientName(column string) string {
+	t := reflect.TypeOf(p.p)
+	if t == nil || t.Kind() != reflect.Struct {
+		return column
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("db"), ","); name != column {
+			continue
+		}
+		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
+			return j
+		}
+	}
+	return column
 }
 
 // sortedKeys returns the keys of a filter or set in order, so equal

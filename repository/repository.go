@@ -151,6 +151,9 @@ func (m *mapping) resolveSet(changes Changes, now time.Time) ([]assignment, erro
 			var fe *FieldError
 			if errors.As(err, &fe) {
 				fe.Field = k // the name the caller used, maybe the json one
+				if p, ok := changes.(interface{ clientName(string) string }); ok {
+					fe.Field = p.clientName(k)
+				}
 			}
 			return nil, err
 		}
