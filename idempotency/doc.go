@@ -45,9 +45,10 @@
 //
 // This package does not import the HTTP layer. Its errors that a client
 // caused (ErrKeyMismatch, ErrInProgress, ErrInvalidKey) and replayed
-// refusals report their status, code and public message through the
-// HTTPStatus, ErrorCode, PublicMessage and ErrorDetails methods, which
-// svckit's envelope renders.
+// refusals report their kind, code and public message through the
+// interfaces of package errkind, which svckit's envelope renders. Errors
+// of the SQL store's database pass through dialect.Wrap, so a lost
+// connection is Unavailable (503), not a 500.
 //
 // # Stores
 //

@@ -11,6 +11,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/txn"
 )
@@ -86,9 +87,8 @@ func ExampleRefuse() {
 				balance -= amount
 				return idempotency.JSON(http.StatusOK, balance)
 			})
-		var status interface{ HTTPStatus() int }
-		if errors.As(err, &status) {
-			fmt.Println(status.HTTPStatus(), "replayed:", replayed)
+		if r, ok := errkind.Inspect(err); ok {
+			fmt.Println(r.Status, "replayed:", replayed)
 		}
 	}
 	pay(50)

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
 )
@@ -110,13 +111,9 @@ type rendered struct {
 
 func render(t testing.TB, err error) rendered {
 	t.Helper()
-	var hs interface {
-		HTTPStatus() int
-		ErrorCode() string
-		PublicMessage() string
-	}
-	require.ErrorAs(t, err, &hs, "%v must report its status, code and message", err)
-	return rendered{hs.HTTPStatus(), hs.ErrorCode(), hs.PublicMessage()}
+	r, ok := errkind.Inspect(err)
+	require.True(t, ok, "%v must report through the errkind contract", err)
+	return rendered{r.Status, r.Code, r.Message}
 }
 
 // sameOutcome asserts that got is want as stored: the same status, data

@@ -8,30 +8,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // MaxKeyLen is the longest Key.Value, Key.Scope and fingerprint accepted, in
 // bytes.
 const MaxKeyLen = 255
 
-// Errors a client caused. They render through their HTTPStatus, ErrorCode
-// and PublicMessage methods; match them with errors.Is.
+// Errors a client caused. They report their errkind kind and public
+// message (ErrorKind, PublicMessage); match them with errors.Is.
 var (
 	// ErrKeyMismatch: the key was used before with another fingerprint.
-	// It renders 409 CONFLICT.
-	ErrKeyMismatch error = &clientError{http.StatusConflict, "CONFLICT", "Idempotency-Key reused with a different request"}
+	// It reports errkind.Conflict (409 CONFLICT).
+	ErrKeyMismatch error = &clientError{errkind.Conflict, "Idempotency-Key reused with a different request"}
 	// ErrInProgress: the key was claimed outside a transaction (Claim
 	// without Atomic) and the request that holds it has not finished. It
-	// renders 409 CONFLICT; the client may retry later.
-	ErrInProgress error = &clientError{http.StatusConflict, "CONFLICT", "a request with this Idempotency-Key is still in progress"}
+	// reports errkind.Conflict (409 CONFLICT); the client may retry later.
+	ErrInProgress error = &clientError{errkind.Conflict, "a request with this Idempotency-Key is still in progress"}
 	// ErrInvalidKey: Key.Value is empty, longer than MaxKeyLen bytes, or
-	// not printable ASCII. It renders 400 BAD_REQUEST.
-	ErrInvalidKey error = &clientError{http.StatusBadRequest, "BAD_REQUEST", "Idempotency-Key must be 1 to 255 printable ASCII characters"}
+	// not printable ASCII. It reports errkind.BadRequest (400 BAD_REQUEST).
+	ErrInvalidKey error = &clientError{errkind.BadRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters"}
 )
 
 // Errors of the store's protocol, for callers that use Claim, Finish and
@@ -50,16 +51,26 @@ var (
 	ErrNotPending = errors.New("idempotency: key not claimed or already finished")
 )
 
-// clientError is an error the client caused, with what it renders as.
+// The contract each error type keeps.
+var (
+	_ errkind.Kinder         = (*clientError)(nil)
+	_ errkind.PublicMessager = (*clientError)(nil)
+	_ errkind.Kinder         = (*refusal)(nil)
+	_ errkind.HTTPStatuser   = (*refusal)(nil)
+	_ errkind.Coder          = (*refusal)(nil)
+	_ errkind.PublicMessager = (*refusal)(nil)
+	_ errkind.Detailer       = (*refusal)(nil)
+)
+
+// clientError is an error the client caused, with what it reports.
 type clientError struct {
-	status        int
-	code, message string
+	kind    errkind.Kind
+	message string
 }
 
-func (e *clientError) Error() string         { return "idempotency: " + e.message }
-func (e *clientError) HTTPStatus() int       { return e.status }
-func (e *clientError) ErrorCode() string     { return e.code }
-func (e *clientError) PublicMessage() string { return e.message }
+func (e *clientError) Error() string           { return "idempotency: " + e.message }
+func (e *clientError) ErrorKind() errkind.Kind { return e.kind }
+func (e *clientError) PublicMessage() string   { return e.message }
 
 // Key names one idempotent request. Keys are compared byte for byte: "K" and
 // "k" are two keys. The zero Key means "no key" to Do and is invalid
@@ -148,12 +159,12 @@ func JSON(status int, v any) (Outcome, error) {
 }
 
 // Refuse returns the outcome that keeps err as the answer, when err is the
-// client's fault: it (or an error in its chain, found with errors.As)
-// reports an HTTPStatus from 400 to 499. Code, Message and Details are read
-// from the same error's ErrorCode, PublicMessage and ErrorDetails methods,
-// when it has them. Any other error (a 5xx, a driver error, a cancelled
-// context) is returned as it is, so that the work rolls back and a retry
-// runs it again:
+// client's fault: the first error in its chain that reports a kind or a
+// status through package errkind (see errkind.Inspect) reports a status
+// from 400 to 499. Its own code (ErrorCode, else the code of the kind it
+// reports), PublicMessage and ErrorDetails are kept too. Any other error
+// (a 5xx, a driver error, a cancelled context) is returned as it is, so
+// that the work rolls back and a retry runs it again:
 //
 //	if err != nil {
 //		return idempotency.Refuse(err)
@@ -162,21 +173,21 @@ func Refuse(err error) (Outcome, error) {
 	if err == nil {
 		return Outcome{}, errors.New("idempotency: Refuse called with a nil error")
 	}
-	var hs interface{ HTTPStatus() int }
-	if !errors.As(err, &hs) {
+	r, ok := errkind.Inspect(err)
+	if !ok || r.Status < 400 || r.Status > 499 {
 		return Outcome{}, err
 	}
-	o := Outcome{Status: hs.HTTPStatus(), cause: err}
-	if o.Status < 400 || o.Status > 499 {
-		return Outcome{}, err
+	o := Outcome{Status: r.Status, cause: err}
+	switch src := r.Source.(type) {
+	case errkind.Coder:
+		o.Code = src.ErrorCode()
+	case errkind.Kinder:
+		o.Code = src.ErrorKind().Code()
 	}
-	if c, ok := hs.(interface{ ErrorCode() string }); ok {
-		o.Code = c.ErrorCode()
-	}
-	if m, ok := hs.(interface{ PublicMessage() string }); ok {
+	if m, ok := r.Source.(errkind.PublicMessager); ok {
 		o.Message = m.PublicMessage()
 	}
-	if d, ok := hs.(interface{ ErrorDetails() map[string]any }); ok {
+	if d, ok := r.Source.(errkind.Detailer); ok {
 		o.Details = d.ErrorDetails()
 	}
 	return o, nil
@@ -185,8 +196,9 @@ func Refuse(err error) (Outcome, error) {
 // Err returns nil for a success. For a refusal it returns the error given to
 // Refuse when o came from it in this process (so errors.Is still matches
 // your sentinels on the first answer), else an error rebuilt from Status,
-// Code, Message and Details. Both render the same through HTTPStatus,
-// ErrorCode, PublicMessage and ErrorDetails.
+// Code, Message and Details. Both render the same through the errkind
+// contract: the rebuilt error reports the kind of its code (else of its
+// status), the status itself, the code, message and details.
 func (o Outcome) Err() error {
 	if o.Status < 400 {
 		return nil
@@ -207,7 +219,13 @@ type refusal struct {
 func (r *refusal) Error() string {
 	return "idempotency: replayed refusal: " + strconv.Itoa(r.status) + " " + r.code + ": " + r.message
 }
-func (r *refusal) HTTPStatus() int              { return r.status }
+func (r *refusal) HTTPStatus() int { return r.status }
+func (r *refusal) ErrorKind() errkind.Kind {
+	if k := errkind.ParseCode(r.code); k != errkind.Unknown {
+		return k
+	}
+	return errkind.FromHTTPStatus(r.status)
+}
 func (r *refusal) ErrorCode() string            { return r.code }
 func (r *refusal) PublicMessage() string        { return r.message }
 func (r *refusal) ErrorDetails() map[string]any { return r.details }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
 )
 
@@ -130,7 +131,7 @@ func TestOutcomeErr(t *testing.T) {
 		{"success", idempotency.Outcome{Status: 200}, nil},
 		{"redirect", idempotency.Outcome{Status: 303}, nil},
 		{"refusal", idempotency.Outcome{Status: 404, Code: "NOT_FOUND", Message: "account not found"}, &rendered{404, "NOT_FOUND", "account not found"}},
-		{"bare refusal", idempotency.Outcome{Status: 409}, &rendered{409, "", ""}},
+		{"bare refusal", idempotency.Outcome{Status: 409}, &rendered{409, errkind.CodeConflict, errkind.Conflict.Message()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.o.Err()

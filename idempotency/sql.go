@@ -153,7 +153,7 @@ func (s *SQL) Claim(ctx context.Context, k Key, fingerprint string) error {
 	case dialect.Classify(err) == dialect.UniqueViolation:
 		return ErrTaken
 	case err != nil:
-		return fmt.Errorf("idempotency: claim: %w", err)
+		return fmt.Errorf("idempotency: claim: %w", dialect.Wrap(err))
 	}
 	return nil
 }
@@ -171,11 +171,11 @@ func (s *SQL) Finish(ctx context.Context, k Key, o Outcome) error {
 	}
 	res, err := txn.From(ctx, s.db).ExecContext(ctx, s.finish, o.Status, body, k.Scope, k.Value)
 	if err != nil {
-		return fmt.Errorf("idempotency: finish: %w", err)
+		return fmt.Errorf("idempotency: finish: %w", dialect.Wrap(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("idempotency: finish: %w", err)
+		return fmt.Errorf("idempotency: finish: %w", dialect.Wrap(err))
 	}
 	if n != 1 {
 		return ErrNotPending
@@ -197,7 +197,7 @@ func (s *SQL) Load(ctx context.Context, k Key) (Record, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return Record{}, ErrNotFound
 	case err != nil:
-		return Record{}, fmt.Errorf("idempotency: load: %w", err)
+		return Record{}, fmt.Errorf("idempotency: load: %w", dialect.Wrap(err))
 	}
 	r.CreatedAt = time.UnixMicro(micros)
 	if status != 0 {
@@ -214,11 +214,11 @@ func (s *SQL) Load(ctx context.Context, k Key) (Record, error) {
 func (s *SQL) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := txn.From(ctx, s.db).ExecContext(ctx, s.deleteBefore, t.UnixMicro())
 	if err != nil {
-		return 0, fmt.Errorf("idempotency: delete before: %w", err)
+		return 0, fmt.Errorf("idempotency: delete before: %w", dialect.Wrap(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("idempotency: delete before: %w", err)
+		return 0, fmt.Errorf("idempotency: delete before: %w", dialect.Wrap(err))
 	}
 	return n, nil
 }

@@ -102,7 +102,7 @@ func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: create: %w", err)
+		return fmt.Errorf("sqlstore: create: %w", dialect.Wrap(err))
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: rotate: %w", err)
+		return fmt.Errorf("sqlstore: rotate: %w", dialect.Wrap(err))
 	}
 	return outcome
 }
@@ -187,7 +187,7 @@ func (s *Store) reuse(ctx context.Context, q txn.Querier, r auth.Rotation) (erro
 // RevokeFamily revokes every token of family.
 func (s *Store) RevokeFamily(ctx context.Context, family string, now time.Time) error {
 	if _, err := txn.From(ctx, s.db).ExecContext(ctx, s.q.revokeFamily, ms(now), family); err != nil {
-		return fmt.Errorf("sqlstore: revoke family: %w", err)
+		return fmt.Errorf("sqlstore: revoke family: %w", dialect.Wrap(err))
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, now time.Time) 
 // RevokeSubject revokes every family of subject.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, now time.Time) error {
 	if _, err := txn.From(ctx, s.db).ExecContext(ctx, s.q.revokeSubject, ms(now), subject); err != nil {
-		return fmt.Errorf("sqlstore: revoke subject: %w", err)
+		return fmt.Errorf("sqlstore: revoke subject: %w", dialect.Wrap(err))
 	}
 	return nil
 }
@@ -218,7 +218,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete expired: %w", err)
+		return 0, fmt.Errorf("sqlstore: delete expired: %w", dialect.Wrap(err))
 	}
 	return n, nil
 }
