@@ -19,12 +19,21 @@
 // A Do call inside a transaction joins it by default; Options.Propagation
 // selects a savepoint or an independent transaction instead. Only the
 // outermost call commits, and only it retries: when the transaction fails
-// with a serialization failure or a deadlock (see IsRetryable), the whole fn
+// with a serialization failure, a deadlock, a lock timeout or MariaDB's
+// "record has changed" (see IsRetryable), or its BEGIN fails on a lost
+// connection before any statement ran, the whole fn
 // runs again in a new transaction, a bounded number of times, after a
 // jittered backoff (which also gives the winner of a deadlock time to commit
 // before the victim takes its locks again). Hooks queued with AfterCommit run
 // once, after the outermost commit, and are dropped on rollback and before a
 // retry.
+//
+// # Errors
+//
+// Errors of the database come back through dialect.Wrap, so they report
+// their errkind kind: a lost connection or a full server is Unavailable
+// (503 with Retry-After), a statement cancelled at a deadline Timeout (504),
+// a retryable failure that outlived its attempts Unavailable.
 //
 // # SQLite
 //
