@@ -7,6 +7,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/ratelimit"
 )
 
@@ -106,14 +107,19 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := opts.Limiter.Allow(r.Context(), key(r))
 			if err != nil {
-				_ = envelope.WriteError(w, r, envelope.Unavailable("rate limiter unavailable").Wrap(err))
+				// A store's outage reports errkind.Unavailable; anything
+				// else from a store is rendered as unavailable too.
+				if _, ok := errkind.Inspect(err); !ok {
+					err = envelope.Unavailable("rate limiter unavailable").Wrap(err)
+				}
+				_ = envelope.WriteError(w, r, err)
 				return
 			}
 			h := w.Header()
 			h.Add("RateLimit-Policy", policy)
 			h.Add("RateLimit", serviceLimitItem(quoted, res))
 			if !res.Allowed {
-				_ = envelope.WriteError(w, r, envelope.RateLimited(res.RetryAfter))
+				_ = envelope.WriteError(w, r, res.Err())
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -124,8 +130,8 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 // AddRateLimitFields adds the RateLimit-Policy and RateLimit items of one
 // decision under the named policy to h, formatted as RateLimitWithOptions
 // does, for handlers that take rate-limit decisions of their own. A denied
-// decision is answered with envelope.RateLimited(res.RetryAfter), whose
-// Retry-After then equals the item's t. It panics when policy is not a valid
+// decision is answered with res.Err() (a *ratelimit.LimitedError, 429 with
+// Retry-After), whose Retry-After then equals the item's t. It panics when policy is not a valid
 // structured-field string (printable ASCII without '"' or '\').
 func AddRateLimitFields(h http.Header, policy string, res ratelimit.Result) {
 	if !validPolicyName(policy) {
@@ -166,7 +172,8 @@ func policyItem(quoted string, limit ratelimit.Limit) string {
 func serviceLimitItem(quoted string, res ratelimit.Result) string {
 	remaining, window := int64(res.Remaining), ceilSeconds(res.Refill())
 	if !res.Allowed {
-		remaining, window = 0, max(window, 1)
+		// As Retry-After says it.
+		remaining, window = 0, errkind.RetryAfterSeconds(res.RetryAfter)
 	}
 	b := make([]byte, 0, len(quoted)+24)
 	b = append(b, quoted...)

@@ -152,25 +152,39 @@ func TestKeyFuncs(t *testing.T) {
 	}
 }
 
-// failingStore always fails, as a Redis store without fallback does when
-// Redis is down.
-type failingStore struct{}
+// failingStore always fails with err, as a Redis store without fallback
+// does when Redis is down.
+type failingStore struct{ err error }
 
-func (failingStore) Allow(context.Context, string, ratelimit.Limit) (ratelimit.Result, error) {
-	return ratelimit.Result{}, errors.Join(ratelimit.ErrUnavailable, errors.New("dial tcp: refused"))
+func (s failingStore) Allow(context.Context, string, ratelimit.Limit) (ratelimit.Result, error) {
+	return ratelimit.Result{}, s.err
 }
 
 func TestRateLimitStoreDown(t *testing.T) {
-	var logs logBuffer
-	h := middleware.RateLimit(ratelimit.New(ratelimit.PerSecond(1), failingStore{}), nil)(okHandler())
-	req := httptest.NewRequest("GET", "/", nil)
-	rec := serve(middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logs.logger()})(h), req)
-	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "fail closed")
-	assert.Equal(t, "UNAVAILABLE", errorCode(t, rec), "503 envelope")
-	assert.NotContains(t, rec.Body.String(), "dial", "the cause is not sent")
-	lines := logs.lines(t)
-	require.Len(t, lines, 1, "one line for the request: %s", logs.String())
-	assert.Contains(t, lines[0]["error"], "dial tcp", "the cause is in the request's line, not a line of its own")
+	tests := []struct {
+		name  string
+		err   error
+		retry string
+	}{
+		{"ErrUnavailable in the chain: its kind and Retry-After", errors.Join(ratelimit.ErrUnavailable, errors.New("dial tcp: refused")), "1"},
+		{"ErrUnavailable wrapped", fmt.Errorf("store: %w: dial tcp: refused", ratelimit.ErrUnavailable), "1"},
+		{"an error that reports nothing: unavailable still", errors.New("dial tcp: refused"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			h := middleware.RateLimit(ratelimit.New(ratelimit.PerSecond(1), failingStore{tt.err}), nil)(okHandler())
+			req := httptest.NewRequest("GET", "/", nil)
+			rec := serve(middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logs.logger()})(h), req)
+			assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "fail closed")
+			assert.Equal(t, "UNAVAILABLE", errorCode(t, rec), "503 envelope")
+			assert.Equal(t, tt.retry, rec.Header().Get("Retry-After"), "Retry-After of the store's error")
+			assert.NotContains(t, rec.Body.String(), "dial", "the cause is not sent")
+			lines := logs.lines(t)
+			require.Len(t, lines, 1, "one line for the request: %s", logs.String())
+			assert.Contains(t, lines[0]["error"], "dial tcp", "the cause is in the request's line, not a line of its own")
+		})
+	}
 }
 
 // TestRateLimitConcurrent runs 200 concurrent clients through the HTTP

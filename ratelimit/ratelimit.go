@@ -17,14 +17,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 )
-
-// ErrUnavailable is wrapped by errors a Store returns when its backend cannot
-// be reached and it has no fallback. Match it with errors.Is.
-var ErrUnavailable = errors.New("ratelimit: store unavailable")
 
 // Limit is a rate: Rate events per Period, with bursts of up to Burst events.
 // A zero Burst means Burst = Rate, so a fresh key may spend its whole quota
