@@ -30,10 +30,6 @@ import (
 	"github.com/svckit/svckit/repository"
 )
 
-// redisTimeout bounds a Redis dial, read, write or wait for a pooled
-// connection when REDIS_URL does not say otherwise.
-const redisTimeout = 500 * time.Millisecond
-
 // Issuer is the "iss" of the tokens the service signs.
 const Issuer = "svckit-example"
 
@@ -45,7 +41,7 @@ type App struct {
 	logger   *slog.Logger
 	db       *sql.DB
 	ownDB    bool
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	ownRedis bool
 	dialect  dialect.Dialect
 
@@ -159,20 +155,14 @@ func (a *App) openDB(ctx context.Context) error {
 }
 
 func (a *App) openRedis(ctx context.Context) error {
-	opts, err := redis.ParseURL(a.cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("%w: REDIS_URL: %w", ErrConfig, err)
-	}
 	// Every Redis use has a fallback, so a slow Redis must fail fast: the
 	// client honours each call's context deadline, and its own timeouts
 	// (unless REDIS_URL sets them) are a backstop for calls without one.
-	opts.ContextTimeoutEnabled = true
-	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout} {
-		if *d == 0 {
-			*d = redisTimeout
-		}
+	rdb, err := NewRedisClient(a.cfg.RedisURL)
+	if err != nil {
+		return err
 	}
-	a.rdb, a.ownRedis = redis.NewClient(opts), true
+	a.rdb, a.ownRedis = rdb, true
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("app: reach redis: %w", err)
 	}

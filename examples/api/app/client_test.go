@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"modernc.org/sqlite"
 
@@ -95,6 +96,19 @@ func startSQLite(t testing.TB, edit func(*app.Config)) *server {
 func startPostgresRedis(t testing.TB, db *testdb.DB, edit func(*app.Config)) *server {
 	t.Helper()
 	rdb, prefix := testdb.Redis(t)
+	return startPostgresOn(t, db, rdb, prefix, edit)
+}
+
+// startPostgresRedisCluster runs the service on a fresh PostgreSQL schema
+// and a key prefix on the Redis Cluster.
+func startPostgresRedisCluster(t testing.TB, db *testdb.DB, edit func(*app.Config)) *server {
+	t.Helper()
+	rdb, prefix := testdb.RedisCluster(t)
+	return startPostgresOn(t, db, rdb, prefix, edit)
+}
+
+func startPostgresOn(t testing.TB, db *testdb.DB, rdb redis.UniversalClient, prefix string, edit func(*app.Config)) *server {
+	t.Helper()
 	cfg := testConfig()
 	cfg.DB = db.DB
 	cfg.Database = app.Database{Driver: db.Driver, Dialect: db.Dialect}

@@ -65,9 +65,11 @@ type Config struct {
 	DB *sql.DB
 	// Redis, when not nil, is used instead of dialling RedisURL. Close does
 	// not close it.
-	Redis *redis.Client
+	Redis redis.UniversalClient
 	// RedisURL, when set, moves the cache, the rate limits and the cache
-	// invalidation to Redis ("redis://host:port/db").
+	// invalidation to Redis: "redis://host:port/db" for one server,
+	// "redis+cluster://host:port?addr=host:port&addr=host:port" for a
+	// Redis Cluster (see NewRedisClient).
 	RedisURL string
 	// RedisPrefix is put before every Redis key ("" means "svckit:").
 	RedisPrefix string

@@ -25,6 +25,12 @@ func TestContractPostgresRedis(t *testing.T) {
 	contract(t, startPostgresRedis(t, testdb.Postgres(t), nil))
 }
 
+// TestContractPostgresRedisCluster walks the contract on PostgreSQL with a
+// Redis Cluster for the cache and the rate limits.
+func TestContractPostgresRedisCluster(t *testing.T) {
+	contract(t, startPostgresRedisCluster(t, testdb.Postgres(t), nil))
+}
+
 // TestContractMySQL walks the contract on MySQL/MariaDB.
 func TestContractMySQL(t *testing.T) {
 	db := testdb.MySQL(t)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,11 +15,23 @@ import (
 
 // TestTwoInstances runs two instances on two ports, each with its own
 // database pool and Redis client, sharing one PostgreSQL schema and one
-// Redis key prefix, as two replicas behind a load balancer would.
+// Redis key prefix, as two replicas behind a load balancer would: on one
+// Redis server and on a Redis Cluster (REDIS_URL in its redis+cluster form).
 func TestTwoInstances(t *testing.T) {
+	t.Run("redis", func(t *testing.T) {
+		_, prefix := testdb.Redis(t)
+		twoInstances(t, testdb.RedisURL(t), prefix)
+	})
+	t.Run("redis-cluster", func(t *testing.T) {
+		_, prefix := testdb.RedisCluster(t)
+		raw := testdb.RedisClusterURL(t)
+		_, rest, _ := strings.Cut(raw, "://")
+		twoInstances(t, "redis+cluster://"+rest, prefix)
+	})
+}
+
+func twoInstances(t *testing.T, redisURL, prefix string) {
 	db := testdb.Postgres(t)
-	_, prefix := testdb.Redis(t)
-	redisURL := testdb.RedisURL(t)
 	instance := func() *server {
 		pool, err := sql.Open(db.Driver, db.DSN)
 		require.NoError(t, err, "a second pool opens")
