@@ -9,9 +9,23 @@ import (
 )
 
 // ErrBadIdentifier means an email address or user name breaks the
-// identifier rule of NormalizeEmail and NormalizeUsername. It is wrapped
-// with the reason, which is safe to show the user.
+// identifier rule of NormalizeEmail and NormalizeUsername. Their errors are
+// *IdentifierError values that match it.
 var ErrBadIdentifier = errors.New("auth: identifier refused")
+
+// IdentifierError is the error of NormalizeEmail and NormalizeUsername. It
+// matches ErrBadIdentifier with errors.Is.
+type IdentifierError struct {
+	// Reason says which rule the identifier breaks, in words safe to show
+	// the user ("domain labels do not begin or end with a hyphen").
+	Reason string
+}
+
+// Error returns "auth: identifier refused: " and the reason.
+func (e *IdentifierError) Error() string { return ErrBadIdentifier.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrBadIdentifier.
+func (e *IdentifierError) Unwrap() error { return ErrBadIdentifier }
 
 // Limits of the identifier rule (RFC 5321 §4.5.3.1).
 const (
@@ -35,7 +49,7 @@ const (
 //     NFC). Two different strings can therefore never name one account;
 //   - it must be 1 to MaxLocalPartLen bytes.
 //
-// Errors wrap ErrBadIdentifier.
+// Errors are *IdentifierError.
 func NormalizeUsername(name string) (string, error) {
 	return normalizeLocal(name, "user name")
 }
@@ -56,7 +70,7 @@ func NormalizeUsername(name string) (string, error) {
 //     dot-separated labels of letters, digits and inner hyphens, each 1 to
 //     63 bytes, with a top-level label that is not all digits.
 //
-// Errors wrap ErrBadIdentifier.
+// Errors are *IdentifierError.
 func NormalizeEmail(email string) (string, error) {
 	if len(email) > MaxEmailLen {
 		return "", badIdentifier("email address longer than %d bytes", MaxEmailLen)
@@ -77,7 +91,7 @@ func NormalizeEmail(email string) (string, error) {
 }
 
 func badIdentifier(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadIdentifier, fmt.Sprintf(format, args...))
+	return &IdentifierError{Reason: fmt.Sprintf(format, args...)}
 }
 
 func normalizeLocal(s, what string) (string, error) {

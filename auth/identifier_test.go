@@ -65,6 +65,9 @@ func TestNormalizeEmail(t *testing.T) {
 			got, err := auth.NormalizeEmail(tc.in)
 			if tc.want == "" {
 				require.ErrorIs(t, err, auth.ErrBadIdentifier, "%q must be refused", tc.in)
+				var ie *auth.IdentifierError
+				require.ErrorAs(t, err, &ie, "the error is an *IdentifierError")
+				assert.NotEmpty(t, ie.Reason, "that says why")
 				assert.Empty(t, got, "no address with an error")
 				return
 			}
