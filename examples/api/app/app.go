@@ -227,10 +227,15 @@ func (a *App) newLimiters() {
 	a.api = limiter(a.cfg.APIRateLimit, Rate{600, time.Minute}, "api")
 }
 
+// newTokens signs with the configured private key, else HS256 with the
+// secret.
 func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
-	key, err := auth.NewHS256Key("k1", secret)
-	if err != nil {
-		return fmt.Errorf("%w: JWT_SECRET: %w", ErrConfig, err)
+	key := a.cfg.SigningKey
+	if key == nil {
+		var err error
+		if key, err = auth.NewHS256Key("k1", secret); err != nil {
+			return fmt.Errorf("%w: JWT_SECRET: %w", ErrConfig, err)
+		}
 	}
 	keys, err := auth.NewKeySet(key)
 	if err != nil {

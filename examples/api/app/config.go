@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
 )
 
@@ -73,9 +76,16 @@ type Config struct {
 	RedisURL string
 	// RedisPrefix is put before every Redis key ("" means "svckit:").
 	RedisPrefix string
-	// JWTSecret signs the tokens (HS256, at least 32 bytes). Empty means a
-	// random secret, so tokens die with the process.
+	// JWTSecret signs the tokens (HS256, at least 32 bytes) unless
+	// SigningKey is set. Empty means a random secret, so tokens die with
+	// the process.
 	JWTSecret []byte
+	// SigningKey, when not nil, signs the tokens instead of JWTSecret: an
+	// EdDSA, ES256 or RS256 private key, read by FromEnv from
+	// JWT_PRIVATE_KEY_FILE or JWT_PRIVATE_KEY. Its public key is served
+	// at GET /.well-known/jwks.json, so other services can verify the
+	// tokens without a shared secret.
+	SigningKey *auth.Key
 	// CursorKey signs the cursors of the list routes (HMAC-SHA256, at least
 	// 32 bytes): give every instance the same one, or a cursor issued by
 	// one instance is refused (400) by the others. Empty means a key
@@ -140,13 +150,20 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		return Config{}, nil, err
 	}
 	cfg.Database = db
+	key, err := signingKeyFromEnv(getenv)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	cfg.SigningKey = key
 	if s := getenv("JWT_SECRET"); s != "" {
 		if len(s) < 32 {
 			return Config{}, nil, fmt.Errorf("%w: JWT_SECRET must be at least 32 bytes", ErrConfig)
 		}
 		cfg.JWTSecret = []byte(s)
-	} else {
+	} else if key == nil {
 		warnings = append(warnings, "JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
+	} else if getenv("CURSOR_KEY") == "" {
+		warnings = append(warnings, "CURSOR_KEY is not set: list cursors are signed with a random key per start")
 	}
 	if s := getenv("CURSOR_KEY"); s != "" {
 		if len(s) < 32 {
@@ -181,6 +198,40 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		return Config{}, nil, err
 	}
 	return cfg, warnings, nil
+}
+
+// signingKeyFromEnv reads the private key of JWT_PRIVATE_KEY_FILE (a file)
+// or JWT_PRIVATE_KEY (the key itself): a PKCS #8 PEM block or a JWK, its
+// key id JWT_KEY_ID (default: a JWK's own "kid", else "k1"). Neither set
+// means nil: HS256 with JWT_SECRET.
+func signingKeyFromEnv(getenv func(string) string) (*auth.Key, error) {
+	path, text := getenv("JWT_PRIVATE_KEY_FILE"), getenv("JWT_PRIVATE_KEY")
+	if path == "" && text == "" {
+		return nil, nil
+	}
+	if path != "" && text != "" {
+		return nil, fmt.Errorf("%w: set JWT_PRIVATE_KEY_FILE or JWT_PRIVATE_KEY, not both", ErrConfig)
+	}
+	data := []byte(text)
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: JWT_PRIVATE_KEY_FILE: %w", ErrConfig, err)
+		}
+		data = b
+	}
+	kid := getenv("JWT_KEY_ID")
+	if kid == "" && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		kid = "k1"
+	}
+	key, err := auth.ParseKey(kid, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: JWT private key: %w", ErrConfig, err)
+	}
+	if !key.CanSign() {
+		return nil, fmt.Errorf("%w: JWT private key: a public key cannot sign", ErrConfig)
+	}
+	return key, nil
 }
 
 // SQLiteDSN is the DSN the service opens an SQLite file with: WAL journal,

@@ -79,7 +79,11 @@ func (a *App) login(r *http.Request) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, err
 	}
-	res, err := a.loginByEmail.Allow(r.Context(), "email:"+strings.ToLower(in.Email))
+	key := strings.ToLower(in.Email)
+	if canon, err := auth.NormalizeEmail(in.Email); err == nil {
+		key = canon // one budget per account, however the address is spelt
+	}
+	res, err := a.loginByEmail.Allow(r.Context(), "email:"+key)
 	if err != nil {
 		return TokenPair{}, err
 	}

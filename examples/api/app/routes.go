@@ -25,8 +25,8 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	v1 := func(pattern string, h http.Handler) { mux.Handle(pattern, api.Then(h)) }
 	v1("POST /v1/auth/register", envelope.HandleResult(a.register))
-	v1("POST /v1/auth/login", loginLimit(envelope.Handle(a.login)))
-	v1("POST /v1/auth/refresh", envelope.Handle(a.refresh))
+	v1("POST /v1/auth/login", loginLimit(noStore(envelope.Handle(a.login))))
+	v1("POST /v1/auth/refresh", noStore(envelope.Handle(a.refresh)))
 	v1("POST /v1/auth/logout", envelope.HandleNoContent(a.logout))
 	v1("GET /v1/users/me", user(envelope.Handle(a.me)))
 	v1("GET /v1/users/{id}", user(envelope.Handle(a.getUser)))
@@ -41,6 +41,11 @@ func (a *App) routes() http.Handler {
 		return map[string]string{"status": "ok"}, nil
 	}))
 	mux.Handle("GET /readyz", envelope.Handle(a.readyz))
+	if k := a.cfg.SigningKey; k != nil && k.Public() != nil {
+		// Asymmetric keys: publish the public ones, for other services
+		// (auth/jwks) to verify this service's tokens.
+		mux.Handle("GET /.well-known/jwks.json", a.tokens.JWKSHandler())
+	}
 
 	return middleware.Chain(
 		middleware.RequestID,
@@ -54,4 +59,13 @@ func (a *App) routes() http.Handler {
 		// request past its deadline gets.
 		middleware.Timeout(a.cfg.requestTimeout()),
 	).Then(envelope.Routes(mux))
+}
+
+// noStore marks a response that carries tokens as not to be stored by any
+// cache (RFC 6749 §5.1, RFC 9111 §5.2.2.5).
+func noStore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
 }

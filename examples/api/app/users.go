@@ -68,6 +68,10 @@ func (s *UserService) Register(ctx context.Context, email, password, name string
 	var v ValidationErrors
 	if !validEmail(email) {
 		v.Add("email", "must be an email address")
+	} else if _, err := auth.NormalizeEmail(email); err != nil {
+		var ie *auth.IdentifierError
+		errors.As(err, &ie)
+		v.Add("email", ie.Reason)
 	}
 	if n := len(password); n < MinPasswordBytes || n > MaxPasswordBytes {
 		v.Add("password", fmt.Sprintf("must be %d to %d bytes", MinPasswordBytes, MaxPasswordBytes))
@@ -82,11 +86,15 @@ func (s *UserService) Register(ctx context.Context, email, password, name string
 }
 
 func (s *UserService) create(ctx context.Context, email, password, name string, roles []string) (User, error) {
+	key, err := auth.NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
-	rec := userRecord{Email: email, EmailLower: strings.ToLower(email), Name: name, Roles: strings.Join(roles, ","), PasswordHash: hash}
+	rec := userRecord{Email: email, EmailLower: key, Name: name, Roles: strings.Join(roles, ","), PasswordHash: hash}
 	err = txn.Do(ctx, s.db, func(ctx context.Context) error {
 		if err := s.repo.Create(ctx, &rec); err != nil {
 			return err
@@ -144,9 +152,15 @@ func (u User) hasRole(role string) bool {
 	return false
 }
 
-// byEmail finds a user by email, case-insensitively.
+// byEmail finds a user by email, compared in the canonical form of
+// auth.NormalizeEmail (the column email_lower holds it). An address the
+// rule refuses names nobody: ErrNotFound.
 func (s *UserService) byEmail(ctx context.Context, email string) (userRecord, error) {
-	rows, err := s.repo.FindMany(ctx, repository.FindOptions{Filter: repository.Filter{"email_lower": strings.ToLower(email)}, Limit: 1})
+	key, err := auth.NormalizeEmail(email)
+	if err != nil {
+		return userRecord{}, repository.ErrNotFound
+	}
+	rows, err := s.repo.FindMany(ctx, repository.FindOptions{Filter: repository.Filter{"email_lower": key}, Limit: 1})
 	if err != nil {
 		return userRecord{}, err
 	}
