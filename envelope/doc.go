@@ -54,6 +54,8 @@
 //
 // When the client's Accept header ranks application/problem+json at least
 // as high as application/json, errors are written as RFC 9457 problem
-// documents: type "about:blank", title, status and detail, with code,
-// details, timestamp and requestId as extension members.
+// documents: type, title, status, detail and instance, with code, details,
+// timestamp and requestId as extension members. The type is "about:blank"
+// and instance absent unless the request passed Problems, which maps error
+// codes to type URIs and computes an instance per request.
 package envelope

@@ -175,4 +175,3 @@ func TestTrackingWriter(t *testing.T) {
 	tw3.WriteHeader(http.StatusAccepted)
 	assert.True(t, tw3.HeaderWritten(), "a final status sends the header")
 }
-

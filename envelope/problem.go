@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,10 +65,56 @@ func qValue(params string) float64 {
 	return 1
 }
 
-// appendProblem renders an error as an RFC 9457 problem document: type
-// about:blank, title the status text, status, detail the client message,
-// then the extension members code, details, timestamp and requestId.
-func appendProblem(b []byte, status int, e *ErrorBody, m *Meta) ([]byte, error) {
+// ProblemOptions configure the RFC 9457 problem documents WriteError
+// writes for the requests under Problems. The zero value gives type
+// "about:blank" and no instance.
+type ProblemOptions struct {
+	// Types maps an error code (NOT_FOUND, INSUFFICIENT_FUNDS, …) to the URI
+	// of its problem type, such as "https://example.com/problems/not-found",
+	// which should lead to documentation of the problem. A code not in the
+	// map, or a nil map, gives "about:blank".
+	Types map[string]string
+	// Instance returns the URI of this occurrence of the problem for r,
+	// for example "urn:uuid:" + the request id, or r.URL.Path; "" leaves the
+	// member out. Nil means no instance member.
+	Instance func(r *http.Request) string
+}
+
+type problemKey struct{}
+
+// Problems returns a middleware under which the problem documents of
+// WriteError (for clients that ask for application/problem+json) take their
+// type from opts.Types by error code and their instance from opts.Instance.
+// The map is copied; the middleware is safe for concurrent use.
+func Problems(opts ProblemOptions) func(http.Handler) http.Handler {
+	types := make(map[string]string, len(opts.Types))
+	for k, v := range opts.Types {
+		types[k] = v
+	}
+	opts.Types = types
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), problemKey{}, &opts)))
+		})
+	}
+}
+
+// problem is an RFC 9457 problem document: type, title (the status text),
+// status, detail (the client message) and instance, then the extension
+// members code, details, timestamp and requestId.
+type problem struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail"`
+	Instance  string         `json:"instance,omitempty"`
+	Code      string         `json:"code"`
+	Details   map[string]any `json:"details,omitempty"`
+	Timestamp time.Time      `json:"timestamp,omitzero"`
+	RequestID string         `json:"requestId,omitempty"`
+}
+
+func newProblem(r *http.Request, status int, e *ErrorBody, m *Meta) problem {
 	title := http.StatusText(status)
 	if title == "" {
 		title = e.Code
@@ -75,26 +122,20 @@ func appendProblem(b []byte, status int, e *ErrorBody, m *Meta) ([]byte, error) 
 	if status == StatusClientClosedRequest {
 		title = "Client Closed Request"
 	}
-	b = append(b, `{"type":"about:blank","title":`...)
-	b = appendString(b, title)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, `,"detail":`...)
-	b = appendString(b, e.Message)
-	b = append(b, `,"code":`...)
-	b = appendString(b, e.Code)
-	b, err := appendDetails(b, e.Details)
-	if err != nil {
-		return nil, err
+	p := problem{
+		Type: "about:blank", Title: title, Status: status, Detail: e.Message,
+		Code: e.Code, Details: e.Details, Timestamp: m.Timestamp, RequestID: m.RequestID,
 	}
-	if !m.Timestamp.IsZero() {
-		b = append(b, `,"timestamp":"`...)
-		b = m.Timestamp.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
+	if r == nil {
+		return p
 	}
-	if m.RequestID != "" {
-		b = append(b, `,"requestId":`...)
-		b = appendString(b, m.RequestID)
+	if opts, ok := r.Context().Value(problemKey{}).(*ProblemOptions); ok {
+		if t := opts.Types[e.Code]; t != "" {
+			p.Type = t
+		}
+		if opts.Instance != nil {
+			p.Instance = opts.Instance(r)
+		}
 	}
-	return append(b, '}'), nil
+	return p
 }

@@ -106,3 +106,69 @@ func FuzzWriteError(f *testing.F) {
 		}
 	})
 }
+
+// TestProblemsTypesAndInstance (issue 16): an application gives a type URI
+// per error code and an instance per occurrence.
+func TestProblemsTypesAndInstance(t *testing.T) {
+	opts := ProblemOptions{
+		Types: map[string]string{
+			CodeNotFound:         "https://example.com/problems/not-found",
+			"INSUFFICIENT_FUNDS": "https://example.com/problems/insufficient-funds",
+		},
+		Instance: func(r *http.Request) string { return "urn:uuid:" + RequestID(r.Context()) },
+	}
+	tests := []struct {
+		name     string
+		opts     *ProblemOptions // nil: no Problems middleware
+		err      error
+		accept   string
+		wantType string
+		instance string // "" means the member is absent
+	}{
+		{"default is about:blank", nil, NotFound("user", "7"), ProblemContentType, "about:blank", ""},
+		{"type by code", &opts, NotFound("user", "7"), ProblemContentType, "https://example.com/problems/not-found", "urn:uuid:req-1"},
+		{"application code", &opts, New(422, "INSUFFICIENT_FUNDS", "insufficient funds"), ProblemContentType, "https://example.com/problems/insufficient-funds", "urn:uuid:req-1"},
+		{"code without a type", &opts, Conflict("taken"), ProblemContentType, "about:blank", "urn:uuid:req-1"},
+		{"unknown error", &opts, errors.New("db text"), ProblemContentType, "about:blank", "urn:uuid:req-1"},
+		{"empty instance left out", &ProblemOptions{Instance: func(*http.Request) string { return "" }}, Conflict("x"), ProblemContentType, "about:blank", ""},
+		{"plain envelope unchanged", &opts, NotFound("user", "7"), "application/json", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = WriteError(w, r, tt.err) })
+			if tt.opts != nil {
+				h = Problems(*tt.opts)(h)
+			}
+			r := testRequest(t, "GET", "/v1/users/7")
+			r.Header.Set("Accept", tt.accept)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			var doc map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc), "JSON body")
+			if tt.wantType == "" {
+				assert.NotContains(t, doc, "type", "the envelope has no type member")
+				assert.Contains(t, doc, "error", "the envelope shape")
+				return
+			}
+			assert.Equal(t, tt.wantType, doc["type"], "type")
+			if tt.instance == "" {
+				assert.NotContains(t, doc, "instance", "no instance member")
+			} else {
+				assert.Equal(t, tt.instance, doc["instance"], "instance")
+			}
+		})
+	}
+}
+
+func TestProblemsCopiesTypes(t *testing.T) {
+	types := map[string]string{CodeConflict: "https://example.com/a"}
+	h := Problems(ProblemOptions{Types: types})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = WriteError(w, r, Conflict("x"))
+	}))
+	types[CodeConflict] = "https://example.com/changed"
+	r := testRequest(t, "GET", "/")
+	r.Header.Set("Accept", ProblemContentType)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Contains(t, rec.Body.String(), `"type":"https://example.com/a"`, "the map was copied at construction")
+}

@@ -4,9 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // ContentType is the media type of every envelope response.
@@ -83,26 +81,37 @@ type Cursor struct {
 // MarshalJSON renders r in the envelope shape described on Response.
 func (r Response[T]) MarshalJSON() ([]byte, error) {
 	if r.Error != nil {
-		return appendErrorResponse(make([]byte, 0, 128), r.Error, r.Meta)
+		return json.Marshal(errorDoc{Error: r.Error, Meta: metaOrNil(r.Meta)})
 	}
-	data, empty, err := marshalData(any(r.Data))
-	if err != nil {
-		return nil, err
-	}
-	return appendDataResponse(make([]byte, 0, len(data)+128), data, empty, r.Meta), nil
+	return json.Marshal(dataDoc{Data: dataValue(any(r.Data)), Meta: metaOrNil(r.Meta)})
 }
 
-// marshalData encodes v with encoding/json. empty reports that v is a nil
-// slice, which the caller renders as [] instead of null.
-func marshalData(v any) (data []byte, empty bool, err error) {
-	if v != nil {
-		rv := reflect.ValueOf(v)
-		if rv.Kind() == reflect.Slice && rv.IsNil() && rv.Type().Elem().Kind() != reflect.Uint8 && !customMarshaler(v) {
-			return nil, true, nil
-		}
+// The documents on the wire, encoded by encoding/json. A hand-written
+// encoder measured no faster (BenchmarkEnvelopeWrite in benchmarks/: about
+// 1650 against 1680 ns a response, with more code), so there is none.
+type (
+	dataDoc struct {
+		Data any   `json:"data"`
+		Meta *Meta `json:"meta,omitempty"`
 	}
-	data, err = json.Marshal(v)
-	return data, false, err
+	errorDoc struct {
+		Error *ErrorBody `json:"error"`
+		Meta  *Meta      `json:"meta,omitempty"`
+	}
+)
+
+// dataValue returns v, or [] when v is a nil slice (other than []byte, and
+// unless the type marshals itself), so list endpoints always return an
+// array.
+func dataValue(v any) any {
+	if v == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice && rv.IsNil() && rv.Type().Elem().Kind() != reflect.Uint8 && !customMarshaler(v) {
+		return json.RawMessage("[]")
+	}
+	return v
 }
 
 func customMarshaler(v any) bool {
@@ -113,161 +122,10 @@ func customMarshaler(v any) bool {
 	return false
 }
 
-func appendDataResponse(b, data []byte, empty bool, m *Meta) []byte {
-	b = append(b, `{"data":`...)
-	if empty {
-		b = append(b, '[', ']')
-	} else {
-		b = append(b, data...)
-	}
-	b = appendMetaMember(b, m)
-	return append(b, '}')
-}
-
-func appendErrorResponse(b []byte, e *ErrorBody, m *Meta) ([]byte, error) {
-	b = append(b, `{"error":`...)
-	b, err := appendErrorBody(b, e)
-	if err != nil {
-		return nil, err
-	}
-	b = appendMetaMember(b, m)
-	return append(b, '}'), nil
-}
-
-func appendErrorBody(b []byte, e *ErrorBody) ([]byte, error) {
-	b = append(b, `{"code":`...)
-	b = appendString(b, e.Code)
-	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
-	b, err := appendDetails(b, e.Details)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '}'), nil
-}
-
-// appendMetaMember appends `,"meta":{…}` unless m is nil or empty.
-func appendMetaMember(b []byte, m *Meta) []byte {
+// metaOrNil returns nil for a nil or empty m, which is left out.
+func metaOrNil(m *Meta) *Meta {
 	if m == nil || (m.Pagination == nil && m.Cursor == nil && m.Timestamp.IsZero() && m.RequestID == "") {
-		return b
+		return nil
 	}
-	b = append(b, `,"meta":`...)
-	return appendMeta(b, m)
-}
-
-func appendMeta(b []byte, m *Meta) []byte {
-	b = append(b, '{')
-	sep := false
-	comma := func() {
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-	}
-	if p := m.Pagination; p != nil {
-		comma()
-		b = append(b, `"pagination":{"page":`...)
-		b = strconv.AppendInt(b, int64(p.Page), 10)
-		b = append(b, `,"pageSize":`...)
-		b = strconv.AppendInt(b, int64(p.PageSize), 10)
-		b = append(b, `,"total":`...)
-		b = strconv.AppendInt(b, int64(p.Total), 10)
-		b = append(b, `,"totalPages":`...)
-		b = strconv.AppendInt(b, int64(p.TotalPages), 10)
-		b = append(b, '}')
-	}
-	if c := m.Cursor; c != nil {
-		comma()
-		b = append(b, `"cursor":{"next":`...)
-		if c.Next == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, *c.Next)
-		}
-		b = append(b, `,"hasMore":`...)
-		b = strconv.AppendBool(b, c.HasMore)
-		b = append(b, '}')
-	}
-	if !m.Timestamp.IsZero() {
-		comma()
-		b = append(b, `"timestamp":"`...)
-		b = m.Timestamp.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-	}
-	if m.RequestID != "" {
-		comma()
-		b = append(b, `"requestId":`...)
-		b = appendString(b, m.RequestID)
-	}
-	return append(b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaped exactly as
-// encoding/json does (HTML characters, U+2028, U+2029 and invalid UTF-8
-// included).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendDetails appends `,"details":{…}` when details is not empty.
-func appendDetails(b []byte, details map[string]any) ([]byte, error) {
-	if len(details) == 0 {
-		return b, nil
-	}
-	raw, err := json.Marshal(details)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, `,"details":`...)
-	return append(b, raw...), nil
+	return m
 }

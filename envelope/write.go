@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,13 +42,12 @@ func Write[T any](w http.ResponseWriter, r *http.Request, status int, data T, me
 		return nil
 	}
 	m := fillMeta(ctx, meta)
-	body, empty, err := marshalData(any(data))
+	b, err := json.Marshal(dataDoc{Data: dataValue(any(data)), Meta: metaOrNil(&m)})
 	if err != nil {
 		err = fmt.Errorf("envelope: encode data: %w", err)
 		_ = WriteError(w, r, Internal(err))
 		return err
 	}
-	b := appendDataResponse(make([]byte, 0, len(body)+metaSize(&m)+16), body, empty, &m)
 	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(status)
 	_, err = w.Write(b)
@@ -83,11 +83,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) error {
 	setHeader(h, header)
 	m := fillMeta(ctx, nil)
 	problem := wantsProblem(r)
-	b, mErr := encodeError(status, &body, &m, problem)
+	b, mErr := encodeError(r, status, &body, &m, problem)
 	if mErr != nil {
 		recordError(w, fmt.Errorf("envelope: error details dropped: %w", mErr))
 		body.Details = nil
-		b, _ = encodeError(status, &body, &m, problem)
+		b, _ = encodeError(r, status, &body, &m, problem)
 	}
 	if problem {
 		h.Set("Content-Type", ProblemContentType)
@@ -99,27 +99,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) error {
 	return err
 }
 
-func encodeError(status int, body *ErrorBody, m *Meta, problem bool) ([]byte, error) {
+func encodeError(r *http.Request, status int, body *ErrorBody, m *Meta, problem bool) ([]byte, error) {
 	if problem {
-		return appendProblem(make([]byte, 0, 256), status, body, m)
+		return json.Marshal(newProblem(r, status, body, m))
 	}
-	return appendErrorResponse(make([]byte, 0, 192), body, m)
-}
-
-// metaSize estimates the encoded size of `,"meta":{…}` for m, so the
-// response buffer is allocated once.
-func metaSize(m *Meta) int {
-	n := len(`,"meta":{"timestamp":"2006-01-02T15:04:05.999999999Z07:00","requestId":""}`) + len(m.RequestID)
-	if m.Pagination != nil {
-		n += 96
-	}
-	if m.Cursor != nil {
-		n += 40
-		if m.Cursor.Next != nil {
-			n += len(*m.Cursor.Next)
-		}
-	}
-	return n
+	return json.Marshal(errorDoc{Error: body, Meta: metaOrNil(m)})
 }
 
 func fillMeta(ctx context.Context, meta *Meta) Meta {

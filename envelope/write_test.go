@@ -21,7 +21,7 @@ type errorLog struct {
 	errs []error
 }
 
-func (l *errorLog) RecordError(err error)         { l.errs = append(l.errs, err) }
+func (l *errorLog) RecordError(err error)       { l.errs = append(l.errs, err) }
 func (l *errorLog) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 var _ ErrorRecorder = (*errorLog)(nil)
@@ -268,4 +268,3 @@ func TestWriteAfterHeaderSent(t *testing.T) {
 		})
 	}
 }
-
