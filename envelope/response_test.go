@@ -96,4 +96,3 @@ func TestResponseRoundTrip(t *testing.T) {
 	assert.Equal(t, "n", *out.Meta.Cursor.Next, "cursor survives")
 	assert.Nil(t, out.Error, "no error member")
 }
-
