@@ -23,6 +23,21 @@ import (
 // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) become plain IPv4 addresses and
 // zones are dropped. A ClientIP is a value that is safe for concurrent use
 // once built; do not change TrustedProxies while requests run.
+//
+// Where it deliberately differs from chi's RealIP and realclientip-go:
+//
+//   - A repeated X-Real-IP header from a trusted proxy is ignored and the
+//     proxy's own address is used; both peers take the last value. A proxy
+//     sets X-Real-IP by replacing it, so two values mean one came from the
+//     client and nothing says which: fail closed.
+//   - An unspecified address (0.0.0.0, ::, ::ffff:0.0.0.0) in X-Forwarded-For
+//     or X-Real-IP is not a client; like garbage it stops the walk, so the
+//     last checked address is used. A peer address is taken as it is.
+//   - IPv6 zones (fe80::1%eth0) are dropped rather than kept, so one host
+//     has one key whatever interface it came through.
+//   - The Forwarded header (RFC 7239) is not read: X-Forwarded-For is what
+//     load balancers send, and reading two headers would let a client pick
+//     the one its proxy does not rewrite.
 type ClientIP struct {
 	// TrustedProxies are the networks of the proxies in front of the
 	// service, for example the load balancer's subnet. Empty means trust no
@@ -129,24 +144,28 @@ func parseRemoteAddr(s string) netip.Addr {
 }
 
 // parseForwarded parses one X-Forwarded-For entry: an address, optionally
-// bracketed ([::1]) or with a port (192.0.2.1:443, [::1]:443).
+// bracketed ([::1]) or with a port (192.0.2.1:443, [::1]:443). An
+// unspecified address is refused.
 func parseForwarded(s string) (netip.Addr, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return netip.Addr{}, false
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return normalise(a), true
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return normalise(ap.Addr()), true
-	}
-	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && a.Is6() {
-			return normalise(a), true
+	var a netip.Addr
+	if p, err := netip.ParseAddr(s); err == nil {
+		a = p
+	} else if ap, err := netip.ParseAddrPort(s); err == nil {
+		a = ap.Addr()
+	} else if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		if p, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && p.Is6() {
+			a = p
 		}
 	}
-	return netip.Addr{}, false
+	a = normalise(a)
+	if !a.IsValid() || a.IsUnspecified() {
+		return netip.Addr{}, false
+	}
+	return a, true
 }
 
 func normalise(a netip.Addr) netip.Addr {
