@@ -1,10 +1,9 @@
 package middleware
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"net/http"
-	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/svckit/svckit/envelope"
 )
@@ -47,29 +46,9 @@ func ValidRequestID(id string) bool {
 }
 
 // NewRequestID returns a new UUID version 7 (RFC 9562) in its 36-character
-// text form: 48 bits of Unix milliseconds, then 74 random bits from
-// crypto/rand. Ids from many instances never need coordination, sort by
-// time, and are what log tools and databases recognise as UUIDs.
-func NewRequestID() string {
-	var u [16]byte
-	binary.BigEndian.PutUint64(u[:8], uint64(time.Now().UnixMilli())<<16)
-	_, _ = rand.Read(u[6:]) // crypto/rand.Read never fails (Go 1.24+).
-	u[6] = u[6]&0x0f | 0x70 // version 7
-	u[8] = u[8]&0x3f | 0x80 // variant 10
-	return formatUUID(u)
-}
-
-func formatUUID(u [16]byte) string {
-	const hexdigits = "0123456789abcdef"
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexdigits[c>>4], hexdigits[c&0x0f]
-		j += 2
-	}
-	return string(b[:])
-}
+// text form, from github.com/google/uuid: 48 bits of Unix milliseconds, a
+// sub-millisecond sequence that keeps one process's ids increasing, then
+// random bits from crypto/rand. Ids from many instances never need
+// coordination, sort by time, and are what log tools and databases
+// recognise as UUIDs.
+func NewRequestID() string { return uuid.Must(uuid.NewV7()).String() }

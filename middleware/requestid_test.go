@@ -76,9 +76,9 @@ func TestNewRequestID(t *testing.T) {
 		require.False(t, seen[id], "ids are unique")
 		require.True(t, middleware.ValidRequestID(id), "generated ids pass the inbound check")
 		seen[id] = true
-		// The first 48 bits are milliseconds: ids never go back in time.
-		require.GreaterOrEqual(t, id[:13], prev, "ids sort by time")
-		prev = id[:13]
+		// Issue 17 item 7: ids made back to back are strictly increasing.
+		require.Greater(t, id, prev, "ids sort in the order they were made")
+		prev = id
 	}
 }
 

@@ -186,7 +186,7 @@ func ExampleNewUUIDv7() {
 	if err := notes.Create(context.Background(), &n); err != nil {
 		panic(err)
 	}
-	fmt.Println(n.ID.Version(), len(n.ID.String()))
+	fmt.Println(int(n.ID.Version()), len(n.ID.String()))
 	// Output:
 	// 7 36
 }

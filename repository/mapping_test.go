@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -160,7 +161,7 @@ func TestConvert(t *testing.T) {
 }
 
 func mustUUID(t *testing.T, s string) UUID {
-	u, err := ParseUUID(s)
+	u, err := uuid.Parse(s)
 	require.NoError(t, err, "parse %s", s)
 	return u
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/repository"
@@ -102,7 +103,7 @@ func TestMemoryUUIDCallerIDs(t *testing.T) {
 	}
 	ctx := context.Background()
 	docs := repository.NewMemory[doc, repository.UUID]("docs", repository.Options[repository.UUID]{NewID: repository.NewUUIDv7})
-	chosen := repository.UUIDv7At(time.Unix(5, 0))
+	chosen := uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
 	mine := doc{ID: chosen, Body: "mine"}
 	require.NoError(t, docs.Create(ctx, &mine), "a caller-set id does not fail the create")
 	assert.NotEqual(t, chosen, mine.ID, "the caller-set id is replaced by a generated one")

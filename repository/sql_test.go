@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/dialect"
@@ -231,10 +232,10 @@ func TestUUIDKeys(t *testing.T) {
 		for i := range 7 {
 			n := note{Body: "b", At: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)}
 			require.NoError(t, notes.Create(ctx, &n), "create note")
-			assert.Equal(t, 7, n.ID.Version(), "generated ids are v7")
+			assert.Equal(t, uuid.Version(7), n.ID.Version(), "generated ids are v7")
 			made = append(made, n.ID)
 		}
-		chosen := repository.UUIDv7At(time.Unix(1, 0))
+		chosen := uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
 		fixed := note{ID: chosen, Body: "mine", At: time.Unix(0, 0)}
 		require.NoError(t, notes.Create(ctx, &fixed), "a caller-set id does not fail the create")
 		assert.NotEqual(t, chosen, fixed.ID, "the caller-set id is replaced by a generated one")
