@@ -134,7 +134,7 @@ func (k Kind) info() info {
 	return info{}
 }
 
-// Code returns the stable code of k, such as "NOT_FOUND"; "" for Unknown.
+// Code returns the stable code of k, such as CodeNotFound; "" for Unknown.
 func (k Kind) Code() string {
 	return k.info().code
 }
