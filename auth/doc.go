@@ -8,19 +8,61 @@
 // under bcrypt can log in and be moved over: Verify reports when a hash should
 // be replaced. Parameters read from a stored hash are bounded before any work
 // is done, bcrypt input over 72 bytes is refused rather than truncated, and
-// VerifyDummy gives unknown users the same cost as a wrong password.
+// VerifyDummy gives unknown users the same cost as a wrong password: every
+// branch of a login costs one hash. A Hasher runs at most MaxConcurrent
+// hashes at once (GOMAXPROCS by default), so a login flood holds a bounded
+// amount of memory; past MaxWait a call fails with ErrBusy, which reports
+// errkind.Unavailable with a Retry-After.
+//
+// NormalizeEmail and NormalizeUsername give the one canonical form in which
+// to store and compare identifiers (PRECIS UsernameCaseMapped for names
+// and local parts, ASCII domains), and refuse input that is not already
+// canonical apart from letter case, so a look-alike such as a KELVIN SIGN
+// cannot take another account's name.
 //
 // # Tokens
 //
-// Tokens issues an access token (15 minutes, "typ" at+jwt, RFC 9068) and a
-// refresh token (7 days, "typ" rt+jwt, its own audience) signed with the
-// active key of a KeySet (HS256, EdDSA or ES256; every token names its "kid").
-// Verification is pinned to those algorithms and to the named key's own
-// algorithm, requires "exp", checks "iss" and "aud", allows at most 60 s of
-// leeway and refuses tokens over 4 KiB or without exactly two dots before
-// parsing. The signature is checked before any claim, so a forged token is
-// always ErrInvalidToken, never ErrExpired. Every failure is an *Error that
-// renders 401.
+// Tokens issues an access token (15 minutes, "typ" at+jwt, RFC 9068, with
+// client_id and scope) and a refresh token (7 days, "typ" rt+jwt, its own
+// audience) signed with the active key of a KeySet (HS256, EdDSA, ES256 or
+// RS256; every token names its "kid"). Verification is pinned to those
+// algorithms and to the named key's own algorithm, requires "exp" as a
+// JSON number, checks "iss" and "aud", allows at most 60 s of leeway,
+// refuses a "crit" header (RFC 7515 §4.1.11) and tokens over 4 KiB or
+// without exactly two dots before parsing, and accepts "typ" at+jwt or
+// application/at+jwt in any letter case. The signature is checked before
+// any claim, so a forged token is always ErrInvalidToken, never
+// ErrExpired. Every failure is an *Error that reports
+// errkind.Unauthenticated (401). Claims are plain Go values: the registered
+// claims, client_id, scope, auth_time, acr, amr, email, roles and groups.
+//
+// # Keys
+//
+// Keys come from code (NewEdDSAKey, ...), or from files and the
+// environment: ParseKey reads a PKCS #8 or SPKI PEM block or a JWK,
+// ParseJWKS a JWK Set, and ReadKeyFile, ReadJWKSFile, KeyFromEnv and
+// JWKSFromEnv wrap them:
+//
+//	key, err := auth.ReadKeyFile("2026-01", "/etc/api/signing.pem")
+//	keys, err := auth.NewKeySet(key)
+//	http.Handle("GET /.well-known/jwks.json", keys.JWKSHandler(nil))
+//
+// A public key verifies only: load another instance's keys with
+// ReadJWKSFile and pass them to NewKeySet beside the signing key.
+//
+// # Tokens of another issuer
+//
+// Verifier checks access tokens against any KeySource with the rules above.
+// Sub-package jwks is a KeySource that fetches an issuer's JWKS URL
+// (Keycloak, Auth0, another svckit service), with caching, a rate-limited
+// refresh for an unknown "kid", a timeout, and the last good keys kept
+// while the issuer is down:
+//
+//	keys, err := jwks.New("https://issuer.example/.well-known/jwks.json", jwks.Options{})
+//	v, err := auth.NewVerifier(keys, auth.VerifierOptions{
+//		Issuer: "https://issuer.example/", Audience: "https://api.example",
+//	})
+//	claims, err := v.VerifyAccess(ctx, token)
 //
 // # Refresh rotation
 //

@@ -56,7 +56,7 @@ func TestLoginBranchesCostTheSame(t *testing.T) {
 		t.Skip("timing comparison: skipped with -short")
 	}
 	ctx := context.Background()
-	h := &auth.Hasher{Params: auth.Argon2Params{Memory: 2048, Time: 1, Threads: 1}}
+	h := &auth.Hasher{Params: auth.Argon2Params{Memory: 512, Time: 1, Threads: 1}}
 	stored, err := h.Hash(ctx, "the right password")
 	require.NoError(t, err, "Hash")
 	bcryptHash, err := bcrypt.GenerateFromPassword([]byte("the right password"), bcrypt.MinCost)
@@ -80,7 +80,7 @@ func TestLoginBranchesCostTheSame(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			share := fasterShare(rounds, tc.a, tc.b)
 			t.Logf("first branch faster in %.0f%% of %d rounds", 100*share, rounds)
-			assert.InDelta(t, 0.5, share, 0.25,
+			assert.InDelta(t, 0.5, share, 0.3,
 				"the branches must cost the same: the first was faster in %.0f%% of the rounds, want about half", 100*share)
 		})
 	}

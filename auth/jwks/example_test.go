@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/jwks"
+	"github.com/svckit/svckit/middleware"
 )
 
 // Example verifies a token issued by another service from the JWKS it
@@ -45,4 +51,59 @@ func Example() {
 	claims, err := verifier.VerifyAccess(ctx, pair.AccessToken)
 	fmt.Println(claims.Subject, claims.HasScope("orders:read"), err)
 	// Output: u1 true <nil>
+}
+
+// Example_keysAndIssuers is the README's "Keys from files, tokens from
+// another issuer": one service signs with a key from a file and publishes
+// its JWKS; another verifies its tokens from that URL.
+func Example_keysAndIssuers() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "svckit-example-")
+	defer os.RemoveAll(dir)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	_ = os.WriteFile(filepath.Join(dir, "signing.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+
+	// The issuer: sign with the key from the file, publish the public half.
+	key, err := auth.ReadKeyFile("2026-01", filepath.Join(dir, "signing.pem"))
+	if err != nil {
+		panic(err)
+	}
+	keys, err := auth.NewKeySet(key)
+	if err != nil {
+		panic(err)
+	}
+	issuerMux := http.NewServeMux()
+	issuerMux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler(nil))
+	issuer := httptest.NewServer(issuerMux)
+	defer issuer.Close()
+	tokens, _ := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Audience: "https://api.example",
+		Keys: keys, Store: auth.NewMemory(),
+		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil })})
+	pair, _ := tokens.Issue(ctx, auth.User{ID: "u1"})
+
+	// The API: verify from the issuer's JWKS URL.
+	remote, err := jwks.New(issuer.URL+"/.well-known/jwks.json", jwks.Options{})
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := auth.NewVerifier(remote, auth.VerifierOptions{
+		Issuer:   "https://issuer.example",
+		Audience: "https://api.example",
+	})
+	if err != nil {
+		panic(err)
+	}
+	orders := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := auth.ClaimsFrom(r.Context())
+		fmt.Fprintln(w, "orders of", c.Subject)
+	})
+	api := middleware.Auth(verifier)(orders)
+
+	r := httptest.NewRequest("GET", "/v1/orders", nil)
+	r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	fmt.Print(w.Code, " ", w.Body.String())
+	// Output: 200 orders of u1
 }
