@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -56,18 +57,18 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 		new  func() getSetter
 	}{
 		{"svckit-memory", func() getSetter {
-			m := cache.NewMemory[*cachedUser](&cache.MemoryOptions[*cachedUser]{MaxEntries: 2 * cacheKeys})
+			m := cache.NewMemory[*cachedUser](cache.MemoryOptions[*cachedUser]{MaxEntries: 2 * cacheKeys})
 			return getSetter{
 				get:   func(k string) bool { _, ok, _ := m.Get(ctx, k); return ok },
-				set:   func(k string, u *cachedUser) { _ = m.Set(ctx, k, u, time.Hour) },
+				set:   func(k string, u *cachedUser) { _ = m.Set(ctx, k, cache.Entry[*cachedUser]{Value: u}, time.Hour) },
 				close: func() { m.Close() },
 			}
 		}},
 		{"svckit-memory-precise", func() getSetter {
-			m := cache.NewMemory[*cachedUser](&cache.MemoryOptions[*cachedUser]{MaxEntries: 2 * cacheKeys, Resolution: -1})
+			m := cache.NewMemory[*cachedUser](cache.MemoryOptions[*cachedUser]{MaxEntries: 2 * cacheKeys, Resolution: -1})
 			return getSetter{
 				get:   func(k string) bool { _, ok, _ := m.Get(ctx, k); return ok },
-				set:   func(k string, u *cachedUser) { _ = m.Set(ctx, k, u, time.Hour) },
+				set:   func(k string, u *cachedUser) { _ = m.Set(ctx, k, cache.Entry[*cachedUser]{Value: u}, time.Hour) },
 				close: func() { m.Close() },
 			}
 		}},
@@ -83,8 +84,8 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 			}
 		}},
 		{"svckit-aside", func() getSetter {
-			m := cache.NewMemory[cache.Entry[*cachedUser]](&cache.MemoryOptions[cache.Entry[*cachedUser]]{MaxEntries: 2 * cacheKeys})
-			a := cache.NewAside[string, *cachedUser](m, nil)
+			m := cache.NewMemory[*cachedUser](cache.MemoryOptions[*cachedUser]{MaxEntries: 2 * cacheKeys})
+			a := cache.NewAside[string, *cachedUser](m, cache.Options[string]{})
 			miss := func(context.Context) (*cachedUser, error) { panic("benchmark: miss") }
 			return getSetter{
 				get:   func(k string) bool { u, err := a.Get(ctx, k, miss); return err == nil && u != nil },
@@ -168,18 +169,18 @@ func BenchmarkAsideHit(b *testing.B) {
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
 	b.Run("svckit-redis", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		benchAsideHit(b, rediscache.New[cache.Entry[*cachedUser]](rdb, &rediscache.Options{Prefix: prefix}))
+		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix}))
 	})
 	b.Run("svckit-redis-msgpack", func(b *testing.B) {
 		// The same with go-redis/cache's codec, to separate the codec's
 		// share from the rest of the hit path.
 		rdb, prefix := testdb.Redis(b)
-		benchAsideHit(b, rediscache.New[cache.Entry[*cachedUser]](rdb,
-			&rediscache.Options{Prefix: prefix, Codec: msgpackCodec{}}))
+		benchAsideHit(b, rediscache.New[*cachedUser](rdb,
+			rediscache.Options{Prefix: prefix, Codec: msgpackCodec{}}))
 	})
 	b.Run("svckit-twolevel", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[cache.Entry[*cachedUser]]{
+		tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[*cachedUser]{
 			Options: rediscache.Options{Prefix: prefix},
 		})
 		if err != nil {
@@ -217,10 +218,10 @@ func BenchmarkAsideHit(b *testing.B) {
 }
 
 // benchAsideHit measures hits of an Aside on store, after one load.
-func benchAsideHit(b *testing.B, store cache.Store[cache.Entry[*cachedUser]]) {
+func benchAsideHit(b *testing.B, store cache.Store[*cachedUser]) {
 	ctx := context.Background()
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
-	a := cache.NewAside[string, *cachedUser](store, nil)
+	a := cache.NewAside[string, *cachedUser](store, cache.Options[string]{})
 	load := func(context.Context) (*cachedUser, error) { return want, nil }
 	if _, err := a.Get(ctx, "user:1", load); err != nil {
 		b.Fatal(err)
@@ -237,6 +238,56 @@ func benchAsideHit(b *testing.B, store cache.Store[cache.Entry[*cachedUser]]) {
 	if st := a.Stats(); st.Loads != 1 {
 		b.Fatalf("%d loads: hits must not load", st.Loads)
 	}
+}
+
+// BenchmarkAsideMiss measures the miss path of an Aside on Redis: each
+// iteration invalidates the key, then reads it, which takes the key's fill
+// lease, loads and fills under the lease (three round trips: the GET that
+// misses, the lease script, the fill script), against go-redis/cache's
+// Once (GET that misses, SET).
+func BenchmarkAsideMiss(b *testing.B) {
+	ctx := context.Background()
+	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
+	b.Run("svckit-redis", func(b *testing.B) {
+		rdb, prefix := testdb.Redis(b)
+		a := cache.NewAside[string, *cachedUser](rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix}), cache.Options[string]{})
+		defer a.Close()
+		load := func(context.Context) (*cachedUser, error) { return want, nil }
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			if err := a.Delete(ctx, "user:1"); err != nil {
+				b.Fatal(err)
+			}
+			if u, err := a.Get(ctx, "user:1", load); err != nil || u.ID != 1 {
+				b.Fatal("bad miss", err)
+			}
+		}
+		reportCPU(b, cpu)
+		if st := a.Stats(); st.Loads != uint64(b.N) {
+			b.Fatalf("%d loads for %d misses", st.Loads, b.N)
+		}
+	})
+	b.Run("go-redis-cache", func(b *testing.B) {
+		rdb, prefix := testdb.Redis(b)
+		c := gocache.New(&gocache.Options{Redis: rdb})
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			if err := c.Delete(ctx, prefix+"user:1"); err != nil && !errors.Is(err, gocache.ErrCacheMiss) {
+				b.Fatal(err)
+			}
+			u := new(cachedUser)
+			err := c.Once(&gocache.Item{
+				Ctx: ctx, Key: prefix + "user:1", Value: u, TTL: time.Hour,
+				Do: func(*gocache.Item) (any, error) { return want, nil },
+			})
+			if err != nil || u.ID != 1 {
+				b.Fatal("bad miss", err)
+			}
+		}
+		reportCPU(b, cpu)
+	})
 }
 
 // reportCPU reports the process's CPU time since start per operation, as

@@ -19,6 +19,20 @@ const (
 	DefaultTTL         = time.Hour
 	DefaultNegativeTTL = time.Minute
 	DefaultJitter      = 0.05
+	// DefaultLeaseTimeout is how long a fill lease lasts (Leaser stores):
+	// a load that takes longer may be repeated by another caller, and a
+	// filler that died blocks its key for at most this long.
+	DefaultLeaseTimeout = 2 * time.Second
+	// DefaultDeleteRetries is how often a failed invalidation is tried
+	// again before its key is fenced.
+	DefaultDeleteRetries = 3
+	// DefaultDeleteBackoff is the wait before the first retry of a failed
+	// invalidation; it doubles with every retry (10, 20, 40 ms: 70 ms in
+	// all by default) and is jittered.
+	DefaultDeleteBackoff = 10 * time.Millisecond
+	// DefaultFenceRetry is how often a fenced key's invalidation is tried
+	// again in the background.
+	DefaultFenceRetry = 250 * time.Millisecond
 )
 
 // Options configure an Aside. The zero value caches values for DefaultTTL and
@@ -61,6 +75,20 @@ type Options[K comparable] struct {
 	RefreshAfter time.Duration
 	// Now is the clock RefreshAfter is measured by. Nil means time.Now.
 	Now func() time.Time
+	// LeaseTimeout is how long a fill lease lasts on a Leaser store.
+	// Zero means DefaultLeaseTimeout. Keep it above the loader's usual
+	// time: a load that outlives its lease is not stored.
+	LeaseTimeout time.Duration
+	// DeleteRetries is how many times Delete tries a failed store delete
+	// again before it fences the keys. Zero means DefaultDeleteRetries;
+	// negative means no retry.
+	DeleteRetries int
+	// DeleteBackoff is the wait before the first retry, doubled after
+	// each. Zero means DefaultDeleteBackoff.
+	DeleteBackoff time.Duration
+	// FenceRetry is how often the background retry of fenced keys runs.
+	// Zero means DefaultFenceRetry.
+	FenceRetry time.Duration
 }
 
 // stripes is the number of invalidation generations an Aside keeps; keys
@@ -76,23 +104,23 @@ type stripe struct {
 }
 
 // Aside is a typed cache-aside over a Store: Get returns the cached value or
-// calls the loader, once per key at a time in this process, and caches what
-// it returns.
+// calls the loader, once per key at a time in this process (and, on a
+// Leaser store, across processes), and caches what it returns.
 //
 // Consistency: once Delete (or the hook queued by DeleteAfterCommit) has
-// returned, no Get in this process that starts afterwards returns a value
-// read before the Delete removed it: a load in flight across a Delete
-// neither writes its result (a per-key generation, moved by Delete, is
-// checked under a lock when storing) nor is joined by later callers. Another process's load can still write a value it read
-// before the update, after this process deleted the key, when both share a
-// remote store; that window is bounded by the TTL.
+// returned, no Get that starts afterwards returns a value read before the
+// Delete removed it: in this process always, and in every process sharing
+// a Leaser store (rediscache.Store) too. The package documentation gives
+// the protocol and the bounds of the two-level store.
 //
 // Use NewAside; the zero value is not usable. An Aside is safe for concurrent
 // use. It starts goroutines only for the background refreshes of
-// Options.RefreshAfter; Close waits for them.
+// Options.RefreshAfter and the background retry of fenced keys (see
+// Delete); Close ends them.
 type Aside[K comparable, V any] struct {
-	store       Store[Entry[V]]
-	setNX       AbsentSetter[Entry[V]] // nil: no negative caching
+	store       Store[V]
+	setNX       AbsentSetter[V] // nil: no negative caching without leases
+	leaser      Leaser[V]       // nil: the store is not shared
 	key         func(K) string
 	ttl, negTTL time.Duration
 	jitter      float64
@@ -102,50 +130,71 @@ type Aside[K comparable, V any] struct {
 	failFast    bool
 	refresh     time.Duration
 	now         func() time.Time
+	leaseTTL    time.Duration
+	retries     int
+	backoff     time.Duration
+	fenceEvery  time.Duration
 
-	group dedupe.Group[string, Entry[V]]
+	group dedupe.Group[string, filled[V]]
 	seed  maphash.Seed
 	gens  [stripes]stripe
 	down  atomic.Bool // the store is failing; reported once
 
-	bg bg // background refreshes
+	bg     bg     // background refreshes
+	fences fences // keys whose invalidation failed
 
 	hits, misses, negHits, loads, loadErrs, storeErrs, refreshes atomic.Uint64
+	leaseWaits, lostFills, delRetries, delFailures               atomic.Uint64
 }
 
-// NewAside returns an Aside keeping its entries in store. A nil opts is the
-// zero Options. It panics on options out of range.
-func NewAside[K comparable, V any](store Store[Entry[V]], opts *Options[K]) *Aside[K, V] {
+// filled is the result of one fill, shared by the callers that joined it.
+type filled[V any] struct {
+	e Entry[V]
+	// lost: the result was not stored because the key was invalidated
+	// or the lease lapsed meanwhile. It is good for the caller that ran
+	// the load, but not for callers that joined later: they may have
+	// started after the invalidation, and read again.
+	lost bool
+}
+
+// NewAside returns an Aside keeping its entries in store. It panics on
+// options out of range.
+func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V] {
 	if store == nil {
 		panic("cache: NewAside with a nil store")
-	}
-	if opts == nil {
-		opts = &Options[K]{}
 	}
 	if opts.Jitter > 1 {
 		panic("cache: Options.Jitter above 1")
 	}
-	if len(opts.NotFound) > 254 {
-		panic("cache: more than 254 Options.NotFound errors")
-	}
 	a := &Aside[K, V]{
-		store:    store,
-		key:      keyFunc(opts.Key, opts.Prefix),
-		ttl:      orDefault(opts.TTL, DefaultTTL),
-		negTTL:   orDefault(opts.NegativeTTL, DefaultNegativeTTL),
-		jitter:   opts.Jitter,
-		rand:     opts.Rand,
-		notFound: append([]error(nil), opts.NotFound...),
-		log:      opts.Logger,
-		failFast: opts.FailOnStoreError,
-		refresh:  max(opts.RefreshAfter, 0),
-		now:      opts.Now,
-		seed:     maphash.MakeSeed(),
+		store:      store,
+		key:        keyFunc(opts.Key, opts.Prefix),
+		ttl:        orDefault(opts.TTL, DefaultTTL),
+		negTTL:     orDefault(opts.NegativeTTL, DefaultNegativeTTL),
+		jitter:     opts.Jitter,
+		rand:       opts.Rand,
+		notFound:   append([]error(nil), opts.NotFound...),
+		log:        opts.Logger,
+		failFast:   opts.FailOnStoreError,
+		refresh:    max(opts.RefreshAfter, 0),
+		now:        opts.Now,
+		leaseTTL:   orDefault(opts.LeaseTimeout, DefaultLeaseTimeout),
+		retries:    opts.DeleteRetries,
+		backoff:    orDefault(opts.DeleteBackoff, DefaultDeleteBackoff),
+		fenceEvery: orDefault(opts.FenceRetry, DefaultFenceRetry),
+		seed:       maphash.MakeSeed(),
+	}
+	switch {
+	case a.retries == 0:
+		a.retries = DefaultDeleteRetries
+	case a.retries < 0:
+		a.retries = 0
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.setNX, _ = store.(AbsentSetter[Entry[V]])
+	a.setNX, _ = store.(AbsentSetter[V])
+	a.leaser, _ = store.(Leaser[V])
 	switch {
 	case a.jitter == 0:
 		a.jitter = DefaultJitter
@@ -186,135 +235,83 @@ func keyFunc[K comparable](key func(K) string, prefix string) func(K) string {
 // Get returns the value cached for key, or calls load, caches its result and
 // returns it. Concurrent Gets of a missing key in this process share one call
 // of load, which runs on a context detached from the callers' cancellation
-// (see dedupe.Group.Do); a panic in load reaches every caller.
+// (see dedupe.Group.Do); a panic in load reaches every caller. On a Leaser
+// store, Gets in other processes wait for that load's result instead of
+// loading too.
 //
 // When load returns an error matching ErrNotFound or one of Options.NotFound,
 // Get returns a *NotFoundError wrapping it and caches the answer for
-// NegativeTTL; until then Get returns a *NotFoundError for the key, wrapping
-// the matched sentinel, without calling load. Either matches ErrNotFound and
-// the declared error with errors.Is. Other errors are returned as they are
-// and not cached.
+// NegativeTTL; until then Get returns a *NotFoundError for the key, without
+// calling load. Either matches ErrNotFound and the declared errors with
+// errors.Is. Other errors are returned as they are and not cached.
 //
 // When the store fails, Get serves from load (or, with FailOnStoreError,
 // returns the store error).
 func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Context) (V, error)) (V, error) {
 	var zero V
 	k := a.key(key)
-	e, ok, err := a.store.Get(ctx, k)
-	if err != nil && errors.Is(err, ErrUndecodable) {
-		if err := a.undecodable(ctx, err); err != nil {
-			return zero, err
-		}
-		ok, err = false, nil
-	}
-	if err != nil {
-		if err := a.storeFailed(ctx, "get", err); err != nil {
-			return zero, err
-		}
+	write := true
+	if a.fences.n.Load() != 0 && a.fenced(k) {
+		// Its invalidation failed: the store may hold a stale entry.
+		write = false
 	} else {
-		a.storeUp(ctx)
-		if ok {
-			if e.Missing == 0 {
-				a.hits.Add(1)
-				if e.RefreshAt != 0 && a.refresh > 0 && a.now().UnixNano() >= e.RefreshAt {
-					a.revalidate(ctx, k, load)
-				}
-				return e.Value, nil
-			}
-			a.negHits.Add(1)
-			return zero, &NotFoundError{Key: k, Err: a.notFoundErr(e.Missing)}
-		}
-	}
-	a.misses.Add(1)
-	write := err == nil
-	e, _, err = a.group.Do(ctx, k, func(ctx context.Context) (Entry[V], error) {
-		return a.fill(ctx, k, load, write)
-	})
-	if err != nil {
-		return zero, err
-	}
-	return e.Value, nil
-}
-
-// fill runs once per key at a time. It looks in the store again, as a load
-// that finished between this caller's miss and its call of Do has stored its
-// answer there, then loads.
-func (a *Aside[K, V]) fill(ctx context.Context, k string, load func(context.Context) (V, error), write bool) (Entry[V], error) {
-	if write {
 		e, ok, err := a.store.Get(ctx, k)
 		if err != nil && errors.Is(err, ErrUndecodable) {
 			if err := a.undecodable(ctx, err); err != nil {
-				return Entry[V]{}, err
+				return zero, err
 			}
 			ok, err = false, nil
 		}
-		switch {
-		case err != nil:
+		if err != nil {
 			if err := a.storeFailed(ctx, "get", err); err != nil {
-				return Entry[V]{}, err
+				return zero, err
 			}
 			write = false
-		case ok && e.Missing != 0:
-			return e, &NotFoundError{Key: k, Err: a.notFoundErr(e.Missing)}
-		case ok:
-			return e, nil
-		}
-	}
-	return a.load(ctx, k, load, write)
-}
-
-// load calls the loader and stores its answer, unless write is false (the
-// store just failed) or the key was deleted since the load began.
-func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Context) (V, error), write bool) (Entry[V], error) {
-	s := &a.gens[maphash.String(a.seed, k)%stripes]
-	gen := s.gen.Load()
-	a.loads.Add(1)
-	v, err := load(ctx)
-	if err != nil {
-		m := a.missing(err)
-		if m == 0 {
-			a.loadErrs.Add(1)
-			return Entry[V]{}, err
-		}
-		if write && a.negTTL > 0 && a.setNX != nil {
-			if serr := a.put(ctx, s, gen, k, Entry[V]{Missing: m}, a.negTTL); serr != nil {
-				return Entry[V]{}, serr
+		} else {
+			a.storeUp(ctx)
+			if ok {
+				return a.hit(ctx, k, e, load)
 			}
 		}
-		return Entry[V]{Missing: m}, &NotFoundError{Key: k, Err: err}
 	}
-	e := Entry[V]{Value: v}
-	if a.refresh > 0 {
-		e.RefreshAt = a.now().Add(a.jittered(a.refresh)).UnixNano()
-	}
-	if write {
-		if serr := a.put(ctx, s, gen, k, e, a.ttl); serr != nil {
-			return Entry[V]{}, serr
-		}
-	}
-	return e, nil
+	a.misses.Add(1)
+	return a.miss(ctx, k, load, write)
 }
 
-// put stores e under k unless k's generation moved past gen. Placeholders
-// are set only where nothing is stored.
-func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, e Entry[V], ttl time.Duration) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.gen.Load() != gen {
-		return nil
+// miss runs or joins the fill of k. It is apart from Get so that the
+// variables its closure captures are not allocated on Get's hit path.
+func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.Context) (V, error), write bool) (V, error) {
+	var zero V
+	for attempt := 0; ; attempt++ {
+		ran := false
+		f, _, err := a.group.Do(ctx, k, func(ctx context.Context) (filled[V], error) {
+			ran = true
+			return a.fill(ctx, k, load, write)
+		})
+		if f.lost && !ran && attempt < 3 {
+			// Joined a load that lost its key to an invalidation:
+			// this caller may have begun after it, so read again.
+			continue
+		}
+		if err != nil {
+			return zero, err
+		}
+		return f.e.Value, nil
 	}
-	ttl = a.jittered(ttl)
-	var err error
-	if e.Missing != 0 {
-		_, err = a.setNX.SetIfAbsent(ctx, k, e, ttl)
-	} else {
-		err = a.store.Set(ctx, k, e, ttl)
+}
+
+// hit serves an entry found in the store.
+func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) (V, error) {
+	if e.NotFound {
+		a.negHits.Add(1)
+		var zero V
+		return zero, a.placeholderErr(k)
 	}
-	if err != nil {
-		return a.storeFailed(ctx, "set", err)
+	a.hits.Add(1)
+	if e.RefreshAt != 0 && a.refresh > 0 && a.now().UnixNano() >= e.RefreshAt {
+		a.revalidate(ctx, k, e.Version, load)
 	}
-	a.storeUp(ctx)
-	return nil
+	return e.Value, nil
 }
 
 func (a *Aside[K, V]) jittered(ttl time.Duration) time.Duration {
@@ -324,24 +321,22 @@ func (a *Aside[K, V]) jittered(ttl time.Duration) time.Duration {
 	return time.Duration(float64(ttl) * (1 + a.jitter*(2*a.rand()-1)))
 }
 
-// missing returns the placeholder code for a not-found error, or 0.
-func (a *Aside[K, V]) missing(err error) uint8 {
-	for i, nf := range a.notFound {
+// isNotFound reports whether a loader's error says the value does not exist.
+func (a *Aside[K, V]) isNotFound(err error) bool {
+	for _, nf := range a.notFound {
 		if errors.Is(err, nf) {
-			return uint8(i + 2)
+			return true
 		}
 	}
-	if errors.Is(err, ErrNotFound) {
-		return 1
-	}
-	return 0
+	return errors.Is(err, ErrNotFound)
 }
 
-func (a *Aside[K, V]) notFoundErr(m uint8) error {
-	if i := int(m) - 2; i >= 0 && i < len(a.notFound) {
-		return a.notFound[i]
+// placeholderErr is the error for a cached "not found".
+func (a *Aside[K, V]) placeholderErr(k string) error {
+	if len(a.notFound) == 0 {
+		return &NotFoundError{Key: k, Err: ErrNotFound}
 	}
-	return ErrNotFound
+	return &NotFoundError{Key: k, Err: a.notFound[0], also: a.notFound}
 }
 
 // storeFailed counts a store error and reports the first of an outage. It
@@ -381,12 +376,16 @@ func (a *Aside[K, V]) storeUp(ctx context.Context) {
 // snapshot only when the Aside is idle.
 func (a *Aside[K, V]) Stats() Stats {
 	return Stats{
-		Hits:         a.hits.Load(),
-		Misses:       a.misses.Load(),
-		NegativeHits: a.negHits.Load(),
-		Loads:        a.loads.Load(),
-		LoadErrors:   a.loadErrs.Load(),
-		StoreErrors:  a.storeErrs.Load(),
-		Refreshes:    a.refreshes.Load(),
+		Hits:           a.hits.Load(),
+		Misses:         a.misses.Load(),
+		NegativeHits:   a.negHits.Load(),
+		Loads:          a.loads.Load(),
+		LoadErrors:     a.loadErrs.Load(),
+		StoreErrors:    a.storeErrs.Load(),
+		Refreshes:      a.refreshes.Load(),
+		LeaseWaits:     a.leaseWaits.Load(),
+		LostFills:      a.lostFills.Load(),
+		DeleteRetries:  a.delRetries.Load(),
+		DeleteFailures: a.delFailures.Load(),
 	}
 }

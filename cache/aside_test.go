@@ -22,20 +22,20 @@ var errStoreDown = errors.New("store down")
 // flakyStore is a Memory store that fails on demand and records TTLs.
 type flakyStore[V any] struct {
 	*cache.Memory[V]
-	fail atomic.Bool
-	mu   sync.Mutex
-	ttls []time.Duration
+	fail        atomic.Bool
+	failDeletes atomic.Int32 // deletes still to fail
+	mu          sync.Mutex
+	ttls        []time.Duration
 }
 
-func (f *flakyStore[V]) Get(ctx context.Context, key string) (V, bool, error) {
+func (f *flakyStore[V]) Get(ctx context.Context, key string) (cache.Entry[V], bool, error) {
 	if f.fail.Load() {
-		var zero V
-		return zero, false, errStoreDown
+		return cache.Entry[V]{}, false, errStoreDown
 	}
 	return f.Memory.Get(ctx, key)
 }
 
-func (f *flakyStore[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) error {
+func (f *flakyStore[V]) Set(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) error {
 	if f.fail.Load() {
 		return errStoreDown
 	}
@@ -45,7 +45,7 @@ func (f *flakyStore[V]) Set(ctx context.Context, key string, v V, ttl time.Durat
 	return f.Memory.Set(ctx, key, v, ttl)
 }
 
-func (f *flakyStore[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (bool, error) {
+func (f *flakyStore[V]) SetIfAbsent(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) (bool, error) {
 	if f.fail.Load() {
 		return false, errStoreDown
 	}
@@ -59,18 +59,23 @@ func (f *flakyStore[V]) Delete(ctx context.Context, keys ...string) error {
 	if f.fail.Load() {
 		return errStoreDown
 	}
+	if f.failDeletes.Add(-1) >= 0 {
+		return errStoreDown
+	}
 	return f.Memory.Delete(ctx, keys...)
 }
 
-func newFlaky[V any](t *testing.T) *flakyStore[cache.Entry[V]] {
-	return &flakyStore[cache.Entry[V]]{Memory: newMemory[cache.Entry[V]](t, nil)}
+func newFlaky[V any](t *testing.T) *flakyStore[V] {
+	return &flakyStore[V]{Memory: newMemory[V](t, cache.MemoryOptions[V]{})}
 }
 
 // plainStore hides the SetIfAbsent capability of its Memory store.
 type plainStore[V any] struct{ m *cache.Memory[V] }
 
-func (p plainStore[V]) Get(ctx context.Context, k string) (V, bool, error) { return p.m.Get(ctx, k) }
-func (p plainStore[V]) Set(ctx context.Context, k string, v V, ttl time.Duration) error {
+func (p plainStore[V]) Get(ctx context.Context, k string) (cache.Entry[V], bool, error) {
+	return p.m.Get(ctx, k)
+}
+func (p plainStore[V]) Set(ctx context.Context, k string, v cache.Entry[V], ttl time.Duration) error {
 	return p.m.Set(ctx, k, v, ttl)
 }
 func (p plainStore[V]) Delete(ctx context.Context, ks ...string) error { return p.m.Delete(ctx, ks...) }
@@ -106,7 +111,7 @@ func constLoad(v string) func(context.Context) (string, error) {
 
 func TestAsideHitMissStats(t *testing.T) {
 	ctx := context.Background()
-	a := cache.NewAside[string, string](newMemory[cache.Entry[string]](t, nil), nil)
+	a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{})
 	v, err := a.Get(ctx, "k", constLoad("one"))
 	require.NoError(t, err, "miss loads")
 	assert.Equal(t, "one", v, "loaded value")
@@ -139,7 +144,7 @@ func TestAsideTTLAndJitter(t *testing.T) {
 			s := newFlaky[string](t)
 			opts := tt.opts
 			opts.Rand = func() float64 { return tt.r }
-			a := cache.NewAside[string, string](s, &opts)
+			a := cache.NewAside[string, string](s, opts)
 			_, err := a.Get(ctx, "v", constLoad("x"))
 			require.NoError(t, err, "load value")
 			_, err = a.Get(ctx, "n", func(context.Context) (string, error) { return "", cache.ErrNotFound })
@@ -155,11 +160,11 @@ func TestAsideNegativeCachingOff(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		store cache.Store[cache.Entry[string]]
-		opts  *cache.Options[string]
+		store cache.Store[string]
+		opts  cache.Options[string]
 	}{
-		{"negative TTL below zero", newMemory[cache.Entry[string]](t, nil), &cache.Options[string]{NegativeTTL: -1}},
-		{"store without SetIfAbsent", plainStore[cache.Entry[string]]{newMemory[cache.Entry[string]](t, nil)}, nil},
+		{"negative TTL below zero", newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{NegativeTTL: -1}},
+		{"store without SetIfAbsent", plainStore[string]{newMemory[string](t, cache.MemoryOptions[string]{})}, cache.Options[string]{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +184,7 @@ func TestAsideStoreDownServesFromLoader(t *testing.T) {
 	ctx := context.Background()
 	s := newFlaky[string](t)
 	rec := &recorder{}
-	a := cache.NewAside[string, string](s, &cache.Options[string]{Logger: slog.New(rec)})
+	a := cache.NewAside[string, string](s, cache.Options[string]{Logger: slog.New(rec)})
 	s.fail.Store(true)
 	for i := range 20 {
 		v, err := a.Get(ctx, "k"+strconv.Itoa(i%3), constLoad("fresh"))
@@ -203,7 +208,8 @@ func TestAsideStoreDownServesFromLoader(t *testing.T) {
 func TestAsideFailOnStoreError(t *testing.T) {
 	ctx := context.Background()
 	s := newFlaky[string](t)
-	a := cache.NewAside[string, string](s, &cache.Options[string]{FailOnStoreError: true})
+	a := cache.NewAside[string, string](s, cache.Options[string]{FailOnStoreError: true, DeleteBackoff: time.Microsecond})
+	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	s.fail.Store(true)
 	_, err := a.Get(ctx, "k", constLoad("v"))
 	require.ErrorIs(t, err, errStoreDown, "get returns the store error")
@@ -214,17 +220,82 @@ func TestAsideFailOnStoreError(t *testing.T) {
 func TestAsideDeleteReportsStoreError(t *testing.T) {
 	ctx := context.Background()
 	s := newFlaky[string](t)
-	a := cache.NewAside[string, string](s, nil)
+	a := cache.NewAside[string, string](s, cache.Options[string]{DeleteBackoff: time.Microsecond})
+	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	require.NoError(t, a.Delete(ctx), "deleting nothing is fine")
 	s.fail.Store(true)
 	require.ErrorIs(t, a.Delete(ctx, "a", "b"), errStoreDown, "delete fails with the store")
 	a.DeleteAfterCommit(ctx, "a")
-	assert.Equal(t, uint64(2), a.Stats().StoreErrors, "both failures counted")
+	st := a.Stats()
+	assert.Equal(t, uint64(2), st.StoreErrors, "both failures counted")
+	assert.Equal(t, uint64(2), st.DeleteFailures, "both deletes failed for good")
+	assert.Equal(t, uint64(2*cache.DefaultDeleteRetries), st.DeleteRetries, "each was retried")
+}
+
+// A failed invalidation is retried; when it fails for good the key is
+// fenced: this process serves it from the loader without storing it, and
+// deletes it in the background once the store is back.
+func TestAsideDeleteRetriesThenFences(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		failures  int32 // deletes that fail before the store accepts
+		retries   int
+		wantErr   bool
+		wantRetry uint64
+	}{
+		{"no failure", 0, 3, false, 0},
+		{"one failure, retried", 1, 3, false, 1},
+		{"three failures, retried", 3, 3, false, 3},
+		{"fails past the retries: fenced", 6, 3, true, 3},
+		{"no retries: fenced at once", 1, -1, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFlaky[string](t)
+			a := cache.NewAside[string, string](s, cache.Options[string]{
+				DeleteRetries: tt.retries, DeleteBackoff: time.Microsecond, FenceRetry: time.Millisecond,
+			})
+			t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
+			_, err := a.Get(ctx, "k", constLoad("old"))
+			require.NoError(t, err, "cache the old value")
+			s.failDeletes.Store(tt.failures)
+			err = a.Delete(ctx, "k")
+			st := a.Stats()
+			assert.Equal(t, tt.wantRetry, st.DeleteRetries, "retries")
+			if !tt.wantErr {
+				require.NoError(t, err, "the retried delete succeeds")
+				assert.Zero(t, st.DeleteFailures, "no failure for good")
+				v, err := a.Get(ctx, "k", constLoad("new"))
+				require.NoError(t, err, "read")
+				assert.Equal(t, "new", v, "the entry is gone")
+				return
+			}
+			require.ErrorIs(t, err, errStoreDown, "the last error is returned")
+			assert.Equal(t, uint64(1), st.DeleteFailures, "failure counted")
+			// The store still holds "old" and keeps failing deletes for
+			// a while: this process does not serve it.
+			for range 3 {
+				v, err := a.Get(ctx, "k", constLoad("new"))
+				require.NoError(t, err, "read of a fenced key")
+				assert.Equal(t, "new", v, "a fenced key is served from the loader")
+			}
+			require.Eventually(t, func() bool {
+				_, ok, _ := s.Memory.Get(ctx, "k")
+				return !ok
+			}, 5*time.Second, time.Millisecond, "the background retry deletes the key once the store accepts")
+			require.Eventually(t, func() bool {
+				_, _ = a.Get(ctx, "k", constLoad("newer"))
+				v, err := a.Get(ctx, "k", constLoad("newest"))
+				return err == nil && v == "newer"
+			}, 5*time.Second, time.Millisecond, "the key is cached again once the fence lifts")
+		})
+	}
 }
 
 func TestAsideDeleteAfterCommitOutsideTx(t *testing.T) {
 	ctx := context.Background()
-	a := cache.NewAside[string, string](newMemory[cache.Entry[string]](t, nil), nil)
+	a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{})
 	_, err := a.Get(ctx, "k", constLoad("old"))
 	require.NoError(t, err, "warm")
 	a.DeleteAfterCommit(ctx, "k")
@@ -239,19 +310,19 @@ func TestAsideKeys(t *testing.T) {
 	type id struct{ a, b int }
 	tests := []struct {
 		name string
-		get  func(t *testing.T, m *cache.Memory[cache.Entry[string]])
+		get  func(t *testing.T, m *cache.Memory[string])
 		key  string
 	}{
-		{"string key as is", func(t *testing.T, m *cache.Memory[cache.Entry[string]]) {
-			_, err := cache.NewAside[string, string](m, nil).Get(ctx, "x", constLoad("v"))
+		{"string key as is", func(t *testing.T, m *cache.Memory[string]) {
+			_, err := cache.NewAside[string, string](m, cache.Options[string]{}).Get(ctx, "x", constLoad("v"))
 			require.NoError(t, err, "get")
 		}, "x"},
-		{"int key formatted with prefix", func(t *testing.T, m *cache.Memory[cache.Entry[string]]) {
-			_, err := cache.NewAside[int, string](m, &cache.Options[int]{Prefix: "user:"}).Get(ctx, 42, constLoad("v"))
+		{"int key formatted with prefix", func(t *testing.T, m *cache.Memory[string]) {
+			_, err := cache.NewAside[int, string](m, cache.Options[int]{Prefix: "user:"}).Get(ctx, 42, constLoad("v"))
 			require.NoError(t, err, "get")
 		}, "user:42"},
-		{"key function", func(t *testing.T, m *cache.Memory[cache.Entry[string]]) {
-			a := cache.NewAside[id, string](m, &cache.Options[id]{
+		{"key function", func(t *testing.T, m *cache.Memory[string]) {
+			a := cache.NewAside[id, string](m, cache.Options[id]{
 				Prefix: "p:",
 				Key:    func(k id) string { return strconv.Itoa(k.a) + "/" + strconv.Itoa(k.b) },
 			})
@@ -261,7 +332,7 @@ func TestAsideKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMemory[cache.Entry[string]](t, nil)
+			m := newMemory[string](t, cache.MemoryOptions[string]{})
 			tt.get(t, m)
 			_, ok, _ := m.Get(ctx, tt.key)
 			assert.True(t, ok, "value stored under %q", tt.key)
@@ -270,7 +341,7 @@ func TestAsideKeys(t *testing.T) {
 }
 
 func TestAsideLoaderPanicReachesCaller(t *testing.T) {
-	a := cache.NewAside[string, string](newMemory[cache.Entry[string]](t, nil), nil)
+	a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{})
 	defer func() {
 		pe, ok := recover().(*dedupe.PanicError)
 		require.True(t, ok, "the loader's panic reaches the caller as a *dedupe.PanicError")
@@ -280,7 +351,7 @@ func TestAsideLoaderPanicReachesCaller(t *testing.T) {
 }
 
 func TestAsideCallerCancelDoesNotCancelLoad(t *testing.T) {
-	a := cache.NewAside[string, string](newMemory[cache.Entry[string]](t, nil), nil)
+	a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{})
 	started := make(chan struct{})
 	release := make(chan struct{})
 	loadErr := make(chan error, 1)
@@ -310,17 +381,14 @@ func TestAsideCallerCancelDoesNotCancelLoad(t *testing.T) {
 }
 
 func TestNewAsideRejectsBadOptions(t *testing.T) {
-	m := newMemory[cache.Entry[string]](t, nil)
+	m := newMemory[string](t, cache.MemoryOptions[string]{})
 	tests := []struct {
 		name string
 		fn   func()
 		want string
 	}{
-		{"nil store", func() { cache.NewAside[string, string](nil, nil) }, "cache: NewAside with a nil store"},
-		{"jitter above 1", func() { cache.NewAside[string, string](m, &cache.Options[string]{Jitter: 2}) }, "cache: Options.Jitter above 1"},
-		{"too many not-found errors", func() {
-			cache.NewAside[string, string](m, &cache.Options[string]{NotFound: make([]error, 255)})
-		}, "cache: more than 254 Options.NotFound errors"},
+		{"nil store", func() { cache.NewAside[string, string](nil, cache.Options[string]{}) }, "cache: NewAside with a nil store"},
+		{"jitter above 1", func() { cache.NewAside[string, string](m, cache.Options[string]{Jitter: 2}) }, "cache: Options.Jitter above 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,7 +408,7 @@ func TestNotFoundError(t *testing.T) {
 // scriptedStore is a Memory store whose Get and Delete calls can be held at
 // chosen points, to replay an interleaving step by step.
 type scriptedStore struct {
-	*cache.Memory[cache.Entry[string]]
+	*cache.Memory[string]
 	mu       sync.Mutex
 	gets     int
 	onGet    func(n int, real func() (cache.Entry[string], bool)) (cache.Entry[string], bool)
@@ -371,7 +439,7 @@ func TestDeleteUnlinksLoadsThatSawTheOldEntry(t *testing.T) {
 	ctx := context.Background()
 	deleting, releaseDelete := make(chan struct{}), make(chan struct{})
 	recheckRead, releaseRecheck := make(chan struct{}), make(chan struct{})
-	s := &scriptedStore{Memory: newMemory[cache.Entry[string]](t, nil)}
+	s := &scriptedStore{Memory: newMemory[string](t, cache.MemoryOptions[string]{})}
 	s.onDelete = func() {
 		close(deleting)
 		<-releaseDelete
@@ -389,7 +457,7 @@ func TestDeleteUnlinksLoadsThatSawTheOldEntry(t *testing.T) {
 		return real()
 	}
 	require.NoError(t, s.Memory.Set(ctx, "k", cache.Entry[string]{Value: "old"}, time.Hour), "cached old row")
-	a := cache.NewAside[string, string](s, nil)
+	a := cache.NewAside[string, string](s, cache.Options[string]{})
 
 	deleted := make(chan error, 1)
 	go func() { deleted <- a.Delete(ctx, "k") }()

@@ -1,16 +1,3 @@
-// Package cache implements cache-aside reads that are safe under load: one
-// load per key per process at a time, negative caching of "not found" that
-// never overwrites a real value, TTL jitter, invalidation after the database
-// commit, and reads that fall through to the loader when the store is down.
-//
-// Aside is the typed layer services use. It keeps its entries in a Store:
-// Memory, in this package, or the stores of the rediscache sub-package
-// (importing this package does not compile a Redis client): Redis alone, or
-// TwoLevel, process memory in front of Redis with invalidation across
-// processes over pub/sub. Options.RefreshAfter adds stale-while-revalidate.
-//
-// Invalidate with Aside.Delete after the write has committed, or with
-// Aside.DeleteAfterCommit inside a transaction of package txn.
 package cache
 
 import (
@@ -30,44 +17,72 @@ var ErrNotFound = errors.New("cache: not found")
 // missing, so the loaded value overwrites the bad one.
 var ErrUndecodable = errors.New("cache: stored value cannot be decoded")
 
-// Store keeps values by string key, each with its own time to live.
+// Store keeps an Aside's entries by string key, each with its own time to
+// live. Memory, in this package, and the stores of the rediscache
+// sub-package implement it; users pick one and never handle the way it
+// encodes entries.
 //
 // Get reports a missing or expired key with ok false and a nil error; a non-nil
 // error means the store itself failed, or, wrapping ErrUndecodable, that the
 // key holds bytes it cannot decode. A ttl of zero or less means the entry
 // does not expire. Implementations are safe for concurrent use.
 type Store[V any] interface {
-	Get(ctx context.Context, key string) (v V, ok bool, err error)
-	Set(ctx context.Context, key string, v V, ttl time.Duration) error
+	Get(ctx context.Context, key string) (e Entry[V], ok bool, err error)
+	Set(ctx context.Context, key string, e Entry[V], ttl time.Duration) error
 	Delete(ctx context.Context, keys ...string) error
 }
 
 // AbsentSetter is the optional capability of a Store to set a key only when
-// it holds nothing (Redis SET NX). Aside writes its not-found placeholders
-// with it, so a placeholder never overwrites a real value; with a Store that
-// lacks it, Aside does not cache "not found" at all.
+// it holds nothing. Aside writes its not-found placeholders with it, so a
+// placeholder never overwrites a real value; with a Store that has neither
+// it nor Leaser, Aside does not cache "not found" at all.
 type AbsentSetter[V any] interface {
-	// SetIfAbsent stores v under key unless the key holds an unexpired
-	// entry, and reports whether it stored v.
-	SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (set bool, err error)
+	// SetIfAbsent stores e under key unless the key holds an unexpired
+	// entry, and reports whether it stored e.
+	SetIfAbsent(ctx context.Context, key string, e Entry[V], ttl time.Duration) (set bool, err error)
+}
+
+// Leaser is the optional capability of a Store that several processes
+// share (rediscache has it) to hand out fill leases, as memcache does: the
+// caller that misses a key gets a lease, a token only valid until the key is
+// deleted or the lease times out; its fill is stored only while the lease
+// holds, checked in the same atomic step that stores it. See the package
+// documentation for the protocol Aside runs on top of it.
+type Leaser[V any] interface {
+	// Lease is Get for a caller that has missed key. It returns the key's
+	// entry if it holds one (found). Otherwise, unless another caller's
+	// lease on the key is in force, it grants the caller a lease for ttl
+	// and returns its token, never zero. With found false and a zero token
+	// another caller holds the lease: ask again after a short wait.
+	Lease(ctx context.Context, key string, ttl time.Duration) (e Entry[V], found bool, token uint64, err error)
+	// Fill stores e under key for ttl if the key still holds the lease
+	// token, or still holds the entry whose Version is token (a refresh),
+	// and reports whether it did. The stored entry gets a new Version.
+	Fill(ctx context.Context, key string, token uint64, e Entry[V], ttl time.Duration) (stored bool, err error)
+	// Release gives up the lease token on key, if the key still holds
+	// it, so that waiting callers need not wait for it to time out.
+	Release(ctx context.Context, key string, token uint64) error
 }
 
 // Entry is what an Aside keeps in its Store for one key: a value, or a
-// placeholder saying the value does not exist. Stores for an Aside[K, V] are
-// therefore Store[Entry[V]].
-//
-// Remote stores keep it as a frame (see Framer): a short binary header and
-// the value encoded by the store's codec. Its fields are exported, with
-// short JSON names, for stores that encode the whole entry instead.
+// placeholder saying the value does not exist. How a store encodes it is
+// the store's own business (rediscache's format is private, versioned and
+// stable); a process reads entries written by another whatever order it
+// lists Options.NotFound in.
 type Entry[V any] struct {
 	// Value is the cached value; the zero V in a placeholder.
-	Value V `json:"v"`
-	// Missing is zero for a value. In a placeholder it says which error
-	// the loader returned: 1 for ErrNotFound, 2+i for Options.NotFound[i].
-	Missing uint8 `json:"m,omitempty"`
+	Value V
+	// NotFound marks a placeholder: the loader reported that the value
+	// does not exist.
+	NotFound bool
 	// RefreshAt is when the value goes stale, in Unix nanoseconds, with
 	// Options.RefreshAfter set; zero otherwise.
-	RefreshAt int64 `json:"r,omitempty"`
+	RefreshAt int64
+	// Version identifies this write of the entry in a Leaser store, which
+	// sets it on Get and Lease (a refresh replaces the entry only while it
+	// is still this version); zero in other stores. Stores ignore it on
+	// writes.
+	Version uint64
 }
 
 // NotFoundError is returned by Aside.Get when the value does not exist: from
@@ -77,9 +92,13 @@ type Entry[V any] struct {
 // callers test it the way they test their loader's error.
 type NotFoundError struct {
 	Key string // the store key
-	// Err is the loader's error on the load, and the sentinel it matched
-	// (ErrNotFound or one of Options.NotFound) on a cached placeholder.
+	// Err is the loader's error on the load. On a cached placeholder it is
+	// the first of Options.NotFound (ErrNotFound when there is none), and
+	// errors.Is matches every error of Options.NotFound: a placeholder
+	// records that the value does not exist, not which error said so.
 	Err error
+
+	also []error // Options.NotFound, on a cached placeholder
 }
 
 // Error names the key and the original error.
@@ -90,8 +109,19 @@ func (e *NotFoundError) Error() string {
 // Unwrap returns the loader's not-found error.
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// Is reports whether target is ErrNotFound.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+// Is reports whether target is ErrNotFound or, on a cached placeholder, one
+// of Options.NotFound.
+func (e *NotFoundError) Is(target error) bool {
+	if target == ErrNotFound {
+		return true
+	}
+	for _, nf := range e.also {
+		if errors.Is(nf, target) {
+			return true
+		}
+	}
+	return false
+}
 
 // Stats are an Aside's counters since it was made.
 type Stats struct {
@@ -102,4 +132,15 @@ type Stats struct {
 	LoadErrors   uint64 // loader calls that failed with an error other than "not found"
 	StoreErrors  uint64 // failed store operations
 	Refreshes    uint64 // background refreshes of stale values started
+	// LeaseWaits counts the waits of a caller that missed a key while
+	// another process held its fill lease (Leaser stores).
+	LeaseWaits uint64
+	// LostFills counts loads whose result was not stored because the key
+	// was invalidated (or its lease timed out) while they ran.
+	LostFills uint64
+	// DeleteRetries counts invalidations tried again after a store error.
+	DeleteRetries uint64
+	// DeleteFailures counts invalidations that failed after every retry;
+	// their keys are then fenced (see Aside.Delete).
+	DeleteFailures uint64
 }

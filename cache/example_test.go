@@ -74,11 +74,11 @@ func (s *CachedUserService) Rename(ctx context.Context, id int64, name string) (
 // cache, "not found" is cached too, and an update invalidates the entry.
 func Example() {
 	ctx := context.Background()
-	store := cache.NewMemory[cache.Entry[*User]](nil)
+	store := cache.NewMemory[*User](cache.MemoryOptions[*User]{})
 	defer store.Close()
 	svc := &CachedUserService{
 		repo: &userRepo{rows: map[int64]User{1: {ID: 1, Name: "Ada"}}},
-		users: cache.NewAside[int64, *User](store, &cache.Options[int64]{
+		users: cache.NewAside[int64, *User](store, cache.Options[int64]{
 			Prefix:   "user:",
 			NotFound: []error{ErrNoUser},
 		}),
@@ -108,15 +108,15 @@ func Example() {
 	// user 2: cache: user:2: user not found true
 	// database reads: 2
 	// after update: Ada Lovelace
-	// {Hits:2 Misses:3 NegativeHits:1 Loads:3 LoadErrors:0 StoreErrors:0 Refreshes:0}
+	// {Hits:2 Misses:3 NegativeHits:1 Loads:3 LoadErrors:0 StoreErrors:0 Refreshes:0 LeaseWaits:0 LostFills:0 DeleteRetries:0 DeleteFailures:0}
 }
 
 // ExampleAside_Get shows the errors a cached "not found" matches.
 func ExampleAside_Get() {
 	ctx := context.Background()
-	store := cache.NewMemory[cache.Entry[string]](nil)
+	store := cache.NewMemory[string](cache.MemoryOptions[string]{})
 	defer store.Close()
-	names := cache.NewAside[string, string](store, nil)
+	names := cache.NewAside[string, string](store, cache.Options[string]{})
 
 	load := func(context.Context) (string, error) {
 		return "", fmt.Errorf("lookup: %w", cache.ErrNotFound)
@@ -134,13 +134,13 @@ func ExampleAside_Get() {
 // ExampleNewMemory bounds a store by the bytes of its values.
 func ExampleNewMemory() {
 	ctx := context.Background()
-	store := cache.NewMemory(&cache.MemoryOptions[[]byte]{
+	store := cache.NewMemory(cache.MemoryOptions[[]byte]{
 		MaxBytes: 64 << 20,
 		Weigher:  func(key string, v []byte) uint32 { return uint32(len(key) + len(v)) },
 	})
 	defer store.Close()
-	_ = store.Set(ctx, "greeting", []byte("hello"), 0)
-	v, ok, _ := store.Get(ctx, "greeting")
-	fmt.Println(string(v), ok)
+	_ = store.Set(ctx, "greeting", cache.Entry[[]byte]{Value: []byte("hello")}, 0)
+	e, ok, _ := store.Get(ctx, "greeting")
+	fmt.Println(string(e.Value), ok)
 	// Output: hello true
 }

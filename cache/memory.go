@@ -42,14 +42,15 @@ type MemoryOptions[V any] struct {
 // DefaultResolution is the default MemoryOptions.Resolution.
 const DefaultResolution = 10 * time.Millisecond
 
-// memoryItem is a value with the time to live it was stored with.
+// memoryItem is an entry with the time to live it was stored with.
 type memoryItem[V any] struct {
-	v   V
+	e   Entry[V]
 	ttl time.Duration
 }
 
 // Memory is an in-memory Store bounded by entry count or total weight, with
-// a time to live per entry. Reads take no global lock: it is built on otter,
+// a time to live per entry. A Memory[V] keeps the entries of an
+// Aside[K, V]. Reads take no global lock: it is built on otter,
 // a concurrent cache with an S3-FIFO eviction policy.
 //
 // Use NewMemory; the zero value is not usable. A Memory is safe for
@@ -67,12 +68,9 @@ var (
 // noExpiry stands for "never" in otter's per-entry expiry.
 const noExpiry = time.Duration(math.MaxInt64)
 
-// NewMemory returns an empty Memory store. A nil opts is the zero
-// MemoryOptions. It panics if MaxBytes is set without a Weigher.
-func NewMemory[V any](opts *MemoryOptions[V]) *Memory[V] {
-	if opts == nil {
-		opts = &MemoryOptions[V]{}
-	}
+// NewMemory returns an empty Memory store. It panics if MaxBytes is set
+// without a Weigher.
+func NewMemory[V any](opts MemoryOptions[V]) *Memory[V] {
 	o := &otter.Options[string, *memoryItem[V]]{
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *memoryItem[V]]) time.Duration {
 			if e.Value.ttl <= 0 {
@@ -88,7 +86,7 @@ func NewMemory[V any](opts *MemoryOptions[V]) *Memory[V] {
 		}
 		weigh := opts.Weigher
 		o.MaximumWeight = opts.MaxBytes
-		o.Weigher = func(k string, it *memoryItem[V]) uint32 { return weigh(k, it.v) }
+		o.Weigher = func(k string, it *memoryItem[V]) uint32 { return weigh(k, it.e.Value) }
 	case opts.MaxEntries > 0:
 		o.MaximumSize = opts.MaxEntries
 	default:
@@ -106,26 +104,26 @@ func NewMemory[V any](opts *MemoryOptions[V]) *Memory[V] {
 	return m
 }
 
-// Get returns the value stored under key, if it has not expired. It never
+// Get returns the entry stored under key, if it has not expired. It never
 // fails.
-func (m *Memory[V]) Get(_ context.Context, key string) (v V, ok bool, err error) {
+func (m *Memory[V]) Get(_ context.Context, key string) (e Entry[V], ok bool, err error) {
 	it, ok := m.c.GetIfPresent(key)
 	if !ok {
-		return v, false, nil
+		return e, false, nil
 	}
-	return it.v, true, nil
+	return it.e, true, nil
 }
 
-// Set stores v under key for ttl (zero or less: no expiry). It never fails.
-func (m *Memory[V]) Set(_ context.Context, key string, v V, ttl time.Duration) error {
-	m.c.Set(key, &memoryItem[V]{v: v, ttl: ttl})
+// Set stores e under key for ttl (zero or less: no expiry). It never fails.
+func (m *Memory[V]) Set(_ context.Context, key string, e Entry[V], ttl time.Duration) error {
+	m.c.Set(key, &memoryItem[V]{e: e, ttl: ttl})
 	return nil
 }
 
-// SetIfAbsent stores v under key for ttl unless the key holds an unexpired
+// SetIfAbsent stores e under key for ttl unless the key holds an unexpired
 // entry, and reports whether it did. It never fails.
-func (m *Memory[V]) SetIfAbsent(_ context.Context, key string, v V, ttl time.Duration) (bool, error) {
-	_, set := m.c.SetIfAbsent(key, &memoryItem[V]{v: v, ttl: ttl})
+func (m *Memory[V]) SetIfAbsent(_ context.Context, key string, e Entry[V], ttl time.Duration) (bool, error) {
+	_, set := m.c.SetIfAbsent(key, &memoryItem[V]{e: e, ttl: ttl})
 	return set, nil
 }
 

@@ -30,7 +30,7 @@ func (c *fakeClock) Now() time.Time                   { return time.Unix(0, c.ns
 func (c *fakeClock) Advance(d time.Duration)          { c.ns.Add(int64(d)) }
 func (c *fakeClock) advanceFunc() func(time.Duration) { return c.Advance }
 
-func newMemory[V any](t *testing.T, opts *cache.MemoryOptions[V]) *cache.Memory[V] {
+func newMemory[V any](t *testing.T, opts cache.MemoryOptions[V]) *cache.Memory[V] {
 	t.Helper()
 	m := cache.NewMemory(opts)
 	t.Cleanup(func() { require.NoError(t, m.Close(), "close memory store") })
@@ -39,9 +39,9 @@ func newMemory[V any](t *testing.T, opts *cache.MemoryOptions[V]) *cache.Memory[
 
 func TestMemoryContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
-		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
+		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			clk := newFakeClock()
-			return newMemory(t, &cache.MemoryOptions[cache.Entry[storetest.User]]{Now: clk.Now}), clk.advanceFunc()
+			return newMemory(t, cache.MemoryOptions[storetest.User]{Now: clk.Now}), clk.advanceFunc()
 		},
 	})
 }
@@ -50,21 +50,21 @@ func TestMemoryRealClock(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		opts *cache.MemoryOptions[int]
+		opts cache.MemoryOptions[int]
 	}{
-		{"default resolution", nil},
-		{"coarse", &cache.MemoryOptions[int]{Resolution: time.Millisecond}},
-		{"precise", &cache.MemoryOptions[int]{Resolution: -1}},
+		{"default resolution", cache.MemoryOptions[int]{}},
+		{"coarse", cache.MemoryOptions[int]{Resolution: time.Millisecond}},
+		{"precise", cache.MemoryOptions[int]{Resolution: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMemory(t, tt.opts)
-			require.NoError(t, m.Set(ctx, "k", 1, time.Hour), "set")
-			require.NoError(t, m.Set(ctx, "gone", 1, -1), "negative TTL: no expiry")
+			require.NoError(t, m.Set(ctx, "k", cache.Entry[int]{Value: 1}, time.Hour), "set")
+			require.NoError(t, m.Set(ctx, "gone", cache.Entry[int]{Value: 1}, -1), "negative TTL: no expiry")
 			v, ok, err := m.Get(ctx, "k")
 			require.NoError(t, err, "get")
 			assert.True(t, ok, "found")
-			assert.Equal(t, 1, v, "value")
+			assert.Equal(t, 1, v.Value, "value")
 			assert.Equal(t, 2, m.Len(), "two entries")
 			m.Clear()
 			_, ok, _ = m.Get(ctx, "k")
@@ -77,16 +77,16 @@ func TestMemoryBounds(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		opts *cache.MemoryOptions[[]byte]
+		opts cache.MemoryOptions[[]byte]
 		n    int // entries written
 		max  int // entries the bound allows
 	}{
-		{"max entries", &cache.MemoryOptions[[]byte]{MaxEntries: 1000}, 5000, 1000},
-		{"max bytes", &cache.MemoryOptions[[]byte]{
+		{"max entries", cache.MemoryOptions[[]byte]{MaxEntries: 1000}, 5000, 1000},
+		{"max bytes", cache.MemoryOptions[[]byte]{
 			MaxBytes: 100 * 1000,
 			Weigher:  func(k string, v []byte) uint32 { return uint32(len(k) + len(v)) },
 		}, 5000, 1000},
-		{"default bound", nil, cache.DefaultMaxEntries * 2, cache.DefaultMaxEntries},
+		{"default bound", cache.MemoryOptions[[]byte]{}, cache.DefaultMaxEntries * 2, cache.DefaultMaxEntries},
 	}
 	// The bound is enforced as otter drains its write buffer: it may lag
 	// by a few hundred entries.
@@ -96,7 +96,7 @@ func TestMemoryBounds(t *testing.T) {
 			m := newMemory(t, tt.opts)
 			val := make([]byte, 96)
 			for i := range tt.n {
-				require.NoError(t, m.Set(ctx, fmt.Sprintf("k%05d", i), val, 0), "set %d", i)
+				require.NoError(t, m.Set(ctx, fmt.Sprintf("k%05d", i), cache.Entry[[]byte]{Value: val}, 0), "set %d", i)
 			}
 			present := 0
 			for i := range tt.n {
@@ -112,25 +112,25 @@ func TestMemoryBounds(t *testing.T) {
 
 func TestMemoryMaxBytesNeedsWeigher(t *testing.T) {
 	assert.PanicsWithValue(t, "cache: MemoryOptions.MaxBytes needs a Weigher", func() {
-		cache.NewMemory(&cache.MemoryOptions[string]{MaxBytes: 1})
+		cache.NewMemory(cache.MemoryOptions[string]{MaxBytes: 1})
 	}, "MaxBytes without a Weigher is a programming error")
 }
 
 func TestMemoryPointerValuesShared(t *testing.T) {
 	ctx := context.Background()
 	type user struct{ Name string }
-	m := newMemory[*user](t, nil)
+	m := newMemory[*user](t, cache.MemoryOptions[*user]{})
 	u := &user{Name: "ann"}
-	require.NoError(t, m.Set(ctx, "u", u, time.Minute), "set pointer")
+	require.NoError(t, m.Set(ctx, "u", cache.Entry[*user]{Value: u}, time.Minute), "set pointer")
 	got, ok, _ := m.Get(ctx, "u")
 	require.True(t, ok, "found")
-	assert.Same(t, u, got, "pointer values are stored as they are, not copied")
+	assert.Same(t, u, got.Value, "pointer values are stored as they are, not copied")
 }
 
 func TestMemoryGetDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	type user struct{ Name string }
-	m := newMemory[cache.Entry[*user]](t, nil)
+	m := newMemory[*user](t, cache.MemoryOptions[*user]{})
 	require.NoError(t, m.Set(ctx, "u", cache.Entry[*user]{Value: &user{"ann"}}, time.Hour), "set")
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, ok, _ := m.Get(ctx, "u"); !ok {
@@ -139,7 +139,7 @@ func TestMemoryGetDoesNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, allocs, "a hit allocates nothing")
 
-	a := cache.NewAside[string, *user](m, nil)
+	a := cache.NewAside[string, *user](m, cache.Options[string]{})
 	load := func(context.Context) (*user, error) { return nil, nil }
 	allocs = testing.AllocsPerRun(100, func() {
 		if u, err := a.Get(ctx, "u", load); err != nil || u == nil {

@@ -17,7 +17,9 @@ type bg struct {
 
 // revalidate starts a background load of k unless one is running or the
 // Aside is closed. The caller has just been served the stale value.
-func (a *Aside[K, V]) revalidate(ctx context.Context, k string, load func(context.Context) (V, error)) {
+// On a Leaser store the refresh replaces the entry only while it is still
+// version, so it never overwrites an invalidation.
+func (a *Aside[K, V]) revalidate(ctx context.Context, k string, version uint64, load func(context.Context) (V, error)) {
 	a.bg.mu.Lock()
 	if _, busy := a.bg.running[k]; busy || a.bg.closed {
 		a.bg.mu.Unlock()
@@ -51,19 +53,27 @@ func (a *Aside[K, V]) revalidate(ctx context.Context, k string, load func(contex
 		}()
 		// Joins a load of k already in flight, if any. A failed
 		// refresh leaves the stale value in place until its TTL.
-		_, _, _ = a.group.Do(ctx, k, func(ctx context.Context) (Entry[V], error) {
-			return a.load(ctx, k, load, true)
+		_, _, _ = a.group.Do(ctx, k, func(ctx context.Context) (filled[V], error) {
+			if a.leaser != nil {
+				if version == 0 {
+					return filled[V]{}, nil // nothing to compare with
+				}
+				return a.load(ctx, k, load, true, version)
+			}
+			return a.load(ctx, k, load, true, 0)
 		})
 	}()
 }
 
 // Close stops starting background refreshes (stale values are then served
-// until their TTL) and waits for those running. It is needed only with
-// Options.RefreshAfter. The Aside stays usable; Close always returns nil.
+// until their TTL) and the background retry of fenced keys (see Delete),
+// and waits for them. The Aside stays usable; fenced keys stay fenced.
+// Close always returns nil.
 func (a *Aside[K, V]) Close() error {
 	a.bg.mu.Lock()
 	a.bg.closed = true
 	a.bg.mu.Unlock()
+	a.closeFences()
 	a.bg.wg.Wait()
 	return nil
 }

@@ -19,12 +19,12 @@ import (
 func swr(t *testing.T, opts cache.Options[string]) (*cache.Aside[string, int], *fakeClock) {
 	t.Helper()
 	clk := newFakeClock()
-	m := newMemory(t, &cache.MemoryOptions[cache.Entry[int]]{Now: clk.Now})
+	m := newMemory(t, cache.MemoryOptions[int]{Now: clk.Now})
 	opts.TTL = time.Hour
 	opts.RefreshAfter = time.Minute
 	opts.Jitter = -1
 	opts.Now = clk.Now
-	a := cache.NewAside[string, int](m, &opts)
+	a := cache.NewAside[string, int](m, opts)
 	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	return a, clk
 }

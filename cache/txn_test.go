@@ -21,7 +21,7 @@ func TestDeleteAfterCommitInTransaction(t *testing.T) {
 	_, err = db.ExecContext(ctx, `INSERT INTO users (id, name) VALUES (1, 'old')`)
 	require.NoError(t, err, "insert")
 
-	a := cache.NewAside[int64, string](newMemory[cache.Entry[string]](t, nil), &cache.Options[int64]{Prefix: "user:"})
+	a := cache.NewAside[int64, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[int64]{Prefix: "user:"})
 	load := func(ctx context.Context) (string, error) {
 		var name string
 		err := txn.From(ctx, db).QueryRowContext(ctx, `SELECT name FROM users WHERE id = 1`).Scan(&name)

@@ -25,10 +25,10 @@ func testOptions(prefix string) rediscache.Options {
 
 func TestClusterContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
-		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
+		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.RedisCluster(t)
 			opts := testOptions(prefix)
-			return rediscache.New[cache.Entry[storetest.User]](rdb, &opts), nil
+			return rediscache.New[storetest.User](rdb, opts), nil
 		},
 	})
 }
@@ -37,7 +37,7 @@ func newClusterTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix s
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
+	tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl
@@ -45,9 +45,9 @@ func newClusterTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix s
 
 func TestClusterTwoLevelContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
-		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
+		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.RedisCluster(t)
-			return newClusterTwoLevel[cache.Entry[storetest.User]](t, rdb, prefix), nil
+			return newClusterTwoLevel[storetest.User](t, rdb, prefix), nil
 		},
 	})
 }
@@ -83,18 +83,19 @@ func TestClusterTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 	const keys = 12
 	for i := range keys {
 		k := fmt.Sprint("k", i)
-		require.NoError(t, a.Set(ctx, k, i, time.Hour), "A writes %s", k)
+		require.NoError(t, a.Set(ctx, k, ent(i), time.Hour), "A writes %s", k)
 		<-bMsgs
 		v, ok, err := b.Get(ctx, k)
 		require.NoError(t, err)
 		require.True(t, ok, "B finds %s", k)
-		assert.Equal(t, i, v)
+		assert.Equal(t, i, v.Value)
 	}
+	behind := rediscache.New[int](rdb, testOptions(prefix))
 	for i := range keys {
 		k := fmt.Sprint("k", i)
-		require.NoError(t, rdb.Set(ctx, prefix+k, "100", time.Hour).Err(), "raw write")
+		require.NoError(t, behind.Set(ctx, k, ent(100), time.Hour), "write to Redis alone")
 		v, _, _ := b.Get(ctx, k)
-		assert.Equal(t, i, v, "B serves its local copy of %s", k)
+		assert.Equal(t, i, v.Value, "B serves its local copy of %s", k)
 		require.NoError(t, a.Delete(ctx, k), "A deletes %s", k)
 		<-bMsgs
 		_, ok, err := b.Get(ctx, k)

@@ -31,8 +31,8 @@ func ExampleNew() {
 	defer rdb.Close()
 
 	products := cache.NewAside[string, Product](
-		rediscache.New[cache.Entry[Product]](rdb, &rediscache.Options{Prefix: "shop:"}),
-		&cache.Options[string]{
+		rediscache.New[Product](rdb, rediscache.Options{Prefix: "shop:"}),
+		cache.Options[string]{
 			Prefix:   "product:",
 			NotFound: []error{errNoProduct},
 			Logger:   slog.Default(), // one line when Redis goes down, one when it is back
@@ -54,15 +54,15 @@ func ExampleNewTwoLevel() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 	defer rdb.Close()
 
-	store, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[cache.Entry[Product]]{
+	store, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[Product]{
 		Options: rediscache.Options{Prefix: "shop:"},
-		Local:   cache.MemoryOptions[cache.Entry[Product]]{MaxEntries: 50_000},
+		Local:   cache.MemoryOptions[Product]{MaxEntries: 50_000},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	products := cache.NewAside[string, Product](store, &cache.Options[string]{Prefix: "product:"})
+	products := cache.NewAside[string, Product](store, cache.Options[string]{Prefix: "product:"})
 
 	// After an update commits, every instance drops its copy.
 	if err := products.Delete(ctx, "A-1"); err != nil {

@@ -37,9 +37,9 @@ func TestHungRedisFallsBackToTheLoader(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	logs := &syncBuf{}
 	const timeout = 50 * time.Millisecond
-	store := rediscache.New[cache.Entry[string]](rdb, &rediscache.Options{Prefix: "c:", Timeout: timeout,
+	store := rediscache.New[string](rdb, rediscache.Options{Prefix: "c:", Timeout: timeout,
 		WriteTimeout: timeout, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	aside := cache.NewAside[string, string](store, nil)
+	aside := cache.NewAside[string, string](store, cache.Options[string]{})
 	ctx := context.Background()
 	var loads atomic.Int64
 	load := func(context.Context) (string, error) { loads.Add(1); return "row", nil }

@@ -1,20 +1,27 @@
-// Package rediscache is a cache.Store on Redis, for caches shared by many
-// processes. Values are encoded with a pluggable Codec, JSON by default, and
-// every key carries a prefix. A cache.Entry, what an Aside stores, is kept
-// as its frame (see cache.Framer): a header of three or more bytes, then the
-// value as the codec encodes it.
-//
-// An Aside[K, V] on Redis uses a Store[cache.Entry[V]]:
+// Package rediscache keeps the entries of cache.Aside in Redis, for caches
+// shared by many processes:
 //
 //	users := cache.NewAside[int64, User](
-//		rediscache.New[cache.Entry[User]](client, &rediscache.Options{Prefix: "app:"}),
-//		&cache.Options[int64]{Prefix: "user:"})
+//		rediscache.New[User](client, rediscache.Options{Prefix: "app:"}),
+//		cache.Options[int64]{Prefix: "user:"})
+//
+// Store is Redis alone; TwoLevel puts process memory in front of it, with
+// invalidation over pub/sub. Values are encoded with a pluggable Codec,
+// JSON by default, inside an entry format of this package's own (versioned,
+// stable, private: see the cache package documentation for what it
+// carries), and every key carries a prefix.
+//
+// Store is a cache.Leaser: Aside uses its fill leases to keep processes
+// coherent (a load that began before an invalidation is never stored after
+// it) and to load a missing key once across processes. Every operation
+// touches one key, so it runs on Redis Cluster unchanged, and keys spread
+// over every shard (give the prefix no hash tag).
 //
 // Every call to Redis has its own deadline, also when the caller's context
 // has none: Options.Timeout for reads (DefaultTimeout, 50 ms) and
-// Options.WriteTimeout for writes, deletes and invalidations
-// (DefaultWriteTimeout, 250 ms). The deadline needs a client with
-// ContextTimeoutEnabled (the store logs a warning when it sees one
+// Options.WriteTimeout for writes, leases, fills, deletes and
+// invalidations (DefaultWriteTimeout, 250 ms). The deadline needs a client
+// with ContextTimeoutEnabled (the store logs a warning when it sees one
 // without). Each Store sits behind a circuit breaker: after five failed
 // calls within a second (at least half of those made) it fails calls at
 // once for 500 ms, lets one probe through, and closes when the probe
@@ -23,9 +30,6 @@
 // a redirection left over, is an error from the Store, so an Aside loads
 // from the database instead; the outage is logged once when the breaker
 // opens and once when it closes, with the number of calls that fell back.
-//
-// The store works on Redis Cluster unchanged: each cache key is one Redis
-// key, so keys spread over every shard (give the prefix no hash tag).
 package rediscache
 
 import (
@@ -34,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,8 +47,7 @@ import (
 	"github.com/svckit/svckit/internal/redisguard"
 )
 
-// Codec turns values into bytes and back. It has the methods of
-// cache.Codec.
+// Codec turns values into bytes and back.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
@@ -66,8 +70,8 @@ type Options struct {
 	Codec Codec
 	// Timeout bounds each read. Zero means DefaultTimeout.
 	Timeout time.Duration
-	// WriteTimeout bounds each write, delete and invalidation. Zero means
-	// DefaultWriteTimeout.
+	// WriteTimeout bounds each write, lease, fill, delete and
+	// invalidation. Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// Logger receives one warning when Redis becomes unavailable and one
 	// notice when it answers again. Nil discards them.
@@ -82,9 +86,11 @@ const (
 	DefaultWriteTimeout = 250 * time.Millisecond
 )
 
-// Store is a cache.Store on Redis. Get is one GET, Set one SET PX,
-// SetIfAbsent one SET NX PX, Delete one DEL (a pipeline of DELs for several
-// keys, so that it works on Redis Cluster).
+// Store is a cache.Store, cache.AbsentSetter and cache.Leaser on Redis for
+// the entries of an Aside[K, V]. Get is one GET; Set one SET PX;
+// SetIfAbsent one SET NX PX; Lease, Fill and Release one script each;
+// Delete one DEL (a pipeline of DELs for several keys, so that it works on
+// Redis Cluster).
 //
 // Use New; the zero value is not usable. A Store is safe for concurrent use;
 // it does not own the client, which the caller closes.
@@ -99,15 +105,13 @@ type Store[V any] struct {
 var (
 	_ cache.Store[int]        = (*Store[int])(nil)
 	_ cache.AbsentSetter[int] = (*Store[int])(nil)
+	_ cache.Leaser[int]       = (*Store[int])(nil)
 )
 
-// New returns a Store on rdb. A nil opts is the zero Options.
-func New[V any](rdb redis.UniversalClient, opts *Options) *Store[V] {
+// New returns a Store on rdb.
+func New[V any](rdb redis.UniversalClient, opts Options) *Store[V] {
 	if rdb == nil {
 		panic("rediscache: New with a nil client")
-	}
-	if opts == nil {
-		opts = &Options{}
 	}
 	s := &Store[V]{rdb: rdb, prefix: opts.Prefix, codec: opts.Codec, write: opts.WriteTimeout}
 	if s.codec == nil {
@@ -141,53 +145,63 @@ func (s *Store[V]) end(ctx context.Context, call redisguard.Call, err error) {
 	}
 }
 
-// Get returns the value under key. A missing key is ok false with a nil
-// error; a value that does not decode is an error.
-func (s *Store[V]) Get(ctx context.Context, key string) (v V, ok bool, err error) {
+// Get returns the entry under key. A missing key, or one that holds a fill
+// lease, is ok false with a nil error; bytes that do not decode are an
+// error wrapping cache.ErrUndecodable.
+func (s *Store[V]) Get(ctx context.Context, key string) (e cache.Entry[V], ok bool, err error) {
 	cctx, call, err := s.begin(ctx, s.guard.Timeout())
 	if err != nil {
-		return v, false, fmt.Errorf("rediscache: get: %w", err)
+		return e, false, fmt.Errorf("rediscache: get: %w", err)
 	}
 	b, err := s.rdb.Get(cctx, s.prefix+key).Bytes()
 	s.end(ctx, call, err)
 	if errors.Is(err, redis.Nil) {
-		return v, false, nil
+		return e, false, nil
 	}
 	if err != nil {
-		return v, false, fmt.Errorf("rediscache: get: %w", err)
+		return e, false, fmt.Errorf("rediscache: get: %w", err)
 	}
-	if f, ok := any(&v).(cache.Framer); ok {
-		err = f.UnmarshalFrame(b, s.codec)
-	} else {
-		err = s.codec.Unmarshal(b, &v)
-	}
+	e, lease, err := decodeEntry[V](b, s.codec)
 	if err != nil {
-		return v, false, fmt.Errorf("rediscache: decode %q: %w: %w", key, cache.ErrUndecodable, err)
+		return cache.Entry[V]{}, false, fmt.Errorf("rediscache: decode %q: %w: %w", key, cache.ErrUndecodable, err)
 	}
-	return v, true, nil
+	if lease != 0 {
+		return cache.Entry[V]{}, false, nil
+	}
+	return e, true, nil
 }
 
-// encode returns v's bytes: its frame when it is a cache.Entry, else the
-// codec's encoding.
-func (s *Store[V]) encode(key string, v V) ([]byte, error) {
-	var b []byte
-	var err error
-	if f, ok := any(&v).(cache.Framer); ok {
-		b, err = f.AppendFrame(nil, s.codec)
-	} else {
-		b, err = s.codec.Marshal(v)
-	}
+// encode returns e's bytes with a new version, and the version.
+func (s *Store[V]) encode(key string, e cache.Entry[V]) ([]byte, uint64, error) {
+	version := newToken()
+	b, err := appendEntry(nil, e, version, s.codec)
 	if err != nil {
-		return nil, fmt.Errorf("rediscache: encode %q: %w", key, err)
+		return nil, 0, fmt.Errorf("rediscache: encode %q: %w", key, err)
 	}
-	return b, nil
+	return b, version, nil
 }
 
-// Set stores v under key for ttl (zero or less: no expiry).
-func (s *Store[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) error {
-	b, err := s.encode(key, v)
+// newToken returns a random lease token or version, never zero.
+func newToken() uint64 {
+	for {
+		if t := rand.Uint64(); t != 0 {
+			return t
+		}
+	}
+}
+
+// Set stores e under key for ttl (zero or less: no expiry), with a new
+// version.
+func (s *Store[V]) Set(ctx context.Context, key string, e cache.Entry[V], ttl time.Duration) error {
+	_, err := s.set(ctx, key, e, ttl)
+	return err
+}
+
+// set is Set returning the stored entry's version.
+func (s *Store[V]) set(ctx context.Context, key string, e cache.Entry[V], ttl time.Duration) (uint64, error) {
+	b, version, err := s.encode(key, e)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cctx, call, err := s.begin(ctx, s.write)
 	if err == nil {
@@ -195,28 +209,122 @@ func (s *Store[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) 
 		s.end(ctx, call, err)
 	}
 	if err != nil {
-		return fmt.Errorf("rediscache: set: %w", err)
+		return 0, fmt.Errorf("rediscache: set: %w", err)
 	}
-	return nil
+	return version, nil
 }
 
-// SetIfAbsent stores v under key for ttl unless the key exists (SET NX), and
+// SetIfAbsent stores e under key for ttl unless the key exists (SET NX), and
 // reports whether it did.
-func (s *Store[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (bool, error) {
-	b, err := s.encode(key, v)
+func (s *Store[V]) SetIfAbsent(ctx context.Context, key string, e cache.Entry[V], ttl time.Duration) (bool, error) {
+	version, err := s.setIfAbsent(ctx, key, e, ttl)
+	return version != 0, err
+}
+
+// setIfAbsent is SetIfAbsent returning the stored entry's version, zero
+// when it stored nothing.
+func (s *Store[V]) setIfAbsent(ctx context.Context, key string, e cache.Entry[V], ttl time.Duration) (uint64, error) {
+	b, version, err := s.encode(key, e)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	cctx, call, err := s.begin(ctx, s.write)
 	if err != nil {
-		return false, fmt.Errorf("rediscache: set nx: %w", err)
+		return 0, fmt.Errorf("rediscache: set nx: %w", err)
 	}
 	set, err := s.rdb.SetNX(cctx, s.prefix+key, b, expiry(ttl)).Result()
 	s.end(ctx, call, err)
 	if err != nil {
-		return false, fmt.Errorf("rediscache: set nx: %w", err)
+		return 0, fmt.Errorf("rediscache: set nx: %w", err)
 	}
-	return set, nil
+	if !set {
+		return 0, nil
+	}
+	return version, nil
+}
+
+// Lease returns key's entry, or grants the caller a fill lease for ttl if
+// no other lease is in force (see cache.Leaser). An entry that does not
+// decode is replaced by the caller's lease.
+func (s *Store[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e cache.Entry[V], found bool, token uint64, err error) {
+	token = newToken()
+	marker := appendLease(nil, token)
+	ms := max(ttl.Milliseconds(), 1)
+	replace := ""
+	for range 2 {
+		cctx, call, err := s.begin(ctx, s.write)
+		if err != nil {
+			return e, false, 0, fmt.Errorf("rediscache: lease: %w", err)
+		}
+		b, err := leaseScript.Run(cctx, s.rdb, []string{s.prefix + key}, marker, ms, replace).Text()
+		s.end(ctx, call, err)
+		if errors.Is(err, redis.Nil) {
+			return e, false, token, nil
+		}
+		if err != nil {
+			return e, false, 0, fmt.Errorf("rediscache: lease: %w", err)
+		}
+		e, lease, err := decodeEntry[V]([]byte(b), s.codec)
+		switch {
+		case err == nil && lease != 0:
+			return cache.Entry[V]{}, false, 0, nil
+		case err == nil:
+			return e, true, 0, nil
+		case len(b) < minEntry || b[0] != entryMagic:
+			// Not what the script returns; wait rather than trust it.
+			return cache.Entry[V]{}, false, 0, nil
+		}
+		// An entry with a sound header whose rest does not decode:
+		// replace exactly it, by its version.
+		replace = b[2:10]
+	}
+	return e, false, 0, fmt.Errorf("rediscache: lease %q: %w: entry replaced concurrently", key, cache.ErrUndecodable)
+}
+
+// Fill stores e under key if the key still holds the lease token or the
+// entry of version token, and reports whether it did (see cache.Leaser).
+func (s *Store[V]) Fill(ctx context.Context, key string, token uint64, e cache.Entry[V], ttl time.Duration) (bool, error) {
+	stored, _, _, err := s.fill(ctx, key, token, e, ttl)
+	return stored, err
+}
+
+// fill is Fill that also returns the stored entry's version and whether it
+// replaced an entry (a refresh) rather than a lease.
+func (s *Store[V]) fill(ctx context.Context, key string, token uint64, e cache.Entry[V], ttl time.Duration) (stored bool, version uint64, replaced bool, err error) {
+	b, version, err := s.encode(key, e)
+	if err != nil {
+		return false, 0, false, err
+	}
+	var ms int64
+	if ttl > 0 {
+		ms = max(ttl.Milliseconds(), 1)
+	}
+	cctx, call, err := s.begin(ctx, s.write)
+	if err != nil {
+		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
+	}
+	r, err := fillScript.Run(cctx, s.rdb, []string{s.prefix + key}, tokenBytes(token), b, ms).Int()
+	s.end(ctx, call, err)
+	if err != nil {
+		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
+	}
+	return r != 0, version, r == 2, nil
+}
+
+// Release deletes key if it holds the lease token.
+func (s *Store[V]) Release(ctx context.Context, key string, token uint64) error {
+	cctx, call, err := s.begin(ctx, s.write)
+	if err == nil {
+		err = releaseScript.Run(cctx, s.rdb, []string{s.prefix + key}, appendLease(nil, token)).Err()
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		s.end(ctx, call, err)
+	}
+	if err != nil {
+		return fmt.Errorf("rediscache: release: %w", err)
+	}
+	return nil
 }
 
 // Delete removes the keys.

@@ -25,9 +25,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRedisContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
-		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
+		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.Redis(t)
-			return rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix, Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second}), nil
+			return rediscache.New[storetest.User](rdb, testOptions(prefix)), nil
 		},
 	})
 }
@@ -35,24 +35,24 @@ func TestRedisContract(t *testing.T) {
 func TestRedisTTLAndPrefix(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	s := rediscache.New[string](rdb, &rediscache.Options{Prefix: prefix})
+	s := rediscache.New[string](rdb, testOptions(prefix))
 	tests := []struct {
 		name    string
 		set     func(key string) error
 		wantTTL func(t *testing.T, ttl time.Duration)
 	}{
-		{"set with ttl", func(k string) error { return s.Set(ctx, k, "v", time.Minute) }, func(t *testing.T, ttl time.Duration) {
+		{"set with ttl", func(k string) error { return s.Set(ctx, k, cache.Entry[string]{Value: "v"}, time.Minute) }, func(t *testing.T, ttl time.Duration) {
 			assert.Greater(t, ttl, 50*time.Second, "TTL set")
 			assert.LessOrEqual(t, ttl, time.Minute, "TTL not extended")
 		}},
-		{"set without ttl", func(k string) error { return s.Set(ctx, k, "v", 0) }, func(t *testing.T, ttl time.Duration) {
+		{"set without ttl", func(k string) error { return s.Set(ctx, k, cache.Entry[string]{Value: "v"}, 0) }, func(t *testing.T, ttl time.Duration) {
 			assert.Equal(t, time.Duration(-1), ttl, "no expiry")
 		}},
-		{"sub-millisecond ttl rounds up", func(k string) error { return s.Set(ctx, k, "v", time.Microsecond) }, func(t *testing.T, ttl time.Duration) {
+		{"sub-millisecond ttl rounds up", func(k string) error { return s.Set(ctx, k, cache.Entry[string]{Value: "v"}, time.Microsecond) }, func(t *testing.T, ttl time.Duration) {
 			assert.LessOrEqual(t, ttl, time.Millisecond, "TTL of at most a millisecond")
 		}},
 		{"set if absent with ttl", func(k string) error {
-			_, err := s.SetIfAbsent(ctx, k, "v", time.Minute)
+			_, err := s.SetIfAbsent(ctx, k, cache.Entry[string]{Value: "v"}, time.Minute)
 			return err
 		}, func(t *testing.T, ttl time.Duration) {
 			assert.Greater(t, ttl, 50*time.Second, "TTL set by SET NX")
@@ -81,26 +81,27 @@ func TestRedisCodec(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
 	calls := 0
-	s := rediscache.New[map[string]int](rdb, &rediscache.Options{Prefix: prefix, Codec: upperJSON{&calls}})
-	require.NoError(t, s.Set(ctx, "m", map[string]int{"a": 1}, time.Minute), "set")
+	s := rediscache.New[map[string]int](rdb, rediscache.Options{Prefix: prefix, Codec: upperJSON{&calls}})
+	require.NoError(t, s.Set(ctx, "m", cache.Entry[map[string]int]{Value: map[string]int{"a": 1}}, time.Minute), "set")
 	got, ok, err := s.Get(ctx, "m")
 	require.NoError(t, err, "get")
 	require.True(t, ok, "found")
-	assert.Equal(t, map[string]int{"a": 1}, got, "round trip")
+	assert.Equal(t, map[string]int{"a": 1}, got.Value, "round trip")
 	assert.Equal(t, 2, calls, "the custom codec encoded and decoded")
 
-	require.NoError(t, rdb.Set(ctx, prefix+"bad", "not json", time.Minute).Err(), "plant a bad value")
-	_, _, err = rediscache.New[int](rdb, &rediscache.Options{Prefix: prefix}).Get(ctx, "bad")
-	var syntax *json.SyntaxError
-	assert.ErrorAs(t, err, &syntax, "an undecodable value is an error")
+	require.NoError(t, s.Set(ctx, "bad", cache.Entry[map[string]int]{Value: map[string]int{"a": 1}}, time.Minute), "set")
+	_, _, err = rediscache.New[int](rdb, testOptions(prefix)).Get(ctx, "bad")
+	var typeErr *json.UnmarshalTypeError
+	assert.ErrorAs(t, err, &typeErr, "a value the codec cannot decode is an error")
+	assert.ErrorIs(t, err, cache.ErrUndecodable, "... wrapping cache.ErrUndecodable")
 
-	_, err = rediscache.New[func()](rdb, &rediscache.Options{Prefix: prefix}).SetIfAbsent(ctx, "f", func() {}, 0)
+	_, err = rediscache.New[func()](rdb, testOptions(prefix)).SetIfAbsent(ctx, "f", cache.Entry[func()]{Value: func() {}}, 0)
 	var unsupported *json.UnsupportedTypeError
 	assert.ErrorAs(t, err, &unsupported, "an unencodable value is an error")
 }
 
 func TestNewRejectsNilClient(t *testing.T) {
-	assert.PanicsWithValue(t, "rediscache: New with a nil client", func() { rediscache.New[int](nil, nil) },
+	assert.PanicsWithValue(t, "rediscache: New with a nil client", func() { rediscache.New[int](nil, rediscache.Options{}) },
 		"a nil client is a programming error")
 }
 
@@ -113,11 +114,11 @@ func deadRedis(t *testing.T) *redis.Client {
 
 func TestRedisDown(t *testing.T) {
 	ctx := context.Background()
-	s := rediscache.New[int](deadRedis(t), nil)
+	s := rediscache.New[int](deadRedis(t), rediscache.Options{})
 	_, _, err := s.Get(ctx, "k")
 	assert.Error(t, err, "get fails")
-	assert.Error(t, s.Set(ctx, "k", 1, time.Minute), "set fails")
-	_, err = s.SetIfAbsent(ctx, "k", 1, time.Minute)
+	assert.Error(t, s.Set(ctx, "k", cache.Entry[int]{Value: 1}, time.Minute), "set fails")
+	_, err = s.SetIfAbsent(ctx, "k", cache.Entry[int]{Value: 1}, time.Minute)
 	assert.Error(t, err, "set if absent fails")
 	assert.Error(t, s.Delete(ctx, "k"), "delete one fails")
 	assert.Error(t, s.Delete(ctx, "a", "b"), "delete many fails")
@@ -143,10 +144,10 @@ func (r *recorder) WithGroup(string) slog.Handler      { return r }
 func TestAsideSurvivesRedisGoingDown(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	live := rediscache.New[cache.Entry[string]](rdb, &rediscache.Options{Prefix: prefix})
-	dead := rediscache.New[cache.Entry[string]](deadRedis(t), &rediscache.Options{Prefix: prefix})
+	live := rediscache.New[string](rdb, testOptions(prefix))
+	dead := rediscache.New[string](deadRedis(t), testOptions(prefix))
 	rec := &recorder{}
-	opts := &cache.Options[string]{Logger: slog.New(rec)}
+	opts := cache.Options[string]{Logger: slog.New(rec)}
 
 	up := cache.NewAside[string, string](live, opts)
 	v, err := up.Get(ctx, "k", func(context.Context) (string, error) { return "from db", nil })
@@ -165,23 +166,27 @@ func TestAsideSurvivesRedisGoingDown(t *testing.T) {
 	assert.Equal(t, uint64(5), down.Stats().StoreErrors, "the outage is counted")
 	assert.Equal(t, 1, rec.n, "the outage is logged once")
 
-	_, err = cache.NewAside[string, string](dead, &cache.Options[string]{FailOnStoreError: true}).
+	_, err = cache.NewAside[string, string](dead, cache.Options[string]{FailOnStoreError: true}).
 		Get(ctx, "k", func(context.Context) (string, error) { return "x", nil })
 	assert.Error(t, err, "configured to fail, Get returns the store error")
 	assert.False(t, errors.Is(err, cache.ErrNotFound), "a store error is not a miss")
 }
 
-// TestRedisStoresEntryFrames checks what an Aside leaves in Redis: the
-// entry's three-byte header, then the value as plain JSON.
+// TestRedisStoresEntryFrames checks what an Aside leaves in Redis: format
+// 1's header (magic, kind, version, refresh time), then the value as plain
+// JSON.
 func TestRedisStoresEntryFrames(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	s := rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix})
+	s := rediscache.New[storetest.User](rdb, testOptions(prefix))
 	require.NoError(t, s.Set(ctx, "u", cache.Entry[storetest.User]{Value: storetest.User{ID: 1, Name: "alice"}}, time.Minute), "set")
 	raw, err := rdb.Get(ctx, prefix+"u").Bytes()
 	require.NoError(t, err, "raw get")
-	assert.Equal(t, []byte{0xE1, 0, 0}, raw[:3], "header: version, no placeholder, no refresh time")
-	assert.JSONEq(t, `{"id":1,"name":"alice"}`, string(raw[3:]), "the value as plain JSON")
+	require.Greater(t, len(raw), 11, "header and value")
+	assert.Equal(t, []byte{0xE2, 0}, raw[:2], "header: format 1, a value")
+	assert.NotZero(t, raw[2:10], "a version")
+	assert.Equal(t, byte(0), raw[10], "no refresh time")
+	assert.JSONEq(t, `{"id":1,"name":"alice"}`, string(raw[11:]), "the value as plain JSON")
 }
 
 // TestRedisUndecodableEntryIsReplaced writes bytes the store cannot decode,
@@ -190,7 +195,7 @@ func TestRedisStoresEntryFrames(t *testing.T) {
 func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	store := rediscache.New[cache.Entry[storetest.User]](rdb, &rediscache.Options{Prefix: prefix})
+	store := rediscache.New[storetest.User](rdb, testOptions(prefix))
 	load := func(context.Context) (storetest.User, error) { return storetest.User{ID: 1, Name: "alice"}, nil }
 
 	t.Run("served and overwritten", func(t *testing.T) {
@@ -198,7 +203,7 @@ func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 		_, _, err := store.Get(ctx, "u:1")
 		require.ErrorIs(t, err, cache.ErrUndecodable, "the store reports the bytes undecodable")
 
-		a := cache.NewAside[string, storetest.User](store, nil)
+		a := cache.NewAside[string, storetest.User](store, cache.Options[string]{})
 		u, err := a.Get(ctx, "u:1", load)
 		require.NoError(t, err, "served from the loader")
 		assert.Equal(t, "alice", u.Name, "loaded value")
@@ -208,11 +213,11 @@ func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 		st := a.Stats()
 		assert.Equal(t, uint64(1), st.Loads, "one load: the bad entry was overwritten")
 		assert.Equal(t, uint64(1), st.Hits, "the second read hit")
-		assert.Equal(t, uint64(2), st.StoreErrors, "both reads of the bad entry counted")
+		assert.Equal(t, uint64(1), st.StoreErrors, "the bad entry counted")
 	})
 	t.Run("fail on store error", func(t *testing.T) {
 		require.NoError(t, rdb.Set(ctx, prefix+"u:2", "garbage", time.Minute).Err(), "plant")
-		a := cache.NewAside[string, storetest.User](store, &cache.Options[string]{FailOnStoreError: true})
+		a := cache.NewAside[string, storetest.User](store, cache.Options[string]{FailOnStoreError: true})
 		_, err := a.Get(ctx, "u:2", load)
 		assert.ErrorIs(t, err, cache.ErrUndecodable, "the error is returned")
 		assert.Zero(t, a.Stats().Loads, "nothing loaded")

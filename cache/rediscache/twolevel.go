@@ -40,17 +40,21 @@ type TwoLevelOptions[V any] struct {
 	Logger *slog.Logger
 }
 
-// TwoLevel is a cache.Store that keeps in-process copies of a Redis store's
-// entries in front of it. Writes and deletes go to Redis, then to the local
-// copy, then are published on a Redis pub/sub channel; every TwoLevel on the
-// channel drops its local copies of the published keys. A hit on a local
-// copy costs no round trip.
+// TwoLevel is a cache.Store and cache.Leaser that keeps in-process copies
+// of a Redis store's entries in front of it. Writes and deletes go to
+// Redis, then to the local copy, then are published on a Redis pub/sub
+// channel; every TwoLevel on the channel drops its local copies of the
+// published keys. A hit on a local copy costs no round trip. Fills under a
+// lease go to Redis and the local copy; they need no message, as no
+// process holds a copy of a key that was leased.
 //
 // Other processes see a write or delete once its invalidation reaches them:
-// until then (normally well under a millisecond on a LAN) they may serve
-// their old copy. While the subscription is broken, local copies are dropped
-// and bypassed, so reads go to Redis; they are used again once it is back.
-// Values are shared by the readers of one process: do not mutate them.
+// until then they may serve their old copy (the package tests measure the
+// delay; see the cache package documentation for the figures). While the
+// subscription is broken, local copies are dropped and bypassed, so reads
+// go to Redis; they are used again once it is back, and dropped again then,
+// as messages published meanwhile are lost. Values are shared by the
+// readers of one process: do not mutate them.
 //
 // On Redis Cluster (a *redis.ClusterClient) invalidations travel by sharded
 // pub/sub, SPUBLISH and SSUBSCRIBE (Redis 7): the channel lives in its
@@ -90,6 +94,7 @@ type TwoLevel[V any] struct {
 var (
 	_ cache.Store[int]        = (*TwoLevel[int])(nil)
 	_ cache.AbsentSetter[int] = (*TwoLevel[int])(nil)
+	_ cache.Leaser[int]       = (*TwoLevel[int])(nil)
 )
 
 // localStripe orders filling local copies against invalidations: a fill
@@ -110,20 +115,17 @@ type invalidation struct {
 // store once the subscription is confirmed, so that it sees every
 // invalidation published after it returns. It fails if Redis cannot be
 // reached within ctx.
-func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts *TwoLevelOptions[V]) (*TwoLevel[V], error) {
+func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts TwoLevelOptions[V]) (*TwoLevel[V], error) {
 	if rdb == nil {
 		panic("rediscache: NewTwoLevel with a nil client")
-	}
-	if opts == nil {
-		opts = &TwoLevelOptions[V]{}
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	local := opts.Local
 	local.Now = nil
 	t := &TwoLevel[V]{
-		remote:   New[V](rdb, &opts.Options),
-		local:    cache.NewMemory(&local),
+		remote:   New[V](rdb, opts.Options),
+		local:    cache.NewMemory(local),
 		rdb:      rdb,
 		channel:  opts.Channel,
 		origin:   hex.EncodeToString(id[:]),
@@ -157,7 +159,7 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts *Tw
 }
 
 // Get returns the local copy of key, or reads Redis and keeps a copy.
-func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v V, ok bool, err error) {
+func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v cache.Entry[V], ok bool, err error) {
 	degraded := t.degraded.Load()
 	if !degraded {
 		if v, ok, _ := t.local.Get(ctx, key); ok {
@@ -170,31 +172,73 @@ func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v V, ok bool, err er
 	if err != nil || !ok || degraded {
 		return v, ok, err
 	}
+	t.keep(ctx, s, gen, epoch, key, v)
+	return v, true, nil
+}
+
+// keep stores a copy of an entry read from Redis, unless an invalidation
+// of its stripe happened since the read began.
+func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint64, key string, e cache.Entry[V]) {
 	s.mu.RLock()
 	if s.gen.Load() == gen && t.epoch.Load() == epoch && !t.degraded.Load() {
-		_ = t.local.Set(ctx, key, v, t.localTTL)
+		_ = t.local.Set(ctx, key, e, t.localTTL)
 	}
 	s.mu.RUnlock()
-	return v, true, nil
+}
+
+// Lease asks Redis for key's entry or its fill lease (see cache.Leaser),
+// keeping a copy of an entry it finds.
+func (t *TwoLevel[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e cache.Entry[V], found bool, token uint64, err error) {
+	s := t.stripe(key)
+	gen, epoch := s.gen.Load(), t.epoch.Load()
+	e, found, token, err = t.remote.Lease(ctx, key, ttl)
+	if err == nil && found && !t.degraded.Load() {
+		t.keep(ctx, s, gen, epoch, key, e)
+	}
+	return e, found, token, err
+}
+
+// Fill stores e in Redis under the lease or version token (see
+// cache.Leaser) and keeps a local copy; a fill that replaced an entry (a
+// refresh) invalidates the other processes' copies.
+func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cache.Entry[V], ttl time.Duration) (bool, error) {
+	stored, version, replaced, err := t.remote.fill(ctx, key, token, e, ttl)
+	if err != nil || !stored {
+		return stored, err
+	}
+	e.Version = version
+	t.replaceLocal(ctx, key, e, ttl)
+	if replaced {
+		return true, t.publish(ctx, key)
+	}
+	return true, nil
+}
+
+// Release gives up the lease token on key (see cache.Leaser).
+func (t *TwoLevel[V]) Release(ctx context.Context, key string, token uint64) error {
+	return t.remote.Release(ctx, key, token)
 }
 
 // Set writes v to Redis, keeps a local copy and invalidates the other
 // processes' copies.
-func (t *TwoLevel[V]) Set(ctx context.Context, key string, v V, ttl time.Duration) error {
-	if err := t.remote.Set(ctx, key, v, ttl); err != nil {
+func (t *TwoLevel[V]) Set(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) error {
+	version, err := t.remote.set(ctx, key, v, ttl)
+	if err != nil {
 		return err
 	}
+	v.Version = version
 	t.replaceLocal(ctx, key, v, ttl)
 	return t.publish(ctx, key)
 }
 
 // SetIfAbsent writes v to Redis unless the key exists (SET NX); when it
 // did, it keeps a local copy and invalidates the other processes' copies.
-func (t *TwoLevel[V]) SetIfAbsent(ctx context.Context, key string, v V, ttl time.Duration) (bool, error) {
-	set, err := t.remote.SetIfAbsent(ctx, key, v, ttl)
-	if err != nil || !set {
-		return set, err
+func (t *TwoLevel[V]) SetIfAbsent(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) (bool, error) {
+	version, err := t.remote.setIfAbsent(ctx, key, v, ttl)
+	if err != nil || version == 0 {
+		return false, err
 	}
+	v.Version = version
 	t.replaceLocal(ctx, key, v, ttl)
 	return true, t.publish(ctx, key)
 }
@@ -230,7 +274,7 @@ func (t *TwoLevel[V]) stripe(key string) *localStripe {
 
 // replaceLocal puts this process's own write in its local copy, ordered
 // against invalidations like a fill.
-func (t *TwoLevel[V]) replaceLocal(ctx context.Context, key string, v V, ttl time.Duration) {
+func (t *TwoLevel[V]) replaceLocal(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) {
 	s := t.stripe(key)
 	s.mu.Lock()
 	s.gen.Add(1)

@@ -22,7 +22,7 @@ func newTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, &rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
+	tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl
@@ -48,9 +48,9 @@ func invalidations[V any](tl *rediscache.TwoLevel[V]) <-chan struct{} {
 
 func TestTwoLevelContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
-		New: func(t *testing.T) (cache.Store[cache.Entry[storetest.User]], func(time.Duration)) {
+		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.Redis(t)
-			return newTwoLevel[cache.Entry[storetest.User]](t, rdb, prefix), nil
+			return newTwoLevel[storetest.User](t, rdb, prefix), nil
 		},
 	})
 }
@@ -62,17 +62,18 @@ func TestTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 	b := newTwoLevel[int](t, secondClient(t), prefix)
 	bMsgs := invalidations(b)
 
-	require.NoError(t, a.Set(ctx, "k", 1, time.Hour), "A writes")
+	require.NoError(t, a.Set(ctx, "k", ent(1), time.Hour), "A writes")
 	<-bMsgs
 	v, ok, err := b.Get(ctx, "k")
 	require.NoError(t, err, "B reads")
 	require.True(t, ok, "B finds A's write in Redis")
-	assert.Equal(t, 1, v, "B reads A's value")
+	assert.Equal(t, 1, v.Value, "B reads A's value")
 
 	// Change Redis behind everyone's back: B's local copy answers.
-	require.NoError(t, rdb.Set(ctx, prefix+"k", "2", time.Hour).Err(), "raw write")
+	behind := rediscache.New[int](rdb, testOptions(prefix))
+	require.NoError(t, behind.Set(ctx, "k", ent(2), time.Hour), "write to Redis alone")
 	v, _, _ = b.Get(ctx, "k")
-	assert.Equal(t, 1, v, "B serves its local copy without a round trip")
+	assert.Equal(t, 1, v.Value, "B serves its local copy without a round trip")
 
 	require.NoError(t, a.Delete(ctx, "k"), "A deletes")
 	<-bMsgs
@@ -80,40 +81,40 @@ func TestTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 	require.NoError(t, err, "B reads after the delete")
 	assert.False(t, ok, "A's delete reached B's local copy")
 
-	require.NoError(t, a.Set(ctx, "k", 3, time.Hour), "A writes again")
+	require.NoError(t, a.Set(ctx, "k", ent(3), time.Hour), "A writes again")
 	_, ok, _ = b.Get(ctx, "k") // may fill B's copy before the message lands
 	assert.True(t, ok, "B finds the new value")
 	<-bMsgs
 	v, _, _ = b.Get(ctx, "k")
-	assert.Equal(t, 3, v, "B serves the new value")
+	assert.Equal(t, 3, v.Value, "B serves the new value")
 
-	set, err := a.SetIfAbsent(ctx, "nx", 4, time.Hour)
+	set, err := a.SetIfAbsent(ctx, "nx", ent(4), time.Hour)
 	require.NoError(t, err, "set if absent")
 	assert.True(t, set, "absent key set")
 	<-bMsgs
-	set, err = b.SetIfAbsent(ctx, "nx", 5, time.Hour)
+	set, err = b.SetIfAbsent(ctx, "nx", ent(5), time.Hour)
 	require.NoError(t, err, "set if absent on a present key")
 	assert.False(t, set, "present key refused")
 	v, _, _ = b.Get(ctx, "nx")
-	assert.Equal(t, 4, v, "the first value stays")
+	assert.Equal(t, 4, v.Value, "the first value stays")
 	assert.False(t, rediscache.Degraded(b), "the subscription is healthy")
 }
 
 func TestTwoLevelAsideAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	ta := newTwoLevel[cache.Entry[string]](t, rdb, prefix)
-	tb := newTwoLevel[cache.Entry[string]](t, secondClient(t), prefix)
+	ta := newTwoLevel[string](t, rdb, prefix)
+	tb := newTwoLevel[string](t, secondClient(t), prefix)
 	bMsgs := invalidations(tb)
-	a := cache.NewAside[string, string](ta, nil)
-	b := cache.NewAside[string, string](tb, nil)
+	a := cache.NewAside[string, string](ta, cache.Options[string]{})
+	b := cache.NewAside[string, string](tb, cache.Options[string]{})
 	row := "v1"
 	load := func(context.Context) (string, error) { return row, nil }
 
 	v, err := a.Get(ctx, "k", load)
 	require.NoError(t, err, "A loads")
 	assert.Equal(t, "v1", v, "A's value")
-	<-bMsgs // A's write of the entry
+	// A filled under its lease: no message, as no process held a copy.
 	v, err = b.Get(ctx, "k", func(context.Context) (string, error) {
 		t.Error("B must hit the entry A stored")
 		return "", nil
@@ -132,9 +133,9 @@ func TestTwoLevelAsideAcrossProcesses(t *testing.T) {
 func TestTwoLevelRedisDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := rediscache.NewTwoLevel[int](ctx, deadRedis(t), nil)
+	_, err := rediscache.NewTwoLevel[int](ctx, deadRedis(t), rediscache.TwoLevelOptions[int]{})
 	assert.Error(t, err, "no subscription without Redis")
-	assert.Panics(t, func() { _, _ = rediscache.NewTwoLevel[int](ctx, nil, nil) }, "nil client")
+	assert.Panics(t, func() { _, _ = rediscache.NewTwoLevel[int](ctx, nil, rediscache.TwoLevelOptions[int]{}) }, "nil client")
 }
 
 func TestTwoLevelCloseTwice(t *testing.T) {
@@ -165,14 +166,14 @@ func TestTwoLevelSubscriptionBreak(t *testing.T) {
 	other := redis.NewClient(opts)
 	t.Cleanup(func() { other.Close() })
 	logs := make(signal, 8)
-	b, err := rediscache.NewTwoLevel(ctx, other, &rediscache.TwoLevelOptions[int]{
-		Options: rediscache.Options{Prefix: prefix},
+	b, err := rediscache.NewTwoLevel(ctx, other, rediscache.TwoLevelOptions[int]{
+		Options: testOptions(prefix),
 		Logger:  slog.New(logs),
 	})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, b.Close(), "close") })
 
-	require.NoError(t, b.Set(ctx, "k", 1, time.Hour), "B writes, keeping a local copy")
+	require.NoError(t, b.Set(ctx, "k", ent(1), time.Hour), "B writes, keeping a local copy")
 
 	// Break B's subscription: kill its pub/sub connection, found by name.
 	list, err := rdb.ClientList(ctx).Result()
@@ -196,11 +197,15 @@ func TestTwoLevelSubscriptionBreak(t *testing.T) {
 
 	// Meanwhile writes reach Redis without B hearing of them; B reads
 	// through to Redis rather than trusting its copies.
-	require.NoError(t, rdb.Set(ctx, prefix+"k", "2", time.Hour).Err(), "write B does not hear about")
+	behind := rediscache.New[int](rdb, testOptions(prefix))
+	require.NoError(t, behind.Set(ctx, "k", ent(2), time.Hour), "write B does not hear about")
 	assert.Equal(t, slog.LevelInfo, <-logs, "the subscription comes back")
 	v, ok, err := b.Get(ctx, "k")
 	require.NoError(t, err, "read after the break")
 	require.True(t, ok, "found")
-	assert.Equal(t, 2, v, "copies from before the break are dropped")
+	assert.Equal(t, 2, v.Value, "copies from before the break are dropped")
 	assert.False(t, rediscache.Degraded(b), "healthy again")
 }
+
+// ent is an entry holding v.
+func ent(v int) cache.Entry[int] { return cache.Entry[int]{Value: v} }

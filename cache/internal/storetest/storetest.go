@@ -29,7 +29,7 @@ type Backend struct {
 	// New returns the store. Advance, if not nil, moves the store's clock
 	// forward; without it the expiry cases are skipped (the backend's own
 	// tests cover expiry).
-	New func(t *testing.T) (s cache.Store[cache.Entry[User]], advance func(time.Duration))
+	New func(t *testing.T) (s cache.Store[User], advance func(time.Duration))
 }
 
 // errNoUser stands for a repository's not-found error.
@@ -45,7 +45,7 @@ func runStore(t *testing.T, b Backend) {
 	ctx := context.Background()
 	alice := cache.Entry[User]{Value: User{ID: 1, Name: "alice"}}
 	bob := cache.Entry[User]{Value: User{ID: 2, Name: "bob"}}
-	gone := cache.Entry[User]{Missing: 1}
+	gone := cache.Entry[User]{NotFound: true}
 
 	t.Run("missing key", func(t *testing.T) {
 		s, _ := b.New(t)
@@ -59,14 +59,14 @@ func runStore(t *testing.T, b Backend) {
 		got, ok, err := s.Get(ctx, "u")
 		require.NoError(t, err, "get")
 		require.True(t, ok, "set key is found")
-		assert.Equal(t, alice, got, "value round-trips")
+		assert.Equal(t, alice.Value, got.Value, "value round-trips")
 		require.NoError(t, s.Set(ctx, "u", bob, 0), "overwrite without expiry")
 		got, _, _ = s.Get(ctx, "u")
-		assert.Equal(t, bob, got, "overwrite replaces")
+		assert.Equal(t, bob.Value, got.Value, "overwrite replaces")
 		require.NoError(t, s.Set(ctx, "p", gone, time.Hour), "placeholder")
 		got, ok, _ = s.Get(ctx, "p")
 		assert.True(t, ok, "placeholder found")
-		assert.Equal(t, uint8(1), got.Missing, "placeholder round-trips")
+		assert.True(t, got.NotFound, "placeholder round-trips")
 	})
 	t.Run("delete many", func(t *testing.T) {
 		s, _ := b.New(t)
@@ -83,7 +83,7 @@ func runStore(t *testing.T, b Backend) {
 	})
 	t.Run("set if absent", func(t *testing.T) {
 		s, _ := b.New(t)
-		nx, ok := s.(cache.AbsentSetter[cache.Entry[User]])
+		nx, ok := s.(cache.AbsentSetter[User])
 		require.True(t, ok, "every backend offers SetIfAbsent")
 		set, err := nx.SetIfAbsent(ctx, "u", gone, time.Hour)
 		require.NoError(t, err, "set if absent on an empty key")
@@ -93,14 +93,14 @@ func runStore(t *testing.T, b Backend) {
 		require.NoError(t, err, "set if absent on a full key")
 		assert.False(t, set, "a full key refuses the placeholder")
 		got, _, _ := s.Get(ctx, "u")
-		assert.Equal(t, alice, got, "the real value survives")
+		assert.Equal(t, alice.Value, got.Value, "the real value survives")
 	})
 	t.Run("expiry", func(t *testing.T) {
 		s, advance := b.New(t)
 		if advance == nil {
 			t.Skip("backend without a movable clock: covered by its own tests")
 		}
-		nx := s.(cache.AbsentSetter[cache.Entry[User]])
+		nx := s.(cache.AbsentSetter[User])
 		require.NoError(t, s.Set(ctx, "short", alice, time.Minute), "set short")
 		require.NoError(t, s.Set(ctx, "long", bob, time.Hour), "set long")
 		require.NoError(t, s.Set(ctx, "forever", bob, 0), "set forever")
@@ -120,9 +120,9 @@ func runStore(t *testing.T, b Backend) {
 
 func runAside(t *testing.T, b Backend) {
 	ctx := context.Background()
-	newAside := func(t *testing.T) (*cache.Aside[int64, User], cache.Store[cache.Entry[User]]) {
+	newAside := func(t *testing.T) (*cache.Aside[int64, User], cache.Store[User]) {
 		s, _ := b.New(t)
-		return cache.NewAside[int64, User](s, &cache.Options[int64]{
+		return cache.NewAside[int64, User](s, cache.Options[int64]{
 			Prefix:   "user:",
 			NotFound: []error{errNoUser},
 		}), s

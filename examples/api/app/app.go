@@ -50,7 +50,7 @@ type App struct {
 	accounts     *AccountService
 	tokens       *auth.Tokens
 	refreshStore *sqlstore.Store
-	memory       *cache.Memory[cache.Entry[User]] // nil with Redis
+	memory       *cache.Memory[User] // nil with Redis
 
 	loginByIP, loginByEmail, api *ratelimit.Limiter
 
@@ -178,11 +178,11 @@ func (a *App) redisPrefix() string {
 }
 
 func (a *App) newUsers() *UserService {
-	var store cache.Store[cache.Entry[User]]
+	var store cache.Store[User]
 	if a.rdb != nil {
-		store = rediscache.New[cache.Entry[User]](a.rdb, &rediscache.Options{Prefix: a.redisPrefix() + "cache:"})
+		store = rediscache.New[User](a.rdb, rediscache.Options{Prefix: a.redisPrefix() + "cache:"})
 	} else {
-		a.memory = cache.NewMemory[cache.Entry[User]](nil)
+		a.memory = cache.NewMemory[User](cache.MemoryOptions[User]{})
 		store = a.memory
 	}
 	hasher := &auth.Hasher{}
@@ -192,7 +192,7 @@ func (a *App) newUsers() *UserService {
 	return &UserService{
 		db:     a.db,
 		repo:   repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
-		cache:  cache.NewAside[string, User](store, &cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
+		cache:  cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
 		events: a.events,
 		hasher: hasher,
 	}
@@ -258,13 +258,16 @@ func (a *App) Events() *LogBus { return a.events }
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Close releases what New opened: the janitor goroutine that deletes
-// expired refresh tokens and idempotency keys, the in-memory cache, and the
+// expired refresh tokens and idempotency keys, the user cache, and the
 // database pool and Redis client New dialled itself (not those given in
 // Config).
 func (a *App) Close() error {
 	var errs []error
 	if a.janitor != nil {
 		a.janitor.stop()
+	}
+	if a.users != nil {
+		errs = append(errs, a.users.cache.Close())
 	}
 	if a.memory != nil {
 		errs = append(errs, a.memory.Close())
