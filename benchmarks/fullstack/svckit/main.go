@@ -61,14 +61,14 @@ func run(cfg bench.Config) error {
 
 	switch cfg.Cache {
 	case "memory":
-		store := cache.NewMemory[cache.Entry[bench.User]](nil)
+		store := cache.NewMemory[bench.User](cache.MemoryOptions[bench.User]{})
 		defer store.Close()
-		s.cache = cache.NewAside[string, bench.User](store, &cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
+		s.cache = cache.NewAside[string, bench.User](store, cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
 	case "redis":
 		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis})
 		defer rdb.Close()
-		store := rediscache.New[cache.Entry[bench.User]](rdb, &rediscache.Options{Prefix: cfg.Prefix})
-		s.cache = cache.NewAside[string, bench.User](store, &cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
+		store := rediscache.New[bench.User](rdb, rediscache.Options{Prefix: cfg.Prefix})
+		s.cache = cache.NewAside[string, bench.User](store, cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
 	}
 
 	keys, err := auth.NewHS256Key(bench.KeyID, []byte(cfg.Secret))
