@@ -37,6 +37,12 @@ func serve(t *testing.T, edit func(*app.Config)) *serving {
 	if edit != nil {
 		edit(&cfg)
 	}
+	return serveWith(t, cfg)
+}
+
+// serveWith runs an instance with cfg and app.Serve, as main does.
+func serveWith(t *testing.T, cfg app.Config) *serving {
+	t.Helper()
 	a, err := app.New(context.Background(), cfg)
 	require.NoError(t, err, "app.New")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
