@@ -23,8 +23,8 @@
 // invalidations (DefaultWriteTimeout, 250 ms). The deadline needs a client
 // with ContextTimeoutEnabled (the store logs a warning when it sees one
 // without). Each Store sits behind a circuit breaker: after five failed
-// calls within a second (at least half of those made) it fails calls at
-// once for 500 ms, lets one probe through, and closes when the probe
+// calls in a row, or within a second (at least half of those made), it
+// fails calls at once for 500 ms, lets one probe through, and closes when the probe
 // succeeds; a missing key, a cancelled context or a reply that blames the
 // command never count. A failing, hung or refused call, a CLUSTERDOWN or
 // a redirection left over, is an error from the Store, so an Aside loads

@@ -19,7 +19,10 @@
 // How it decides:
 //   - Closed: every call passes. Failures are counted in a window that starts
 //     at the first failure; when a window holds at least MinFailures failures
-//     and they are at least FailureRatio of its calls, the breaker opens.
+//     and they are at least FailureRatio of its calls, the breaker opens. It
+//     opens too after MinFailures failures in a row, however slowly they
+//     come: a caller making a call every few hundred milliseconds, each
+//     ending at its deadline, would otherwise never fill a window.
 //   - Open: every call fails with ErrOpen, for OpenFor.
 //   - Half-open: at most Probes calls pass at a time; the first success
 //     closes the breaker, a failure opens it again for OpenFor.
@@ -106,6 +109,7 @@ type Breaker struct {
 	winStart  atomic.Int64 // unix ns of the current failure window's start
 	calls     atomic.Int64 // calls finished in the window
 	failures  atomic.Int64 // failures in the window
+	streak    atomic.Int64 // failures since the last success
 	openUntil atomic.Int64 // unix ns
 	probes    atomic.Int64 // probes in flight
 
@@ -175,6 +179,9 @@ func (b *Breaker) Success(t Ticket) {
 	case Closed:
 		if b.gen.Load() == g {
 			b.calls.Add(1)
+			if b.streak.Load() != 0 {
+				b.streak.Store(0)
+			}
 		}
 	case HalfOpen:
 		b.transition(g, Closed)
@@ -196,8 +203,9 @@ func (b *Breaker) Failure(t Ticket) {
 			b.calls.Store(0)
 			b.failures.Store(0)
 		}
-		calls, fails := b.calls.Add(1), b.failures.Add(1)
-		if fails >= int64(b.opts.MinFailures) && float64(fails) >= b.opts.FailureRatio*float64(calls) {
+		calls, fails, streak := b.calls.Add(1), b.failures.Add(1), b.streak.Add(1)
+		if streak >= int64(b.opts.MinFailures) ||
+			fails >= int64(b.opts.MinFailures) && float64(fails) >= b.opts.FailureRatio*float64(calls) {
 			b.transition(g, Open)
 		}
 	case HalfOpen:
@@ -245,6 +253,7 @@ func (b *Breaker) set(g uint64, to State) uint64 {
 		b.winStart.Store(0)
 		b.calls.Store(0)
 		b.failures.Store(0)
+		b.streak.Store(0)
 	case HalfOpen:
 		b.probes.Store(0)
 	}

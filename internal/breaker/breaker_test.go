@@ -63,12 +63,21 @@ func TestFailuresOutsideTheWindowDoNotAddUp(t *testing.T) {
 	b, c, _ := newTest(Options{Window: time.Second})
 	for range 20 {
 		call(t, b, "fail")
-		if b.State() != Closed {
-			break
-		}
+		call(t, b, "ok")
 		c.advance(300 * time.Millisecond) // four failures per window at most
 	}
-	assert.Equal(t, Closed, b.State(), "a failure every 300 ms is four per 1 s window, below the minimum of five")
+	assert.Equal(t, Closed, b.State(), "a failure every 300 ms between successes is four per 1 s window, below the minimum of five")
+}
+
+func TestSlowFailuresInARowOpen(t *testing.T) {
+	b, c, _ := newTest(Options{Window: time.Second})
+	for range 4 {
+		call(t, b, "fail")
+		c.advance(400 * time.Millisecond) // each call ends at a 400 ms deadline
+	}
+	require.Equal(t, Closed, b.State(), "four failures in a row stay closed")
+	call(t, b, "fail")
+	assert.Equal(t, Open, b.State(), "the fifth failure in a row opens, though no window held five")
 }
 
 func TestOpenFailsFastThenProbesAndCloses(t *testing.T) {

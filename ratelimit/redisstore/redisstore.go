@@ -9,9 +9,9 @@
 //
 // Every decision has its own deadline (Options.Timeout, 50 ms by default),
 // whatever the caller's context says, and the Store sits behind a circuit
-// breaker: after five failed decisions within a second (at least half of
-// those made) it stops asking Redis for 500 ms, then lets one probe
-// through, and closes again when the probe succeeds. While Redis fails, hangs
+// breaker: after five failed decisions in a row, or within a second (at
+// least half of those made), it stops asking Redis for 500 ms, then lets
+// one probe through, and closes again when the probe succeeds. While Redis fails, hangs
 // or the breaker is open, the Fallback decides (fail open to a per-instance
 // limit), or, without one, the event is denied (fail closed). The deadline
 // needs a client with ContextTimeoutEnabled (the Store logs a warning when
