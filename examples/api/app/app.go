@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	_ "github.com/go-sql-driver/mysql" // registers "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -25,8 +24,6 @@ import (
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
 	"github.com/svckit/svckit/dialect"
-	"github.com/svckit/svckit/ratelimit"
-	"github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -52,7 +49,7 @@ type App struct {
 	refreshStore *sqlstore.Store
 	memory       *cache.Memory[User] // nil with Redis
 
-	loginByIP, loginByEmail, api *ratelimit.Limiter
+	limits *limits
 
 	cursorKey []byte
 	janitor   *janitor
@@ -116,7 +113,7 @@ func (a *App) init(ctx context.Context) error {
 	a.events = &LogBus{Logger: a.logger}
 	a.users = a.newUsers()
 	a.accounts = a.newAccounts()
-	a.newLimiters()
+	a.limits = a.newLimits()
 	if err := a.newTokens(secret, a.refreshStore); err != nil {
 		return err
 	}
@@ -210,23 +207,6 @@ func (a *App) newAccounts() *AccountService {
 	}
 }
 
-func (a *App) newLimiters() {
-	limiter := func(r Rate, def Rate, name string) *ratelimit.Limiter {
-		if r.Limit == 0 {
-			r = def
-		}
-		limit := ratelimit.Limit{Rate: r.Limit, Period: r.Window}
-		var store ratelimit.Store = ratelimit.NewMemory(ratelimit.MemoryOptions{})
-		if a.rdb != nil {
-			store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:" + name + ":", Fallback: store, Logger: a.logger})
-		}
-		return ratelimit.New(limit, store)
-	}
-	a.loginByIP = limiter(a.cfg.LoginRateLimit, Rate{10, time.Minute}, "login-ip")
-	a.loginByEmail = limiter(a.cfg.LoginRateLimit, Rate{10, time.Minute}, "login-email")
-	a.api = limiter(a.cfg.APIRateLimit, Rate{600, time.Minute}, "api")
-}
-
 // newTokens signs with the configured private key, else HS256 with the
 // secret.
 func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
@@ -258,7 +238,8 @@ func (a *App) Events() *LogBus { return a.events }
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Close releases what New opened: the janitor goroutine that deletes
-// expired refresh tokens and idempotency keys, the user cache, and the
+// expired refresh tokens and idempotency keys, the user cache, the rate
+// limit stores, and the
 // database pool and Redis client New dialled itself (not those given in
 // Config).
 func (a *App) Close() error {
@@ -271,6 +252,9 @@ func (a *App) Close() error {
 	}
 	if a.memory != nil {
 		errs = append(errs, a.memory.Close())
+	}
+	if a.limits != nil {
+		errs = append(errs, a.limits.close())
 	}
 	if a.ownRedis && a.rdb != nil {
 		errs = append(errs, a.rdb.Close())

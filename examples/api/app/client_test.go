@@ -51,6 +51,7 @@ func testConfig() app.Config {
 		AdminPassword:  adminPassword,
 		LoginRateLimit: app.Rate{Limit: 1000, Window: time.Minute},
 		APIRateLimit:   app.Rate{Limit: 100000, Window: time.Minute},
+		IPRateLimit:    app.Rate{Limit: 1000000, Window: time.Minute},
 		Logger:         slog.New(slog.DiscardHandler),
 		PasswordCost:   64,
 	}

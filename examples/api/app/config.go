@@ -95,12 +95,16 @@ type Config struct {
 	// AdminEmail and AdminPassword, when both set, make sure that user
 	// exists with the role "admin" after start.
 	AdminEmail, AdminPassword string
-	// LoginRateLimit limits login attempts per client IP and per email.
+	// LoginRateLimit limits login attempts per client IP; the login
+	// throttle derives its other limits from it (README, "Rate limits").
 	// Zero means 10/1m.
 	LoginRateLimit Rate
 	// APIRateLimit limits requests per authenticated user (else client IP).
 	// Zero means 600/1m.
 	APIRateLimit Rate
+	// IPRateLimit limits /v1 requests per client IP before their bearer
+	// token is verified. Zero means 1200/1m.
+	IPRateLimit Rate
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
@@ -178,7 +182,11 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		env  string
 		into *Rate
 		def  string
-	}{{"LOGIN_RATE_LIMIT", &cfg.LoginRateLimit, "10/1m"}, {"API_RATE_LIMIT", &cfg.APIRateLimit, "600/1m"}} {
+	}{
+		{"LOGIN_RATE_LIMIT", &cfg.LoginRateLimit, "10/1m"},
+		{"API_RATE_LIMIT", &cfg.APIRateLimit, "600/1m"},
+		{"IP_RATE_LIMIT", &cfg.IPRateLimit, "1200/1m"},
+	} {
 		s := getenv(v.env)
 		if s == "" {
 			s = v.def

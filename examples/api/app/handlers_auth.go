@@ -2,7 +2,6 @@ package app
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
@@ -71,24 +70,15 @@ func (a *App) register(r *http.Request) (envelope.Result[User], error) {
 	return envelope.Created(u), nil
 }
 
-// login is limited per client IP by the route's middleware and per email
-// here, so one address cannot try many accounts and many addresses cannot
-// try one account.
+// login is throttled per client IP, per (email, client IP) and per email
+// (loginThrottle) before the password costs a hash.
 func (a *App) login(r *http.Request) (TokenPair, error) {
 	in, err := envelope.Decode[loginRequest](r)
 	if err != nil {
 		return TokenPair{}, err
 	}
-	key := strings.ToLower(in.Email)
-	if canon, err := auth.NormalizeEmail(in.Email); err == nil {
-		key = canon // one budget per account, however the address is spelt
-	}
-	res, err := a.loginByEmail.Allow(r.Context(), "email:"+key)
-	if err != nil {
+	if err := a.limits.login.allow(r.Context(), r, in.Email); err != nil {
 		return TokenPair{}, err
-	}
-	if !res.Allowed {
-		return TokenPair{}, envelope.RateLimited(res.RetryAfter)
 	}
 	u, err := a.users.Authenticate(r.Context(), in.Email, in.Password)
 	if err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,11 +67,15 @@ func twoInstances(t *testing.T, redisURL, prefix string) {
 	})
 
 	t.Run("the login limit is shared", func(t *testing.T) {
-		body := map[string]string{"email": "nobody@example.com", "password": "password-x"}
-		a.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body, Header: xff}, 401, "UNAUTHORIZED")
-		b.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body, Header: xff}, 401, "UNAUTHORIZED")
-		a.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body, Header: xff}, 401, "UNAUTHORIZED")
-		r := b.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body, Header: xff}, 429, "RATE_LIMITED")
+		// One client address trying several accounts, alternating
+		// instances: the per-address limit (3) is one budget.
+		body := func(i int) map[string]string {
+			return map[string]string{"email": fmt.Sprintf("nobody-%d@example.com", i), "password": "password-x"}
+		}
+		a.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body(1), Header: xff}, 401, "UNAUTHORIZED")
+		b.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body(2), Header: xff}, 401, "UNAUTHORIZED")
+		a.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body(3), Header: xff}, 401, "UNAUTHORIZED")
+		r := b.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: body(4), Header: xff}, 429, "RATE_LIMITED")
 		assert.NotEmpty(t, r.Header.Get("Retry-After"), "429 carries Retry-After")
 	})
 

@@ -12,20 +12,24 @@ import (
 func (a *App) routes() http.Handler {
 	user := middleware.RequireRole()
 	admin := middleware.RequireRole(RoleAdmin)
-	loginLimit := middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.loginByIP, Key: middleware.KeyByIP, Policy: "login"})
 
-	// The /v1 routes parse a bearer token when one is sent, so that the
-	// API rate limit keys on the user, else on the client IP.
+	// The /v1 routes first spend from the client IP's budget, before a
+	// bearer token costs a verification, so a flood of made-up tokens is
+	// limited like any other; then they parse the token when one is sent,
+	// so that the API rate limit keys on the user, else on the client IP.
 	api := middleware.Chain(
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip"}),
 		middleware.OptionalAuth(a.tokens),
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.api, Key: middleware.KeyByUser, Policy: "api"}),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api"}),
 		a.gate.Handler,
 		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
 	mux := http.NewServeMux()
 	v1 := func(pattern string, h http.Handler) { mux.Handle(pattern, api.Then(h)) }
 	v1("POST /v1/auth/register", envelope.HandleResult(a.register))
-	v1("POST /v1/auth/login", loginLimit(noStore(envelope.Handle(a.login))))
+	// Login attempts are throttled by the handler, which knows the email
+	// (loginThrottle).
+	v1("POST /v1/auth/login", noStore(envelope.Handle(a.login)))
 	v1("POST /v1/auth/refresh", noStore(envelope.Handle(a.refresh)))
 	v1("POST /v1/auth/logout", envelope.HandleNoContent(a.logout))
 	v1("GET /v1/users/me", user(envelope.Handle(a.me)))

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/ratelimit"
+	"github.com/svckit/svckit/ratelimit/redisstore"
+)
+
+// limits are the service's rate limits (README, "Rate limits"):
+//
+//   - ip, per client IP, on every /v1 request before its bearer token is
+//     verified, so a flood of made-up tokens pays before it costs anything;
+//   - api, per authenticated user (else client IP), after verification;
+//   - login, the login throttle (see loginThrottle).
+type limits struct {
+	ip, api *ratelimit.Limiter
+	login   loginThrottle
+	// memories are the in-memory stores, closed by close.
+	memories []*ratelimit.Memory
+}
+
+// orDefault returns r, or def when r is zero.
+func orDefault(r, def Rate) Rate {
+	if r.Limit == 0 {
+		return def
+	}
+	return r
+}
+
+func (a *App) newLimits() *limits {
+	l := &limits{}
+	limiter := func(r Rate, name string) *ratelimit.Limiter {
+		mem := ratelimit.NewMemory(ratelimit.MemoryOptions{})
+		l.memories = append(l.memories, mem)
+		var store ratelimit.Store = mem
+		if a.rdb != nil {
+			store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:" + name + ":", Fallback: mem, Logger: a.logger})
+		}
+		return ratelimit.New(ratelimit.Limit{Rate: r.Limit, Period: r.Window}, store)
+	}
+	l.ip = limiter(orDefault(a.cfg.IPRateLimit, Rate{1200, time.Minute}), "ip")
+	l.api = limiter(orDefault(a.cfg.APIRateLimit, Rate{600, time.Minute}), "api")
+	login := orDefault(a.cfg.LoginRateLimit, Rate{10, time.Minute})
+	l.login = loginThrottle{
+		ip:    limiter(login, "login-ip"),
+		pair:  limiter(Rate{(login.Limit + 1) / 2, login.Window}, "login-pair"),
+		email: limiter(Rate{2 * login.Limit, login.Window}, "login-email"),
+		slow:  limiter(Rate{1, login.Window}, "login-slow"),
+	}
+	return l
+}
+
+// close stops the in-memory stores' clocks.
+func (l *limits) close() error {
+	var errs []error
+	for _, m := range l.memories {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// loginThrottle slows password guessing without letting anyone lock an
+// owner out of their account. With LOGIN_RATE_LIMIT = N per window W:
+//
+//   - per client IP: N attempts per W, whatever the email, so one address
+//     cannot try many accounts ("login" in the RateLimit fields);
+//   - per (email, client IP): N/2 (rounded up) per W, so one address cannot
+//     focus on one account ("login-pair");
+//   - per email, from all addresses: 2N per W. This budget never refuses an
+//     attempt on its own, since then anyone could lock the owner out by
+//     spending it; once it is spent (the account is under a distributed
+//     attack) each (email, client IP) pair gets one attempt per W
+//     ("login-slow"). Its remaining count is not sent: it would tell anyone
+//     how much others try an account.
+//
+// So the owner, from an address the attacker does not hold, always has an
+// attempt per W, and usually N/2; an attacker with K addresses gets at most
+// K attempts per W on one account once it is under attack. Emails are keyed
+// in their normalised form (auth.NormalizeEmail); one that does not
+// normalise cannot match an account and is keyed as sent (the limiter
+// stores a key over 64 bytes as a digest).
+type loginThrottle struct {
+	ip, pair, email, slow *ratelimit.Limiter
+}
+
+// decision is one limiter's result under its policy name, for the fields.
+type decision struct {
+	policy string
+	res    ratelimit.Result
+}
+
+// allow takes the decisions for one login attempt by email from r's client
+// IP. It returns nil, or for a refused attempt a 429 RATE_LIMITED error
+// carrying Retry-After and the RateLimit fields of the policies consulted,
+// or the error of a store that failed.
+func (t *loginThrottle) allow(ctx context.Context, r *http.Request, email string) error {
+	h := http.Header{}
+	ip := middleware.KeyByIP(r)
+	if norm, err := auth.NormalizeEmail(email); err == nil {
+		email = norm
+	}
+	emailKey := "email:" + email
+	pairKey := emailKey + "|" + ip
+
+	var taken []decision
+	take := func(l *ratelimit.Limiter, key, policy string, public bool) (ratelimit.Result, error) {
+		res, err := l.Allow(ctx, key)
+		if err != nil {
+			return res, err
+		}
+		if public {
+			middleware.AddRateLimitFields(h, policy, res)
+			taken = append(taken, decision{policy, res})
+		}
+		return res, nil
+	}
+	steps := []struct {
+		limiter *ratelimit.Limiter
+		key     string
+		policy  string
+	}{
+		{t.ip, ip, "login"},
+		{t.pair, pairKey, "login-pair"},
+	}
+	for _, s := range steps {
+		res, err := take(s.limiter, s.key, s.policy, true)
+		if err != nil {
+			return err
+		}
+		if !res.Allowed {
+			return refusal(h, res, taken)
+		}
+	}
+	res, err := take(t.email, emailKey, "login-email", false)
+	if err != nil || res.Allowed {
+		return err
+	}
+	if res, err = take(t.slow, pairKey, "login-slow", true); err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return refusal(h, res, taken)
+	}
+	return nil
+}
+
+// refusal returns the 429 of a refused attempt with the fields in h.
+// Retry-After is the refusing limit's wait, or longer when another limit
+// this attempt spent has nothing left for longer, so that a retry at
+// Retry-After passes every limit and Retry-After never points before the
+// effective window (t) of a policy that says r=0.
+func refusal(h http.Header, denied ratelimit.Result, taken []decision) error {
+	for _, d := range taken {
+		if d.res.Allowed && d.res.Remaining == 0 {
+			denied.RetryAfter = max(denied.RetryAfter, d.res.Refill())
+		}
+	}
+	e := envelope.RateLimited(denied.RetryAfter)
+	for k, v := range h {
+		e.Header[k] = v
+	}
+	return e
+}
