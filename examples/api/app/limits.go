@@ -20,8 +20,10 @@ const (
 	// DefaultConnMaxIdleTime closes a connection idle for this long.
 	DefaultConnMaxIdleTime = 5 * time.Minute
 	// DefaultPoolWait is how long a request waits for a database slot
-	// before it answers 503 UNAVAILABLE.
-	DefaultPoolWait = 2 * time.Second
+	// before it answers 503 UNAVAILABLE: long enough for a burst of 1 000
+	// transfers on one instance to queue and pass (about 2 s on two cores),
+	// well inside DefaultRequestTimeout.
+	DefaultPoolWait = 5 * time.Second
 	// DefaultRequestTimeout is the deadline of every request.
 	DefaultRequestTimeout = 10 * time.Second
 	// DefaultShutdownTimeout bounds the wait for requests in flight once
