@@ -11,7 +11,7 @@ import (
 // Where URL.Query silently drops a pair it cannot parse (a pair holding ';',
 // a bad %-escape), so that a handler sees defaults and answers 200, Query
 // fails with a 400 BAD_REQUEST *Error whose details name the parameter:
-// {"parameter": name}. A name or value holding NUL or invalid UTF-8 (after
+// {"param": name}. A name or value holding NUL or invalid UTF-8 (after
 // unescaping) is refused the same way, so such input gets the same 400 on
 // every database. A name that cannot be unescaped is reported as sent.
 //
@@ -55,7 +55,7 @@ func parseQuery(raw string) (url.Values, error) {
 // PathValue returns r.PathValue(name), refusing a value that holds NUL or
 // invalid UTF-8 once unescaped (ServeMux unescapes %00 and %ff into the
 // value) with a 400 BAD_REQUEST *Error whose details name the parameter:
-// {"parameter": name}. Such a value can never be a valid id, and the
+// {"param": name}. Such a value can never be a valid id, and the
 // databases disagree about it (PostgreSQL fails, others store or compare
 // it), so it is refused before it reaches a cache, a limiter or a query.
 func PathValue(r *http.Request, name string) (string, error) {
@@ -70,7 +70,7 @@ func badParameter(message, name string) *Error {
 	if !cleanText(name) {
 		name = strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", "\uFFFD"), "\uFFFD")
 	}
-	return BadRequest(message).WithDetail("parameter", name)
+	return BadRequest(message).WithDetail("param", name)
 }
 
 // cleanText reports whether s is valid UTF-8 without NUL.

@@ -154,7 +154,7 @@ func TestQuery(t *testing.T) {
 			require.ErrorAs(t, err, &e, "refused")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
 			assert.Equal(t, CodeBadRequest, e.ErrorCode(), "code")
-			assert.Equal(t, tt.param, e.Details["parameter"], "the parameter is named")
+			assert.Equal(t, tt.param, e.Details["param"], "the parameter is named")
 			if _, stdErr := url.ParseQuery(tt.raw); stdErr == nil {
 				assert.Regexp(t, `%00|%ff|%c3`, tt.raw, "url.ParseQuery accepts only NUL and invalid UTF-8 of the refused cases")
 			}
@@ -189,7 +189,7 @@ func TestPathValue(t *testing.T) {
 			var e *Error
 			require.ErrorAs(t, err, &e, "refused")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
-			assert.Equal(t, "id", e.Details["parameter"], "the parameter is named")
+			assert.Equal(t, "id", e.Details["param"], "the parameter is named")
 		})
 	}
 }
@@ -209,7 +209,7 @@ func FuzzQuery(f *testing.F) {
 			if !errors.As(err, &e) || e.HTTPStatus() != 400 {
 				t.Fatalf("refusal %v is not a 400 *Error", err)
 			}
-			p, _ := e.Details["parameter"].(string)
+			p, _ := e.Details["param"].(string)
 			if !cleanText(p) {
 				t.Fatalf("parameter %q is not clean text", p)
 			}

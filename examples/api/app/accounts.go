@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
@@ -54,17 +55,10 @@ type AccountService struct {
 	events    EventBus
 }
 
-// accountNotFound is the error for an account id that does not exist.
-func accountNotFound(id string) error {
-	return &Error{Status: 404, Code: "NOT_FOUND", Message: "account not found", Details: map[string]any{"resource": "account", "id": id}}
-}
-
 // Open creates an empty account of currency for owner.
 func (s *AccountService) Open(ctx context.Context, owner, currency string) (Account, error) {
 	if !validCurrency(currency) {
-		var v ValidationErrors
-		v.Add("currency", "must be three upper-case letters (ISO 4217)")
-		return Account{}, v.Err()
+		return Account{}, fieldError("currency", "must be three upper-case letters (ISO 4217)")
 	}
 	acc := Account{OwnerID: owner, Currency: currency}
 	if err := s.accounts.Create(ctx, &acc); err != nil {
@@ -91,9 +85,7 @@ func (s *AccountService) Get(ctx context.Context, c Caller, id string) (Account,
 // Deposit adds amount (1 to MaxDeposit minor units) to the account.
 func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amount int64) (Account, error) {
 	if amount <= 0 || amount > MaxDeposit {
-		var v ValidationErrors
-		v.Add("amount", fmt.Sprintf("must be 1 to %d", MaxDeposit))
-		return Account{}, v.Err()
+		return Account{}, fieldError("amount", fmt.Sprintf("must be 1 to %d", MaxDeposit))
 	}
 	var out Account
 	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
@@ -108,7 +100,7 @@ func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amoun
 			return ErrForbidden
 		}
 		if acc.Balance > math.MaxInt64-amount {
-			return badRequest("balance would overflow")
+			return errkind.New(errkind.BadRequest, "balance would overflow")
 		}
 		out, err = s.accounts.Update(ctx, id, repository.Set{"balance": acc.Balance + amount})
 		return err

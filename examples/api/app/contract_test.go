@@ -153,15 +153,22 @@ func contract(t *testing.T, s *server) {
 		s.expect(t, req{Method: "GET", Path: "/v1/users/me", Token: aliceToken}, 200, "").into(t, &me)
 		assert.Equal(t, alice.ID, me.ID, "/me is the caller")
 		var got userView
-		s.expect(t, req{Method: "GET", Path: "/v1/users/" + bob.ID, Token: aliceToken}, 200, "").into(t, &got)
-		assert.Equal(t, bob.Email, got.Email, "GET by id returns the user")
+		var other map[string]any
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + bob.ID, Token: aliceToken}, 200, "").into(t, &other)
+		assert.Equal(t, map[string]any{"id": bob.ID, "name": bob.Name}, other, "another user sees only id and name")
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + bob.ID, Token: bobToken}, 200, "").into(t, &got)
+		assert.Equal(t, bob.Email, got.Email, "the user sees the whole user")
+		got = userView{}
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + bob.ID, Token: admin}, 200, "").into(t, &got)
+		assert.Equal(t, bob.Email, got.Email, "an admin sees the whole user")
+		assert.NotEmpty(t, got.Roles, "an admin sees the roles")
 		for range 2 {
 			s.expect(t, req{Method: "GET", Path: "/v1/users/usr_missing", Token: aliceToken}, 404, "NOT_FOUND")
 		}
 
 		s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + alice.ID, Token: aliceToken, Body: map[string]string{"name": "Alice Cooper"}}, 200, "").into(t, &got)
 		assert.Equal(t, "Alice Cooper", got.Name, "PATCH returns the change")
-		s.expect(t, req{Method: "GET", Path: "/v1/users/" + alice.ID, Token: bobToken}, 200, "").into(t, &got)
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + alice.ID, Token: aliceToken}, 200, "").into(t, &got)
 		assert.Equal(t, "Alice Cooper", got.Name, "the next GET shows the change")
 		assert.False(t, got.UpdatedAt.Before(got.CreatedAt), "updatedAt is not before createdAt")
 

@@ -34,6 +34,13 @@ type User struct {
 	Accounts []Account `json:"accounts,omitzero"`
 }
 
+// PublicUser is what GET /v1/users/{id} shows of a user to anyone but
+// that user and admins.
+type PublicUser struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
 // Account holds money of one currency; Balance is in minor units.
 type Account struct {
 	ID        string    `json:"id" db:"id,pk"`

@@ -1,79 +1,38 @@
 package app
 
 import (
-	"maps"
 	"net/http"
+
+	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/errkind"
 )
-
-// Error is the error type of the service's own failures. It carries the
-// status, code and client-safe message the envelope renders, found through
-// the HTTPStatus, ErrorCode, PublicMessage and ErrorDetails methods. Treat
-// an Error as immutable once returned; the sentinels below are shared.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Details map[string]any
-}
-
-// Error returns the message with the package prefix, for logs.
-func (e *Error) Error() string { return "app: " + e.Message }
-
-// HTTPStatus returns the status the error renders with.
-func (e *Error) HTTPStatus() int { return e.Status }
-
-// ErrorCode returns the UPPER_SNAKE code.
-func (e *Error) ErrorCode() string { return e.Code }
-
-// PublicMessage returns the client-safe message.
-func (e *Error) PublicMessage() string { return e.Message }
-
-// ErrorDetails returns the details, if any.
-func (e *Error) ErrorDetails() map[string]any { return e.Details }
 
 // Errors the services return; handlers pass them to the envelope as is.
+// They report their kind through package errkind (a service never speaks
+// HTTP); only the service's own code, INSUFFICIENT_FUNDS, needs a status
+// outside errkind's table and so is an envelope.Error. Per-field problems
+// are envelope.FieldErrors. Match them with errors.Is.
 var (
 	// ErrForbidden: the caller is authenticated but may not do this.
-	ErrForbidden = &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Message: "you may not access this resource"}
+	ErrForbidden error = errkind.New(errkind.PermissionDenied, "you may not access this resource")
 	// ErrInvalidCredentials: unknown email or wrong password, one message
 	// for both.
-	ErrInvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "invalid email or password"}
+	ErrInvalidCredentials error = errkind.New(errkind.Unauthenticated, "invalid email or password")
 	// ErrEmailTaken: the email is registered already (case-insensitive).
-	ErrEmailTaken = &Error{Status: http.StatusConflict, Code: "CONFLICT", Message: "email already registered"}
+	// With Config.QuietRegister the client is never told (see Register).
+	ErrEmailTaken error = errkind.New(errkind.Conflict, "email already registered")
 	// ErrInsufficientFunds: the source account cannot cover the transfer.
-	ErrInsufficientFunds = &Error{Status: http.StatusUnprocessableEntity, Code: "INSUFFICIENT_FUNDS", Message: "insufficient funds"}
-	// ErrIdempotencyMismatch: the Idempotency-Key was used with another body.
-	ErrIdempotencyMismatch = &Error{Status: http.StatusConflict, Code: "CONFLICT", Message: "Idempotency-Key reused with a different request"}
+	ErrInsufficientFunds error = envelope.New(http.StatusUnprocessableEntity, "INSUFFICIENT_FUNDS", "insufficient funds")
 )
 
-// badRequest returns a 400 BAD_REQUEST with message.
-func badRequest(message string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: message}
+// accountNotFound is the error for an account id that does not exist.
+func accountNotFound(id string) error {
+	return &errkind.Error{Kind: errkind.NotFound, Message: "account not found", Details: map[string]any{"resource": "account", "id": id}}
 }
 
-// ValidationErrors collects per-field problems of a request body.
-// The zero value is empty and ready to use.
-type ValidationErrors map[string]string
-
-// Add records a problem with field, keeping the first one.
-func (v *ValidationErrors) Add(field, problem string) {
-	if *v == nil {
-		*v = ValidationErrors{}
-	}
-	if _, ok := (*v)[field]; !ok {
-		(*v)[field] = problem
-	}
-}
-
-// Err returns nil when nothing was added, else a 400 VALIDATION_ERROR with
-// one detail per field.
-func (v ValidationErrors) Err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	details := make(map[string]any, len(v))
-	for k, p := range maps.All(v) {
-		details[k] = p
-	}
-	return &Error{Status: http.StatusBadRequest, Code: "VALIDATION_ERROR", Message: "request validation failed", Details: details}
+// fieldError returns a 400 VALIDATION_ERROR for one field.
+func fieldError(field, problem string) error {
+	var v envelope.FieldErrors
+	v.Add(field, problem)
+	return v.Err()
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/idempotency"
 )
 
 // openAccountRequest is the body of POST /v1/accounts.
@@ -30,24 +32,39 @@ func (a *App) openAccount(r *http.Request) (envelope.Result[Account], error) {
 }
 
 func (a *App) getAccount(r *http.Request) (Account, error) {
-	return a.accounts.Get(r.Context(), callerFrom(r.Context()), r.PathValue("id"))
+	id, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return Account{}, err
+	}
+	return a.accounts.Get(r.Context(), callerFrom(r.Context()), id)
 }
 
 func (a *App) deposit(r *http.Request) (Account, error) {
+	id, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return Account{}, err
+	}
 	in, err := envelope.Decode[depositRequest](r)
 	if err != nil {
 		return Account{}, err
 	}
-	return a.accounts.Deposit(r.Context(), callerFrom(r.Context()), r.PathValue("id"), in.Amount)
+	return a.accounts.Deposit(r.Context(), callerFrom(r.Context()), id, in.Amount)
 }
 
 func (a *App) listTransfers(r *http.Request) (envelope.Result[[]Transfer], error) {
-	q := r.URL.Query()
+	id, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return envelope.Result[[]Transfer]{}, err
+	}
+	q, err := envelope.Query(r)
+	if err != nil {
+		return envelope.Result[[]Transfer]{}, err
+	}
 	limit, err := limitQuery(q)
 	if err != nil {
 		return envelope.Result[[]Transfer]{}, err
 	}
-	items, next, err := a.accounts.TransferPage(r.Context(), callerFrom(r.Context()), r.PathValue("id"), limit, q.Get("cursor"))
+	items, next, err := a.accounts.TransferPage(r.Context(), callerFrom(r.Context()), id, limit, q.Get("cursor"))
 	if err != nil {
 		return envelope.Result[[]Transfer]{}, err
 	}
@@ -55,15 +72,19 @@ func (a *App) listTransfers(r *http.Request) (envelope.Result[[]Transfer], error
 }
 
 // transfer honours Idempotency-Key: a retry with the same key and body gets
-// the first answer (marked Idempotent-Replayed: true) and moves no money.
+// the first answer, success or refusal, marked Idempotent-Replayed: true,
+// and moves no money.
 func (a *App) transfer(r *http.Request) (envelope.Result[json.RawMessage], error) {
 	var none envelope.Result[json.RawMessage]
 	keys := r.Header.Values("Idempotency-Key")
 	key := ""
-	if len(keys) > 0 {
+	if len(keys) > 1 {
+		return none, envelope.BadRequest("send one Idempotency-Key").WithDetail("header", "Idempotency-Key")
+	}
+	if len(keys) == 1 {
 		key = keys[0]
-		if len(keys) > 1 || !validIdempotencyKey(key) {
-			return none, envelope.BadRequest("Idempotency-Key must be 1 to 255 printable characters").WithDetail("header", "Idempotency-Key")
+		if err := (idempotency.Key{Value: key}).Validate(); err != nil {
+			return none, err
 		}
 	}
 	in, err := envelope.Decode[TransferRequest](r)
@@ -72,6 +93,9 @@ func (a *App) transfer(r *http.Request) (envelope.Result[json.RawMessage], error
 	}
 	res, err := a.accounts.Transfer(r.Context(), callerFrom(r.Context()), key, in)
 	if err != nil {
+		if res.Replayed {
+			return none, replayedRefusal(err)
+		}
 		return none, err
 	}
 	out := envelope.Created(res.Data)
@@ -81,16 +105,12 @@ func (a *App) transfer(r *http.Request) (envelope.Result[json.RawMessage], error
 	return out, nil
 }
 
-// validIdempotencyKey reports whether key is 1 to MaxIdempotencyKey
-// printable ASCII characters.
-func validIdempotencyKey(key string) bool {
-	if key == "" || len(key) > MaxIdempotencyKey {
-		return false
-	}
-	for i := range len(key) {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
+// replayedRefusal renders a refusal replayed for an Idempotency-Key as it
+// was first answered, plus Idempotent-Replayed: true.
+func replayedRefusal(err error) error {
+	r, _ := errkind.Inspect(err)
+	e := envelope.New(r.Status, r.Code, r.Message).Wrap(err)
+	e.Details = r.Details
+	e.Header = http.Header{"Idempotent-Replayed": {"true"}}
+	return e
 }

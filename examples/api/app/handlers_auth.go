@@ -22,7 +22,7 @@ type loginRequest struct {
 
 // Validate requires both fields; their values are checked by the login.
 func (l loginRequest) Validate() error {
-	var v ValidationErrors
+	var v envelope.FieldErrors
 	if l.Email == "" {
 		v.Add("email", "is required")
 	}
@@ -39,7 +39,7 @@ type refreshRequest struct {
 
 // Validate requires the token.
 func (r refreshRequest) Validate() error {
-	var v ValidationErrors
+	var v envelope.FieldErrors
 	if r.RefreshToken == "" {
 		v.Add("refreshToken", "is required")
 	}

@@ -25,12 +25,22 @@ func (a *App) me(r *http.Request) (User, error) {
 	return a.users.Get(r.Context(), callerFrom(r.Context()).ID)
 }
 
-func (a *App) getUser(r *http.Request) (User, error) {
-	return a.users.Get(r.Context(), r.PathValue("id"))
+// getUser answers the whole user to that user and to admins, and only
+// {id, name} to anyone else.
+func (a *App) getUser(r *http.Request) (any, error) {
+	id, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	return a.users.View(r.Context(), callerFrom(r.Context()), id)
 }
 
 func (a *App) patchUser(r *http.Request) (User, error) {
-	c, id := callerFrom(r.Context()), r.PathValue("id")
+	id, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return User{}, err
+	}
+	c := callerFrom(r.Context())
 	if c.ID != id && !c.Admin {
 		return User{}, ErrForbidden
 	}
@@ -39,9 +49,7 @@ func (a *App) patchUser(r *http.Request) (User, error) {
 		return User{}, err
 	}
 	if in.Name == nil {
-		var v ValidationErrors
-		v.Add("name", "is required")
-		return User{}, v.Err()
+		return User{}, fieldError("name", "is required")
 	}
 	return a.users.Rename(r.Context(), id, *in.Name)
 }
@@ -51,12 +59,16 @@ func (a *App) patchUser(r *http.Request) (User, error) {
 // page's users, loaded with one more query.
 func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
 	var none envelope.Result[[]User]
-	q := r.URL.Query()
+	q, err := envelope.Query(r)
+	if err != nil {
+		return none, err
+	}
+	var dir repository.Direction
 	order, ok := userOrder(q.Get("orderBy"))
 	if !ok {
 		return none, envelope.BadRequest("orderBy must be createdAt, email or name").WithDetail("param", "orderBy")
 	}
-	dir, err := repository.ParseDirection(q.Get("orderDir"))
+	dir, err = repository.ParseDirection(q.Get("orderDir"))
 	if err != nil {
 		return none, err
 	}

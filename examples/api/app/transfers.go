@@ -9,13 +9,11 @@ import (
 	"strconv"
 
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
-
-// MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
-const MaxIdempotencyKey = idempotency.MaxKeyLen
 
 // newIdempotencyStore returns where transfers keep the outcome of requests
 // made with an Idempotency-Key, per user: svckit's idempotency table
@@ -33,7 +31,7 @@ type TransferRequest struct {
 
 // Validate checks what can be checked without the database.
 func (r TransferRequest) Validate() error {
-	var v ValidationErrors
+	var v envelope.FieldErrors
 	if r.FromAccountID == "" {
 		v.Add("fromAccountId", "is required")
 	}
@@ -57,7 +55,8 @@ func (r TransferRequest) fingerprint() string {
 
 // TransferResult is the outcome of a transfer: its JSON exactly as first
 // answered, so that a retry with the same Idempotency-Key gets the same
-// bytes, and whether this call replayed it.
+// bytes, and whether this call replayed it (also when Transfer returns a
+// replayed refusal as its error).
 type TransferResult struct {
 	Data     json.RawMessage
 	Replayed bool
@@ -85,7 +84,7 @@ func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in 
 		return idempotency.JSON(http.StatusCreated, t)
 	})
 	if err != nil {
-		return TransferResult{}, err
+		return TransferResult{Replayed: replayed}, err
 	}
 	return TransferResult{Data: out.Data, Replayed: replayed}, nil
 }
@@ -114,9 +113,7 @@ func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest)
 	case to == nil:
 		return Transfer{}, accountNotFound(in.ToAccountID)
 	case from.Currency != to.Currency:
-		var v ValidationErrors
-		v.Add("toAccountId", fmt.Sprintf("currency %s differs from the source's %s", to.Currency, from.Currency))
-		return Transfer{}, v.Err()
+		return Transfer{}, fieldError("toAccountId", fmt.Sprintf("currency %s differs from the source's %s", to.Currency, from.Currency))
 	case from.Balance < in.Amount:
 		return Transfer{}, ErrInsufficientFunds
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
@@ -65,7 +66,7 @@ type UserService struct {
 // Register creates a user with the role "user" and emits user.created
 // after the commit.
 func (s *UserService) Register(ctx context.Context, email, password, name string) (User, error) {
-	var v ValidationErrors
+	var v envelope.FieldErrors
 	if !validEmail(email) {
 		v.Add("email", "must be an email address")
 	} else if _, err := auth.NormalizeEmail(email); err != nil {
@@ -212,13 +213,24 @@ func (s *UserService) Get(ctx context.Context, id string) (User, error) {
 	})
 }
 
+// View returns the user with id as the caller may see it: the whole User
+// to that user and to admins, only the PublicUser to anyone else.
+func (s *UserService) View(ctx context.Context, c Caller, id string) (any, error) {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.ID == u.ID || c.Admin {
+		return u, nil
+	}
+	return PublicUser{ID: u.ID, Name: u.Name}, nil
+}
+
 // Rename changes the name of the user with id; the cached copy is dropped
 // once the change is committed.
 func (s *UserService) Rename(ctx context.Context, id, name string) (User, error) {
 	if !validName(name) {
-		var v ValidationErrors
-		v.Add("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
-		return User{}, v.Err()
+		return User{}, fieldError("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
 	}
 	var out User
 	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
