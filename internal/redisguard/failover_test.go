@@ -42,8 +42,8 @@ func TestClusterMasterFailure(t *testing.T) {
 	ctx := context.Background()
 
 	const timeout = 100 * time.Millisecond
-	caches := rediscache.New[cache.Entry[string]](client, &rediscache.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout})
-	aside := cache.NewAside[string, string](caches, nil)
+	caches := rediscache.New[string](client, rediscache.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout})
+	aside := cache.NewAside[string, string](caches, cache.Options[string]{})
 	var loads atomic.Int64
 	load := func(context.Context) (string, error) { loads.Add(1); return "row", nil }
 	limits := rlredis.New(client, rlredis.Options{Prefix: "rl:", Timeout: timeout, Fallback: ratelimit.NewMemory(ratelimit.MemoryOptions{})})
