@@ -11,6 +11,14 @@
 //
 // A Limiter pairs a Limit with a Store. The package has no HTTP dependency;
 // the middleware package turns a Limiter into a net/http middleware.
+//
+// Keys come from clients, so the package bounds what they cost: a key longer
+// than MaxKeyLen is stored as a fixed-size digest, and the in-memory store is
+// bounded in keys and drops idle ones (Memory). The in-memory store owns one
+// goroutine, its clock, which stops when decisions stop and for good on
+// Close. Errors follow the errkind contract: ErrUnavailable reports
+// Unavailable, a denied event's Result.Err reports RateLimited with its
+// RetryAfter, so envelope renders them as 503 and 429 with Retry-After.
 package ratelimit
 
 import (
