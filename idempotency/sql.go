@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/dialect"
-	"github.com/svckit/svckit/internal/sqlschema"
+	"github.com/svckit/svckit/migrate"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -113,17 +113,25 @@ func (s *SQL) statements() []string {
 	if err != nil { // every valid dialect has a file: a build defect
 		panic("idempotency: no schema for " + s.d.String())
 	}
-	out := sqlschema.Statements(string(body))
+	out := migrate.Statements(string(body))
 	for i, stmt := range out {
 		out[i] = strings.ReplaceAll(stmt, DefaultTable, s.table)
 	}
 	return out
 }
 
-// Migrate creates the table and its index if they do not exist. It is safe
-// to run at every start, also from several instances at once.
+// Migrate creates the table and its index unless svckit_schema_migrations
+// records them (version "idempotency_001_" and the table's name). It is safe
+// to run at every start, from many instances at once: they take a lock
+// shared by every svckit migration (a PostgreSQL advisory lock, MySQL's
+// GET_LOCK, SQLite's write lock) and the schema is applied once.
 func (s *SQL) Migrate(ctx context.Context) error {
-	if err := sqlschema.Apply(ctx, s.db, s.d, s.statements()); err != nil {
+	m := migrate.Migration{
+		Version:    "idempotency_001_" + s.table,
+		File:       "idempotency/schema/" + s.d.String() + ".sql",
+		Statements: s.statements(),
+	}
+	if err := migrate.Run(ctx, s.db, s.d, "svckit_schema_migrations", []migrate.Migration{m}); err != nil {
 		return fmt.Errorf("idempotency: migrate %s: %w", s.table, err)
 	}
 	return nil

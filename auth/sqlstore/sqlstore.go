@@ -2,7 +2,8 @@
 // MySQL/MariaDB through database/sql.
 //
 // It keeps two tables, created by Migrate from a schema embedded per
-// dialect: svckit_refresh_families (one row per login: subject, absolute
+// dialect (Schema returns the files, for those who run migrations with
+// their own tool): svckit_refresh_families (one row per login: subject, absolute
 // expiry, revocation) and svckit_refresh_tokens (one row per refresh token:
 // the SHA-256 of its jti, never the token, its family, parent and use).
 //
@@ -23,11 +24,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/dialect"
-	"github.com/svckit/svckit/internal/sqlschema"
+	"github.com/svckit/svckit/migrate"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -75,14 +77,34 @@ func New(db *sql.DB, d dialect.Dialect) *Store {
 	}}
 }
 
-// Migrate creates the store's tables and indexes if they do not exist. It is
-// safe to run at every start.
+// Schema returns the store's schema files, one per dialect:
+// postgres.sql, sqlite.sql and mysql.sql. Migrate runs them; users who
+// keep their migrations in a tool of their own give it these instead.
+func Schema() fs.FS {
+	sub, err := fs.Sub(schemas, "schema")
+	if err != nil { // a constant path: a build defect
+		panic("sqlstore: " + err.Error())
+	}
+	return sub
+}
+
+// SchemaVersion is the version Migrate records in the
+// svckit_schema_migrations table.
+const SchemaVersion = "auth_sqlstore_001"
+
+// Migrate creates the store's tables and indexes unless
+// svckit_schema_migrations records them. It is safe to run at every start,
+// from many instances at once: they take a lock shared by every svckit
+// migration (a PostgreSQL advisory lock, MySQL's GET_LOCK, SQLite's write
+// lock) and the schema is applied once.
 func (s *Store) Migrate(ctx context.Context) error {
-	schema, err := schemas.ReadFile("schema/" + s.d.String() + ".sql")
+	file := "schema/" + s.d.String() + ".sql"
+	schema, err := schemas.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("sqlstore: read schema: %w", err)
 	}
-	if err := sqlschema.Apply(ctx, s.db, s.d, sqlschema.Statements(string(schema))); err != nil {
+	m := migrate.Migration{Version: SchemaVersion, File: "auth/sqlstore/" + file, Statements: migrate.Statements(string(schema))}
+	if err := migrate.Run(ctx, s.db, s.d, "svckit_schema_migrations", []migrate.Migration{m}); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
