@@ -169,7 +169,13 @@ func BenchmarkAsideHit(b *testing.B) {
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
 	b.Run("svckit-redis", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix}))
+		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
+	})
+	b.Run("svckit-redis-cluster", func(b *testing.B) {
+		// The same on a three-master Redis Cluster: one round trip to the
+		// key's shard.
+		rdb, prefix := testdb.RedisCluster(b)
+		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
 	})
 	b.Run("svckit-redis-msgpack", func(b *testing.B) {
 		// The same with go-redis/cache's codec, to separate the codec's
@@ -250,7 +256,7 @@ func BenchmarkAsideMiss(b *testing.B) {
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
 	b.Run("svckit-redis", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		a := cache.NewAside[string, *cachedUser](rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix}), cache.Options[string]{})
+		a := cache.NewAside[string, *cachedUser](rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}), cache.Options[string]{})
 		defer a.Close()
 		load := func(context.Context) (*cachedUser, error) { return want, nil }
 		b.ReportAllocs()
