@@ -33,7 +33,10 @@
 // Errors of the database come back through dialect.Wrap, so they report
 // their errkind kind: a lost connection or a full server is Unavailable
 // (503 with Retry-After), a statement cancelled at a deadline Timeout (504),
-// a retryable failure that outlived its attempts Unavailable.
+// a retryable failure that outlived its attempts Unavailable. With
+// Options.ConnWait, a pool with no free connection in time is
+// ErrPoolTimeout, Unavailable as well, instead of a wait until the
+// request's deadline.
 //
 // # SQLite
 //

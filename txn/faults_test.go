@@ -173,3 +173,39 @@ func TestRecordChangedIsRetriedMariaDB(t *testing.T) {
 	require.NoError(t, db.DB.QueryRow("SELECT v FROM counters WHERE id = 1").Scan(&v))
 	assert.Equal(t, 111, v, "no lost update")
 }
+
+// TestConnWait saturates a pool of one connection: a transaction that
+// cannot get a connection within Options.ConnWait fails fast with
+// ErrPoolTimeout (503 with Retry-After), one whose own deadline comes first
+// gets its deadline (504), and once the connection is back the same call
+// succeeds.
+func TestConnWait(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		db.DB.SetMaxOpenConns(1)
+		hold, err := db.DB.Conn(ctx)
+		require.NoError(t, err, "take the only connection")
+		var runs atomic.Int32
+		fn := func(ctx context.Context) error { runs.Add(1); return nil }
+
+		start := time.Now()
+		err = txn.DoWith(ctx, db.DB, txn.Options{ConnWait: 50 * time.Millisecond}, fn)
+		require.ErrorIs(t, err, txn.ErrPoolTimeout, "no connection within ConnWait")
+		assert.Less(t, time.Since(start), 2*time.Second, "it fails fast")
+		r, ok := errkind.Inspect(err)
+		require.True(t, ok, "ErrPoolTimeout reports through errkind")
+		assert.Equal(t, 503, r.Status, "a saturated pool is 503")
+		assert.Equal(t, dialect.RetryAfter, r.RetryAfter, "with Retry-After")
+
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		err = txn.DoWith(short, db.DB, txn.Options{ConnWait: time.Minute}, fn)
+		require.ErrorIs(t, err, context.DeadlineExceeded, "the caller's deadline came first")
+		assert.Equal(t, errkind.Timeout, errkind.Of(err), "and is a timeout, not a saturated pool")
+		assert.Zero(t, runs.Load(), "fn never ran")
+
+		require.NoError(t, hold.Close(), "give the connection back")
+		require.NoError(t, txn.DoWith(ctx, db.DB, txn.Options{ConnWait: time.Second}, fn), "a free connection is taken")
+		assert.EqualValues(t, 1, runs.Load(), "fn ran once")
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/errkind"
 )
 
 // ErrRollbackOnly is returned (wrapping the original cause) by a Do call
@@ -19,6 +20,27 @@ import (
 // transaction rolled back. Use Savepoint for calls whose failure the caller
 // handles and carries on from.
 var ErrRollbackOnly = errors.New("txn: transaction rolled back: a joined call failed")
+
+// ErrPoolTimeout is returned by DoWith when no connection of the pool came
+// free within Options.ConnWait: the pool is saturated (or the database too
+// slow to accept a new connection). It reports errkind.Unavailable with a
+// Retry-After of dialect.RetryAfter, so a client is told 503 at once
+// instead of queueing until its own deadline.
+var ErrPoolTimeout error = &poolTimeoutError{}
+
+// poolTimeoutError is the type of ErrPoolTimeout.
+type poolTimeoutError struct{}
+
+var (
+	_ errkind.Kinder       = (*poolTimeoutError)(nil)
+	_ errkind.RetryAfterer = (*poolTimeoutError)(nil)
+)
+
+func (*poolTimeoutError) Error() string {
+	return "txn: no database connection within Options.ConnWait"
+}
+func (*poolTimeoutError) ErrorKind() errkind.Kind   { return errkind.Unavailable }
+func (*poolTimeoutError) RetryAfter() time.Duration { return dialect.RetryAfter }
 
 // DefaultMaxAttempts is how many times Do runs fn when Options.MaxAttempts is
 // zero.
@@ -86,6 +108,12 @@ type Options struct {
 	// (or any negative value) means one attempt, no retry. It only matters
 	// for a call that begins a transaction.
 	MaxAttempts int
+	// ConnWait bounds how long a new transaction waits for a connection of
+	// the pool (db.SetMaxOpenConns), so a saturated pool answers
+	// ErrPoolTimeout (503) quickly instead of holding the request until its
+	// deadline. Zero means as long as ctx allows. A few hundred
+	// milliseconds suits a request path.
+	ConnWait time.Duration
 	// Backoff returns how long to wait after the given number of failed
 	// attempts (1, 2, ...) before the next one. Nil means a delay drawn at
 	// random between half and all of 10ms·2^(failures-1), capped at 1s. The
@@ -166,7 +194,7 @@ func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.C
 func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) error {
 	max := opts.attempts()
 	for n := 1; ; n++ {
-		hooks, err := attempt(ctx, db, opts.TxOptions, fn)
+		hooks, err := attempt(ctx, db, opts, fn)
 		if err == nil {
 			if len(hooks) > 0 { // the connection is back in the pool by now
 				runHooks(context.WithoutCancel(ctx), hooks)
@@ -193,13 +221,13 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 // of its own that may still hold the connection when Commit has returned.
 // attempt begins the transaction on a context without cancellation and rolls
 // it back from context.AfterFunc instead, which it can wait for.
-func attempt(ctx context.Context, db *sql.DB, txOpts *sql.TxOptions, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
-	conn, err := db.Conn(ctx)
+func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
+	conn, err := acquire(ctx, db, opts.ConnWait)
 	if err != nil {
-		return nil, &beginError{err}
+		return nil, err
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(context.WithoutCancel(ctx), txOpts)
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), opts.TxOptions)
 	if err != nil {
 		if dialect.Classify(err) == dialect.ConnectionLost {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the dead connection
@@ -261,6 +289,28 @@ func attempt(ctx context.Context, db *sql.DB, txOpts *sql.TxOptions, fn func(ctx
 		return nil, fmt.Errorf("txn: commit: %w", err)
 	}
 	return sc.finish(committed), nil
+}
+
+// acquire takes a connection from db's pool, waiting at most wait (if
+// positive) beyond which it returns ErrPoolTimeout.
+func acquire(ctx context.Context, db *sql.DB, wait time.Duration) (*sql.Conn, error) {
+	if wait <= 0 {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, &beginError{err}
+		}
+		return conn, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	conn, err := db.Conn(wctx)
+	switch {
+	case err == nil:
+		return conn, nil
+	case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		return nil, ErrPoolTimeout
+	}
+	return nil, &beginError{err}
 }
 
 // join runs fn in sc's transaction; a failure makes sc rollback-only.
