@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"io"
 	"net"
 	"reflect"
 	"strings"
@@ -43,9 +42,11 @@ const (
 	// transaction must restart.
 	RecordChanged
 	// ConnectionLost: the connection could not be made or broke, or the
-	// server is shutting down or starting (driver.ErrBadConn, *net.OpError,
-	// io.ErrUnexpectedEOF; PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL
-	// 1053, 1927, 2006, 2013, 4031 and go-sql-driver's ErrInvalidConn).
+	// server is shutting down or starting (driver.ErrBadConn, *net.OpError;
+	// PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL 1053, 1927, 2006, 2013,
+	// 4031 and go-sql-driver's ErrInvalidConn). io.ErrUnexpectedEOF is not
+	// one: a truncated JSON body says it too, and no supported driver
+	// reports a lost connection with it alone.
 	ConnectionLost
 	// TooManyConnections: the server has no connection slot left
 	// (PostgreSQL 53300; MySQL 1040, 1203, 1226).
@@ -165,7 +166,7 @@ func Classify(err error) Class {
 	}
 	var op *net.OpError
 	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
+	case errors.Is(err, driver.ErrBadConn),
 		errors.As(err, &op), isMySQLInvalidConn(err):
 		return ConnectionLost
 	}

@@ -70,7 +70,7 @@ func TestClassifyDriverValues(t *testing.T) {
 		{"mysql other", my(1064), dialect.Other},
 		{"mysql invalid conn", wrap(mysql.ErrInvalidConn), dialect.ConnectionLost},
 		{"bad conn", wrap(driver.ErrBadConn), dialect.ConnectionLost},
-		{"unexpected EOF", wrap(io.ErrUnexpectedEOF), dialect.ConnectionLost},
+		{"unexpected EOF is a truncated body, not a lost connection", wrap(io.ErrUnexpectedEOF), dialect.Other},
 		{"refused", wrap(refused), dialect.ConnectionLost},
 		{"deadline beats driver", errors.Join(pg("57014"), context.DeadlineExceeded), dialect.Timeout},
 		{"canceled", wrap(context.Canceled), dialect.Canceled},

@@ -16,7 +16,7 @@
 //   - MySQL and MariaDB: the error number of go-sql-driver's
 //     *mysql.MySQLError (see below), and its ErrInvalidConn;
 //   - any driver: driver.ErrBadConn, *net.OpError (refused, reset, …),
-//     io.ErrUnexpectedEOF, context.DeadlineExceeded and context.Canceled.
+//     context.DeadlineExceeded and context.Canceled.
 //
 // go-sql-driver exposes a server error's number only as the struct field
 // Number, and its "invalid connection" only as a variable made with
