@@ -41,6 +41,13 @@ var loadKeysOnce = sync.OnceValue(func() testKeys {
 	return testKeys{ed: ed, es: es, rs: rs, p384: p384, rs1024: rs1024}
 })
 
+// curveKeys makes only the fast keys, Ed25519 and P-256.
+func curveKeys() testKeys {
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	es, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return testKeys{ed: ed, es: es}
+}
+
 func pkcs8(t testing.TB, priv any) []byte {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	require.NoError(t, err, "PKCS #8")
@@ -281,7 +288,7 @@ func TestKeyFilesAndEnv(t *testing.T) {
 // never panic, and a key it accepts must be usable: its public JWK parses
 // back to the same key.
 func FuzzParseKey(f *testing.F) {
-	k := loadKeysOnce()
+	k := curveKeys() // no RSA: every fuzz worker makes its own
 	for _, priv := range []any{k.ed, k.es} {
 		f.Add(pkcs8(f, priv))
 	}
@@ -328,7 +335,7 @@ func FuzzParseKey(f *testing.F) {
 // FuzzParseJWKS feeds arbitrary documents to the JWK Set parser: never a
 // panic, never a key without an id, never two keys with one id.
 func FuzzParseJWKS(f *testing.F) {
-	k := loadKeysOnce()
+	k := curveKeys() // no RSA: every fuzz worker makes its own
 	ed, _ := auth.NewEdDSAKey("ed", k.ed)
 	es, _ := auth.NewES256Key("es", k.es)
 	doc, _ := json.Marshal(map[string]any{"keys": []any{mustJWK(ed), mustJWK(es)}})
