@@ -108,6 +108,14 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
+	// QuietRegister makes POST /v1/auth/register answer 202 {"status":
+	// "accepted"} both for a new and for a taken email, so the route does
+	// not tell who has an account (REGISTER_QUIET=true). False (the
+	// default) answers 201 with the user, and 409 CONFLICT for a taken
+	// email: friendlier, and it reveals that the email is registered. A
+	// service that turns this on must tell the address's owner by email
+	// instead (see the README).
+	QuietRegister bool
 	// Logger receives the service log. Nil means slog.Default().
 	Logger *slog.Logger
 	// PasswordCost, when not zero, replaces the password hashing cost
@@ -196,6 +204,13 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 			return Config{}, nil, fmt.Errorf("%s: %w", v.env, err)
 		}
 		*v.into = r
+	}
+	switch v := getenv("REGISTER_QUIET"); v {
+	case "", "false", "0":
+	case "true", "1":
+		cfg.QuietRegister = true
+	default:
+		return Config{}, nil, fmt.Errorf("%w: REGISTER_QUIET: want true or false, got %q", ErrConfig, v)
 	}
 	proxies, err := middleware.ParseTrustedProxies(getenv("TRUSTED_PROXIES"))
 	if err != nil {

@@ -163,3 +163,25 @@ func TestFromEnv(t *testing.T) {
 		assert.Contains(t, warnings[0], "ADMIN_PASSWORD", "the missing half is named")
 	})
 }
+
+func TestFromEnvRegisterQuiet(t *testing.T) {
+	tests := []struct {
+		value string
+		want  bool
+		ok    bool
+	}{{"", false, true}, {"false", false, true}, {"0", false, true}, {"true", true, true}, {"1", true, true}, {"yes", false, false}}
+	for _, tt := range tests {
+		cfg, _, err := app.FromEnv(func(k string) string {
+			if k == "REGISTER_QUIET" {
+				return tt.value
+			}
+			return ""
+		})
+		if !tt.ok {
+			assert.ErrorIs(t, err, app.ErrConfig, "REGISTER_QUIET=%q is refused", tt.value)
+			continue
+		}
+		require.NoError(t, err, "REGISTER_QUIET=%q", tt.value)
+		assert.Equal(t, tt.want, cfg.QuietRegister, "REGISTER_QUIET=%q", tt.value)
+	}
+}

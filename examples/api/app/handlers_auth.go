@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/svckit/svckit/auth"
@@ -58,16 +59,27 @@ func (a *App) pair(p auth.Pair) TokenPair {
 	return TokenPair{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken, TokenType: "Bearer", ExpiresIn: int(a.tokens.AccessTTL().Seconds())}
 }
 
-func (a *App) register(r *http.Request) (envelope.Result[User], error) {
+// registered is the answer of a quiet registration (Config.QuietRegister).
+type registered struct {
+	Status string `json:"status"`
+}
+
+// register answers 201 with the user, or 409 for a taken email; with
+// Config.QuietRegister, 202 {"status":"accepted"} for both, so the route
+// tells nobody who has an account.
+func (a *App) register(r *http.Request) (envelope.Result[any], error) {
 	in, err := envelope.Decode[registerRequest](r)
 	if err != nil {
-		return envelope.Result[User]{}, err
+		return envelope.Result[any]{}, err
 	}
 	u, err := a.users.Register(r.Context(), in.Email, in.Password, in.Name)
-	if err != nil {
-		return envelope.Result[User]{}, err
+	if a.cfg.QuietRegister && (err == nil || errors.Is(err, ErrEmailTaken)) {
+		return envelope.Result[any]{Status: http.StatusAccepted, Data: registered{Status: "accepted"}}, nil
 	}
-	return envelope.Created(u), nil
+	if err != nil {
+		return envelope.Result[any]{}, err
+	}
+	return envelope.Created[any](u), nil
 }
 
 // login is throttled per client IP, per (email, client IP) and per email

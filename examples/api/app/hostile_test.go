@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/examples/api/app"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -104,5 +105,34 @@ func TestSecurityHeaders(t *testing.T) {
 		r := s.do(t, rq)
 		assert.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"), "%s nosniff", rq.Path)
 		assert.Equal(t, "DENY", r.Header.Get("X-Frame-Options"), "%s frame options", rq.Path)
+	}
+}
+
+// TestQuietRegister (issue 19 item 10): with QuietRegister the route
+// answers a new and a taken email alike; without it, 201 and 409.
+func TestQuietRegister(t *testing.T) {
+	tests := []struct {
+		name          string
+		quiet         bool
+		first, second int
+		secondCode    string
+	}{
+		{"revealing (default)", false, 201, 409, "CONFLICT"},
+		{"quiet", true, 202, 202, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startSQLite(t, func(c *app.Config) { c.QuietRegister = tt.quiet })
+			body := map[string]string{"email": "kim@example.com", "password": "password-1", "name": "Kim"}
+			first := s.expect(t, req{Method: "POST", Path: "/v1/auth/register", Body: body}, tt.first, "")
+			other := map[string]string{"email": "KIM@example.com", "password": "password-2", "name": "Squatter"}
+			second := s.expect(t, req{Method: "POST", Path: "/v1/auth/register", Body: other}, tt.second, tt.secondCode)
+			if tt.quiet {
+				assert.JSONEq(t, string(first.Data), string(second.Data), "a taken email gets the same answer as a new one")
+				assert.JSONEq(t, `{"status":"accepted"}`, string(first.Data), "no user in the answer")
+			}
+			s.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "kim@example.com", "password": "password-1"}}, 200, "")
+			s.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "kim@example.com", "password": "password-2"}}, 401, "UNAUTHORIZED")
+		})
 	}
 }
