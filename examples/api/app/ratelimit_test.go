@@ -132,6 +132,16 @@ func TestLoginThrottle(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an email that cannot be valid spends only the address's budget", func(t *testing.T) {
+		huge := strings.Repeat("x", 100_000) + "@example.com"
+		for i, email := range []string{"not-an-email", huge, "\u212Aate@example.com", huge} {
+			r := login("192.0.2.99", email, "guess")
+			require.Equal(t, 401, r.Status, "attempt %d is judged: %s", i, r.Raw)
+		}
+		r := login("192.0.2.99", "not-an-email", "guess")
+		require.Equal(t, 429, r.Status, "the address's budget is spent: %s", r.Raw)
+		assert.Equal(t, []string{`"login";r=0;t=` + r.Header.Get("Retry-After")}, r.Header.Values("RateLimit"), "refused by the address's limit alone")
+	})
 }
 
 // TestInvalidTokenFloodLimited checks that requests with a made-up bearer

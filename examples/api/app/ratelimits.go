@@ -84,8 +84,8 @@ func (l *limits) close() error {
 // attempt per W, and usually N/2; an attacker with K addresses gets at most
 // K attempts per W on one account once it is under attack. Emails are keyed
 // in their normalised form (auth.NormalizeEmail); one that does not
-// normalise cannot match an account and is keyed as sent (the limiter
-// stores a key over 64 bytes as a digest).
+// normalise cannot match an account and never reaches the per-email
+// limiters: it spends from the client IP's budget only.
 type loginThrottle struct {
 	ip, pair, email, slow *ratelimit.Limiter
 }
@@ -103,10 +103,8 @@ type decision struct {
 func (t *loginThrottle) allow(ctx context.Context, r *http.Request, email string) error {
 	h := http.Header{}
 	ip := middleware.KeyByIP(r)
-	if norm, err := auth.NormalizeEmail(email); err == nil {
-		email = norm
-	}
-	emailKey := "email:" + email
+	norm, normErr := auth.NormalizeEmail(email)
+	emailKey := "email:" + norm
 	pairKey := emailKey + "|" + ip
 
 	var taken []decision
@@ -129,6 +127,10 @@ func (t *loginThrottle) allow(ctx context.Context, r *http.Request, email string
 		{t.ip, ip, "login"},
 		{t.pair, pairKey, "login-pair"},
 	}
+	if normErr != nil {
+		// No account has this email: only the address pays.
+		steps = steps[:1]
+	}
 	for _, s := range steps {
 		res, err := take(s.limiter, s.key, s.policy, true)
 		if err != nil {
@@ -137,6 +139,9 @@ func (t *loginThrottle) allow(ctx context.Context, r *http.Request, email string
 		if !res.Allowed {
 			return refusal(h, res, taken)
 		}
+	}
+	if normErr != nil {
+		return nil
 	}
 	res, err := take(t.email, emailKey, "login-email", false)
 	if err != nil || res.Allowed {
