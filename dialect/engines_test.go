@@ -82,6 +82,8 @@ func TestTimeoutOnEveryEngine(t *testing.T) {
 		}
 		assertClass(t, dialect.Timeout, err, "a statement past its deadline")
 		assert.Less(t, time.Since(start), 3*time.Second, "the statement is cancelled at the deadline")
+		assert.Eventually(t, func() bool { return db.DB.Stats().InUse == 0 }, 5*time.Second, 10*time.Millisecond,
+			"the connection goes back to the pool")
 	})
 }
 

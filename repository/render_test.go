@@ -93,6 +93,13 @@ func TestDatabaseFaultsRenderThroughEnvelope(t *testing.T) {
 			_, err = repository.NewSQL[row, int64](db.DB, dialect.SQLite, "rows", repository.Options[int64]{}).FindMany(ctx, repository.FindOptions{})
 			return err
 		}, 504, errkind.CodeTimeout},
+		{"text PostgreSQL cannot store", func(t *testing.T) error {
+			db := testdb.Postgres(t)
+			_, err := db.DB.Exec("CREATE TABLE rows (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL)")
+			require.NoError(t, err)
+			r := repository.NewSQL[row, int64](db.DB, dialect.Postgres, "rows", repository.Options[int64]{})
+			return r.Create(context.Background(), &row{Name: "bad \xff byte"})
+		}, 400, errkind.CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.err(t)
