@@ -1,0 +1,346 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/internal/testdb"
+	"github.com/svckit/svckit/repository"
+)
+
+// The tests in this file run several instances of the service in one
+// process, each with its own database pool, Redis client and cache, on one
+// database and one Redis, and drive the user cache (UserService.Get, the
+// cache-aside read of GET /v1/users/{id}, and UserService.Rename, the
+// write of PATCH, which invalidates after its commit) from many goroutines.
+
+// historySeconds is how long a history runs: SVCKIT_HISTORY_SECONDS, else
+// 20 s when services are required (CI), else 3 s.
+func historySeconds() time.Duration {
+	if n, err := strconv.Atoi(os.Getenv("SVCKIT_HISTORY_SECONDS")); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if testdb.Required() {
+		return 20 * time.Second
+	}
+	return 3 * time.Second
+}
+
+// fillDelay slows every cache fill in both modes below alike, widening the
+// window in which an update can slip between a load and its fill.
+const fillDelay = 2 * time.Millisecond
+
+// fencedStore is the Redis store as the service uses it, with slow fills.
+type fencedStore struct{ *rediscache.Store[User] }
+
+func (s fencedStore) Fill(ctx context.Context, key string, token uint64, e cache.Entry[User], ttl time.Duration) (bool, error) {
+	time.Sleep(fillDelay)
+	return s.Store.Fill(ctx, key, token, e, ttl)
+}
+
+// brokenStore is the same store without its leases, so the Aside fills
+// with a plain SET, unfenced: the deliberately broken control.
+type brokenStore struct{ s *rediscache.Store[User] }
+
+func (b brokenStore) Get(ctx context.Context, k string) (cache.Entry[User], bool, error) {
+	return b.s.Get(ctx, k)
+}
+
+func (b brokenStore) Set(ctx context.Context, k string, e cache.Entry[User], ttl time.Duration) error {
+	time.Sleep(fillDelay)
+	return b.s.Set(ctx, k, e, ttl)
+}
+
+func (b brokenStore) SetIfAbsent(ctx context.Context, k string, e cache.Entry[User], ttl time.Duration) (bool, error) {
+	time.Sleep(fillDelay)
+	return b.s.SetIfAbsent(ctx, k, e, ttl)
+}
+
+func (b brokenStore) Delete(ctx context.Context, keys ...string) error {
+	return b.s.Delete(ctx, keys...)
+}
+
+// useStore replaces a's user cache by one on the fenced or the broken
+// store, with the service's options and deadlines generous enough that no
+// read falls back to the database on a slow machine.
+func useStore(t *testing.T, a *App, broken bool) {
+	rs := rediscache.New[User](a.rdb, rediscache.Options{Prefix: a.redisPrefix() + "cache:",
+		Timeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	var st cache.Store[User] = fencedStore{rs}
+	if broken {
+		st = brokenStore{rs}
+	}
+	old := a.users.cache
+	a.users.cache = cache.NewAside[string, User](st, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}})
+	require.NoError(t, old.Close(), "close the old cache")
+}
+
+// instances starts n instances on db and the Redis at redisURL.
+func instances(t *testing.T, n int, db *testdb.DB, redisURL, prefix string) []*App {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	apps := make([]*App, n)
+	for i := range apps {
+		pool, err := sql.Open(db.Driver, db.DSN)
+		require.NoError(t, err, "pool")
+		t.Cleanup(func() { pool.Close() })
+		a, err := New(ctx, Config{
+			DB: pool, Database: Database{Driver: db.Driver, Dialect: db.Dialect},
+			RedisURL: redisURL, RedisPrefix: prefix,
+			JWTSecret: []byte("history-secret-history-secret-history"),
+			Logger:    slog.New(slog.DiscardHandler), PasswordCost: 64,
+		})
+		require.NoError(t, err, "instance %d", i)
+		t.Cleanup(func() { require.NoError(t, a.Close(), "close instance %d", i) })
+		apps[i] = a
+	}
+	return apps
+}
+
+// users registers n users named "v0" through a and returns their ids.
+func users(t *testing.T, a *App, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		u, err := a.users.Register(context.Background(), fmt.Sprintf("h%d-%s@example.com", i, testdb.Suffix()), "password-history", "v0")
+		require.NoError(t, err, "register")
+		ids[i] = u.ID
+	}
+	return ids
+}
+
+// regIn is the input of an operation on the register of one row's name.
+type regIn struct {
+	key   int
+	write bool
+	val   int
+}
+
+// registers is the model: one register per row, holding the version of
+// its name ("v<n>"), 0 at first.
+var registers = porcupine.Model{
+	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+		by := map[int][]porcupine.Operation{}
+		for _, op := range h {
+			k := op.Input.(regIn).key
+			by[k] = append(by[k], op)
+		}
+		out := make([][]porcupine.Operation, 0, len(by))
+		for _, ops := range by {
+			out = append(out, ops)
+		}
+		return out
+	},
+	Init: func() any { return 0 },
+	Step: func(state, input, output any) (bool, any) {
+		in := input.(regIn)
+		if in.write {
+			return true, in.val
+		}
+		return output.(int) == state.(int), state
+	},
+	DescribeOperation: func(input, output any) string {
+		in := input.(regIn)
+		if in.write {
+			return fmt.Sprintf("write(%d, v%d)", in.key, in.val)
+		}
+		return fmt.Sprintf("read(%d) -> v%v", in.key, output)
+	},
+}
+
+// history runs writers on apps[0] and readers on every instance over the
+// rows for d, and returns every operation with its interval.
+func history(t *testing.T, apps []*App, ids []string, d time.Duration, writers int) []porcupine.Operation {
+	t.Helper()
+	ctx := context.Background()
+	base := time.Now()
+	clock := func() int64 { return int64(time.Since(base)) }
+	var mu sync.Mutex
+	var ops []porcupine.Operation
+	record := func(client int, in regIn, out any, call, ret int64) {
+		mu.Lock()
+		ops = append(ops, porcupine.Operation{ClientId: client, Input: in, Output: out, Call: call, Return: ret})
+		mu.Unlock()
+	}
+	next := make([]atomic.Int64, len(ids))
+	stop := time.Now().Add(d)
+	var failures atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				k := rand.IntN(len(ids))
+				v := int(next[k].Add(1))
+				call := clock()
+				_, err := apps[0].users.Rename(ctx, ids[k], "v"+strconv.Itoa(v))
+				ret := clock()
+				if err != nil {
+					failures.Add(1)
+					t.Errorf("write: %v", err)
+					return
+				}
+				record(w, regIn{key: k, write: true, val: v}, nil, call, ret)
+				time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+			}
+		})
+	}
+	for i, a := range apps {
+		for r := range 2 {
+			client := writers + 2*i + r
+			wg.Go(func() {
+				for time.Now().Before(stop) && failures.Load() == 0 {
+					k := rand.IntN(len(ids))
+					call := clock()
+					u, err := a.users.Get(ctx, ids[k])
+					ret := clock()
+					if err != nil {
+						failures.Add(1)
+						t.Errorf("read: %v", err)
+						return
+					}
+					v, err := strconv.Atoi(strings.TrimPrefix(u.Name, "v"))
+					if err != nil {
+						failures.Add(1)
+						t.Errorf("read a name not written here: %q", u.Name)
+						return
+					}
+					record(client, regIn{key: k}, v, call, ret)
+					time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return ops
+}
+
+// historyEngines are the databases the history checks run on, with Redis.
+var historyEngines = []struct {
+	name string
+	open func(testing.TB) *testdb.DB
+}{{"postgres", testdb.Postgres}, {"mysql", testdb.MySQL}}
+
+// TestLinearizableAcrossInstances records histories of four instances -
+// one writer instance, readers on all four - and checks each row's name is
+// a linearizable register. With the service's cache (Redis only, fill
+// leases) the checker finds no violation; with the fills unfenced, in the
+// same harness, it finds one: the check bites.
+func TestLinearizableAcrossInstances(t *testing.T) {
+	for _, e := range historyEngines {
+		t.Run(e.name, func(t *testing.T) {
+			_, prefix := testdb.Redis(t)
+			apps := instances(t, 4, e.open(t), testdb.RedisURL(t), prefix)
+
+			t.Run("fenced", func(t *testing.T) {
+				for _, a := range apps {
+					useStore(t, a, false)
+				}
+				ids := users(t, apps[0], 4)
+				ops := history(t, apps, ids, historySeconds(), 2)
+				res := porcupine.CheckOperationsTimeout(registers, ops, 2*time.Minute)
+				t.Logf("%d operations over %s: %s", len(ops), historySeconds(), res)
+				assert.Equal(t, porcupine.Ok, res, "reads through the cache are linearizable per row")
+				var lost, waits uint64
+				for _, a := range apps {
+					st := a.users.cache.Stats()
+					lost += st.LostFills
+					waits += st.LeaseWaits
+				}
+				t.Logf("fills refused after an invalidation: %d, lease waits: %d", lost, waits)
+			})
+			t.Run("broken fill is caught", func(t *testing.T) {
+				for _, a := range apps {
+					useStore(t, a, true)
+				}
+				ids := users(t, apps[0], 4)
+				// The control stops as soon as a chunk shows a violation.
+				var res porcupine.CheckResult
+				var n int
+				for chunk := 0; chunk < 5 && res != porcupine.Illegal; chunk++ {
+					ops := history(t, apps, ids, 2*time.Second, 2)
+					n += len(ops)
+					res = porcupine.CheckOperationsTimeout(registers, ops, time.Minute)
+					ids = users(t, apps[0], 4) // fresh rows: the model starts at v0
+				}
+				t.Logf("%d operations with unfenced fills: %s", n, res)
+				assert.Equal(t, porcupine.Illegal, res, "the checker catches the stale fills of an unfenced cache")
+			})
+		})
+	}
+}
+
+// TestOneLoadPerThousandMisses: 1000 concurrent reads of a row missing from
+// the cache, spread over four instances, load it from the database once
+// when Redis answers within the read deadline. With the service's own
+// deadline (50 ms) a burst this size on a small machine pushes some Redis
+// reads past it, and those read the database instead: the test reports
+// that figure too.
+func TestOneLoadPerThousandMisses(t *testing.T) {
+	for _, e := range historyEngines {
+		t.Run(e.name, func(t *testing.T) {
+			_, prefix := testdb.Redis(t)
+			apps := instances(t, 4, e.open(t), testdb.RedisURL(t), prefix)
+			ids := users(t, apps[0], 2)
+			t.Run("service deadlines", func(t *testing.T) {
+				loads := thousandMisses(t, apps, ids[0])
+				t.Logf("database loads for 1000 concurrent misses over %d instances, 50 ms read deadline: %d", len(apps), loads)
+			})
+			t.Run("deadlines not binding", func(t *testing.T) {
+				for _, a := range apps {
+					useStore(t, a, false)
+				}
+				loads := thousandMisses(t, apps, ids[1])
+				t.Logf("database loads for 1000 concurrent misses over %d instances: %d", len(apps), loads)
+				assert.Equal(t, uint64(1), loads, "one database load across the instances")
+			})
+		})
+	}
+}
+
+// thousandMisses evicts id and reads it 1000 times at once over apps; it
+// returns the number of database loads.
+func thousandMisses(t *testing.T, apps []*App, id string) uint64 {
+	ctx := context.Background()
+	require.NoError(t, apps[0].users.cache.Delete(ctx, id), "evict")
+	count := func() (n uint64) {
+		for _, a := range apps {
+			n += a.users.cache.Stats().Loads
+		}
+		return n
+	}
+	before := count()
+	const misses = 1000
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range misses {
+		wg.Go(func() {
+			<-gate
+			u, err := apps[i%len(apps)].users.Get(ctx, id)
+			if err != nil || u.Name != "v0" {
+				failed.Add(1)
+			}
+		})
+	}
+	close(gate)
+	wg.Wait()
+	assert.Zero(t, failed.Load(), "every read succeeds")
+	return count() - before
+}
