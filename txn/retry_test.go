@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/txn"
 )
@@ -86,6 +88,10 @@ func TestRetryExhausted(t *testing.T) {
 			assert.ErrorAs(t, err, new(retryable), "the cause is still found")
 			assert.Contains(t, err.Error(), fmt.Sprintf("after %d attempt", tc.want), "the message says how many")
 			assert.Zero(t, hooks, "hooks of failed attempts never run")
+			r, ok := errkind.Inspect(err)
+			require.True(t, ok, "a transaction that lost every race reports a kind")
+			assert.Equal(t, errkind.Unavailable, r.Kind, "503: try again later")
+			assert.Equal(t, dialect.RetryAfter, r.RetryAfter, "with Retry-After")
 		})
 	}
 }
