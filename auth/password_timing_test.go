@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/errkind"
 )
 
@@ -123,6 +125,11 @@ func TestHasherBounded(t *testing.T) {
 	assert.Equal(t, errkind.Unavailable, r.Kind, "ErrBusy is Unavailable")
 	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "ErrBusy renders 503")
 	assert.Equal(t, time.Second, r.RetryAfter, "ErrBusy asks the client to retry in a second")
+	rec := httptest.NewRecorder()
+	_ = envelope.WriteError(rec, httptest.NewRequest(http.MethodPost, "/v1/auth/login", nil), fmt.Errorf("login: %w", auth.ErrBusy))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "a saturated login answers 503")
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"), "with Retry-After")
+	assert.Contains(t, rec.Body.String(), `"UNAVAILABLE"`, "and the code UNAVAILABLE")
 
 	waiting := &auth.Hasher{Params: h.Params, MaxConcurrent: 1, MaxWait: 20 * time.Millisecond, Rand: blockingReader{gate}}
 	wg.Add(2)
