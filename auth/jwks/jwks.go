@@ -30,8 +30,12 @@
 // so an HS256 ("oct") key in it is never trusted.
 //
 // A Set starts no goroutine: fetches run in the callers of
-// VerificationKey and Refresh. It is safe for concurrent use and holds
-// nothing to close but the idle connections of its HTTP client.
+// VerificationKey and Refresh. The one caller whose request finds the keys
+// past MaxAge waits for the refresh (at most Timeout) while every other
+// caller goes on with the keys in hand, so keep Timeout short; call Refresh
+// from a ticker you own to keep requests from ever waiting. A Set is safe
+// for concurrent use and holds nothing to close but the idle connections of
+// its HTTP client.
 package jwks
 
 import (
