@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/svckit/svckit/dedupe"
 )
 
@@ -89,6 +92,14 @@ type Options[K comparable] struct {
 	// FenceRetry is how often the background retry of fenced keys runs.
 	// Zero means DefaultFenceRetry.
 	FenceRetry time.Duration
+	// Name is the value of the svckit.cache.name attribute of the
+	// Aside's metrics and spans (see MetricRequests). Empty means
+	// "default". It must come from code, never from input.
+	Name string
+	// MeterProvider and TracerProvider receive the Aside's metrics and
+	// load spans. Nil means the global providers of package otel.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // stripes is the number of invalidation generations an Aside keeps; keys
@@ -145,6 +156,7 @@ type Aside[K comparable, V any] struct {
 
 	hits, misses, negHits, loads, loadErrs, storeErrs, refreshes atomic.Uint64
 	leaseWaits, lostFills, delRetries, delFailures               atomic.Uint64
+	m                                                            asideMetrics
 }
 
 // filled is the result of one fill, shared by the callers that joined it.
@@ -183,6 +195,7 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		backoff:    orDefault(opts.DeleteBackoff, DefaultDeleteBackoff),
 		fenceEvery: orDefault(opts.FenceRetry, DefaultFenceRetry),
 		seed:       maphash.MakeSeed(),
+		m:          newAsideMetrics(opts),
 	}
 	switch {
 	case a.retries == 0:
@@ -275,6 +288,7 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 		}
 	}
 	a.misses.Add(1)
+	a.m.miss.Inc(ctx)
 	return a.miss(ctx, k, load, write)
 }
 
@@ -304,11 +318,14 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) (V, error) {
 	if e.NotFound {
 		a.negHits.Add(1)
+		a.m.negHit.Inc(ctx)
 		var zero V
 		return zero, a.placeholderErr(k)
 	}
 	a.hits.Add(1)
+	a.m.hit.Inc(ctx)
 	if e.RefreshAt != 0 && a.refresh > 0 && a.now().UnixNano() >= e.RefreshAt {
+		a.m.stale.Inc(ctx)
 		a.revalidate(ctx, k, e.Version, load)
 	}
 	return e.Value, nil
@@ -343,6 +360,7 @@ func (a *Aside[K, V]) placeholderErr(k string) error {
 // returns the error to give the caller, nil when the loader serves instead.
 func (a *Aside[K, V]) storeFailed(ctx context.Context, op string, err error) error {
 	a.storeErrs.Add(1)
+	a.m.storeError(ctx, op, a.failFast)
 	if a.down.CompareAndSwap(false, true) {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "cache: store failing, reads fall through to the loader",
 			slog.String("op", op), slog.Any("error", err))
@@ -358,6 +376,7 @@ func (a *Aside[K, V]) storeFailed(ctx context.Context, op string, err error) err
 // returns the error to give the caller under FailOnStoreError, else nil.
 func (a *Aside[K, V]) undecodable(ctx context.Context, err error) error {
 	a.storeErrs.Add(1)
+	a.m.storeError(ctx, "decode", a.failFast)
 	a.log.LogAttrs(ctx, slog.LevelWarn, "cache: undecodable entry, reloading it", slog.Any("error", err))
 	if a.failFast {
 		return fmt.Errorf("cache: store get: %w", err)

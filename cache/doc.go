@@ -88,4 +88,13 @@
 // plus at most FenceRetry; when Redis is down for everyone, nobody serves
 // from it. Run the cache's Redis without persistence (or flush it after a
 // restore): a snapshot taken before a delete brings the entry back.
+//
+// # Telemetry
+//
+// An Aside reports through OpenTelemetry (MetricRequests and the names
+// beside it, and a SpanLoad span under a traced caller) to
+// Options.MeterProvider and Options.TracerProvider, the global providers
+// when nil, with Options.Name as its only identifying attribute. With no
+// provider installed a hit costs no allocation (the rules are those of
+// every svckit package; see internal/telemetry).
 package cache

@@ -92,7 +92,9 @@ func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Cont
 	s := &a.gens[maphash.String(a.seed, k)%stripes]
 	gen := s.gen.Load()
 	a.loads.Add(1)
-	v, err := a.call(ctx, k, load, token)
+	lctx, span := a.m.startLoad(ctx)
+	v, err := a.call(lctx, k, load, token)
+	a.m.loaded(ctx, span, err != nil && a.isNotFound(err), err)
 	if err != nil {
 		if !a.isNotFound(err) {
 			a.loadErrs.Add(1)
@@ -161,6 +163,7 @@ func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, 
 	defer s.mu.RUnlock()
 	if s.gen.Load() != gen {
 		a.lostFills.Add(1)
+		a.m.fenced.Inc(ctx)
 		return true, nil
 	}
 	ttl = a.jittered(ttl)
@@ -179,6 +182,7 @@ func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, 
 	a.storeUp(ctx)
 	if !stored {
 		a.lostFills.Add(1)
+		a.m.fenced.Inc(ctx)
 	}
 	return !stored, nil
 }

@@ -1,0 +1,121 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
+)
+
+func TestAsideTelemetry(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	store := newFlaky[string](t)
+	var a *cache.Aside[string, string]
+	a = cache.NewAside[string, string](store, cache.Options[string]{
+		Name: "users", MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers,
+	})
+	ctx, end := sdk.Parent(context.Background())
+	boom := errors.New("boom")
+
+	_, err := a.Get(ctx, "k", constLoad("v")) // miss, load ok
+	require.NoError(t, err, "load")
+	_, err = a.Get(ctx, "k", constLoad("w")) // hit
+	require.NoError(t, err, "hit")
+	_, err = a.Get(ctx, "nf", func(context.Context) (string, error) { return "", cache.ErrNotFound })
+	require.ErrorIs(t, err, cache.ErrNotFound, "miss, load not found")
+	_, err = a.Get(ctx, "nf", constLoad("x"))
+	require.ErrorIs(t, err, cache.ErrNotFound, "negative hit")
+	_, err = a.Get(ctx, "bad", func(context.Context) (string, error) { return "", boom })
+	require.ErrorIs(t, err, boom, "miss, load error")
+	_, err = a.Get(ctx, "fenced", func(ctx context.Context) (string, error) {
+		require.NoError(t, a.Delete(ctx, "fenced"), "delete during the load")
+		return "old", nil
+	})
+	require.NoError(t, err, "a fenced load still answers its caller")
+	store.fail.Store(true)
+	_, err = a.Get(ctx, "k", constLoad("v")) // store down: miss, fallback, load ok, no set
+	require.NoError(t, err, "served from the loader")
+	store.fail.Store(false)
+	end()
+
+	name := "svckit.cache.name=users"
+	assert.Equal(t, map[string]int64{
+		"svckit.cache.requests{result=hit," + name + "}":          1,
+		"svckit.cache.requests{result=miss," + name + "}":         5,
+		"svckit.cache.requests{result=negative_hit," + name + "}": 1,
+		"svckit.cache.loads{result=ok," + name + "}":              3,
+		"svckit.cache.loads{result=not_found," + name + "}":       1,
+		"svckit.cache.loads{result=error," + name + "}":           1,
+		"svckit.cache.fills.rejected{" + name + "}":               1,
+		"svckit.cache.store.errors{operation=get," + name + "}":   1,
+		"svckit.cache.fallbacks{" + name + "}":                    1,
+	}, sdk.Sums(t), "every outcome counted once under its result, never with a key")
+
+	var loads, failed int
+	for _, s := range sdk.Spans.GetSpans() {
+		if s.Name != cache.SpanLoad {
+			continue
+		}
+		loads++
+		assert.Equal(t, map[string]string{cache.AttrName: "users"}, withoutError(telemetrytest.SpanAttrs(s)), "load span attributes: the cache name, no key")
+		assert.True(t, s.Parent.IsValid(), "a load span is a child of the caller's span")
+		if s.Status.Code == codes.Error {
+			failed++
+			assert.Equal(t, "*errors.errorString", telemetrytest.SpanAttrs(s)["error.type"], "error type, not message")
+		}
+	}
+	assert.Equal(t, 5, loads, "one span per loader call")
+	assert.Equal(t, 1, failed, "only the failed load is an error; not found is an answer")
+}
+
+func withoutError(m map[string]string) map[string]string {
+	delete(m, "error.type")
+	return m
+}
+
+func TestAsideTelemetryStaleServe(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	a, clk := swr(t, cache.Options[string]{Name: "stale", MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers})
+	ctx := context.Background()
+	_, err := a.Get(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+	require.NoError(t, err, "load")
+	clk.Advance(2 * time.Minute)
+	_, err = a.Get(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+	require.NoError(t, err, "stale hit")
+	a.WaitRefreshes()
+	sums := sdk.Sums(t)
+	assert.Equal(t, int64(1), sums["svckit.cache.stale_serves{svckit.cache.name=stale}"], "one stale serve")
+	assert.Equal(t, int64(2), sums["svckit.cache.loads{result=ok,svckit.cache.name=stale}"], "the first load and the refresh")
+	assert.Empty(t, sdk.Spans.GetSpans(), "no span without a traced caller")
+}
+
+// TestAsideHitAllocs proves that the instrumentation adds no allocation to
+// a hit, with no provider installed (the global no-op) and with the SDK.
+func TestAsideHitAllocs(t *testing.T) {
+	ctx := context.Background()
+	sdk := telemetrytest.New(t)
+	for _, tc := range []struct {
+		name string
+		opts cache.Options[string]
+	}{
+		{"no provider", cache.Options[string]{}},
+		{"sdk", cache.Options[string]{Name: "users", MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), tc.opts)
+			_, err := a.Get(ctx, "k", constLoad("v"))
+			require.NoError(t, err, "warm")
+			load := constLoad("w")
+			allocs := testing.AllocsPerRun(1000, func() { _, _ = a.Get(ctx, "k", load) })
+			t.Logf("allocs per hit: %v", allocs)
+			assert.Zero(t, allocs, "a hit allocates nothing")
+		})
+	}
+}
