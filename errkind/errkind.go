@@ -30,7 +30,9 @@
 // cursors). dialect: Unavailable (connection lost, too many connections),
 // Timeout (statement cancelled at a deadline), BadRequest (text the
 // database cannot store), Conflict (constraint violations). txn,
-// idempotency and auth/sqlstore pass driver errors through dialect.Wrap.
+// idempotency and auth/sqlstore pass driver errors through dialect.Wrap;
+// txn's ErrPoolTimeout (no pool connection within Options.ConnWait) is
+// Unavailable.
 // auth, middleware and ratelimit report Unauthenticated, PermissionDenied
 // and RateLimited through the same interfaces. An application adds its own
 // codes with envelope.New(422, "INSUFFICIENT_FUNDS", …) or with any type
