@@ -193,7 +193,11 @@ func TestSharedRedisBudget(t *testing.T) {
 	var logs logBuffer
 	var servers []*httptest.Server
 	for range 2 {
-		l := ratelimit.New(limit, redisstore.New(client, redisstore.Options{Prefix: prefix}))
+		// A generous deadline: this test is about one budget shared by
+		// two instances, not about how a slow Redis is handled (that is
+		// redisstore's own tests), and 200 concurrent decisions on a
+		// loaded machine under -race can outlive the 50 ms default.
+		l := ratelimit.New(limit, redisstore.New(client, redisstore.Options{Prefix: prefix, Timeout: 5 * time.Second}))
 		srv := httptest.NewServer(newAPI(t, &logs, l))
 		defer srv.Close()
 		servers = append(servers, srv)
