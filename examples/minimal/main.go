@@ -1,17 +1,26 @@
 // Command minimal is the smallest useful svckit service: one in-memory
-// resource (notes) answered in the envelope, with request ids and panic
-// recovery. Run it with `go run ./examples/minimal` and try
+// resource (notes) answered in the envelope (404 and 405 too), with request
+// ids, one log line per request, panic recovery, server timeouts and a
+// graceful shutdown on SIGINT/SIGTERM. It listens on $ADDR (default
+// :8081). Run it with `go run ./examples/minimal` and try
 //
 //	curl -s -X POST localhost:8081/notes -H 'Content-Type: application/json' -d '{"text":"hi"}'
 //	curl -s localhost:8081/notes/1
 package main
 
 import (
-	"log"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
@@ -53,12 +62,16 @@ func (s *notes) create(r *http.Request) (envelope.Result[Note], error) {
 }
 
 func (s *notes) get(r *http.Request) (Note, error) {
-	id, _ := strconv.Atoi(r.PathValue("id"))
+	raw, err := envelope.PathValue(r, "id")
+	if err != nil {
+		return Note{}, err
+	}
+	id, _ := strconv.Atoi(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.byID[id]
 	if !ok {
-		return Note{}, envelope.NotFound("note", r.PathValue("id"))
+		return Note{}, envelope.NotFound("note", raw)
 	}
 	return n, nil
 }
@@ -76,20 +89,67 @@ func (s *notes) list(r *http.Request) ([]Note, error) {
 }
 
 // newHandler wires the routes and the middleware every request passes.
-func newHandler() http.Handler {
+func newHandler(logger *slog.Logger) http.Handler {
 	s := &notes{byID: map[int]Note{}}
 	mux := http.NewServeMux()
 	mux.Handle("POST /notes", envelope.HandleResult(s.create))
 	mux.Handle("GET /notes/{id}", envelope.Handle(s.get))
 	mux.Handle("GET /notes", envelope.Handle(s.list))
-	return withMiddleware(mux)
+	return withMiddleware(logger, envelope.Routes(mux)) // 404 and 405 as envelopes
 }
 
-// withMiddleware gives every request an id and turns panics into 500s.
-func withMiddleware(h http.Handler) http.Handler {
-	return middleware.Chain(middleware.RequestID, middleware.Recover).Then(h)
+// withMiddleware gives every request an id and a log line, and turns panics
+// into 500s logged in that line.
+func withMiddleware(logger *slog.Logger, h http.Handler) http.Handler {
+	return middleware.Chain(
+		middleware.RequestID,
+		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logger}),
+		middleware.Recover,
+	).Then(h)
+}
+
+// serve answers on ln until ctx ends, then lets requests in flight finish
+// for up to 10 s.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	drain, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// addr is $ADDR, else :8081.
+func addr(getenv func(string) string) string {
+	if a := getenv("ADDR"); a != "" {
+		return a
+	}
+	return ":8081"
 }
 
 func main() {
-	log.Fatal(http.ListenAndServe(":8081", newHandler()))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", addr(os.Getenv))
+	if err == nil {
+		logger.Info("listening", "addr", ln.Addr().String())
+		err = serve(ctx, ln, newHandler(logger))
+	}
+	if err != nil {
+		logger.Error("minimal stopped", "err", err)
+		os.Exit(1)
+	}
 }
