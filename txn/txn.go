@@ -219,16 +219,27 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 //
 // database/sql would roll back on cancellation by itself, but on a goroutine
 // of its own that may still hold the connection when Commit has returned.
-// attempt begins the transaction on a context without cancellation and rolls
-// it back from context.AfterFunc instead, which it can wait for.
+// attempt begins the transaction on a context that ctx cancels only while
+// BEGIN runs, and rolls back from context.AfterFunc instead, which it can
+// wait for.
 func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
 	conn, err := acquire(ctx, db, opts.ConnWait)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(context.WithoutCancel(ctx), opts.TxOptions)
+	// BEGIN watches ctx only while it runs: a BEGIN on a hung connection
+	// ends at ctx's deadline, and once it has returned, database/sql's own
+	// rollback on cancellation never fires (the AfterFunc below does it).
+	beginCtx, cancelBegin := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBegin() // the transaction has ended by then
+	stopBegin := context.AfterFunc(ctx, cancelBegin)
+	tx, err := conn.BeginTx(beginCtx, opts.TxOptions)
+	stopBegin()
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil { // BEGIN was cut at ctx's end
+			return nil, fmt.Errorf("txn: begin: %w", cerr)
+		}
 		if dialect.Classify(err) == dialect.ConnectionLost {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the dead connection
 		}
