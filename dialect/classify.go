@@ -42,9 +42,10 @@ const (
 	// transaction must restart.
 	RecordChanged
 	// ConnectionLost: the connection could not be made or broke, or the
-	// server is shutting down or starting (driver.ErrBadConn, *net.OpError;
-	// PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL 1053, 1927, 2006, 2013,
-	// 4031 and go-sql-driver's ErrInvalidConn). io.ErrUnexpectedEOF is not
+	// server is shutting down or starting (driver.ErrBadConn, *net.OpError,
+	// an error whose SafeToRetry method reports true, as pgx's "conn
+	// closed" does; PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL 1053, 1927,
+	// 2006, 2013, 4031 and go-sql-driver's ErrInvalidConn). io.ErrUnexpectedEOF is not
 	// one: a truncated JSON body says it too, and no supported driver
 	// reports a lost connection with it alone.
 	ConnectionLost
@@ -165,9 +166,14 @@ func Classify(err error) Class {
 		}
 	}
 	var op *net.OpError
+	var retry interface{ SafeToRetry() bool }
 	switch {
 	case errors.Is(err, driver.ErrBadConn),
 		errors.As(err, &op), isMySQLInvalidConn(err):
+		return ConnectionLost
+	case errors.As(err, &retry) && retry.SafeToRetry():
+		// pgx: the request never reached the server, as on a connection
+		// an earlier failure closed ("conn closed").
 		return ConnectionLost
 	}
 	return Other
