@@ -14,7 +14,18 @@
 //   - RateLimit: 429 with Retry-After and the IETF RateLimit fields, backed
 //     by a ratelimit.Limiter (in memory, or shared through Redis with
 //     ratelimit/redisstore);
-//   - Timeout, MaxBytes, SecurityHeaders.
+//   - Timeout, MaxBytes, SecurityHeaders;
+//   - Telemetry: an OpenTelemetry server span per request (continuing an
+//     inbound W3C traceparent) and the http.server.request.duration
+//     histogram by route pattern, with TraceLogHandler adding trace_id and
+//     span_id to the log records of the request.
+//
+// Telemetry and RateLimit report through the OpenTelemetry API to the
+// providers in their options, the global ones when nil; with none
+// installed, RateLimit's decision counter costs no allocation (the rules
+// are those of every svckit package: instruments made at construction,
+// attribute sets prebuilt, cardinality bounded by code, never a key or a
+// raw path).
 //
 // Errors are written with envelope.WriteError, so every failure has the
 // envelope shape and the request id. Chain composes middleware in reading

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/errkind"
@@ -52,6 +54,9 @@ type RateLimitOptions struct {
 	// fields. Empty means "default". It must be a valid structured-field
 	// string: printable ASCII without '"' or '\'.
 	Policy string
+	// MeterProvider receives MetricRateLimitDecisions. Nil means otel's
+	// global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // RateLimit returns a middleware that limits requests by key (nil means
@@ -103,10 +108,12 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 	}
 	quoted := `"` + name + `"`
 	policy := policyItem(quoted, opts.Limiter.Limit())
+	m := newRateLimitMetrics(opts.MeterProvider, name)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := opts.Limiter.Allow(r.Context(), key(r))
 			if err != nil {
+				m.storeError.Inc(r.Context())
 				// A store's outage reports errkind.Unavailable; anything
 				// else from a store is rendered as unavailable too.
 				if _, ok := errkind.Inspect(err); !ok {
@@ -119,9 +126,11 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 			h.Add("RateLimit-Policy", policy)
 			h.Add("RateLimit", serviceLimitItem(quoted, res))
 			if !res.Allowed {
+				m.limited.Inc(r.Context())
 				_ = envelope.WriteError(w, r, res.Err())
 				return
 			}
+			m.allowed.Inc(r.Context())
 			next.ServeHTTP(w, r)
 		})
 	}
