@@ -309,26 +309,9 @@ func proxyFaults(target string, bound func(string, time.Duration) time.Duration)
 	}
 }
 
-// Reasons the cache's Redis calls and the transaction helper cannot yet meet
-// an assertion; each names the missing piece.
-const (
-	pendingCacheDeadline = "cache/rediscache has no per-call deadline or breaker yet: a cache read waits for the Redis client's own 500 ms timeout before the database serves"
-	pendingBeginDeadline = "txn begins on a context without cancellation, so a BEGIN on a hung PostgreSQL connection waits for the connection, past the request deadline"
-	pendingConnClosed    = "pgx's \"conn closed\" (a connection closed by an earlier failure) is not classified as a lost connection, so a BEGIN on it renders 500"
-)
-
-// pendingFaults lists, per fault, the assertions skipped until the piece
-// named in the reason lands.
-var pendingFaults = map[string]map[string]string{
-	"redis black hole":            {"p99/get": pendingCacheDeadline},
-	"redis latency +200ms":        {"p99/get": pendingCacheDeadline},
-	"redis connection reset":      {"p99/get": pendingCacheDeadline},
-	"redis down then up":          {"p99/get": pendingCacheDeadline},
-	"postgres black hole":         {"statuses/transfer": pendingBeginDeadline, "p99/transfer": pendingBeginDeadline},
-	"postgres connection reset":   {"statuses/transfer": pendingConnClosed, "statuses/login": pendingConnClosed},
-	"postgres down then up":       {"statuses/transfer": pendingConnClosed, "statuses/login": pendingConnClosed},
-	"postgres connections killed": {"statuses/transfer": pendingConnClosed, "statuses/login": pendingConnClosed},
-}
+// pendingFaults lists, per fault, assertions skipped with the reason
+// (the missing piece they wait on). Empty: every assertion runs.
+var pendingFaults = map[string]map[string]string{}
 
 // TestFaults is the fault-injection suite: for each fault, statuses stay
 // in the documented set, p99 latency within the fault's bound, the service
