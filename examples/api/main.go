@@ -48,7 +48,7 @@ func run(logger *slog.Logger) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "database", cfg.Database.Dialect, "redis", cfg.RedisURL != "")
 	// After the first signal, a second one ends the process at once.
 	context.AfterFunc(ctx, stop)
-	if err := a.Serve(ctx, ln); err != nil {
+	if err := a.Run(ctx, ln); err != nil {
 		return err
 	}
 	logger.Info("stopped")

@@ -52,7 +52,6 @@ type App struct {
 	limits *limits
 
 	cursorKey []byte
-	janitor   *janitor
 	gate      *poolGate
 	draining  atomic.Bool // set by Serve once its context is done
 
@@ -125,7 +124,6 @@ func (a *App) init(ctx context.Context) error {
 	p := cfg.Pool.withDefaults(cfg.Database)
 	a.gate = newPoolGate(p.MaxOpen, p.Wait)
 	a.handler = a.routes()
-	a.janitor = a.startJanitor()
 	return nil
 }
 
@@ -237,16 +235,12 @@ func (a *App) Events() *LogBus { return a.events }
 // Handler returns the service's HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Close releases what New opened: the janitor goroutine that deletes
-// expired refresh tokens and idempotency keys, the user cache, the rate
-// limit stores, and the
-// database pool and Redis client New dialled itself (not those given in
-// Config).
+// Close releases what New opened: the user cache, the rate limit stores,
+// and the database pool and Redis client New dialled itself (not those
+// given in Config). New starts no goroutine of its own; Run's end when it
+// returns.
 func (a *App) Close() error {
 	var errs []error
-	if a.janitor != nil {
-		a.janitor.stop()
-	}
 	if a.users != nil {
 		errs = append(errs, a.users.cache.Close())
 	}

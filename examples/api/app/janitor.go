@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -15,30 +14,20 @@ const (
 	janitorInterval = time.Hour
 )
 
-// janitor deletes expired refresh tokens and idempotency keys every
-// janitorInterval until stop is called. Several instances may run one each:
-// the deletes are idempotent.
-type janitor struct {
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-}
-
-func (a *App) startJanitor() *janitor {
-	ctx, cancel := context.WithCancel(context.Background())
-	j := &janitor{cancel: cancel}
-	j.done.Go(func() {
-		tick := time.NewTicker(janitorInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-tick.C:
-				a.sweep(ctx, now)
-			}
+// runJanitor deletes expired refresh tokens and idempotency keys every
+// janitorInterval until ctx ends. Several instances may run one each: the
+// deletes are idempotent. Run starts it beside the server.
+func (a *App) runJanitor(ctx context.Context) {
+	tick := time.NewTicker(janitorInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			a.sweep(ctx, now)
 		}
-	})
-	return j
+	}
 }
 
 // sweep deletes what expired before now.
@@ -53,10 +42,4 @@ func (a *App) sweep(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		a.logger.InfoContext(ctx, "deleted expired idempotency keys", "count", n)
 	}
-}
-
-// stop ends the janitor and waits for it.
-func (j *janitor) stop() {
-	j.cancel()
-	j.done.Wait()
 }

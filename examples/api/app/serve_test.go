@@ -29,7 +29,7 @@ type serving struct {
 	done   chan error         // Serve's result
 }
 
-// serve runs a fresh SQLite instance with app.Serve, as main does.
+// serve runs a fresh SQLite instance with app.Run, as main does.
 func serve(t *testing.T, edit func(*app.Config)) *serving {
 	t.Helper()
 	cfg := testConfig()
@@ -40,7 +40,7 @@ func serve(t *testing.T, edit func(*app.Config)) *serving {
 	return serveWith(t, cfg)
 }
 
-// serveWith runs an instance with cfg and app.Serve, as main does.
+// serveWith runs an instance with cfg and app.Run, as main does.
 func serveWith(t *testing.T, cfg app.Config) *serving {
 	t.Helper()
 	a, err := app.New(context.Background(), cfg)
@@ -49,7 +49,7 @@ func serveWith(t *testing.T, cfg app.Config) *serving {
 	require.NoError(t, err, "listen")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
+	go func() { done <- a.Run(ctx, ln) }()
 	s := &serving{
 		server: &server{URL: "http://" + ln.Addr().String(), App: a, Client: &http.Client{Transport: &http.Transport{}}},
 		Addr:   ln.Addr().String(),
