@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -259,6 +260,10 @@ type faultCase struct {
 	// p99 bounds each route's p99 latency under the fault, given the
 	// baseline's p99 of the same route.
 	p99 func(route string, base time.Duration) time.Duration
+	// ready is what /readyz must answer while the fault lasts: its status
+	// and, for a 200, the body's status ("" when not checked).
+	readyStatus int
+	readyBody   string
 	// pending maps an assertion ("statuses", "p99/get", "recovery", ...)
 	// to the reason it is skipped for now.
 	pending map[string]string
@@ -380,12 +385,20 @@ func TestFaults(t *testing.T) {
 
 	for i := range cases {
 		cases[i].pending = pendingFaults[cases[i].name]
+		switch cases[i].name {
+		case "redis black hole", "redis connection reset", "redis down then up":
+			// Redis is optional: the service is ready, and says it is degraded.
+			cases[i].readyStatus, cases[i].readyBody = http.StatusOK, "degraded"
+		case "postgres black hole", "postgres down then up":
+			cases[i].readyStatus = http.StatusServiceUnavailable
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e.warm(t)
 			c.inject(t, e)
 			stats := e.drive(faultLoad)
+			ready := call(e.client, e.s.URL, "GET", "/readyz", "", nil)
 			c.clear(t, e)
 			took, recovered := e.recover()
 
@@ -417,6 +430,16 @@ func TestFaults(t *testing.T) {
 				check("p99/"+r, func(t *testing.T) {
 					bound := c.p99(r, base[r].quantile(0.99))
 					assert.LessOrEqual(t, st.quantile(0.99), bound, "%s: p99 within the fault's bound (baseline p99 %v)", r, base[r].quantile(0.99))
+				})
+			}
+			if c.readyStatus != 0 {
+				check("readiness", func(t *testing.T) {
+					assert.Equal(t, c.readyStatus, ready.Status, "/readyz under the fault: %s", ready.Raw)
+					if c.readyBody != "" {
+						var body struct{ Data app.Readiness }
+						require.NoError(t, json.Unmarshal(ready.Raw, &body), "readiness body: %s", ready.Raw)
+						assert.Equal(t, c.readyBody, body.Data.Status, "/readyz names the degraded dependency: %s", ready.Raw)
+					}
 				})
 			}
 			check("recovery", func(t *testing.T) {
