@@ -44,6 +44,38 @@ func (p *RedisProcess) Continue(t testing.TB) {
 	}
 }
 
+// Restart kills the server by its PID (SIGKILL, as a crash would), waits
+// for down, and starts a new one on the same port with the same arguments,
+// waiting until it answers PING. The data is gone: the server keeps none on
+// disk.
+func (p *RedisProcess) Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	p.kill()
+	time.Sleep(down)
+	cmd := exec.Command(p.cmd.Path, p.cmd.Args[1:]...)
+	cmd.Dir = p.cmd.Dir
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testdb: restart redis-server: %v", err)
+	}
+	p.cmd = cmd
+	c := redis.NewClient(&redis.Options{Addr: p.Addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testdb: restarted redis-server on %s did not answer: %v", p.Addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *RedisProcess) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGCONT)
 	_ = p.cmd.Process.Kill()
