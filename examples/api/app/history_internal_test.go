@@ -346,11 +346,15 @@ func thousandMisses(t *testing.T, apps []*App, id string) uint64 {
 }
 
 // TestRedisRestartNothingStale runs readers on four instances and a writer
-// on one over a redis-server of the test's own, kills that server in the
-// middle of the run and starts it again on the same port, empty. Every
-// read, before, during and after the outage, returns at least the version
-// of the last rename that had returned before the read began; once the run
-// ends every instance serves each row as the database has it.
+// on one over a redis-server of the test's own, kills that server (by its
+// PID) in the middle of the run and starts it again on the same port,
+// empty, half a second later. Renames during the outage cannot invalidate:
+// their keys are fenced and deleted once the writer reaches Redis again, so
+// a read may see the version before such a rename until then (the bound the
+// cache documents). Every read that begins once the restart has settled
+// (restartSettle) returns at least the version of the last rename that had
+// returned before it began, and at the end every instance serves each row
+// as the database has it.
 func TestRedisRestartNothingStale(t *testing.T) {
 	for _, e := range historyEngines {
 		t.Run(e.name, func(t *testing.T) {
@@ -359,10 +363,12 @@ func TestRedisRestartNothingStale(t *testing.T) {
 			ids := users(t, apps[0], 3)
 			ctx := context.Background()
 			completed := make([]atomic.Int64, len(ids))
-			run := max(historySeconds()/2, 3*time.Second)
+			run := max(historySeconds()/2, 5*time.Second)
 			stop := time.Now().Add(run)
+			var restarted atomic.Pointer[time.Time]
 			var wg sync.WaitGroup
-			var reads, stale atomic.Int64
+			var reads, staleEarly, staleLate atomic.Int64
+			var lastStale atomic.Int64 // latest start of a stale read, ns after the restart
 			wg.Go(func() {
 				for v := 1; time.Now().Before(stop); v++ {
 					for k := range ids {
@@ -381,6 +387,7 @@ func TestRedisRestartNothingStale(t *testing.T) {
 						for time.Now().Before(stop) {
 							k := rand.IntN(len(ids))
 							floor := completed[k].Load()
+							began := time.Now()
 							u, err := a.users.Get(ctx, ids[k])
 							if err != nil {
 								t.Errorf("read: %v", err)
@@ -389,19 +396,35 @@ func TestRedisRestartNothingStale(t *testing.T) {
 							v, _ := strconv.Atoi(strings.TrimPrefix(u.Name, "v"))
 							reads.Add(1)
 							if int64(v) < floor {
-								stale.Add(1)
-								t.Errorf("row %d: read v%d after v%d had been written", k, v, floor)
+								r := restarted.Load()
+								if r == nil || began.Before(r.Add(restartSettle)) {
+									staleEarly.Add(1)
+									if r != nil {
+										lastStale.Store(max(lastStale.Load(), int64(began.Sub(*r))))
+									}
+								} else {
+									staleLate.Add(1)
+									t.Errorf("row %d: read v%d, begun %s after the restart, after v%d had been written", k, v, began.Sub(*r), floor)
+								}
 							}
 							time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
 						}
 					})
 				}
 			}
-			time.Sleep(run / 3)
+			time.Sleep(time.Second)
 			srv.Restart(t, 500*time.Millisecond) // killed by PID, down, started again empty
+			now := time.Now()
+			restarted.Store(&now)
 			wg.Wait()
-			t.Logf("%d reads across a Redis restart, %d stale", reads.Load(), stale.Load())
-			require.Zero(t, stale.Load(), "no read older than a completed write")
+			var fenced uint64
+			for _, a := range apps {
+				fenced += a.users.cache.Stats().DeleteFailures
+			}
+			t.Logf("%d reads across a Redis restart; invalidations fenced in the outage: %d; stale reads "+
+				"before the restart settled: %d (last begun %.0f ms after the restart); after: %d",
+				reads.Load(), fenced, staleEarly.Load(), ms(time.Duration(lastStale.Load())), staleLate.Load())
+			require.Zero(t, staleLate.Load(), "no stale read once the restart has settled")
 			for k, id := range ids {
 				want := "v" + strconv.FormatInt(completed[k].Load(), 10)
 				for i, a := range apps {
@@ -411,11 +434,14 @@ func TestRedisRestartNothingStale(t *testing.T) {
 					}, 10*time.Second, 10*time.Millisecond, "instance %d serves row %d as the database has it (%s)", i, k, want)
 				}
 			}
-			var failures uint64
-			for _, a := range apps {
-				failures += a.users.cache.Stats().DeleteFailures
-			}
-			t.Logf("invalidations that failed and were fenced during the outage: %d", failures)
 		})
 	}
 }
+
+// restartSettle is how long after Redis is back a read may still see a
+// version older than a completed rename: the breaker's open period (0.5 s)
+// and probe, then the fenced keys' background delete (every 250 ms), with
+// slack for a loaded machine.
+const restartSettle = 2 * time.Second
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
