@@ -63,4 +63,13 @@
 // SELECT ... FOR UPDATE, always in the same order (for example by primary
 // key), so that two transactions never wait on each other. On SQLite the
 // IMMEDIATE transaction itself is the lock.
+//
+// # Telemetry
+//
+// A transaction begun by Do or DoWith reports through OpenTelemetry to
+// Options.Telemetry (NewTelemetry over a meter and tracer provider; nil
+// means the global providers): MetricTransactions by result,
+// MetricAttempts, MetricRetries by reason, and a SpanTransaction span under
+// a traced caller.
+// Counting a transaction allocates nothing.
 package txn

@@ -119,6 +119,9 @@ type Options struct {
 	// random between half and all of 10ms·2^(failures-1), capped at 1s. The
 	// wait ends early, with ctx's error, when ctx is done.
 	Backoff func(failures int) time.Duration
+	// Telemetry receives the transaction's metrics and span (see
+	// MetricTransactions). Nil means the global providers of package otel.
+	Telemetry *Telemetry
 }
 
 func (o Options) attempts() int {
@@ -191,9 +194,13 @@ func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.C
 }
 
 // run begins the transaction and retries it.
-func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) error {
+func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (err error) {
+	t := opts.telemetry()
+	ctx, span := t.start(ctx)
+	defer func() { t.finish(ctx, span, err) }()
 	max := opts.attempts()
 	for n := 1; ; n++ {
+		t.attempts.Inc(ctx)
 		hooks, err := attempt(ctx, db, opts, fn)
 		if err == nil {
 			if len(hooks) > 0 { // the connection is back in the pool by now
@@ -207,6 +214,7 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 		if n >= max {
 			return dialect.Wrap(&RetryError{Attempts: n, Err: err})
 		}
+		t.retry(ctx, span, err)
 		if werr := wait(ctx, opts.delay(n)); werr != nil {
 			return fmt.Errorf("txn: %w while waiting to retry: %w", werr, &RetryError{Attempts: n, Err: err})
 		}
