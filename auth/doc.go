@@ -64,6 +64,19 @@
 //	})
 //	claims, err := v.VerifyAccess(ctx, token)
 //
+// # Verified tokens are remembered
+//
+// A client sends the same access token with every request until it
+// expires, and parsing and checking it is most of what an authenticated
+// request costs. Tokens and Verifier remember the tokens that verified (a
+// few thousand, bounded in count and bytes; VerifyCacheSize and CacheSize
+// set the number, negative turns it off), as API gateways do. A remembered
+// token is accepted without being parsed again only while the exact same
+// string is presented, its nbf/exp window holds with the leeway, and its
+// kid still names the very key that verified it: a retired, removed or
+// replaced key ends it at once. Nothing is accepted that a full
+// verification would refuse; only time is saved.
+//
 // # Refresh rotation
 //
 // Each login starts a family. Refresh verifies the refresh token, looks the

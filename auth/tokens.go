@@ -61,6 +61,10 @@ type Options struct {
 	Keys     *KeySet      // signing and verification keys; required
 	Store    RefreshStore // refresh-token families; required
 	Users    UserLookup   // current user state for Refresh; required
+	// VerifyCacheSize is how many verified access tokens VerifyAccess
+	// remembers (see Verifier). Zero means DefaultVerifyCacheSize;
+	// negative turns the cache off.
+	VerifyCacheSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the source of token and family ids; nil means crypto/rand.
@@ -84,7 +88,7 @@ type Pair struct {
 type Tokens struct {
 	opts          Options
 	keys          KeySource
-	accessParser  *jwt.Parser
+	access        *Verifier
 	refreshParser *jwt.Parser
 }
 
@@ -135,8 +139,13 @@ func NewTokens(opts Options) (*Tokens, error) {
 	if opts.ClientID == "" {
 		opts.ClientID = opts.Issuer
 	}
-	return &Tokens{opts: opts, keys: keySetAt{opts.Keys, opts.Now},
-		accessParser:  newParser(opts.Algorithms, opts.Issuer, opts.Audience, opts.Leeway, opts.Now),
+	keys := keySetAt{opts.Keys, opts.Now}
+	access, err := NewVerifier(keys, VerifierOptions{Issuer: opts.Issuer, Audience: opts.Audience,
+		Algorithms: opts.Algorithms, Leeway: opts.Leeway, Now: opts.Now, CacheSize: opts.VerifyCacheSize})
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{opts: opts, keys: keys, access: access,
 		refreshParser: newParser(opts.Algorithms, opts.Issuer, opts.RefreshAudience, opts.Leeway, opts.Now)}, nil
 }
 
@@ -179,22 +188,14 @@ func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
 // ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
 // rendering 401. See Verifier for what is refused.
 func (t *Tokens) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
-	var w accessWire
-	if err := verifyToken(ctx, t.accessParser, t.keys, token, []string{AccessTokenType}, &w); err != nil {
-		return nil, err
-	}
-	if w.Sub == "" {
-		return nil, ErrInvalidToken.with(errors.New("no subject"))
-	}
-	c := w.claims()
-	return &c, nil
+	return t.access.VerifyAccess(ctx, token)
 }
 
 // VerifyRefresh verifies a refresh token's signature and claims, without
 // consulting the store. Errors are as for VerifyAccess.
 func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaims, error) {
 	var w refreshWire
-	if err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w); err != nil {
+	if _, err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w); err != nil {
 		return nil, err
 	}
 	if w.Sub == "" || w.Jti == "" || w.Fid == "" || w.Fexp.IsZero() {

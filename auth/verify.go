@@ -39,6 +39,11 @@ type VerifierOptions struct {
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheSize is how many verified tokens the Verifier remembers, so
+	// that a token presented again is not parsed and checked again while
+	// its time window and its key hold (see the package documentation).
+	// Zero means DefaultVerifyCacheSize; negative turns the cache off.
+	CacheSize int
 }
 
 // Verifier verifies access tokens against keys from a KeySource: signature
@@ -48,12 +53,20 @@ type VerifierOptions struct {
 // a date claim that is not a JSON number, no "exp", a wrong "iss" or
 // "aud", or no "sub".
 //
+// A Verifier remembers the tokens that verified (VerifierOptions.CacheSize):
+// the same token string, while its nbf/exp window holds and its kid still
+// names the key that verified it, is accepted without being parsed again.
+// Nothing else is skipped, so nothing is accepted that would not be.
+//
 // Build it with NewVerifier; the zero value is not usable. A Verifier is
-// safe for concurrent use and holds no resources.
+// safe for concurrent use and holds no resources that need closing.
 type Verifier struct {
 	keys   KeySource
 	types  []string
 	parser *jwt.Parser
+	now    func() time.Time
+	leeway time.Duration
+	cache  *verifyCache // nil: off
 }
 
 // NewVerifier returns a Verifier of the tokens signed by keys.
@@ -77,8 +90,10 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{keys: keys, types: slices.Clone(types),
-		parser: newParser(algs, opts.Issuer, opts.Audience, opts.Leeway, opts.Now)}, nil
+	leeway := min(max(opts.Leeway, 0), MaxLeeway)
+	return &Verifier{keys: keys, types: slices.Clone(types), now: opts.Now, leeway: leeway,
+		parser: newParser(algs, opts.Issuer, opts.Audience, leeway, opts.Now),
+		cache:  newVerifyCache(opts.CacheSize)}, nil
 }
 
 // checkAlgorithms returns a copy of algs, all supported ones when empty.
@@ -100,7 +115,7 @@ func newParser(algs []string, iss, aud string, leeway time.Duration, now func() 
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(iss),
 		jwt.WithAudience(aud),
-		jwt.WithLeeway(min(max(leeway, 0), MaxLeeway)),
+		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(now),
 		jwt.WithStrictDecoding(),
 	)
@@ -109,14 +124,25 @@ func newParser(algs []string, iss, aud string, leeway time.Duration, now func() 
 // VerifyAccess verifies an access token and returns its claims. Errors are
 // ErrInvalidToken, ErrExpired or ErrWrongTokenType, all rendering 401.
 func (v *Verifier) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
+	if v.cache != nil {
+		if e, ok := v.cache.get(token, v.now()); ok {
+			if k, err := v.keys.VerificationKey(ctx, e.kid); err == nil && k == e.key {
+				return e.copyClaims(), nil
+			}
+		}
+	}
 	var w accessWire
-	if err := verifyToken(ctx, v.parser, v.keys, token, v.types, &w); err != nil {
+	key, err := verifyToken(ctx, v.parser, v.keys, token, v.types, &w)
+	if err != nil {
 		return nil, err
 	}
 	if w.Sub == "" {
 		return nil, ErrInvalidToken.with(errors.New("no subject"))
 	}
 	c := w.claims()
+	if v.cache != nil {
+		v.cache.put(token, c, key, v.leeway, v.now())
+	}
 	return &c, nil
 }
 
@@ -148,11 +174,13 @@ func typeMatches(header any, types []string) bool {
 }
 
 // verifyToken checks the shape, the header, the signature and then the
-// claims of token, decoding its payload into claims.
-func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token string, types []string, claims jwt.Claims) error {
+// claims of token, decoding its payload into claims. It returns the key
+// that verified the signature.
+func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token string, types []string, claims jwt.Claims) (*Key, error) {
 	if len(token) > MaxTokenLen || strings.Count(token, ".") != 2 {
-		return ErrInvalidToken
+		return nil, ErrInvalidToken
 	}
+	var key *Key
 	tok, err := p.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
 		if _, ok := tok.Header["crit"]; ok {
 			// RFC 7515 §4.1.11: no extension is understood here, and an
@@ -170,6 +198,7 @@ func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token strin
 		if tok.Method.Alg() != k.method.Alg() {
 			return nil, errors.New("algorithm does not match the key")
 		}
+		key = k
 		return k.verify, nil
 	})
 	if err != nil {
@@ -177,16 +206,16 @@ func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token strin
 		// only then may the error say more than "invalid".
 		if errors.Is(err, jwt.ErrTokenInvalidClaims) {
 			if !typeMatches(tok.Header["typ"], types) {
-				return ErrWrongTokenType.with(err)
+				return nil, ErrWrongTokenType.with(err)
 			}
 			if errors.Is(err, jwt.ErrTokenExpired) {
-				return ErrExpired.with(err)
+				return nil, ErrExpired.with(err)
 			}
 		}
-		return ErrInvalidToken.with(err)
+		return nil, ErrInvalidToken.with(err)
 	}
 	if !typeMatches(tok.Header["typ"], types) {
-		return ErrWrongTokenType
+		return nil, ErrWrongTokenType
 	}
-	return nil
+	return key, nil
 }
