@@ -184,13 +184,13 @@ func (a *App) newUsers() *UserService {
 	if a.cfg.PasswordCost != 0 {
 		hasher.Params = auth.Argon2Params{Memory: a.cfg.PasswordCost, Time: 1}
 	}
-	return &UserService{
-		db:     a.db,
-		repo:   repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
-		cache:  cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
-		events: a.events,
-		hasher: hasher,
-	}
+	return newUserService(
+		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
+		inTx(a.db),
+		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
+		a.events,
+		hasher,
+	)
 }
 
 func (a *App) newAccounts() *AccountService {

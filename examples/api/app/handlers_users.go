@@ -63,12 +63,7 @@ func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
 	if err != nil {
 		return none, err
 	}
-	var dir repository.Direction
-	order, ok := userOrder(q.Get("orderBy"))
-	if !ok {
-		return none, envelope.BadRequest("orderBy must be createdAt, email or name").WithDetail("param", "orderBy")
-	}
-	dir, err = repository.ParseDirection(q.Get("orderDir"))
+	dir, err := repository.ParseDirection(q.Get("orderDir"))
 	if err != nil {
 		return none, err
 	}
@@ -84,26 +79,20 @@ func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
 		if err != nil {
 			return none, err
 		}
-		page, err := a.users.repo.FindPage(ctx, repository.PageOptions{OrderBy: order, OrderDir: dir, Limit: limit, Cursor: q.Get("cursor")})
-		if err != nil {
+		var next string
+		if users, next, err = a.users.Page(ctx, q.Get("orderBy"), dir, limit, q.Get("cursor")); err != nil {
 			return none, err
 		}
-		users = publicUsers(page.Items)
-		result = envelope.CursorPage(users, page.NextCursor)
+		result = envelope.CursorPage(users, next)
 	} else {
 		page, size, err := envelope.PageQuery(q, DefaultPageSize, MaxPageSize)
 		if err != nil {
 			return none, err
 		}
-		rows, err := a.users.repo.FindMany(ctx, repository.FindOptions{OrderBy: order, OrderDir: dir, Limit: size, Offset: envelope.Offset(page, size)})
-		if err != nil {
+		var total int64
+		if users, total, err = a.users.List(ctx, q.Get("orderBy"), dir, size, envelope.Offset(page, size)); err != nil {
 			return none, err
 		}
-		total, err := a.users.repo.Count(ctx, nil)
-		if err != nil {
-			return none, err
-		}
-		users = publicUsers(rows)
 		result = envelope.Paginated(users, page, size, int(total))
 	}
 	if include == "accounts" {
@@ -119,14 +108,6 @@ func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
 		}
 	}
 	return result, nil
-}
-
-func publicUsers(rows []userRecord) []User {
-	out := make([]User, len(rows))
-	for i, r := range rows {
-		out[i] = r.user()
-	}
-	return out
 }
 
 // limitQuery reads the cursor page size "limit": DefaultPageSize when

@@ -38,6 +38,15 @@ func (r userRecord) user() User {
 	return User{ID: r.ID, Email: r.Email, Name: r.Name, Roles: roles, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
+// userOrderOf is userOrder as an error naming the parameter.
+func userOrderOf(orderBy string) (string, error) {
+	column, ok := userOrder(orderBy)
+	if !ok {
+		return "", envelope.BadRequest("orderBy must be createdAt, email or name").WithDetail("param", "orderBy")
+	}
+	return column, nil
+}
+
 // userOrder maps the orderBy values of GET /v1/users to columns: only
 // these may be sorted on. Email sorts case-insensitively.
 func userOrder(orderBy string) (column string, ok bool) {
@@ -52,15 +61,33 @@ func userOrder(orderBy string) (column string, ok bool) {
 	return "", false
 }
 
+// atomicFunc runs fn in one transaction: txn.Do on the service's database, or
+// a plain call for repository.Memory in unit tests.
+type atomicFunc func(ctx context.Context, fn func(ctx context.Context) error) error
+
+// inTx returns the atomicFunc of db: txn.Do.
+func inTx(db *sql.DB) atomicFunc {
+	return func(ctx context.Context, fn func(ctx context.Context) error) error { return txn.Do(ctx, db, fn) }
+}
+
 // UserService is the catalogue's UserService: a repository, a cache in front
-// of reads by id, and events after commit. New builds it; the zero value is
-// not usable. It is safe for concurrent use and holds nothing to close.
+// of reads by id, and events after commit. It depends on the
+// repository.Repository contract only, so it runs on repository.SQL in the
+// service and on repository.Memory in its unit tests. Build it with
+// newUserService; the zero value is not usable. It is safe for concurrent
+// use and holds nothing to close.
 type UserService struct {
-	db     *sql.DB
-	repo   *repository.SQL[userRecord, string]
+	repo   repository.Repository[userRecord, string]
+	atomic atomicFunc
 	cache  *cache.Aside[string, User]
 	events EventBus
 	hasher *auth.Hasher
+}
+
+// newUserService returns a UserService over repo, writing through atomic,
+// reading by id through c, emitting on events and hashing with hasher.
+func newUserService(repo repository.Repository[userRecord, string], atomic atomicFunc, c *cache.Aside[string, User], events EventBus, hasher *auth.Hasher) *UserService {
+	return &UserService{repo: repo, atomic: atomic, cache: c, events: events, hasher: hasher}
 }
 
 // Register creates a user with the role "user" and emits user.created
@@ -96,7 +123,7 @@ func (s *UserService) create(ctx context.Context, email, password, name string, 
 		return User{}, err
 	}
 	rec := userRecord{Email: email, EmailLower: key, Name: name, Roles: strings.Join(roles, ","), PasswordHash: hash}
-	err = txn.Do(ctx, s.db, func(ctx context.Context) error {
+	err = s.atomic(ctx, func(ctx context.Context) error {
 		if err := s.repo.Create(ctx, &rec); err != nil {
 			return err
 		}
@@ -134,7 +161,7 @@ func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) e
 	if rec.user().hasRole(RoleAdmin) {
 		return nil
 	}
-	return txn.Do(ctx, s.db, func(ctx context.Context) error {
+	return s.atomic(ctx, func(ctx context.Context) error {
 		roles := strings.Trim(rec.Roles+","+RoleAdmin, ",")
 		if _, err := s.repo.Update(ctx, rec.ID, repository.Set{"roles": roles}); err != nil {
 			return err
@@ -233,7 +260,7 @@ func (s *UserService) Rename(ctx context.Context, id, name string) (User, error)
 		return User{}, fieldError("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
 	}
 	var out User
-	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
+	err := s.atomic(ctx, func(ctx context.Context) error {
 		rec, err := s.repo.Update(ctx, id, repository.Set{"name": strings.TrimSpace(name)})
 		if err != nil {
 			return err
@@ -243,6 +270,46 @@ func (s *UserService) Rename(ctx context.Context, id, name string) (User, error)
 		return nil
 	})
 	return out, err
+}
+
+// Page returns one cursor page of users in the order of orderBy ("",
+// createdAt, email or name) and dir, and the cursor of the next page.
+func (s *UserService) Page(ctx context.Context, orderBy string, dir repository.Direction, limit int, cursor string) ([]User, string, error) {
+	order, err := userOrderOf(orderBy)
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := s.repo.FindPage(ctx, repository.PageOptions{OrderBy: order, OrderDir: dir, Limit: limit, Cursor: cursor})
+	if err != nil {
+		return nil, "", err
+	}
+	return publicUsers(page.Items), page.NextCursor, nil
+}
+
+// List returns one offset page of users in the order of orderBy and dir,
+// and the number of users in all.
+func (s *UserService) List(ctx context.Context, orderBy string, dir repository.Direction, limit, offset int) ([]User, int64, error) {
+	order, err := userOrderOf(orderBy)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.repo.FindMany(ctx, repository.FindOptions{OrderBy: order, OrderDir: dir, Limit: limit, Offset: offset})
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := s.repo.Count(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	return publicUsers(rows), total, nil
+}
+
+func publicUsers(rows []userRecord) []User {
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = r.user()
+	}
+	return out
 }
 
 // authUser returns what tokens say about the user with id: the lookup that
