@@ -177,7 +177,9 @@ func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, 
 		err = a.store.Set(ctx, k, e, ttl)
 	}
 	if err != nil {
-		return false, a.storeFailed(ctx, "set", err)
+		// Not known to be stored, nor that no invalidation came
+		// between: callers that joined read again.
+		return true, a.storeFailed(ctx, "set", err)
 	}
 	a.storeUp(ctx)
 	if !stored {

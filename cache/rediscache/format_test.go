@@ -43,6 +43,38 @@ func TestEntryFormatRoundTrip(t *testing.T) {
 	assert.Zero(t, got, "no entry in a lease")
 }
 
+// TestEntryFormatStable decodes bytes written by format 1 as it was first
+// released: a later version of this package must still read them (or move
+// to a new first byte).
+func TestEntryFormatStable(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want cache.Entry[framed]
+	}{
+		{"value", "\xe2\x00\x00\x00\x00\x00\x00\x00\x00\x2a\x00" + `{"id":7,"name":"ada"}`,
+			cache.Entry[framed]{Value: framed{ID: 7, Name: "ada"}, Version: 42}},
+		{"value with refresh time", "\xe2\x00\x00\x00\x00\x00\x00\x00\x01\x00\x14" + `{"id":1,"name":""}`,
+			cache.Entry[framed]{Value: framed{ID: 1}, Version: 256, RefreshAt: 10}},
+		{"not found", "\xe2\x01\x00\x00\x00\x00\x00\x00\x00\x07\x00",
+			cache.Entry[framed]{NotFound: true, Version: 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, lease, err := decodeEntry[framed]([]byte(tt.raw), JSON{})
+			require.NoError(t, err, "format 1 decodes")
+			assert.Zero(t, lease, "not a lease")
+			assert.Equal(t, tt.want, got, "decoded entry")
+			b, err := appendEntry(nil, got, got.Version, JSON{})
+			require.NoError(t, err, "encode")
+			assert.Equal(t, tt.raw, string(b), "encodes to the same bytes")
+		})
+	}
+	_, lease, err := decodeEntry[framed]([]byte("\xe3\x00\x00\x00\x00\x00\x00\x00\x09"), JSON{})
+	require.NoError(t, err, "a format 1 lease decodes")
+	assert.Equal(t, uint64(9), lease, "lease token")
+}
+
 // FuzzDecodeEntry decodes arbitrary bytes read from Redis: never a panic;
 // what decodes encodes back to bytes that decode the same.
 func FuzzDecodeEntry(f *testing.F) {
