@@ -44,6 +44,7 @@ type App struct {
 
 	events       *LogBus
 	users        *UserService
+	auth         *AuthService
 	accounts     *AccountService
 	tokens       *auth.Tokens
 	refreshStore *sqlstore.Store
@@ -225,7 +226,11 @@ func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
 		Store:  store,
 		Users:  auth.UserLookupFunc(a.users.authUser),
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.auth = newAuthService(a.users, a.tokens)
+	return nil
 }
 
 // Events returns the bus the services emit on, so that side effects (and

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
 )
 
@@ -47,18 +46,6 @@ func (r refreshRequest) Validate() error {
 	return v.Err()
 }
 
-// TokenPair is the answer of login and refresh.
-type TokenPair struct {
-	AccessToken  string `json:"accessToken"`
-	RefreshToken string `json:"refreshToken"`
-	TokenType    string `json:"tokenType"`
-	ExpiresIn    int    `json:"expiresIn"` // seconds the access token lives
-}
-
-func (a *App) pair(p auth.Pair) TokenPair {
-	return TokenPair{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken, TokenType: "Bearer", ExpiresIn: int(a.tokens.AccessTTL().Seconds())}
-}
-
 // registered is the answer of a quiet registration (Config.QuietRegister).
 type registered struct {
 	Status string `json:"status"`
@@ -83,7 +70,8 @@ func (a *App) register(r *http.Request) (envelope.Result[any], error) {
 }
 
 // login is throttled per client IP, per (email, client IP) and per email
-// (loginThrottle) before the password costs a hash.
+// (loginThrottle, keyed by the request's client address) before the
+// password costs a hash; the login itself is AuthService's.
 func (a *App) login(r *http.Request) (TokenPair, error) {
 	in, err := envelope.Decode[loginRequest](r)
 	if err != nil {
@@ -92,15 +80,7 @@ func (a *App) login(r *http.Request) (TokenPair, error) {
 	if err := a.limits.login.allow(r.Context(), r, in.Email); err != nil {
 		return TokenPair{}, err
 	}
-	u, err := a.users.Authenticate(r.Context(), in.Email, in.Password)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	p, err := a.tokens.Issue(r.Context(), auth.User{ID: u.ID, Email: u.Email, Roles: u.Roles})
-	if err != nil {
-		return TokenPair{}, err
-	}
-	return a.pair(p), nil
+	return a.auth.Login(r.Context(), in.Email, in.Password)
 }
 
 func (a *App) refresh(r *http.Request) (TokenPair, error) {
@@ -108,11 +88,7 @@ func (a *App) refresh(r *http.Request) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, err
 	}
-	p, err := a.tokens.Refresh(r.Context(), in.RefreshToken)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	return a.pair(p), nil
+	return a.auth.Refresh(r.Context(), in.RefreshToken)
 }
 
 func (a *App) logout(r *http.Request) error {
@@ -120,5 +96,5 @@ func (a *App) logout(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.tokens.Logout(r.Context(), in.RefreshToken)
+	return a.auth.Logout(r.Context(), in.RefreshToken)
 }
