@@ -38,6 +38,15 @@ type TwoLevelOptions[V any] struct {
 	// Logger receives one record when the subscription breaks and one
 	// when it is back. Nil discards them.
 	Logger *slog.Logger
+	// ProbeInterval is how often the TwoLevel publishes a probe to itself
+	// and checks that the previous one came back; a probe that did not
+	// means the subscription no longer hears the channel (on a cluster,
+	// the channel's slot moved to another shard, which does not tell its
+	// old subscribers), so local copies are dropped and bypassed and the
+	// TwoLevel subscribes again. Zero means one second on a
+	// *redis.ClusterClient and no probes on other clients; negative
+	// means no probes.
+	ProbeInterval time.Duration
 }
 
 // TwoLevel is a cache.Store and cache.Leaser that keeps in-process copies
@@ -60,11 +69,13 @@ type TwoLevelOptions[V any] struct {
 // pub/sub, SPUBLISH and SSUBSCRIBE (Redis 7): the channel lives in its
 // slot's shard, so a message goes to that shard alone. Classic PUBLISH on
 // a cluster is forwarded to every node over the cluster bus, so its cost
-// grows with the cluster, and a subscriber may sit on any node. A shard that
-// drops the subscription (its slot moved) sends SUNSUBSCRIBE; the TwoLevel
-// then bypasses and drops its local copies, as for a broken subscription,
-// and subscribes again. Other clients use PUBLISH and SUBSCRIBE, which
-// every Redis version has.
+// grows with the cluster, and a subscriber may sit on any node. When the
+// channel's slot moves to another shard, the old shard keeps the
+// subscription open but hears nothing more; so on a cluster the TwoLevel
+// publishes a probe to itself every second (TwoLevelOptions.ProbeInterval)
+// and, when one does not come back, bypasses and drops its local copies as
+// for a broken subscription and subscribes again on the slot's new shard.
+// Other clients use PUBLISH and SUBSCRIBE, which every Redis version has.
 //
 // Use NewTwoLevel. A TwoLevel is safe for concurrent use. It owns a
 // goroutine and a pub/sub connection: call Close. It does not own the client.
@@ -78,6 +89,7 @@ type TwoLevel[V any] struct {
 	localTTL time.Duration
 	log      *slog.Logger
 
+	subMu    sync.Mutex // guards sub, replaced by resubscribe
 	sub      *redis.PubSub
 	done     chan struct{}
 	stop     chan struct{}
@@ -87,6 +99,10 @@ type TwoLevel[V any] struct {
 	seed  maphash.Seed
 	gens  [256]localStripe
 	epoch atomic.Uint64 // bumped by clearLocal, under every stripe's lock
+
+	probeEvery time.Duration
+	probeSeen  atomic.Uint64 // the latest own probe heard on the channel
+	probeDone  chan struct{}
 
 	onMsg atomic.Pointer[func()] // test hook, called after each message is applied
 }
@@ -109,6 +125,7 @@ type localStripe struct {
 type invalidation struct {
 	Origin string   `json:"o"`
 	Keys   []string `json:"k"`
+	Probe  uint64   `json:"p,omitempty"` // a probe of Origin's, not an invalidation
 }
 
 // NewTwoLevel subscribes to the invalidation channel on rdb and returns the
@@ -154,7 +171,15 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 		t.local.Close()
 		return nil, fmt.Errorf("rediscache: subscribe %q: %w", t.channel, err)
 	}
+	t.probeEvery = opts.ProbeInterval
+	if t.probeEvery == 0 && t.sharded {
+		t.probeEvery = time.Second
+	}
 	go t.listen()
+	if t.probeEvery > 0 {
+		t.probeDone = make(chan struct{})
+		go t.probe()
+	}
 	return t, nil
 }
 
@@ -260,8 +285,13 @@ func (t *TwoLevel[V]) Delete(ctx context.Context, keys ...string) error {
 func (t *TwoLevel[V]) Close() error {
 	t.stopOnce.Do(func() {
 		close(t.stop)
+		t.subMu.Lock()
 		t.sub.Close()
+		t.subMu.Unlock()
 		<-t.done
+		if t.probeDone != nil {
+			<-t.probeDone
+		}
 		t.local.Clear()
 		t.local.Close()
 	})
@@ -350,7 +380,10 @@ func (t *TwoLevel[V]) listen() {
 	ctx := context.Background()
 	backoff := 50 * time.Millisecond
 	for {
-		msg, err := t.sub.Receive(ctx)
+		t.subMu.Lock()
+		sub := t.sub
+		t.subMu.Unlock()
+		msg, err := sub.Receive(ctx)
 		select {
 		case <-t.stop:
 			return
@@ -358,7 +391,7 @@ func (t *TwoLevel[V]) listen() {
 		}
 		if err != nil {
 			if errors.Is(err, redis.ErrClosed) {
-				return
+				continue // replaced by resubscribe
 			}
 			if t.degraded.CompareAndSwap(false, true) {
 				t.clearLocal()
@@ -386,15 +419,18 @@ func (t *TwoLevel[V]) listen() {
 			case "sunsubscribe":
 				// The shard dropped the channel (its slot moved): messages
 				// may be lost until the subscription is back.
-				if t.degraded.CompareAndSwap(false, true) {
-					t.clearLocal()
-					t.log.LogAttrs(ctx, slog.LevelWarn, "rediscache: invalidation subscription dropped by the shard, bypassing local copies",
-						slog.String("channel", t.channel))
-				}
-				_ = t.sub.SSubscribe(ctx, t.channel)
+				t.lost(ctx, "rediscache: invalidation subscription dropped by the shard, bypassing local copies")
+				t.resubscribe(ctx)
 			}
 		case *redis.Message:
-			if inv, ok := parseInvalidation(m.Payload); !ok {
+			inv, ok := parseInvalidation(m.Payload)
+			if ok && inv.Probe != 0 {
+				if inv.Origin == t.origin && inv.Probe > t.probeSeen.Load() {
+					t.probeSeen.Store(inv.Probe)
+				}
+				continue
+			}
+			if !ok {
 				// Not ours: the safe answer is to forget everything.
 				t.clearLocal()
 			} else if inv.Origin != t.origin {
