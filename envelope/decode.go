@@ -113,14 +113,28 @@ func DecodeWithOptions[T any](r *http.Request, opts DecodeOptions) (T, error) {
 	return v, nil
 }
 
-// readBody reads the whole body, sized up front by Content-Length when it
-// is known (a claimed length buys at most DefaultMaxBytes before any byte
-// arrives).
+// readBody reads the whole body into one buffer sized by Content-Length
+// when it is known (a claimed length buys at most DefaultMaxBytes before any
+// byte arrives), with one byte spare to see the end without growing.
 func readBody(body io.Reader, length int64) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(int(min(max(length+1, 512), DefaultMaxBytes)))
-	_, err := buf.ReadFrom(body)
-	return buf.Bytes(), err
+	size := 512
+	if length > 0 {
+		size = int(min(length, DefaultMaxBytes)) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func decodeError(err error) error {

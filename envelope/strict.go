@@ -22,7 +22,7 @@ import (
 // so it costs a fraction of the decoding itself.
 func checkJSON(data []byte, t reflect.Type) *Error {
 	s := strictScanner{data: data}
-	return s.value(t, "")
+	return s.value(t, nil)
 }
 
 type strictScanner struct {
@@ -46,8 +46,9 @@ func (s *strictScanner) ws() {
 }
 
 // value checks the value at s.i, decoded into t (nil when the names inside
-// are not checked against a type). field names the member holding it.
-func (s *strictScanner) value(t reflect.Type, field string) *Error {
+// are not checked against a type). field names the member holding it (nil
+// at the top), for error details only.
+func (s *strictScanner) value(t reflect.Type, field []byte) *Error {
 	s.ws()
 	if s.i >= len(s.data) {
 		return nil
@@ -88,10 +89,11 @@ func elem(t reflect.Type) reflect.Type {
 	return t
 }
 
-func (s *strictScanner) object(t reflect.Type, field string) *Error {
+func (s *strictScanner) object(t reflect.Type, field []byte) *Error {
 	t = elem(t)
 	var (
-		list []string
+		buf  [manyMembers][]byte // names of a small object, on the stack
+		list = buf[:0]
 		set  map[string]struct{}
 	)
 	s.i++ // {
@@ -111,22 +113,24 @@ func (s *strictScanner) object(t reflect.Type, field string) *Error {
 			return err
 		}
 		if set != nil {
-			if _, dup := set[name]; dup {
-				return duplicateName(name, start)
+			if _, dup := set[string(name)]; dup {
+				return duplicateName(string(name), start)
 			}
-			set[name] = struct{}{}
+			set[string(name)] = struct{}{}
 		} else {
 			for _, n := range list {
-				if n == name {
-					return duplicateName(name, start)
+				if string(n) == string(name) {
+					return duplicateName(string(name), start)
 				}
 			}
-			list = append(list, name)
-			if len(list) > manyMembers {
-				set = make(map[string]struct{}, 2*len(list))
+			if len(list) < manyMembers {
+				list = append(list, name)
+			} else {
+				set = make(map[string]struct{}, 4*manyMembers)
 				for _, n := range list {
-					set[n] = struct{}{}
+					set[string(n)] = struct{}{}
 				}
+				set[string(name)] = struct{}{}
 			}
 		}
 		var vt reflect.Type
@@ -136,7 +140,7 @@ func (s *strictScanner) object(t reflect.Type, field string) *Error {
 				ft, exact, folded := lookupField(t, name)
 				if folded != "" && !exact {
 					return BadRequest("request body has a field whose name differs from a known field only by letter case").
-						WithDetail("field", name).WithDetail("offset", start)
+						WithDetail("field", string(name)).WithDetail("offset", start)
 				}
 				vt = ft
 			case reflect.Map:
@@ -155,7 +159,7 @@ func duplicateName(name string, offset int64) *Error {
 	return BadRequest("request body repeats a field").WithDetail("field", name).WithDetail("offset", offset)
 }
 
-func (s *strictScanner) array(t reflect.Type, field string) *Error {
+func (s *strictScanner) array(t reflect.Type, field []byte) *Error {
 	t = elem(t)
 	var et reflect.Type
 	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
@@ -179,8 +183,9 @@ func (s *strictScanner) array(t reflect.Type, field string) *Error {
 }
 
 // str checks the string at s.i and moves past it. With keep it returns
-// the decoded text (member names); otherwise "".
-func (s *strictScanner) str(field string, keep bool) (string, *Error) {
+// the decoded text (member names), a slice of the body when the string has
+// no escapes; otherwise nil.
+func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
 	start := s.i
 	s.i++ // "
 	plain := true
@@ -190,14 +195,14 @@ func (s *strictScanner) str(field string, keep bool) (string, *Error) {
 		case c == '"':
 			s.i++
 			if !keep {
-				return "", nil
+				return nil, nil
 			}
 			if plain {
-				return string(s.data[start+1 : s.i-1]), nil
+				return s.data[start+1 : s.i-1], nil
 			}
 			var name string
 			_ = json.Unmarshal(s.data[start:s.i], &name) // valid: checked above
-			return name, nil
+			return []byte(name), nil
 		case c == '\\':
 			plain = false
 			if s.data[s.i+1] != 'u' {
@@ -208,33 +213,33 @@ func (s *strictScanner) str(field string, keep bool) (string, *Error) {
 			s.i += 6
 			switch {
 			case r == 0:
-				return "", badString("a NUL character", field, start)
+				return nil, badString("a NUL character", field, start)
 			case utf16.IsSurrogate(r):
 				if r >= 0xdc00 || s.i+6 > len(s.data) || s.data[s.i] != '\\' || s.data[s.i+1] != 'u' {
-					return "", badString("invalid UTF-8", field, start)
+					return nil, badString("invalid UTF-8", field, start)
 				}
 				if r2 := hex4(s.data[s.i+2 : s.i+6]); r2 < 0xdc00 || r2 > 0xdfff {
-					return "", badString("invalid UTF-8", field, start)
+					return nil, badString("invalid UTF-8", field, start)
 				}
 				s.i += 6
 			}
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(s.data[s.i:])
 			if r == utf8.RuneError && size == 1 {
-				return "", badString("invalid UTF-8", field, start)
+				return nil, badString("invalid UTF-8", field, start)
 			}
 			s.i += size
 		default:
 			s.i++
 		}
 	}
-	return "", nil
+	return nil, nil
 }
 
-func badString(what, field string, offset int) *Error {
+func badString(what string, field []byte, offset int) *Error {
 	e := BadRequest("request body has a string with "+what).WithDetail("offset", int64(offset))
-	if field != "" {
-		e = e.WithDetail("field", field)
+	if field != nil {
+		e = e.WithDetail("field", string(field))
 	}
 	return e
 }
@@ -260,7 +265,7 @@ func hex4(b []byte) rune {
 // them. exact reports a field of exactly that name; folded is the name of
 // a field that matches only when case is folded, as encoding/json also
 // accepts.
-func lookupField(t reflect.Type, name string) (ft reflect.Type, exact bool, folded string) {
+func lookupField(t reflect.Type, name []byte) (ft reflect.Type, exact bool, folded string) {
 	var foldType reflect.Type
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -290,12 +295,36 @@ func lookupField(t reflect.Type, name string) (ft reflect.Type, exact bool, fold
 		if tagName != "" {
 			fieldName = tagName
 		}
-		if fieldName == name {
+		if fieldName == string(name) {
 			return f.Type, true, ""
 		}
-		if folded == "" && strings.EqualFold(fieldName, name) {
+		if folded == "" && equalFold(fieldName, name) {
 			folded, foldType = fieldName, f.Type
 		}
 	}
 	return foldType, false, folded
+}
+
+// equalFold is strings.EqualFold for a string and bytes, without copying
+// the bytes when both are ASCII.
+func equalFold(s string, b []byte) bool {
+	if len(s) != len(b) {
+		return strings.EqualFold(s, string(b)) // lengths differ only outside ASCII
+	}
+	for i := range len(b) {
+		c, d := s[i], b[i]
+		if c >= utf8.RuneSelf || d >= utf8.RuneSelf {
+			return strings.EqualFold(s, string(b))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
