@@ -57,7 +57,8 @@ type Options[K comparable] struct {
 	Rand func() float64
 	// NotFound lists the errors, besides ErrNotFound, that mean the value
 	// does not exist (matched with errors.Is), for example a repository's
-	// not-found error. At most 254.
+	// not-found error. A cached "not found" matches all of them (see
+	// NotFoundError), so their order does not matter across processes.
 	NotFound []error
 	// Key turns a key into the store key. Nil means the string itself for
 	// string keys and fmt.Sprint otherwise.

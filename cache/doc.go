@@ -47,7 +47,9 @@
 //     may have started after the invalidation.
 //   - Entries carry a version; a stale-while-revalidate refresh replaces an
 //     entry only while it still holds the version the refresh read, so a
-//     refresh never overwrites an invalidation or a newer refresh.
+//     refresh never overwrites an invalidation or a newer refresh. Meanwhile
+//     every process serves the stale value; refreshes are one per key per
+//     process, not across processes (the version check keeps the first).
 //
 // With Redis alone this makes reads linearizable per key: a read that
 // starts after an update's commit and its invalidation returned never sees
