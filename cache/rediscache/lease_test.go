@@ -312,3 +312,25 @@ func TestRedisDownDuringLease(t *testing.T) {
 	assert.False(t, found, "nothing found")
 	assert.Zero(t, token, "no lease granted")
 }
+
+// TestPlaceholderIndependentOfNotFoundOrder: processes listing their
+// not-found errors in different orders share placeholders correctly (the
+// entry records "not found", not a position in a list).
+func TestPlaceholderIndependentOfNotFoundOrder(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := testdb.Redis(t)
+	errA, errB := errors.New("a: no row"), errors.New("b: no row")
+	p1 := cache.NewAside[int, string](rediscache.New[string](rdb, testOptions(prefix)), cache.Options[int]{NotFound: []error{errA, errB}})
+	p2 := cache.NewAside[int, string](rediscache.New[string](secondClient(t), testOptions(prefix)), cache.Options[int]{NotFound: []error{errB, errA}})
+	t.Cleanup(func() { p1.Close(); p2.Close() })
+	_, err := p1.Get(ctx, 1, func(context.Context) (string, error) { return "", errB })
+	require.ErrorIs(t, err, errB, "the loading process gets its loader's error")
+	_, err = p2.Get(ctx, 1, func(context.Context) (string, error) {
+		t.Error("the placeholder must be served")
+		return "", nil
+	})
+	var nf *cache.NotFoundError
+	require.ErrorAs(t, err, &nf, "a cached not-found")
+	assert.ErrorIs(t, err, errB, "matches the error the loader gave")
+	assert.ErrorIs(t, err, cache.ErrNotFound, "and cache.ErrNotFound")
+}
