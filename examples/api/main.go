@@ -40,6 +40,7 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	a.SetGlobalTelemetry()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

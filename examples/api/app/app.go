@@ -57,6 +57,7 @@ type App struct {
 	draining  atomic.Bool // set by Serve once its context is done
 
 	handler http.Handler
+	tel     *telemetry // metrics and traces (telemetry.go)
 }
 
 // New opens the database (and Redis, when configured), applies the
@@ -77,6 +78,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) init(ctx context.Context) error {
 	cfg := a.cfg
 	var err error
+	if err := a.initTelemetry(ctx); err != nil {
+		return err
+	}
 	if a.dialect, err = dialect.Parse(cfg.Database.Dialect); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -188,7 +192,8 @@ func (a *App) newUsers() *UserService {
 	return newUserService(
 		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
 		inTx(a.db),
-		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger}),
+		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
+			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
 		a.events,
 		hasher,
 	)
@@ -261,6 +266,7 @@ func (a *App) Close() error {
 	if a.ownDB && a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
+	errs = append(errs, a.tel.shutdown(context.Background()))
 	return errors.Join(errs...)
 }
 

@@ -18,9 +18,9 @@ func (a *App) routes() http.Handler {
 	// limited like any other; then they parse the token when one is sent,
 	// so that the API rate limit keys on the user, else on the client IP.
 	api := middleware.Chain(
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip"}),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
 		middleware.OptionalAuth(a.tokens),
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api"}),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
 		a.gate.Handler,
 		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
@@ -45,6 +45,7 @@ func (a *App) routes() http.Handler {
 		return map[string]string{"status": "ok"}, nil
 	}))
 	mux.Handle("GET /readyz", envelope.Handle(a.readyz))
+	mux.Handle("GET /metrics", a.tel.metrics) // Prometheus text format (telemetry.go)
 	if k := a.cfg.SigningKey; k != nil && k.Public() != nil {
 		// Asymmetric keys: publish the public ones, for other services
 		// (auth/jwks) to verify this service's tokens.
@@ -52,6 +53,7 @@ func (a *App) routes() http.Handler {
 	}
 
 	return middleware.Chain(
+		a.telemetryMiddleware(), // first: the span is in every later context, the log lines too
 		middleware.RequestID,
 		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
 		// Logger before Recover: a panic's value and stack land in the

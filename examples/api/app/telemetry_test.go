@@ -1,0 +1,158 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/svckit/svckit/examples/api/app"
+)
+
+// scrape reads GET /metrics and returns its families by name.
+func scrape(t testing.TB, s *server) (map[string]*dto.MetricFamily, string) {
+	t.Helper()
+	res, err := s.Client.Get(s.URL + "/metrics")
+	require.NoError(t, err, "GET /metrics")
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, "GET /metrics is served")
+	assert.Contains(t, res.Header.Get("Content-Type"), "text/plain", "Prometheus text format")
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err, "read /metrics")
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(raw))
+	require.NoError(t, err, "/metrics parses as Prometheus text: %s", raw)
+	return fams, string(raw)
+}
+
+// sample returns the value of the series of family name whose labels
+// include want (a counter's value, a histogram's count), and whether it
+// exists.
+func sample(fams map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+	f, ok := fams[name]
+	if !ok {
+		return 0, false
+	}
+next:
+	for _, m := range f.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if labels[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue(), true
+		case m.GetHistogram() != nil:
+			return float64(m.GetHistogram().GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	s := startSQLite(t, func(cfg *app.Config) { cfg.APIRateLimit = app.Rate{Limit: 30, Window: time.Minute} })
+	u, token := s.newUser(t, "metrics")
+	const reads = 5
+	for range reads {
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + u.ID, Token: token}, http.StatusOK, "")
+	}
+	limited := 0
+	for range 40 {
+		if r := s.do(t, req{Method: "GET", Path: "/v1/users/me", Token: token}); r.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	require.Positive(t, limited, "the API limit refused some requests")
+
+	fams, raw := scrape(t, s)
+	n, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{
+		"http_route": "/v1/users/{id}", "http_request_method": "GET", "http_response_status_code": "200",
+	})
+	assert.True(t, ok, "request durations by route pattern")
+	assert.Equal(t, float64(reads), n, "one measurement per read")
+	n, _ = sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": "/v1/users/me", "http_response_status_code": "429"})
+	assert.Equal(t, float64(limited), n, "the 429s under their route")
+	n, _ = sample(fams, "svckit_ratelimit_decisions_total", map[string]string{"svckit_ratelimit_policy": "api", "result": "limited"})
+	assert.Equal(t, float64(limited), n, "limited decisions of the api policy")
+	hits, _ := sample(fams, "svckit_cache_requests_total", map[string]string{"svckit_cache_name": "users", "result": "hit"})
+	misses, _ := sample(fams, "svckit_cache_requests_total", map[string]string{"svckit_cache_name": "users", "result": "miss"})
+	assert.Positive(t, hits, "user cache hits")
+	assert.Positive(t, misses, "user cache misses")
+	_, ok = sample(fams, "svckit_cache_loads_total", map[string]string{"svckit_cache_name": "users", "result": "ok"})
+	assert.True(t, ok, "user cache loads")
+	assert.NotContains(t, raw, u.ID, "no id in any label")
+	assert.NotContains(t, raw, u.Email, "no email in any label")
+}
+
+// TestOTLPTraceExport points OTEL_EXPORTER_OTLP_ENDPOINT at a loopback
+// receiver and finds the server span of a request there, in the trace its
+// traceparent named.
+func TestOTLPTraceExport(t *testing.T) {
+	var mu sync.Mutex
+	var spans []*tracepb.Span
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		var msg coltracepb.ExportTraceServiceRequest
+		if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &msg) != nil {
+			http.Error(w, "bad export", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, rs := range msg.GetResourceSpans() {
+			for _, ss := range rs.GetScopeSpans() {
+				spans = append(spans, ss.GetSpans()...)
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer recv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	cfg := testConfig()
+	cfg.DB = nil
+	cfg.Database = app.Database{Driver: "sqlite", Dialect: "sqlite", DSN: app.SQLiteDSN(t.TempDir() + "/otlp.db")}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg)
+	require.NoError(t, err, "app.New")
+	ts := httptest.NewServer(a.Handler())
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	r, err := http.NewRequest("GET", ts.URL+"/healthz", nil)
+	require.NoError(t, err, "request")
+	r.Header.Set("Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	res, err := ts.Client().Do(r)
+	require.NoError(t, err, "GET /healthz")
+	res.Body.Close()
+	ts.Close()
+	require.NoError(t, a.Close(), "Close flushes the spans")
+
+	mu.Lock()
+	defer mu.Unlock()
+	var names []string
+	for _, sp := range spans {
+		names = append(names, sp.GetName())
+		if sp.GetName() == "GET /healthz" {
+			assert.Equal(t, traceID, hex.EncodeToString(sp.GetTraceId()), "the inbound trace is continued")
+			assert.Equal(t, tracepb.Span_SPAN_KIND_SERVER, sp.GetKind(), "a server span")
+		}
+	}
+	assert.Contains(t, names, "GET /healthz", "the request's server span reached the OTLP receiver")
+}
