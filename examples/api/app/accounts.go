@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -12,7 +11,6 @@ import (
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
-	"github.com/svckit/svckit/txn"
 )
 
 // Caller is who makes a request, from the verified token.
@@ -43,16 +41,37 @@ type entry struct {
 	CreatedAt  time.Time `db:"created_at,created"`
 }
 
-// AccountService opens accounts, takes deposits and moves money. New builds
-// it; the zero value is not usable. It is safe for concurrent use and holds
-// nothing to close.
+// lockingRepository is what AccountService needs of the accounts table:
+// the repository contract, LoadMany's loader and row locks, which
+// repository.SQL has.
+type lockingRepository[T any] interface {
+	repository.Repository[T, string]
+	repository.Loader[T] // for repository.LoadMany
+	// FindByIDForUpdate reads and locks the row until the transaction ends.
+	FindByIDForUpdate(ctx context.Context, id string) (T, error)
+	// LockByIDs reads and locks rows in primary key order.
+	LockByIDs(ctx context.Context, ids []string) ([]T, error)
+}
+
+var _ lockingRepository[Account] = (*repository.SQL[Account, string])(nil)
+
+// AccountService opens accounts, takes deposits and moves money. It depends
+// on the repository contract (and row locks for the accounts) and on an
+// idempotency.Store, so it runs on SQL in the service and in memory in its
+// unit tests. Build it with newAccountService; the zero value is not
+// usable. It is safe for concurrent use and holds nothing to close.
 type AccountService struct {
-	db        *sql.DB
-	accounts  *repository.SQL[Account, string]
-	transfers *repository.SQL[Transfer, string]
-	entries   *repository.SQL[entry, string]
-	idem      *idempotency.SQL
+	atomic    atomicFunc
+	accounts  lockingRepository[Account]
+	transfers repository.Repository[Transfer, string]
+	entries   repository.Repository[entry, string]
+	idem      idempotency.Store
 	events    EventBus
+}
+
+func newAccountService(atomic atomicFunc, accounts lockingRepository[Account], transfers repository.Repository[Transfer, string],
+	entries repository.Repository[entry, string], idem idempotency.Store, events EventBus) *AccountService {
+	return &AccountService{atomic: atomic, accounts: accounts, transfers: transfers, entries: entries, idem: idem, events: events}
 }
 
 // Open creates an empty account of currency for owner.
@@ -88,7 +107,7 @@ func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amoun
 		return Account{}, fieldError("amount", fmt.Sprintf("must be 1 to %d", MaxDeposit))
 	}
 	var out Account
-	err := txn.Do(ctx, s.db, func(ctx context.Context) error {
+	err := s.atomic(ctx, func(ctx context.Context) error {
 		acc, err := s.accounts.FindByIDForUpdate(ctx, id)
 		if errors.Is(err, repository.ErrNotFound) {
 			return accountNotFound(id)

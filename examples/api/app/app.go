@@ -24,6 +24,7 @@ import (
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -48,6 +49,7 @@ type App struct {
 	accounts     *AccountService
 	tokens       *auth.Tokens
 	refreshStore *sqlstore.Store
+	idem         *idempotency.SQL    // transfers' Idempotency-Key outcomes
 	memory       *cache.Memory[User] // nil with Redis
 
 	limits *limits
@@ -201,14 +203,15 @@ func (a *App) newUsers() *UserService {
 
 func (a *App) newAccounts() *AccountService {
 	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}
-	return &AccountService{
-		db:        a.db,
-		accounts:  repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
-		transfers: repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
-		entries:   repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
-		idem:      newIdempotencyStore(a.db, a.dialect),
-		events:    a.events,
-	}
+	a.idem = newIdempotencyStore(a.db, a.dialect)
+	return newAccountService(
+		inTx(a.db),
+		repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
+		repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
+		repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
+		a.idem,
+		a.events,
+	)
 }
 
 // newTokens signs with the configured private key, else HS256 with the

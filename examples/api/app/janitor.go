@@ -37,7 +37,7 @@ func (a *App) sweep(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		a.logger.InfoContext(ctx, "deleted expired refresh tokens", "count", n)
 	}
-	if n, err := a.accounts.idem.DeleteBefore(ctx, now.Add(-IdempotencyKeyTTL)); err != nil {
+	if n, err := a.idem.DeleteBefore(ctx, now.Add(-IdempotencyKeyTTL)); err != nil {
 		a.logger.WarnContext(ctx, "delete expired idempotency keys", "err", err)
 	} else if n > 0 {
 		a.logger.InfoContext(ctx, "deleted expired idempotency keys", "count", n)
