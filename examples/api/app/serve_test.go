@@ -119,10 +119,15 @@ func TestServe_drain(t *testing.T) {
 	s.cancel()
 
 	require.Eventually(t, func() bool {
-		res, _ := fresh(t, "GET", s.URL+"/readyz", nil)
+		res, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(s.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
 		return res.StatusCode == http.StatusServiceUnavailable
 	}, 200*time.Millisecond, 5*time.Millisecond, "readyz answers 503 at once after the signal")
 	res, raw = fresh(t, "GET", s.URL+"/readyz", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "readyz stays 503 while draining")
 	var body struct{ Error struct{ Code string } }
 	require.NoError(t, json.Unmarshal(raw, &body), "an envelope: %s", raw)
 	assert.Equal(t, "UNAVAILABLE", body.Error.Code, "readyz while draining: %s", raw)
