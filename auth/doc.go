@@ -102,4 +102,13 @@
 //
 // Memory is the in-process store; sub-packages sqlstore (PostgreSQL,
 // SQLite, MySQL) and redisstore hold families shared by many processes.
+//
+// # Telemetry
+//
+// Tokens reports through OpenTelemetry to Options.MeterProvider (the
+// global provider when nil): pairs issued (MetricIssued), verifications by
+// token type and result or rejection reason (MetricVerifications), refresh
+// outcomes (MetricRefreshes) and refresh-token reuse (MetricReuseDetected),
+// which is also a Warn record on Options.Logger with the subject and a
+// hash of the family. Counting a verification allocates nothing.
 package auth

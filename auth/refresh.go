@@ -44,8 +44,10 @@ func (f UserLookupFunc) LookupUser(ctx context.Context, id string) (User, error)
 // the family (ErrTokenReused); see Options.ReuseGrace. The new refresh token
 // never outlives the family's absolute expiry. A user that no longer exists
 // gets ErrUnknownUser and the family is revoked.
-func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
-	rc, err := t.VerifyRefresh(ctx, refreshToken)
+func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (p Pair, err error) {
+	var rc *RefreshClaims
+	defer func() { t.m.refreshed(ctx, rc, err) }()
+	rc, err = t.VerifyRefresh(ctx, refreshToken)
 	if err != nil {
 		return Pair{}, err
 	}

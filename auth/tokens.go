@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Token types carried in the "typ" header. Access tokens follow RFC 9068.
@@ -70,6 +72,12 @@ type Options struct {
 	// Rand is the source of token and family ids; nil means crypto/rand.
 	// It must be safe for concurrent use.
 	Rand io.Reader
+	// MeterProvider receives the metrics of MetricIssued and the names
+	// beside it. Nil means otel's global provider.
+	MeterProvider metric.MeterProvider
+	// Logger receives one Warn record per refresh-token reuse (see
+	// MetricReuseDetected), a security event. Nil discards it.
+	Logger *slog.Logger
 }
 
 // Pair is an access token and its refresh token.
@@ -87,6 +95,7 @@ type Pair struct {
 // database yourself).
 type Tokens struct {
 	opts          Options
+	m             *tokenMetrics
 	keys          KeySource
 	access        *Verifier
 	refreshParser *jwt.Parser
@@ -145,7 +154,7 @@ func NewTokens(opts Options) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{opts: opts, keys: keys, access: access,
+	return &Tokens{opts: opts, m: newTokenMetrics(opts.MeterProvider, opts.Logger), keys: keys, access: access,
 		refreshParser: newParser(opts.Algorithms, opts.Issuer, opts.RefreshAudience, opts.Leeway, opts.Now)}, nil
 }
 
@@ -181,6 +190,7 @@ func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
 	if err := t.opts.Store.Create(ctx, rec); err != nil {
 		return Pair{}, fmt.Errorf("auth: store refresh token: %w", err)
 	}
+	t.m.issuedLogin.Inc(ctx)
 	return t.pair(u, now, refresh, rec.ExpiresAt)
 }
 
@@ -188,14 +198,18 @@ func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
 // ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
 // rendering 401. See Verifier for what is refused.
 func (t *Tokens) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
-	return t.access.VerifyAccess(ctx, token)
+	c, err := t.access.VerifyAccess(ctx, token)
+	t.m.verified(ctx, accessToken, err)
+	return c, err
 }
 
 // VerifyRefresh verifies a refresh token's signature and claims, without
 // consulting the store. Errors are as for VerifyAccess.
 func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaims, error) {
 	var w refreshWire
-	if _, err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w); err != nil {
+	_, err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w)
+	t.m.verified(ctx, refreshToken, err)
+	if err != nil {
 		return nil, err
 	}
 	if w.Sub == "" || w.Jti == "" || w.Fid == "" || w.Fexp.IsZero() {

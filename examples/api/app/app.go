@@ -233,6 +233,9 @@ func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
 		Keys:   keys,
 		Store:  store,
 		Users:  auth.UserLookupFunc(a.users.authUser),
+		// Metrics, and a Warn line per refresh-token reuse.
+		MeterProvider: a.tel.meters,
+		Logger:        a.logger,
 	})
 	if err != nil {
 		return err
