@@ -31,7 +31,7 @@ func TestBurst_thousandConcurrentTransfers(t *testing.T) {
 	}
 	const (
 		transfers = 1000
-		users     = 10
+		users     = 40
 		deposit   = 1_000_000
 	)
 	for _, open := range []struct {
