@@ -13,17 +13,7 @@ func (a *App) routes() http.Handler {
 	user := middleware.RequireRole()
 	admin := middleware.RequireRole(RoleAdmin)
 
-	// The /v1 routes first spend from the client IP's budget, before a
-	// bearer token costs a verification, so a flood of made-up tokens is
-	// limited like any other; then they parse the token when one is sent,
-	// so that the API rate limit keys on the user, else on the client IP.
-	api := middleware.Chain(
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
-		middleware.OptionalAuth(a.tokens),
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
-		a.gate.Handler,
-		middleware.MaxBytes(envelope.DefaultMaxBytes),
-	)
+	api := a.apiChain()
 	mux := http.NewServeMux()
 	v1 := func(pattern string, h http.Handler) { mux.Handle(pattern, api.Then(h)) }
 	v1("POST /v1/auth/register", envelope.HandleResult(a.register))
@@ -52,6 +42,26 @@ func (a *App) routes() http.Handler {
 		mux.Handle("GET /.well-known/jwks.json", a.tokens.JWKSHandler())
 	}
 
+	return a.outer(envelope.Routes(mux))
+}
+
+// apiChain is the middleware of the /v1 routes.
+func (a *App) apiChain() middleware.Middlewares {
+	// The /v1 routes first spend from the client IP's budget, before a
+	// bearer token costs a verification, so a flood of made-up tokens is
+	// limited like any other; then they parse the token when one is sent,
+	// so that the API rate limit keys on the user, else on the client IP.
+	return middleware.Chain(
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
+		middleware.OptionalAuth(a.tokens),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
+		a.gate.Handler,
+		middleware.MaxBytes(envelope.DefaultMaxBytes),
+	)
+}
+
+// outer wraps h in the middleware every request passes.
+func (a *App) outer(h http.Handler) http.Handler {
 	return middleware.Chain(
 		a.telemetryMiddleware(), // first: the span is in every later context, the log lines too
 		middleware.RequestID,
@@ -64,7 +74,7 @@ func (a *App) routes() http.Handler {
 		// Inside the logger, so that the access log records the 504 a
 		// request past its deadline gets.
 		middleware.Timeout(a.cfg.requestTimeout()),
-	).Then(envelope.Routes(mux))
+	).Then(h)
 }
 
 // noStore marks a response that carries tokens as not to be stored by any
