@@ -163,10 +163,12 @@ type Aside[K comparable, V any] struct {
 // filled is the result of one fill, shared by the callers that joined it.
 type filled[V any] struct {
 	e Entry[V]
-	// lost: the result was not stored because the key was invalidated
-	// or the lease lapsed meanwhile. It is good for the caller that ran
-	// the load, but not for callers that joined later: they may have
-	// started after the invalidation, and read again.
+	// lost: the result was not stored, because the key was invalidated
+	// or the lease lapsed meanwhile, or because the load was not to store
+	// (the store failed, or nothing stores a not-found). It is good for
+	// the caller that ran the load, but not for callers that joined later:
+	// they may have started after an invalidation the load cannot know
+	// of, and read again.
 	lost bool
 }
 

@@ -100,7 +100,9 @@ func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Cont
 			a.loadErrs.Add(1)
 			return filled[V]{}, err
 		}
-		f := filled[V]{e: Entry[V]{NotFound: true}}
+		// Not stored, a result is good for the caller that loaded it
+		// only (see filled.lost); put clears lost when it stores.
+		f := filled[V]{e: Entry[V]{NotFound: true}, lost: true}
 		if write && a.negTTL > 0 && (token != 0 || a.setNX != nil) {
 			lost, serr := a.put(ctx, s, gen, k, f.e, a.negTTL, token)
 			if serr != nil {
@@ -112,7 +114,7 @@ func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Cont
 		}
 		return f, &NotFoundError{Key: k, Err: err}
 	}
-	f := filled[V]{e: Entry[V]{Value: v}}
+	f := filled[V]{e: Entry[V]{Value: v}, lost: !write}
 	if a.refresh > 0 {
 		f.e.RefreshAt = a.now().Add(a.jittered(a.refresh)).UnixNano()
 	}
