@@ -11,6 +11,34 @@ import (
 	"github.com/svckit/svckit/ratelimit"
 )
 
+// TestBoundKey checks the form in which stores keep keys: up to MaxKeyLen
+// bytes as they are, longer ones as a 44-byte digest, stable under a second
+// application.
+func TestBoundKey(t *testing.T) {
+	tests := []struct {
+		name    string
+		key     string
+		wantLen int
+		asIs    bool
+	}{
+		{"empty", "", 0, true},
+		{"short", "ip:192.0.2.1", 12, true},
+		{"exactly MaxKeyLen", strings.Repeat("k", ratelimit.MaxKeyLen), ratelimit.MaxKeyLen, true},
+		{"one byte over", strings.Repeat("k", ratelimit.MaxKeyLen+1), 44, false},
+		{"1 MiB", strings.Repeat("k", 1<<20), 44, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ratelimit.BoundKey(tt.key)
+			assert.Len(t, got, tt.wantLen, "bounded length")
+			assert.Equal(t, tt.asIs, got == tt.key, "kept as it is: %v", tt.asIs)
+			assert.Equal(t, got, ratelimit.BoundKey(got), "bounding twice changes nothing")
+		})
+	}
+	assert.NotEqual(t, ratelimit.BoundKey(strings.Repeat("k", 100)+"a"), ratelimit.BoundKey(strings.Repeat("k", 100)+"b"),
+		"long keys differing in their last byte have distinct digests")
+}
+
 // recordingStore allows everything and records the keys it is given.
 type recordingStore struct{ keys []string }
 
@@ -19,30 +47,17 @@ func (s *recordingStore) Allow(_ context.Context, key string, limit ratelimit.Li
 	return ratelimit.Result{Allowed: true, Limit: limit}, nil
 }
 
-// TestLimiterBoundsKeysForEveryStore checks that any Store, Redis's
-// included, receives keys of at most MaxKeyLen bytes from a Limiter: short
-// keys as they are, longer ones as their 44-byte digest.
-func TestLimiterBoundsKeysForEveryStore(t *testing.T) {
-	tests := []struct {
-		name    string
-		key     string
-		wantLen int
-		asIs    bool
-	}{
-		{"short", "ip:192.0.2.1", 12, true},
-		{"exactly MaxKeyLen", strings.Repeat("k", ratelimit.MaxKeyLen), ratelimit.MaxKeyLen, true},
-		{"one byte over", strings.Repeat("k", ratelimit.MaxKeyLen+1), 44, false},
-		{"1 MiB", strings.Repeat("k", 1<<20), 44, false},
+// TestLimiterPassesKeysAsGiven checks that a Limiter hands its Store the
+// caller's key: bounding it is the store's (BoundKey), which keeps
+// Limiter.Allow small enough to inline.
+func TestLimiterPassesKeysAsGiven(t *testing.T) {
+	store := &recordingStore{}
+	l := ratelimit.New(ratelimit.PerSecond(1), store)
+	long := strings.Repeat("k", 1000)
+	for _, key := range []string{"short", long} {
+		res, err := l.Allow(context.Background(), key)
+		require.NoError(t, err, "the store does not fail")
+		assert.Equal(t, ratelimit.PerSecond(1), res.Limit, "the Limiter sets the Result's Limit")
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			store := &recordingStore{}
-			l := ratelimit.New(ratelimit.PerSecond(1), store)
-			_, err := l.Allow(context.Background(), tt.key)
-			require.NoError(t, err, "the store does not fail")
-			require.Len(t, store.keys, 1, "one decision")
-			assert.Len(t, store.keys[0], tt.wantLen, "key length the store sees")
-			assert.Equal(t, tt.asIs, store.keys[0] == tt.key, "passed as it is: %v", tt.asIs)
-		})
-	}
+	assert.Equal(t, []string{"short", long}, store.keys, "keys as given")
 }

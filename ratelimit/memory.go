@@ -205,8 +205,8 @@ func (s *Memory) time() (int64, bool) {
 	return s.clock.coarse()
 }
 
-// Allow implements Store. It never returns an error. A key longer than
-// MaxKeyLen is stored as its digest, as a Limiter passes it.
+// Allow implements Store. It never returns an error. It stores
+// BoundKey(key).
 func (s *Memory) Allow(_ context.Context, key string, limit Limit) (Result, error) {
 	s.init()
 	if len(key) > MaxKeyLen {

@@ -12,11 +12,11 @@
 // A Limiter pairs a Limit with a Store. The package has no HTTP dependency;
 // the middleware package turns a Limiter into a net/http middleware.
 //
-// Keys come from clients, so the package bounds what they cost: a key longer
-// than MaxKeyLen is stored as a fixed-size digest, and the in-memory store is
-// bounded in keys and drops idle ones (Memory). The in-memory store owns one
-// goroutine, its clock, which stops when decisions stop and for good on
-// Close. Errors follow the errkind contract: ErrUnavailable reports
+// Keys come from clients, so the package bounds what they cost: the stores
+// keep a key longer than MaxKeyLen as a fixed-size digest (BoundKey), and
+// the in-memory store is bounded in keys and drops idle ones (Memory). The
+// in-memory store owns one goroutine, its clock, which stops when decisions
+// stop and for good on Close. Errors follow the errkind contract: ErrUnavailable reports
 // Unavailable, a denied event's Result.Err reports RateLimited with its
 // RetryAfter, so envelope renders them as 503 and 429 with Retry-After.
 package ratelimit
@@ -134,19 +134,28 @@ func (r Result) Refill() time.Duration {
 // Implementations must be safe for concurrent use.
 type Store interface {
 	// Allow spends one event of key's budget under limit when the budget
-	// allows it. The limit has been validated by the caller, and a
-	// Limiter passes keys of at most MaxKeyLen bytes.
+	// allows it. The limit has been validated by the caller. The key is
+	// the caller's, of any length: a Store that keeps state per key stores
+	// BoundKey(key), as Memory and redisstore do.
 	Allow(ctx context.Context, key string, limit Limit) (Result, error)
 }
 
-// MaxKeyLen is the longest key a Limiter hands to its Store as it is, so
+// MaxKeyLen is the longest key a Store keeps as it is (see BoundKey), so
 // that the memory a store holds per key is bounded whatever the keys a
-// client makes up (a login form's email field, a path). A longer key is
-// replaced by "#" and the unpadded base64url SHA-256 digest of the key, 44
-// bytes. Two keys therefore share a budget only if one is long and the other
-// is exactly its digest form, which only someone who knows the long key can
-// write, and who could as well send the long key itself.
+// client makes up (a login form's email field, a path).
 const MaxKeyLen = 64
+
+// BoundKey returns key when it is at most MaxKeyLen bytes, else "#" and the
+// unpadded base64url SHA-256 digest of key, 44 bytes. Two keys therefore
+// share a budget only if one is long and the other is exactly its digest
+// form, which only someone who knows the long key can write, and who could
+// as well send the long key itself. BoundKey(BoundKey(k)) == BoundKey(k).
+func BoundKey(key string) string {
+	if len(key) <= MaxKeyLen {
+		return key
+	}
+	return digestKey(key)
+}
 
 // digestKey returns the stored form of a key longer than MaxKeyLen.
 func digestKey(key string) string {
@@ -198,11 +207,9 @@ func (l *Limiter) Limit() Limit { return l.limit }
 // store's (for example one wrapping ErrUnavailable); the in-memory store
 // never fails.
 //
-// A key longer than MaxKeyLen reaches the store as its digest.
+// Allow is small enough for the compiler to inline, which the benchmarks
+// measure: keep it so (keys are bounded by the stores, see BoundKey).
 func (l *Limiter) Allow(ctx context.Context, key string) (Result, error) {
-	if len(key) > MaxKeyLen {
-		key = digestKey(key)
-	}
 	res, err := l.store.Allow(ctx, key, l.limit)
 	res.Limit = l.limit
 	return res, err

@@ -129,7 +129,8 @@ func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (r
 	if err != nil {
 		return s.failed(ctx, key, limit, err)
 	}
-	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + key},
+	// A key longer than ratelimit.MaxKeyLen is stored as its digest.
+	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + ratelimit.BoundKey(key)},
 		limit.Period.Microseconds(), limit.Rate, limit.BurstSize()).Int64Slice()
 	s.guard.End(ctx, call, err)
 	if err == nil && len(vals) != 4 {
