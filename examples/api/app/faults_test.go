@@ -271,10 +271,11 @@ type faultCase struct {
 
 // Bounds of the p99 latency under a fault. Where Redis fails, GET
 // /v1/users/{id} is served from the database at most redisFaultBudget above
-// the baseline. Login and transfer pass up to three rate-limit decisions
-// (API, login per IP, login per email), each allowed its 50 ms Redis
-// deadline until the breaker opens, then the in-memory fallback decides:
-// at most redisLimiterBudget above the baseline. Where PostgreSQL fails, a
+// the baseline. Login and transfer pass several rate-limit decisions (per
+// IP, API, and the login throttle's), all through one Redis store whose
+// breaker opens for all of them at once; each is allowed its 50 ms Redis
+// deadline until then, and the in-memory fallback decides after: at most
+// redisLimiterBudget above the baseline. Where PostgreSQL fails, a
 // request answers by its deadline (504) or after the pool wait (503): at
 // most the request timeout and dbFaultSlack.
 const (

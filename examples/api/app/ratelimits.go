@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -19,11 +18,16 @@ import (
 //     verified, so a flood of made-up tokens pays before it costs anything;
 //   - api, per authenticated user (else client IP), after verification;
 //   - login, the login throttle (see loginThrottle).
+//
+// All budgets live in one store, each under its policy's key prefix: one
+// Redis store, so that one breaker notices a Redis outage for all of them
+// and a request passing several limits waits for Redis at most once before
+// every limit falls back, and one in-memory store, the fallback.
 type limits struct {
 	ip, api *ratelimit.Limiter
 	login   loginThrottle
-	// memories are the in-memory stores, closed by close.
-	memories []*ratelimit.Memory
+	// memory is the in-memory store, closed by close.
+	memory *ratelimit.Memory
 }
 
 // orDefault returns r, or def when r is zero.
@@ -35,15 +39,13 @@ func orDefault(r, def Rate) Rate {
 }
 
 func (a *App) newLimits() *limits {
-	l := &limits{}
+	l := &limits{memory: ratelimit.NewMemory(ratelimit.MemoryOptions{})}
+	var store ratelimit.Store = l.memory
+	if a.rdb != nil {
+		store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:", Fallback: l.memory, Logger: a.logger})
+	}
 	limiter := func(r Rate, name string) *ratelimit.Limiter {
-		mem := ratelimit.NewMemory(ratelimit.MemoryOptions{})
-		l.memories = append(l.memories, mem)
-		var store ratelimit.Store = mem
-		if a.rdb != nil {
-			store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:" + name + ":", Fallback: mem, Logger: a.logger})
-		}
-		return ratelimit.New(ratelimit.Limit{Rate: r.Limit, Period: r.Window}, store)
+		return ratelimit.New(ratelimit.Limit{Rate: r.Limit, Period: r.Window}, prefixed{store, name + ":"})
 	}
 	l.ip = limiter(orDefault(a.cfg.IPRateLimit, Rate{1200, time.Minute}), "ip")
 	l.api = limiter(orDefault(a.cfg.APIRateLimit, Rate{600, time.Minute}), "api")
@@ -57,13 +59,18 @@ func (a *App) newLimits() *limits {
 	return l
 }
 
-// close stops the in-memory stores' clocks.
-func (l *limits) close() error {
-	var errs []error
-	for _, m := range l.memories {
-		errs = append(errs, m.Close())
-	}
-	return errors.Join(errs...)
+// close stops the in-memory store's clock.
+func (l *limits) close() error { return l.memory.Close() }
+
+// prefixed is a Store that puts prefix before every key, so that budgets
+// of several policies share one store.
+type prefixed struct {
+	store  ratelimit.Store
+	prefix string
+}
+
+func (p prefixed) Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Result, error) {
+	return p.store.Allow(ctx, p.prefix+key, limit)
 }
 
 // loginThrottle slows password guessing without letting anyone lock an
