@@ -109,4 +109,12 @@
 // Prepared statements are not used: pgx already caches prepared statements
 // per connection, and explicit *sql.Stmt values would have to be re-prepared
 // per transaction.
+//
+// # Telemetry
+//
+// Each SQL statement is an OpenTelemetry client span ("SELECT users") with
+// db.system.name, db.operation.name and db.collection.name, never a
+// parameter value, on Options.TracerProvider (the global one when nil),
+// started only under a caller's recording span (such as an HTTP request's
+// server span), so an untraced FindByID allocates nothing more.
 package repository

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Repository is the data access contract shared by the SQL and in-memory
@@ -66,6 +68,9 @@ type Options[ID comparable] struct {
 	CursorKey []byte
 	// Now is the clock for created/updated columns. Nil means time.Now.
 	Now func() time.Time
+	// TracerProvider receives a span per SQL statement (see NewSQL) under
+	// a traced caller. Nil means otel's global provider.
+	TracerProvider trace.TracerProvider
 }
 
 func (o *Options[ID]) now() time.Time {

@@ -39,6 +39,7 @@ type SQL[T any, ID comparable] struct {
 	mu    sync.RWMutex
 	cache map[queryKey]string
 	bufs  sync.Pool // of *scanBuf[T]: single-row scan targets
+	tel   sqlTelemetry
 }
 
 // scanBuf is a reusable scan target for single-row reads: a row and the
@@ -102,6 +103,7 @@ func NewSQL[T any, ID comparable](db *sql.DB, d dialect.Dialect, table string, o
 		panic("repository: NewSQL: MySQL generates only integer ids; set Options.NewID")
 	}
 	r.build()
+	r.tel = newSQLTelemetry(opts.TracerProvider, d, table)
 	r.bufs.New = func() any {
 		b := &scanBuf[T]{dest: make([]any, len(m.cols))}
 		r.m.targets(unsafe.Pointer(&b.v), b.dest)
@@ -157,11 +159,13 @@ func (r *SQL[T, ID]) FindByID(ctx context.Context, id ID) (T, error) {
 	return r.findOne(ctx, r.byID, id)
 }
 
-func (r *SQL[T, ID]) findOne(ctx context.Context, query string, id ID) (T, error) {
+func (r *SQL[T, ID]) findOne(ctx context.Context, query string, id ID) (_ T, err error) {
+	ctx, span := r.tel.start(ctx, opSelect)
+	defer func() { end(span, err) }()
 	var zero T
 	b := r.bufs.Get().(*scanBuf[T])
 	defer r.bufs.Put(b)
-	err := scanRow(ctx, r.q(ctx), query, id, b.dest)
+	err = scanRow(ctx, r.q(ctx), query, id, b.dest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return zero, fmt.Errorf("repository: %s %v: %w", r.name, id, ErrNotFound)
 	}
@@ -176,7 +180,9 @@ func (r *SQL[T, ID]) findOne(ctx context.Context, query string, id ID) (T, error
 
 // Create inserts *v. See Repository.Create. A unique violation returns a
 // *ConflictError (errors.Is(err, ErrConflict)) holding the driver error.
-func (r *SQL[T, ID]) Create(ctx context.Context, v *T) error {
+func (r *SQL[T, ID]) Create(ctx context.Context, v *T) (err error) {
+	ctx, span := r.tel.start(ctx, opInsert)
+	defer func() { end(span, err) }()
 	rv := reflect.ValueOf(v).Elem()
 	r.m.stampCreate(rv, r.opts.now())
 	pk, err := stampID(r.m, rv, r.opts.NewID)
@@ -224,7 +230,9 @@ func (r *SQL[T, ID]) Create(ctx context.Context, v *T) error {
 // the row untouched. PostgreSQL and SQLite read the row back with RETURNING
 // in the same statement; MySQL runs a SELECT after the UPDATE, so run the
 // call inside a transaction there when the two must see the same state.
-func (r *SQL[T, ID]) Update(ctx context.Context, id ID, changes Changes) (T, error) {
+func (r *SQL[T, ID]) Update(ctx context.Context, id ID, changes Changes) (_ T, err error) {
+	ctx, span := r.tel.start(ctx, opUpdate)
+	defer func() { end(span, err) }()
 	var zero T
 	set, err := r.m.resolveSet(changes, r.opts.now())
 	if err != nil {
@@ -278,7 +286,9 @@ func (r *SQL[T, ID]) Update(ctx context.Context, id ID, changes Changes) (T, err
 }
 
 // Delete removes the row with the id, or returns ErrNotFound.
-func (r *SQL[T, ID]) Delete(ctx context.Context, id ID) error {
+func (r *SQL[T, ID]) Delete(ctx context.Context, id ID) (err error) {
+	ctx, span := r.tel.start(ctx, opDelete)
+	defer func() { end(span, err) }()
 	res, err := r.q(ctx).ExecContext(ctx, r.delete, id)
 	if err != nil {
 		return dbError("delete from", r.name, err)

@@ -244,7 +244,10 @@ func (r *SQL[T, ID]) Count(ctx context.Context, filter Filter) (int64, error) {
 		return string(b)
 	})
 	var n int64
-	if err := r.q(ctx).QueryRowContext(ctx, text, r.whereArgs(nil, conds, nil)...).Scan(&n); err != nil {
+	ctx, span := r.tel.start(ctx, opSelect)
+	err = r.q(ctx).QueryRowContext(ctx, text, r.whereArgs(nil, conds, nil)...).Scan(&n)
+	end(span, err)
+	if err != nil {
 		return 0, dbError("count", r.name, err)
 	}
 	return n, nil
@@ -298,7 +301,9 @@ func (r *SQL[T, ID]) findIn(ctx context.Context, col int, values []any, suffix s
 }
 
 // query runs a SELECT of r.columns and scans every row.
-func (r *SQL[T, ID]) query(ctx context.Context, text string, args []any, hint int) ([]T, error) {
+func (r *SQL[T, ID]) query(ctx context.Context, text string, args []any, hint int) (_ []T, err error) {
+	ctx, span := r.tel.start(ctx, opSelect)
+	defer func() { end(span, err) }()
 	rows, err := r.q(ctx).QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, dbError("select from", r.name, err)

@@ -192,7 +192,7 @@ func (a *App) newUsers() *UserService {
 		hasher.Params = auth.Argon2Params{Memory: a.cfg.PasswordCost, Time: 1}
 	}
 	return newUserService(
-		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}),
+		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}),
 		inTx(a.db),
 		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
 			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
@@ -202,7 +202,7 @@ func (a *App) newUsers() *UserService {
 }
 
 func (a *App) newAccounts() *AccountService {
-	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey}
+	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}
 	a.idem = newIdempotencyStore(a.db, a.dialect)
 	return newAccountService(
 		inTx(a.db),
