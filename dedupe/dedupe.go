@@ -20,6 +20,9 @@
 //     singleflight re-panics inside DoChan's goroutine and crashes the process.
 //   - runtime.Goexit in the function: the waiting callers receive ErrGoexit
 //     (singleflight's waiters receive its internal errGoexit, unexported).
+//   - Telemetry: with Group.Telemetry set (NewTelemetry), calls are counted
+//     as leader or shared through OpenTelemetry (MetricCalls); the zero
+//     Group counts nothing.
 package dedupe
 
 import (
@@ -94,6 +97,10 @@ type call[V any] struct {
 // not be copied after first use. It starts goroutines only for calls in
 // flight; they end when the function returns.
 type Group[K comparable, V any] struct {
+	// Telemetry, when set before first use, counts the calls as leader
+	// or shared (MetricCalls). Nil counts nothing.
+	Telemetry *Telemetry
+
 	mu sync.Mutex
 	m  map[K]*call[V]
 }
@@ -139,6 +146,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 func (g *Group[K, V]) DoChan(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) <-chan Result[V] {
 	ch := make(chan Result[V], 1)
 	c, ok := g.join(key)
+	g.Telemetry.joined(ctx, ok)
 	if !ok {
 		work := context.WithoutCancel(ctx)
 		if ctx.Done() != nil {
@@ -202,6 +210,7 @@ func (g *Group[K, V]) Forget(key K) {
 // unwinding it (Do) rather than being returned (DoChan).
 func (g *Group[K, V]) do(ctx context.Context, key K, fn func(ctx context.Context) (V, error), repanic bool) (*call[V], *PanicError) {
 	c, ok := g.join(key)
+	g.Telemetry.joined(ctx, ok)
 	if ok {
 		return g.wait(ctx, key, c)
 	}
