@@ -88,6 +88,9 @@ func (s *AccountService) Open(ctx context.Context, owner, currency string) (Acco
 
 // Get returns the account with id if the caller owns it or is an admin.
 func (s *AccountService) Get(ctx context.Context, c Caller, id string) (Account, error) {
+	if !validID(id) {
+		return Account{}, accountNotFound(id)
+	}
 	acc, err := s.accounts.FindByID(ctx, id)
 	if errors.Is(err, repository.ErrNotFound) {
 		return Account{}, accountNotFound(id)
@@ -105,6 +108,9 @@ func (s *AccountService) Get(ctx context.Context, c Caller, id string) (Account,
 func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amount int64) (Account, error) {
 	if amount <= 0 || amount > MaxDeposit {
 		return Account{}, fieldError("amount", fmt.Sprintf("must be 1 to %d", MaxDeposit))
+	}
+	if !validID(id) {
+		return Account{}, accountNotFound(id)
 	}
 	var out Account
 	err := s.atomic(ctx, func(ctx context.Context) error {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/google/uuid"
 	"net/mail"
 	"strings"
 	"time"
@@ -74,6 +75,18 @@ func validEmail(s string) bool {
 func validName(s string) bool {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	return utf8.ValidString(s) && n >= 1 && n <= MaxNameRunes
+}
+
+// validID reports whether s can be an id of this service: a UUID in its
+// 36-character text form (newUUID makes them). Anything else names no row,
+// so it is answered 404 before it reaches the cache, a limiter or the
+// database: a client cannot fill the cache with megabyte-long misses.
+func validID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
 }
 
 // validCurrency reports whether s is three upper-case ASCII letters.

@@ -25,9 +25,14 @@ var (
 	ErrInsufficientFunds error = envelope.New(http.StatusUnprocessableEntity, "INSUFFICIENT_FUNDS", "insufficient funds")
 )
 
-// accountNotFound is the error for an account id that does not exist.
+// accountNotFound is the error for an account id that does not exist. An
+// id that cannot be one (validID) is not echoed.
 func accountNotFound(id string) error {
-	return &errkind.Error{Kind: errkind.NotFound, Message: "account not found", Details: map[string]any{"resource": "account", "id": id}}
+	details := map[string]any{"resource": "account"}
+	if validID(id) {
+		details["id"] = id
+	}
+	return &errkind.Error{Kind: errkind.NotFound, Message: "account not found", Details: details}
 }
 
 // fieldError returns a 400 VALIDATION_ERROR for one field.

@@ -136,3 +136,27 @@ func TestQuietRegister(t *testing.T) {
 		})
 	}
 }
+
+// TestIDsThatCannotBeValid (issue 19 item 3): an id that is no UUID is
+// answered 404 without reaching the cache, and is not echoed back.
+func TestIDsThatCannotBeValid(t *testing.T) {
+	s := startSQLite(t, nil)
+	_, token := s.newUser(t, "prober")
+	acc := s.newAccount(t, token, "EUR", 10)
+	long := strings.Repeat("x", 100_000)
+	tests := []struct {
+		name string
+		rq   req
+	}{
+		{"long user id", req{Method: "GET", Path: "/v1/users/" + long, Token: token}},
+		{"long account id", req{Method: "GET", Path: "/v1/accounts/" + long, Token: token}},
+		{"long deposit id", req{Method: "POST", Path: "/v1/accounts/" + long + "/deposits", Token: token, Body: `{"amount":1}`}},
+		{"long transfer target", req{Method: "POST", Path: "/v1/transfers", Token: token, Body: `{"fromAccountId":"` + acc.ID + `","toAccountId":"` + long + `","amount":1}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.expect(t, tt.rq, 404, "NOT_FOUND")
+			assert.Less(t, len(r.Raw), 1000, "the id is not echoed: %d bytes", len(r.Raw))
+		})
+	}
+}

@@ -92,7 +92,13 @@ func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in 
 // move does the transfer inside the caller's transaction. Every refusal is
 // decided before the first write.
 func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest) (Transfer, error) {
-	locked, err := s.accounts.LockByIDs(ctx, []string{in.FromAccountID, in.ToAccountID})
+	var ids []string // an id that cannot be one names no row: not looked up
+	for _, id := range []string{in.FromAccountID, in.ToAccountID} {
+		if validID(id) {
+			ids = append(ids, id)
+		}
+	}
+	locked, err := s.accounts.LockByIDs(ctx, ids)
 	if err != nil {
 		return Transfer{}, err
 	}

@@ -229,8 +229,12 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 }
 
 // Get returns the user with id through the cache; a missing id is cached as
-// missing for a short while, so probing ids does not reach the database.
+// missing for a short while, so probing ids does not reach the database,
+// and an id that cannot be one (validID) is not found without a lookup.
 func (s *UserService) Get(ctx context.Context, id string) (User, error) {
+	if !validID(id) {
+		return User{}, repository.ErrNotFound
+	}
 	return s.cache.Get(ctx, id, func(ctx context.Context) (User, error) {
 		rec, err := s.repo.FindByID(ctx, id)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +138,16 @@ func TestUserServiceAuthenticateAndView(t *testing.T) {
 	assert.NotEmpty(t, next, "a next page")
 	_, _, err = s.List(ctx, "password", repository.Asc, 10, 0)
 	assert.Equal(t, errkind.BadRequest, errkind.Of(err), "orderBy outside the list is refused")
+}
+
+// TestUserServiceInvalidIDs: an id that cannot be one is not found without
+// touching the cache, so long made-up ids cannot fill it.
+func TestUserServiceInvalidIDs(t *testing.T) {
+	s, _ := memoryUsers(t)
+	for _, id := range []string{"", "usr_1", strings.Repeat("x", 1<<20), "01234567-89ab-7def-8123-456789abcdefX"} {
+		_, err := s.Get(context.Background(), id)
+		assert.ErrorIs(t, err, repository.ErrNotFound, "id of %d bytes", len(id))
+	}
+	st := s.cache.Stats()
+	assert.Zero(t, st.Misses+st.Loads+st.Hits+st.NegativeHits, "the cache was never asked")
 }
