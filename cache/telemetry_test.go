@@ -17,8 +17,7 @@ import (
 func TestAsideTelemetry(t *testing.T) {
 	sdk := telemetrytest.New(t)
 	store := newFlaky[string](t)
-	var a *cache.Aside[string, string]
-	a = cache.NewAside[string, string](store, cache.Options[string]{
+	a := cache.NewAside[string, string](store, cache.Options[string]{
 		Name: "users", MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers,
 	})
 	ctx, end := sdk.Parent(context.Background())

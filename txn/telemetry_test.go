@@ -56,7 +56,7 @@ func TestTelemetry(t *testing.T) {
 		for _, e := range s.Events {
 			state += "+" + e.Name
 			for _, kv := range e.Attributes {
-				state += ":" + string(kv.Key) + "=" + kv.Value.Emit()
+				state += ":" + string(kv.Key) + "=" + kv.Value.String()
 			}
 		}
 		txs = append(txs, state)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/svckit/svckit/internal/telemetry"
 	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
@@ -19,13 +20,14 @@ func TestChildOnlyUnderRecordingSpan(t *testing.T) {
 	tr := telemetry.Tracer(sdk.Tracers, "test")
 	ctx, span := telemetry.Child(context.Background(), tr, "orphan")
 	assert.Nil(t, span, "no span without a recording parent")
+	assert.Equal(t, context.Background(), ctx, "and the context unchanged")
 	telemetry.End(span, errors.New("ignored")) // a nil span is accepted
 
 	parent, end := sdk.Parent(context.Background())
 	ctx, span = telemetry.Child(parent, tr, "child")
 	require.NotNil(t, span, "a child under a recording parent")
 	assert.True(t, span.IsRecording(), "the child records")
-	_ = ctx
+	assert.Equal(t, span, trace.SpanFromContext(ctx), "the context carries the child")
 	telemetry.End(span, errors.New("secret value 42"))
 	end()
 	spans := sdk.Spans.GetSpans()

@@ -92,7 +92,7 @@ func Attrs(set attribute.Set) string {
 	}
 	kvs := make([]string, 0, set.Len())
 	for _, kv := range set.ToSlice() {
-		kvs = append(kvs, string(kv.Key)+"="+kv.Value.Emit())
+		kvs = append(kvs, string(kv.Key)+"="+kv.Value.String())
 	}
 	sort.Strings(kvs)
 	return "{" + strings.Join(kvs, ",") + "}"
@@ -103,7 +103,7 @@ func Attrs(set attribute.Set) string {
 func SpanAttrs(span tracetest.SpanStub) map[string]string {
 	out := make(map[string]string, len(span.Attributes))
 	for _, kv := range span.Attributes {
-		out[string(kv.Key)] = kv.Value.Emit()
+		out[string(kv.Key)] = kv.Value.String()
 	}
 	return out
 }
