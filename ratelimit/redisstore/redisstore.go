@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/svckit/svckit/internal/redisguard"
 	"github.com/svckit/svckit/ratelimit"
@@ -73,6 +74,9 @@ type Options struct {
 	// Timeout bounds each decision's call to Redis, also when the caller's
 	// context has no deadline. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// MeterProvider receives MetricFailures. Nil means otel's global
+	// provider.
+	MeterProvider metric.MeterProvider
 }
 
 // DefaultTimeout is the deadline of one decision's Redis call: a rate
@@ -87,6 +91,7 @@ type Store struct {
 	prefix   string
 	fallback ratelimit.Store
 	guard    *redisguard.Guard
+	failures failureCounts
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -103,6 +108,7 @@ func New(client redis.Scripter, opts Options) *Store {
 		script:   redis.NewScript(gcraScript),
 		prefix:   opts.Prefix,
 		fallback: opts.Fallback,
+		failures: newFailureCounts(opts.MeterProvider),
 	}
 	if s.prefix == "" {
 		s.prefix = "ratelimit:"
@@ -153,8 +159,10 @@ func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (r
 func (s *Store) failed(ctx context.Context, key string, limit ratelimit.Limit, err error) (ratelimit.Result, error) {
 	s.guard.Fallback()
 	if s.fallback != nil {
+		s.failures.fallback.Inc(ctx)
 		return s.fallback.Allow(ctx, key, limit)
 	}
+	s.failures.unavailable.Inc(ctx)
 	return ratelimit.Result{}, fmt.Errorf("%w: %w", ratelimit.ErrUnavailable, err)
 }
 

@@ -42,7 +42,7 @@ func (a *App) newLimits() *limits {
 	l := &limits{memory: ratelimit.NewMemory(ratelimit.MemoryOptions{})}
 	var store ratelimit.Store = l.memory
 	if a.rdb != nil {
-		store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:", Fallback: l.memory, Logger: a.logger})
+		store = redisstore.New(a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "rl:", Fallback: l.memory, Logger: a.logger, MeterProvider: a.tel.meters})
 	}
 	limiter := func(r Rate, name string) *ratelimit.Limiter {
 		return ratelimit.New(ratelimit.Limit{Rate: r.Limit, Period: r.Window}, prefixed{store, name + ":"})
