@@ -53,7 +53,11 @@ var (
 // loses the race must roll back before it can read the winner's outcome. Do
 // inside a transaction joins it; losing the race then returns an error
 // wrapping ErrTaken and the caller's transaction can only roll back.
-func Do(ctx context.Context, s Store, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (o Outcome, replayed bool, err error) {
+func Do(ctx context.Context, s Store, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (Outcome, bool, error) {
+	return DoWithOptions(ctx, s, k, fingerprint, DoOptions{}, fn)
+}
+
+func do(ctx context.Context, s Store, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (o Outcome, replayed bool, err error) {
 	if k.Value == "" {
 		err = s.Atomic(ctx, func(ctx context.Context) error {
 			var err error

@@ -56,4 +56,7 @@
 // same *sql.DB as the work (Migrate creates the table). Memory keeps them in
 // the process, with the same behaviour, for tests and prototypes. Delete old
 // keys now and then with DeleteBefore.
+//
+// DoWithOptions counts its calls through OpenTelemetry (MetricRequests:
+// claimed, replayed, mismatch, ...); Do reports to the global providers.
 package idempotency

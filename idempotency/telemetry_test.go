@@ -1,0 +1,48 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
+)
+
+func TestDoTelemetry(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	s := idempotency.NewMemory(idempotency.Options{})
+	opts := idempotency.DoOptions{Telemetry: idempotency.NewTelemetry(sdk.Meters)}
+	ctx := context.Background()
+	ok := func(context.Context) (idempotency.Outcome, error) {
+		return idempotency.JSON(http.StatusCreated, map[string]int{"n": 1})
+	}
+	k := idempotency.Key{Scope: "transfers", Value: "key-1"}
+	boom := errors.New("boom")
+
+	_, replayed, err := idempotency.DoWithOptions(ctx, s, k, "fp", opts, ok)
+	require.NoError(t, err, "first request")
+	require.False(t, replayed, "ran")
+	_, replayed, err = idempotency.DoWithOptions(ctx, s, k, "fp", opts, ok)
+	require.NoError(t, err, "retry")
+	require.True(t, replayed, "replayed")
+	_, _, err = idempotency.DoWithOptions(ctx, s, k, "other", opts, ok)
+	require.ErrorIs(t, err, idempotency.ErrKeyMismatch, "another body")
+	_, _, err = idempotency.DoWithOptions(ctx, s, idempotency.Key{Scope: "transfers", Value: "key-2"}, "fp", opts,
+		func(context.Context) (idempotency.Outcome, error) { return idempotency.Outcome{}, boom })
+	require.ErrorIs(t, err, boom, "fn failed")
+	_, _, err = idempotency.DoWithOptions(ctx, s, idempotency.Key{Scope: "transfers"}, "fp", opts, ok)
+	require.NoError(t, err, "no key")
+
+	assert.Equal(t, map[string]int64{
+		"svckit.idempotency.requests{result=claimed}":  1,
+		"svckit.idempotency.requests{result=replayed}": 1,
+		"svckit.idempotency.requests{result=mismatch}": 1,
+		"svckit.idempotency.requests{result=error}":    1,
+		"svckit.idempotency.requests{result=no_key}":   1,
+	}, sdk.Sums(t), "claims, replays and mismatches, never a key")
+}
