@@ -110,5 +110,7 @@
 // token type and result or rejection reason (MetricVerifications), refresh
 // outcomes (MetricRefreshes) and refresh-token reuse (MetricReuseDetected),
 // which is also a Warn record on Options.Logger with the subject and a
-// hash of the family. Counting a verification allocates nothing.
+// hash of the family. Counting a verification allocates nothing. A Hasher
+// counts its Verify calls (MetricPasswordVerifications), rehash-on-login
+// apart from plain matches, on Hasher.MeterProvider.
 package auth

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
@@ -113,9 +114,13 @@ type Hasher struct {
 	// MaxWait is how long a call waits for a slot before ErrBusy. Zero
 	// means DefaultMaxWait; negative means not at all.
 	MaxWait time.Duration
+	// MeterProvider receives MetricPasswordVerifications, which counts
+	// rehash-on-login among others. Nil means otel's global provider.
+	MeterProvider metric.MeterProvider
 
 	once  sync.Once
 	slots chan struct{}
+	m     *passwordMetrics
 }
 
 // acquire takes a hashing slot; call the returned function to give it back.
@@ -126,6 +131,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 			n = runtime.GOMAXPROCS(0)
 		}
 		h.slots = make(chan struct{}, n)
+		h.m = newPasswordMetrics(h.MeterProvider)
 	})
 	release = func() { <-h.slots }
 	select {
@@ -211,6 +217,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // that the hash is weaker than the Hasher's parameters (or is bcrypt) and
 // should be replaced by Hash.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (rehash bool, err error) {
+	defer func() { h.m.verified(ctx, rehash, err) }() // h.m is set by acquire
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, err

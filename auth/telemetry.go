@@ -143,3 +143,38 @@ func (m *tokenMetrics) refreshed(ctx context.Context, rc *RefreshClaims, err err
 	}
 	m.refresh[res].Inc(ctx)
 }
+
+// MetricPasswordVerifications counts Hasher.Verify calls of a Hasher, on
+// the meter "github.com/svckit/svckit/auth", by AttrResult: "match",
+// "rehash" (a match whose hash is weaker than the Hasher's parameters, to
+// be replaced on this login), "mismatch", "busy" (ErrBusy) or "error".
+const MetricPasswordVerifications = "svckit.auth.password.verifications"
+
+// passwordMetrics are a Hasher's counters, made at its first use.
+type passwordMetrics struct {
+	match, rehash, mismatch, busy, failed telemetry.Add
+}
+
+func newPasswordMetrics(mp metric.MeterProvider) *passwordMetrics {
+	c := telemetry.Counter(telemetry.Meter(mp, "auth"), MetricPasswordVerifications,
+		"{verification}", "Password verifications by result.")
+	res := func(v string) telemetry.Add { return telemetry.NewAdd(c, attribute.String(AttrResult, v)) }
+	return &passwordMetrics{match: res("match"), rehash: res("rehash"), mismatch: res("mismatch"), busy: res("busy"), failed: res("error")}
+}
+
+// verified counts one Verify.
+func (m *passwordMetrics) verified(ctx context.Context, rehash bool, err error) {
+	switch {
+	case m == nil:
+	case err == nil && rehash:
+		m.rehash.Inc(ctx)
+	case err == nil:
+		m.match.Inc(ctx)
+	case errors.Is(err, ErrPasswordMismatch):
+		m.mismatch.Inc(ctx)
+	case errors.Is(err, ErrBusy):
+		m.busy.Inc(ctx)
+	default:
+		m.failed.Inc(ctx)
+	}
+}

@@ -96,3 +96,31 @@ func TestVerifyAccessTelemetryAllocs(t *testing.T) {
 	t.Logf("allocs per VerifyAccess: no provider %v, SDK %v", off, on)
 	assert.Equal(t, off, on, "recording a verification adds no allocation")
 }
+
+func TestPasswordTelemetry(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	ctx := context.Background()
+	weak := &auth.Hasher{Params: auth.Argon2Params{Memory: 32, Time: 1, Threads: 1}}
+	h := &auth.Hasher{Params: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, MeterProvider: sdk.Meters}
+	old, err := weak.Hash(ctx, "password-1")
+	require.NoError(t, err, "old hash")
+	cur, err := h.Hash(ctx, "password-1")
+	require.NoError(t, err, "current hash")
+
+	rehash, err := h.Verify(ctx, "password-1", old)
+	require.NoError(t, err, "old hash matches")
+	assert.True(t, rehash, "and is weaker")
+	_, err = h.Verify(ctx, "password-1", cur)
+	require.NoError(t, err, "current hash matches")
+	_, err = h.Verify(ctx, "wrong", cur)
+	require.ErrorIs(t, err, auth.ErrPasswordMismatch, "mismatch")
+	_, err = h.Verify(ctx, "password-1", "$unknown$hash")
+	require.Error(t, err, "unsupported")
+
+	assert.Equal(t, map[string]int64{
+		"svckit.auth.password.verifications{result=rehash}":   1,
+		"svckit.auth.password.verifications{result=match}":    1,
+		"svckit.auth.password.verifications{result=mismatch}": 1,
+		"svckit.auth.password.verifications{result=error}":    1,
+	}, sdk.Sums(t), "rehash-on-login counted apart from plain matches")
+}

@@ -187,7 +187,7 @@ func (a *App) newUsers() *UserService {
 		a.memory = cache.NewMemory[User](cache.MemoryOptions[User]{})
 		store = a.memory
 	}
-	hasher := &auth.Hasher{}
+	hasher := &auth.Hasher{MeterProvider: a.tel.meters}
 	if a.cfg.PasswordCost != 0 {
 		hasher.Params = auth.Argon2Params{Memory: a.cfg.PasswordCost, Time: 1}
 	}
