@@ -200,6 +200,7 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		seed:       maphash.MakeSeed(),
 		m:          newAsideMetrics(opts),
 	}
+	a.group.Telemetry = dedupe.NewTelemetry(opts.MeterProvider, a.m.name) // loads shared in this process
 	switch {
 	case a.retries == 0:
 		a.retries = DefaultDeleteRetries

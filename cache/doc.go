@@ -99,7 +99,9 @@
 // An Aside reports through OpenTelemetry (MetricRequests and the names
 // beside it, and a SpanLoad span under a traced caller) to
 // Options.MeterProvider and Options.TracerProvider, the global providers
-// when nil, with Options.Name as its only identifying attribute. With no
+// when nil, with Options.Name as its only identifying attribute; its
+// misses count as leader or shared loads in dedupe.MetricCalls under the
+// same name. With no
 // provider installed a hit costs no allocation (the rules are those of
 // every svckit package; see internal/telemetry).
 package cache

@@ -55,6 +55,7 @@ type asideMetrics struct {
 	getErr, setErr, leaseErr, releaseErr telemetry.Add
 	deleteErr, decodeErr                 telemetry.Add
 	fallback, fenced                     telemetry.Add
+	name                                 string // AttrName's value
 	tracer                               trace.Tracer
 	loadSpan                             []trace.SpanStartOption
 }
@@ -76,6 +77,7 @@ func newAsideMetrics[K comparable](opts Options[K]) asideMetrics {
 		return telemetry.NewAdd(storeErrs, nameAttr, attribute.String(AttrOperation, v))
 	}
 	return asideMetrics{
+		name:         name,
 		hit:          res(requests, "hit"),
 		negHit:       res(requests, "negative_hit"),
 		miss:         res(requests, "miss"),

@@ -46,15 +46,16 @@ func TestAsideTelemetry(t *testing.T) {
 
 	name := "svckit.cache.name=users"
 	assert.Equal(t, map[string]int64{
-		"svckit.cache.requests{result=hit," + name + "}":          1,
-		"svckit.cache.requests{result=miss," + name + "}":         5,
-		"svckit.cache.requests{result=negative_hit," + name + "}": 1,
-		"svckit.cache.loads{result=ok," + name + "}":              3,
-		"svckit.cache.loads{result=not_found," + name + "}":       1,
-		"svckit.cache.loads{result=error," + name + "}":           1,
-		"svckit.cache.fills.rejected{" + name + "}":               1,
-		"svckit.cache.store.errors{operation=get," + name + "}":   1,
-		"svckit.cache.fallbacks{" + name + "}":                    1,
+		"svckit.cache.requests{result=hit," + name + "}":            1,
+		"svckit.cache.requests{result=miss," + name + "}":           5,
+		"svckit.cache.requests{result=negative_hit," + name + "}":   1,
+		"svckit.cache.loads{result=ok," + name + "}":                3,
+		"svckit.cache.loads{result=not_found," + name + "}":         1,
+		"svckit.cache.loads{result=error," + name + "}":             1,
+		"svckit.cache.fills.rejected{" + name + "}":                 1,
+		"svckit.cache.store.errors{operation=get," + name + "}":     1,
+		"svckit.cache.fallbacks{" + name + "}":                      1,
+		"svckit.dedupe.calls{role=leader,svckit.dedupe.name=users}": 5, // each miss led its own load
 	}, sdk.Sums(t), "every outcome counted once under its result, never with a key")
 
 	var loads, failed int
