@@ -168,7 +168,7 @@ type filled[V any] struct {
 	// (the store failed, or nothing stores a not-found). It is good for
 	// the caller that ran the load, but not for callers that joined later:
 	// they may have started after an invalidation the load cannot know
-	// of, and read again.
+	// of, and fill again (see miss).
 	lost bool
 }
 
@@ -298,6 +298,17 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 
 // miss runs or joins the fill of k. It is apart from Get so that the
 // variables its closure captures are not allocated on Get's hit path.
+//
+// The caller that runs the fill returns what it loaded: it read the
+// database during its own call. A caller that joined a fill already in
+// flight may have begun after an update that finished since the fill read
+// the database, in this process or another one, and the fill may even have
+// stored its value before that update's invalidation removed it. So a
+// joiner returns only what it finds in the store after the fill (the
+// store's entry is current: invalidations remove stale ones), and when the
+// store holds nothing it fills again; after maxJoins tries, or when the
+// store cannot be trusted (write is false), it loads for itself, without
+// storing.
 func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.Context) (V, error), write bool) (V, error) {
 	var zero V
 	for attempt := 0; ; attempt++ {
@@ -306,10 +317,25 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 			ran = true
 			return a.fill(ctx, k, load, write)
 		})
-		if f.lost && !ran && attempt < 3 {
-			// Joined a load that lost its key to an invalidation:
-			// this caller may have begun after it, so read again.
-			continue
+		if !ran && (err == nil || a.isNotFound(err)) {
+			switch {
+			case !write || attempt >= maxJoins:
+				f, err = a.load(ctx, k, load, false, 0)
+			case f.lost:
+				continue // not stored: fill again
+			default:
+				e, ok, gerr := a.store.Get(ctx, k)
+				switch {
+				case gerr != nil:
+					f, err = a.load(ctx, k, load, false, 0)
+				case ok && e.NotFound:
+					return zero, a.placeholderErr(k)
+				case ok:
+					return e.Value, nil // counted as a miss already
+				default:
+					continue // invalidated since it was stored: fill again
+				}
+			}
 		}
 		if err != nil {
 			return zero, err
@@ -317,6 +343,10 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 		return f.e.Value, nil
 	}
 }
+
+// maxJoins bounds how often a caller joins fills whose results it cannot
+// use before it loads for itself.
+const maxJoins = 3
 
 // hit serves an entry found in the store.
 func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) (V, error) {
