@@ -170,6 +170,9 @@ type filled[V any] struct {
 	// they may have started after an invalidation the load cannot know
 	// of, and fill again (see miss).
 	lost bool
+	// began is when the fill started: callers that joined it after that
+	// cannot take its result as it is (see miss).
+	began time.Time
 }
 
 // NewAside returns an Aside keeping its entries in store. It panics on
@@ -300,26 +303,35 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 // variables its closure captures are not allocated on Get's hit path.
 //
 // The caller that runs the fill returns what it loaded: it read the
-// database during its own call. A caller that joined a fill already in
-// flight may have begun after an update that finished since the fill read
-// the database, in this process or another one, and the fill may even have
-// stored its value before that update's invalidation removed it. So a
-// joiner returns only what it finds in the store after the fill (the
-// store's entry is current: invalidations remove stale ones), and when the
-// store holds nothing it fills again; after maxJoins tries, or when the
-// store cannot be trusted (write is false), it loads for itself, without
-// storing.
+// database during its own call. So may a caller that joined a fill begun
+// after it asked. A fill begun earlier may have read the database before
+// an update that finished before this caller began, in this process or
+// another one, and may even have stored its value before that update's
+// invalidation removed it. Such a joiner returns only what the store holds
+// once the fill is done (an entry there is current: invalidations remove
+// stale ones), and fills again when the store holds nothing. The next fill
+// it joins began after the one before ended, so after it asked: one more
+// join is enough; maxJoins bounds the tries all the same, then it loads
+// for itself, without storing.
+//
+// While the store fails or the key is fenced (write is false) nothing can
+// be checked, and a joiner takes the fill's result as it is: it is at most
+// one load older than the caller.
 func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.Context) (V, error), write bool) (V, error) {
 	var zero V
+	asked := time.Now()
 	for attempt := 0; ; attempt++ {
 		ran := false
 		f, _, err := a.group.Do(ctx, k, func(ctx context.Context) (filled[V], error) {
 			ran = true
-			return a.fill(ctx, k, load, write)
+			began := time.Now()
+			f, err := a.fill(ctx, k, load, write)
+			f.began = began
+			return f, err
 		})
-		if !ran && (err == nil || a.isNotFound(err)) {
+		if !ran && write && (err == nil || a.isNotFound(err)) && f.began.Before(asked) {
 			switch {
-			case !write || attempt >= maxJoins:
+			case attempt >= maxJoins:
 				f, err = a.load(ctx, k, load, false, 0)
 			case f.lost:
 				continue // not stored: fill again

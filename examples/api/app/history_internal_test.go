@@ -100,6 +100,10 @@ func instances(t *testing.T, n int, db *testdb.DB, redisURL, prefix string) []*A
 	for i := range apps {
 		pool, err := sql.Open(db.Driver, db.DSN)
 		require.NoError(t, err, "pool")
+		// Bounded as the service bounds its own (DB_MAX_OPEN_CONNS): a
+		// burst of loads on four unbounded pools can take every slot
+		// the database has ("too many clients").
+		pool.SetMaxOpenConns(DefaultMaxOpenConns)
 		t.Cleanup(func() { pool.Close() })
 		a, err := New(ctx, Config{
 			DB: pool, Database: Database{Driver: db.Driver, Dialect: db.Dialect},
