@@ -52,8 +52,8 @@ func run(cfg bench.Config) error {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(bench.MaxOpenConns)
+	db.SetMaxIdleConns(bench.MaxOpenConns)
 	s := &service{
 		db:       db,
 		ttl:      cfg.CacheTTL,

@@ -50,8 +50,8 @@ func run(cfg bench.Config) error {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(bench.MaxOpenConns)
+	db.SetMaxIdleConns(bench.MaxOpenConns)
 	d := dialect.SQLite
 	if cfg.Driver == "pgx" {
 		d = dialect.Postgres

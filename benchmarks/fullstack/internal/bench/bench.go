@@ -27,6 +27,9 @@ const (
 	Users    = 1000      // rows in users: ids u0000 … u0999
 	Accounts = 100       // rows in accounts: ids 0 … 99
 	Balance  = 1_000_000 // each account's opening balance, in minor units
+	// MaxOpenConns bounds every stack's database pool alike; three
+	// stacks run side by side within PostgreSQL's 100 connections.
+	MaxOpenConns = 24
 	// HighLimit is the rate limit every stack runs with during the
 	// benchmark: raised so that no request is refused, not removed.
 	HighLimit = 1 << 30
