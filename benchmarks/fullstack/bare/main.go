@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log"
 	"net/http"
-	"time"
 
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 )
@@ -31,6 +30,7 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(u)
 	})
-	srv := &http.Server{Addr: cfg.Addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	if err := bench.Serve(cfg.Addr, mux); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -12,10 +12,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -47,13 +44,12 @@ func main() {
 }
 
 func run(cfg bench.Config) error {
-	db, err := sqlx.Open(cfg.Driver, cfg.DSN)
+	sqldb, err := cfg.OpenDB()
 	if err != nil {
 		return err
 	}
+	db := sqlx.NewDb(sqldb, cfg.Driver)
 	defer db.Close()
-	db.SetMaxOpenConns(bench.MaxOpenConns)
-	db.SetMaxIdleConns(bench.MaxOpenConns)
 	s := &service{
 		db:       db,
 		ttl:      cfg.CacheTTL,
@@ -94,7 +90,7 @@ func run(cfg bench.Config) error {
 		r.Get("/users/{id}", s.getUser)
 		r.Post("/transfers", s.transfer)
 	})
-	return serve(cfg.Addr, r)
+	return bench.Serve(cfg.Addr, r)
 }
 
 // requireRole answers 403 unless the token's "roles" claim lists role.
@@ -192,21 +188,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// serve runs h on addr until SIGINT or SIGTERM.
-func serve(addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
 }

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log"
@@ -72,13 +71,11 @@ func run(cfg bench.Config) error {
 	// The same pool bound as the other stacks: with go-zero's default of
 	// 64 beside them, PostgreSQL's 100 connection slots ran out and
 	// go-zero's breaker answered most requests with an error.
-	db, err := sql.Open(cfg.Driver, cfg.DSN)
+	db, err := cfg.OpenDB()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(bench.MaxOpenConns)
-	db.SetMaxIdleConns(bench.MaxOpenConns)
 	s := &service{
 		db:     sqlx.NewSqlConnFromDB(db),
 		byID:   "SELECT id, name, email FROM users WHERE id = " + cfg.Placeholder(1),

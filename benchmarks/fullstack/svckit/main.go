@@ -12,10 +12,6 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/svckit/svckit/auth"
@@ -45,13 +41,11 @@ func main() {
 }
 
 func run(cfg bench.Config) error {
-	db, err := sql.Open(cfg.Driver, cfg.DSN)
+	db, err := cfg.OpenDB()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(bench.MaxOpenConns)
-	db.SetMaxIdleConns(bench.MaxOpenConns)
 	d := dialect.SQLite
 	if cfg.Driver == "pgx" {
 		d = dialect.Postgres
@@ -111,7 +105,7 @@ func run(cfg bench.Config) error {
 		middleware.ClientIP{}.Handler,
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logger}),
 	).Then(envelope.Routes(mux))
-	return serve(cfg.Addr, h)
+	return bench.Serve(cfg.Addr, h)
 }
 
 func (s *service) getUser(r *http.Request) (bench.User, error) {
@@ -165,21 +159,4 @@ func (s *service) transfer(r *http.Request) (map[string]int64, error) {
 // it never refreshes one.
 func noUser(context.Context, string) (auth.User, error) {
 	return auth.User{}, errors.New("no refresh in the benchmark")
-}
-
-// serve runs h on addr until SIGINT or SIGTERM.
-func serve(addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
 }
