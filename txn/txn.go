@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/svckit/svckit/dialect"
@@ -228,22 +227,33 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 // database/sql would roll back on cancellation by itself, but on a goroutine
 // of its own that may still hold the connection when Commit has returned.
 // attempt begins the transaction on a context that ctx cancels only while
-// BEGIN runs, and rolls back from context.AfterFunc instead, which it can
-// wait for.
+// BEGIN runs (so a BEGIN on a hung connection ends with ctx), and rolls back
+// from one context.AfterFunc instead, which it can wait for (see watch).
 func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
 	conn, err := acquire(ctx, db, opts.ConnWait)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	// BEGIN watches ctx only while it runs: a BEGIN on a hung connection
-	// ends at ctx's deadline, and once it has returned, database/sql's own
-	// rollback on cancellation never fires (the AfterFunc below does it).
-	beginCtx, cancelBegin := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBegin() // the transaction has ended by then
-	stopBegin := context.AfterFunc(ctx, cancelBegin)
+	w := &watch{t: dbTx{db: db}} // one allocation for the transaction, its scope and watch
+	sc := &w.sc
+	sc.tx = &w.t
+	beginCtx := ctx // nothing can cancel it: BEGIN needs no watch
+	if ctx.Done() != nil {
+		w.begin.parent = ctx
+		beginCtx = &w.begin
+		w.cancelled.Add(1)
+		stop := context.AfterFunc(ctx, w.onCancel)
+		defer func() {
+			if stop() {
+				w.cancelled.Done()
+			}
+			w.cancelled.Wait()
+			w.begin.end()
+		}()
+	}
 	tx, err := conn.BeginTx(beginCtx, opts.TxOptions)
-	stopBegin()
+	w.begin.begun(tx)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil { // BEGIN was cut at ctx's end
 			return nil, fmt.Errorf("txn: begin: %w", cerr)
@@ -253,27 +263,9 @@ func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.
 		}
 		return nil, &beginError{err}
 	}
-	r := &struct { // one allocation for the transaction, its scope and watch
-		t         dbTx
-		sc        scope
-		cancelled sync.WaitGroup // the rollback on cancellation
-	}{t: dbTx{db: db, tx: tx}}
-	sc := &r.sc
-	sc.tx = &r.t
-	if ctx.Done() != nil {
-		r.cancelled.Add(1)
-		stop := context.AfterFunc(ctx, func() {
-			defer r.cancelled.Done()
-			_ = r.t.tx.Rollback() // waits for the statements in flight
-		})
-		defer func() {
-			if stop() {
-				r.cancelled.Done()
-			}
-			r.cancelled.Wait()
-		}()
-	}
-	if err := ctx.Err(); err != nil { // BEGIN does not watch ctx
+	w.t.tx = tx
+	if err := ctx.Err(); err != nil { // ctx ended before the watch could roll back
+		_ = tx.Rollback()
 		return nil, fmt.Errorf("txn: begin: %w", err)
 	}
 	done := false
