@@ -9,14 +9,27 @@
 // into socket deadlines when the client has ContextTimeoutEnabled (without
 // it the client's own ReadTimeout and WriteTimeout apply, and the guard says
 // so in the log once, at New), and its waits for a pool connection, between
-// dial attempts and between cluster redirects end with the context too.
-// That context costs what context.WithTimeout costs (four allocations, about
-// 270 bytes, and a timer) when the caller's deadline is later or absent, and
-// nothing when the caller's deadline is already the sooner. A context that
-// only reported an earlier Deadline would cost one allocation, but go-redis
-// waits on Done between dial attempts and for a pool connection, so a
-// refused connection took 400 ms instead of its 50 ms deadline; measured,
-// and rejected.
+// dial attempts and between cluster redirects end with the context too, so
+// the context's Done closes at the deadline and when the caller's context
+// ends. When the caller's deadline is already the sooner, Begin hands back
+// the caller's context and costs nothing.
+//
+// Otherwise the context is one the Guard recycles: a pooled value holding
+// its deadline, a done channel and a timer that closes it, re-armed with
+// Reset for the next call; a caller's context that is already done closes
+// it at Begin, one that ends during the call closes it from
+// context.AfterFunc's goroutine, microseconds later. End stops the timer and, when the caller's
+// context can be cancelled, the context.AfterFunc that ties the two; only a
+// context whose timer and AfterFunc were both stopped before they ran (so
+// its done channel is still open and nothing else holds it) goes back to
+// the pool, any other is dropped. With a caller's context that cannot be
+// cancelled (context.Background) a call costs no allocation; with one that
+// can (a request's) it costs what context.AfterFunc costs, two allocations,
+// against four for context.WithTimeout. Recycling is safe because nothing
+// keeps the context after the call returns: the stores make one command,
+// script or pipeline per Begin and no Pub/Sub, go-redis v9 keeps the
+// context in the command (which the store drops) and dials on a context of
+// its own, and the caller must not use the context after End.
 package redisguard
 
 import (
@@ -24,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +72,8 @@ type Guard struct {
 	fallback string
 	log      *slog.Logger
 	br       *breaker.Breaker
+
+	ctxs sync.Pool // of *callCtx, recycled by End
 
 	fallbacks     atomic.Uint64
 	outageStarted atomic.Uint64 // fallbacks when the breaker last opened
@@ -102,7 +118,7 @@ func contextTimeouts(client any) (enabled, known bool) {
 // Call is one call allowed by Begin, to be passed to End.
 type Call struct {
 	ticket breaker.Ticket
-	cancel context.CancelFunc
+	ctx    *callCtx // nil when the caller's context was returned
 }
 
 // Begin asks the breaker for a call. It returns the context to make the call
@@ -122,18 +138,19 @@ func (g *Guard) BeginTimeout(ctx context.Context, timeout time.Duration) (contex
 	if cd, ok := ctx.Deadline(); ok && time.Until(cd) <= timeout {
 		return ctx, Call{ticket: t}, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	return cctx, Call{ticket: t, cancel: cancel}, nil
+	c := g.arm(ctx, timeout)
+	return c, Call{ticket: t, ctx: c}, nil
 }
 
 // End reports the outcome of the call Begin allowed and releases its
-// context; ctx is the caller's context (not the one Begin returned). It returns whether err is a Redis
+// context, which must not be used after; ctx is the caller's context (not
+// the one Begin returned). It returns whether err is a Redis
 // fault, that is one the store should take its fallback for: not nil, not
 // redis.Nil, not the end of the caller's context, and not a reply that
 // blames the command (a wrong type, a script error).
 func (g *Guard) End(ctx context.Context, c Call, err error) (fault bool) {
-	if c.cancel != nil {
-		c.cancel()
+	if c.ctx != nil {
+		g.release(c.ctx)
 	}
 	t := c.ticket
 	switch {
@@ -203,3 +220,92 @@ func (g *Guard) changed(from, to breaker.State) {
 			slog.Uint64("fallbacks", g.fallbacks.Load()-g.outageStarted.Load()))
 	}
 }
+
+// callCtx states.
+const (
+	live uint32 = iota
+	expired
+	cancelled
+)
+
+// callCtx is the context of one call: the caller's context with a sooner
+// deadline. The Guard recycles it (see the package doc).
+type callCtx struct {
+	context.Context // the caller's
+
+	deadline time.Time
+	done     chan struct{}
+	state    atomic.Uint32
+	timer    *time.Timer // runs expire at the deadline
+	stop     func() bool // stops the context.AfterFunc of the caller's context; nil if none
+	expireF  func()      // c.expire and c.cancel, bound once per callCtx
+	cancelF  func()
+}
+
+// arm returns a context for a call ending at the sooner of now+timeout and
+// the end of parent.
+func (g *Guard) arm(parent context.Context, timeout time.Duration) *callCtx {
+	c, _ := g.ctxs.Get().(*callCtx)
+	now := time.Now()
+	if c == nil {
+		c = &callCtx{Context: parent, deadline: now.Add(timeout), done: make(chan struct{})}
+		c.expireF, c.cancelF = c.expire, c.cancel
+		c.timer = time.AfterFunc(timeout, c.expireF)
+	} else {
+		c.Context, c.deadline = parent, now.Add(timeout)
+		c.timer.Reset(timeout)
+	}
+	if parent.Done() != nil {
+		c.stop = context.AfterFunc(parent, c.cancelF)
+		if parent.Err() != nil {
+			c.cancel() // now rather than in AfterFunc's goroutine
+		}
+	}
+	return c
+}
+
+// release ends c's call and recycles c when neither its timer nor the end
+// of the caller's context has run or can run any more.
+func (g *Guard) release(c *callCtx) {
+	stopped := c.timer.Stop()
+	if c.stop != nil {
+		stopped = c.stop() && stopped
+		c.stop = nil
+	}
+	if !stopped {
+		return // expire or cancel ran or is running: c is theirs to close, then dropped
+	}
+	c.Context = context.Background() // keep no reference to the caller's context
+	g.ctxs.Put(c)
+}
+
+func (c *callCtx) expire() {
+	if c.state.CompareAndSwap(live, expired) {
+		close(c.done)
+	}
+}
+
+func (c *callCtx) cancel() {
+	if c.state.CompareAndSwap(live, cancelled) {
+		close(c.done)
+	}
+}
+
+// Deadline implements context.Context.
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done implements context.Context.
+func (c *callCtx) Done() <-chan struct{} { return c.done }
+
+// Err implements context.Context.
+func (c *callCtx) Err() error {
+	switch c.state.Load() {
+	case expired:
+		return context.DeadlineExceeded
+	case cancelled:
+		return c.Context.Err()
+	}
+	return nil
+}
+
+func (c *callCtx) String() string { return "redisguard.callCtx" }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/internal/breaker"
+	"github.com/svckit/svckit/internal/faultproxy"
 	"github.com/svckit/svckit/internal/redisguard"
 	"github.com/svckit/svckit/internal/testdb"
 )
@@ -174,25 +175,168 @@ func TestCallerErrorsNeverOpen(t *testing.T) {
 }
 
 func TestBeginAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under -race are not the real ones")
+	}
 	g, _ := newGuard(t, nil, 50*time.Millisecond)
 	bg := context.Background()
-	assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() {
-		cctx, tk, _ := g.Begin(bg)
-		g.End(bg, tk, nil)
-		_ = cctx
-	}), 4.0, "a caller without a deadline costs context.WithTimeout's allocations")
+	request, cancelRequest := context.WithCancel(bg)
+	defer cancelRequest()
 	soon, cancel := context.WithTimeout(bg, time.Millisecond)
 	defer cancel()
-	assert.Zero(t, testing.AllocsPerRun(1000, func() {
-		cctx, tk, _ := g.Begin(soon)
-		g.End(soon, tk, nil)
-		_ = cctx
-	}), "a caller whose deadline is sooner costs none")
+	for _, tc := range []struct {
+		name   string
+		ctx    context.Context
+		allocs float64
+	}{
+		{"caller that cannot be cancelled", bg, 0},
+		{"cancellable caller without a deadline (a request)", request, 2}, // context.AfterFunc's
+		{"caller whose deadline is sooner", soon, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() {
+				cctx, tk, _ := g.Begin(tc.ctx)
+				g.End(tc.ctx, tk, nil)
+				_ = cctx
+			}), tc.allocs)
+		})
+	}
 	cctx, call, _ := g.Begin(bg)
 	defer g.End(bg, call, nil)
 	d, ok := cctx.Deadline()
 	require.True(t, ok, "the call's context has a deadline")
 	assert.WithinDuration(t, time.Now().Add(50*time.Millisecond), d, 20*time.Millisecond, "now plus the timeout")
+}
+
+// TestCallContext checks the recycled context's Done and Err at its
+// deadline, at the caller's cancellation, and across reuse.
+func TestCallContext(t *testing.T) {
+	g, _ := newGuard(t, nil, 30*time.Millisecond)
+	for _, tc := range []struct {
+		name    string
+		cancel  bool // cancel the caller's context instead of waiting
+		wantErr error
+	}{
+		{"deadline", false, context.DeadlineExceeded},
+		{"caller cancels", true, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 3 { // reused contexts behave as new ones
+				parent, cancel := context.WithCancel(context.Background())
+				start := time.Now()
+				cctx, call, err := g.Begin(parent)
+				require.NoError(t, err)
+				require.NoError(t, cctx.Err(), "a live call's context has no error")
+				if tc.cancel {
+					cancel()
+				}
+				select {
+				case <-cctx.Done():
+				case <-time.After(time.Second):
+					t.Fatal("Done did not close")
+				}
+				if !tc.cancel {
+					assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond*9/10, "not before the deadline")
+				}
+				require.ErrorIs(t, cctx.Err(), tc.wantErr)
+				g.End(parent, call, cctx.Err())
+				cancel()
+				// A call that ended in time leaves a context that can be reused.
+				cctx, call, _ = g.Begin(parent)
+				g.End(parent, call, nil)
+				cctx, call, _ = g.Begin(context.Background())
+				assert.NoError(t, cctx.Err(), "a fresh call's context is live")
+				g.End(context.Background(), call, nil)
+			}
+		})
+	}
+}
+
+// TestBlackHoledRedis makes Redis stop answering behind a proxy that keeps
+// the connections open (the socket read is what waits) and then refuse
+// connections (the dial is what fails): each call ends at its deadline,
+// whether the caller's context can be cancelled or not.
+func TestBlackHoledRedis(t *testing.T) {
+	url, err := redis.ParseURL(testdb.RedisURL(t))
+	require.NoError(t, err)
+	proxy, err := faultproxy.New(url.Addr)
+	require.NoError(t, err)
+	defer proxy.Close()
+	c := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1,
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	defer c.Close()
+	const timeout = 50 * time.Millisecond
+	g := redisguard.New(c, redisguard.Options{Name: "teststore", Timeout: timeout,
+		Breaker: breaker.Options{OpenFor: time.Millisecond}})
+	request, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, fault := range []struct {
+		name  string
+		apply func()
+	}{
+		{"black hole", proxy.BlackHole},
+		{"refused", proxy.Down},
+	} {
+		fault.apply()
+		for _, caller := range []struct {
+			name string
+			ctx  context.Context
+		}{{"background", context.Background()}, {"request", request}} {
+			t.Run(fault.name+"/"+caller.name, func(t *testing.T) {
+				for range 5 {
+					time.Sleep(2 * time.Millisecond) // let the breaker half-open
+					d, isFault, err := get(caller.ctx, g, c)
+					if errors.Is(err, redisguard.ErrOpen) {
+						continue
+					}
+					require.True(t, isFault, "a fault: %v", err)
+					assert.Less(t, d, timeout+150*time.Millisecond, "the call ends near its deadline, not at the client's 5 s timeouts")
+				}
+			})
+		}
+	}
+}
+
+// TestRecyclingUnderRace runs many goroutines whose calls end by success,
+// by their deadline and by the caller's cancellation, so that contexts are
+// recycled and dropped concurrently (run with -race).
+func TestRecyclingUnderRace(t *testing.T) {
+	g, _ := newGuard(t, nil, 2*time.Millisecond)
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 300 {
+				parent, cancel := context.Background(), context.CancelFunc(func() {})
+				if (w+i)%2 == 0 {
+					parent, cancel = context.WithCancel(context.Background())
+				}
+				cctx, call, err := g.Begin(parent)
+				if err != nil {
+					cancel()
+					continue
+				}
+				switch i % 3 {
+				case 0: // ends in time
+				case 1: // the caller cancels
+					cancel()
+					if parent.Done() != nil {
+						<-cctx.Done()
+						if !errors.Is(cctx.Err(), context.Canceled) && !errors.Is(cctx.Err(), context.DeadlineExceeded) {
+							t.Errorf("cancelled call's context: %v", cctx.Err())
+						}
+					}
+				case 2: // the deadline passes
+					<-cctx.Done()
+					if cctx.Err() == nil {
+						t.Error("Done closed with no error")
+					}
+				}
+				g.End(parent, call, nil)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestWarnsAboutClientsWithoutContextTimeouts(t *testing.T) {
@@ -220,6 +364,7 @@ func BenchmarkBeginEnd(b *testing.B) {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
+		{"background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
 		{"no-caller-deadline", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
 		{"sooner-caller-deadline", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), time.Millisecond)
