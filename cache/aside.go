@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,9 +156,10 @@ type Aside[K comparable, V any] struct {
 	bg     bg     // background refreshes
 	fences fences // keys whose invalidation failed
 
-	hits, misses, negHits, loads, loadErrs, storeErrs, refreshes atomic.Uint64
-	leaseWaits, lostFills, delRetries, delFailures               atomic.Uint64
-	m                                                            asideMetrics
+	req                                            *requestCounts
+	loads, loadErrs, storeErrs, refreshes          atomic.Uint64
+	leaseWaits, lostFills, delRetries, delFailures atomic.Uint64
+	m                                              asideMetrics
 }
 
 // filled is the result of one fill, shared by the callers that joined it.
@@ -201,7 +203,13 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		backoff:    orDefault(opts.DeleteBackoff, DefaultDeleteBackoff),
 		fenceEvery: orDefault(opts.FenceRetry, DefaultFenceRetry),
 		seed:       maphash.MakeSeed(),
-		m:          newAsideMetrics(opts),
+	}
+	a.req = new(requestCounts)
+	a.m = newAsideMetrics(opts, a.req)
+	if a.m.requests != nil {
+		// The provider holds the callback until it is unregistered:
+		// unregister it once the Aside is unreachable.
+		runtime.AddCleanup(a, func(r metric.Registration) { _ = r.Unregister() }, a.m.requests)
 	}
 	a.group.Telemetry = dedupe.NewTelemetry(opts.MeterProvider, a.m.name) // loads shared in this process
 	switch {
@@ -294,8 +302,7 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 			}
 		}
 	}
-	a.misses.Add(1)
-	a.m.miss.Inc(ctx)
+	a.req.misses.Add(1)
 	return a.miss(ctx, k, load, write)
 }
 
@@ -363,13 +370,11 @@ const maxJoins = 3
 // hit serves an entry found in the store.
 func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) (V, error) {
 	if e.NotFound {
-		a.negHits.Add(1)
-		a.m.negHit.Inc(ctx)
+		a.req.negHits.Add(1)
 		var zero V
 		return zero, a.placeholderErr(k)
 	}
-	a.hits.Add(1)
-	a.m.hit.Inc(ctx)
+	a.req.hits.Add(1)
 	if e.RefreshAt != 0 && a.refresh > 0 && a.now().UnixNano() >= e.RefreshAt {
 		a.m.stale.Inc(ctx)
 		a.revalidate(ctx, k, e.Version, load)
@@ -441,9 +446,9 @@ func (a *Aside[K, V]) storeUp(ctx context.Context) {
 // snapshot only when the Aside is idle.
 func (a *Aside[K, V]) Stats() Stats {
 	return Stats{
-		Hits:           a.hits.Load(),
-		Misses:         a.misses.Load(),
-		NegativeHits:   a.negHits.Load(),
+		Hits:           a.req.hits.Load(),
+		Misses:         a.req.misses.Load(),
+		NegativeHits:   a.req.negHits.Load(),
 		Loads:          a.loads.Load(),
 		LoadErrors:     a.loadErrs.Load(),
 		StoreErrors:    a.storeErrs.Load(),

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -16,7 +17,9 @@ import (
 // the caches its code declares; none carries a key.
 const (
 	// MetricRequests counts Get calls by AttrResult: "hit", "negative_hit"
-	// or "miss". The hit ratio is hit / all.
+	// or "miss". The hit ratio is hit / all. It is an observable counter
+	// read from the counts Stats reports when the provider collects, so a
+	// hit costs one atomic add whether or not a provider is installed.
 	MetricRequests = "svckit.cache.requests"
 	// MetricStaleServes counts hits served past Options.RefreshAfter, each
 	// of which starts (or joins) a background refresh.
@@ -47,10 +50,18 @@ const (
 // defaultName is AttrName when Options.Name is empty.
 const defaultName = "default"
 
+// requestCounts are an Aside's Get outcomes. Stats reads them, and so
+// does the callback of MetricRequests: they are apart from the Aside so
+// that the callback, held by the meter provider, does not keep it alive.
+type requestCounts struct {
+	hits, misses, negHits atomic.Uint64
+}
+
 // asideMetrics are an Aside's instruments, each bound at construction to
 // its attribute set.
 type asideMetrics struct {
-	hit, negHit, miss, stale             telemetry.Add
+	requests                             metric.Registration // nil if the provider refused it
+	stale                                telemetry.Add
 	loadOK, loadNotFound, loadErr        telemetry.Add
 	getErr, setErr, leaseErr, releaseErr telemetry.Add
 	deleteErr, decodeErr                 telemetry.Add
@@ -60,14 +71,13 @@ type asideMetrics struct {
 	loadSpan                             []trace.SpanStartOption
 }
 
-func newAsideMetrics[K comparable](opts Options[K]) asideMetrics {
+func newAsideMetrics[K comparable](opts Options[K], counts *requestCounts) asideMetrics {
 	name := opts.Name
 	if name == "" {
 		name = defaultName
 	}
 	m := telemetry.Meter(opts.MeterProvider, "cache")
 	nameAttr := attribute.String(AttrName, name)
-	requests := telemetry.Counter(m, MetricRequests, "{request}", "Cache-aside reads by result.")
 	loads := telemetry.Counter(m, MetricLoads, "{load}", "Loader calls by result.")
 	storeErrs := telemetry.Counter(m, MetricStoreErrors, "{error}", "Failed cache store operations by operation.")
 	res := func(c metric.Int64Counter, v string) telemetry.Add {
@@ -78,9 +88,7 @@ func newAsideMetrics[K comparable](opts Options[K]) asideMetrics {
 	}
 	return asideMetrics{
 		name:         name,
-		hit:          res(requests, "hit"),
-		negHit:       res(requests, "negative_hit"),
-		miss:         res(requests, "miss"),
+		requests:     observeRequests(m, nameAttr, counts),
 		stale:        telemetry.NewAdd(telemetry.Counter(m, MetricStaleServes, "{request}", "Cache hits served stale while a refresh runs."), nameAttr),
 		loadOK:       res(loads, "ok"),
 		loadNotFound: res(loads, "not_found"),
@@ -96,6 +104,28 @@ func newAsideMetrics[K comparable](opts Options[K]) asideMetrics {
 		tracer:       telemetry.Tracer(opts.TracerProvider, "cache"),
 		loadSpan:     []trace.SpanStartOption{trace.WithAttributes(nameAttr)},
 	}
+}
+
+// observeRequests registers MetricRequests, read from counts.
+func observeRequests(m metric.Meter, nameAttr attribute.KeyValue, counts *requestCounts) metric.Registration {
+	requests, err := m.Int64ObservableCounter(MetricRequests, metric.WithUnit("{request}"), metric.WithDescription("Cache-aside reads by result."))
+	if err != nil || requests == nil {
+		return nil
+	}
+	set := func(v string) metric.ObserveOption {
+		return metric.WithAttributeSet(attribute.NewSet(nameAttr, attribute.String(AttrResult, v)))
+	}
+	hit, negHit, miss := set("hit"), set("negative_hit"), set("miss")
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(requests, int64(counts.hits.Load()), hit)
+		o.ObserveInt64(requests, int64(counts.negHits.Load()), negHit)
+		o.ObserveInt64(requests, int64(counts.misses.Load()), miss)
+		return nil
+	}, requests)
+	if err != nil {
+		return nil
+	}
+	return reg
 }
 
 // storeError counts a failed store operation op and, for a read served from
