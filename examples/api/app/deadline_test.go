@@ -45,12 +45,18 @@ func (l *logBuffer) accessLog(path string) []map[string]any {
 	return out
 }
 
-// TestDeadline_rowLockHeldElsewhere: transfers that wait on a row lock
-// held by another client answer 504 TIMEOUT at the request deadline, the
-// access log records 504, requests that find the pool's slots taken answer
-// 503 UNAVAILABLE with Retry-After after the pool wait, and nothing the
-// timed-out transfers started commits once the lock is released.
+// TestDeadline_rowLockHeldElsewhere: another client holds a row lock for
+// 45 s (issue 13's fault; 2 s under -race or -short). Transfers that wait on
+// it all the while answer 504 TIMEOUT at the request deadline, the access
+// log records 504, requests that find the pool's slots taken answer 503
+// UNAVAILABLE with Retry-After after the pool wait, and once the lock is
+// released nothing the timed-out transfers started commits: no transfer
+// row, both balances as they were.
 func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
+	hold := 45 * time.Second
+	if raceEnabled || testing.Short() {
+		hold = 2 * time.Second
+	}
 	db := testdb.Postgres(t)
 	const deadline = 600 * time.Millisecond
 	logs := &logBuffer{}
@@ -73,20 +79,29 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 	defer holder.Rollback()
 	_, err = holder.ExecContext(ctx, "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", from.ID)
 	require.NoError(t, err, "the other client locks the source row")
+	locked := time.Now()
 
 	type outcome struct {
 		status int
 		took   time.Duration
 		code   string
 	}
+	transfer := func() outcome {
+		began := time.Now()
+		r := call(s.Client, s.URL, "POST", "/v1/transfers", token,
+			map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": 100})
+		return outcome{r.Status, time.Since(began), r.Code}
+	}
+	checkTimedOut := func(o outcome) {
+		t.Helper()
+		assert.Equal(t, http.StatusGatewayTimeout, o.status, "a transfer stuck on the lock answers 504")
+		assert.Equal(t, "TIMEOUT", o.code, "code TIMEOUT")
+		assert.GreaterOrEqual(t, o.took, deadline, "not before the deadline")
+		assert.Less(t, o.took, deadline+time.Second, "at the deadline, not when the lock is released")
+	}
 	results := make(chan outcome, 2)
 	for range 2 {
-		go func() {
-			began := time.Now()
-			r := call(s.Client, s.URL, "POST", "/v1/transfers", token,
-				map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": 100})
-			results <- outcome{r.Status, time.Since(began), r.Code}
-		}()
+		go func() { results <- transfer() }()
 	}
 	time.Sleep(100 * time.Millisecond) // both transfers hold the two slots
 	began := time.Now()
@@ -96,13 +111,21 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 	assert.Equal(t, "UNAVAILABLE", busy.Code, "code")
 	assert.Equal(t, "1", busy.Header.Get("Retry-After"), "Retry-After on 503")
 	assert.GreaterOrEqual(t, waited, 150*time.Millisecond, "it waited the pool wait first")
-
 	for range 2 {
-		o := <-results
-		assert.Equal(t, http.StatusGatewayTimeout, o.status, "a transfer stuck on the lock answers 504")
-		assert.Equal(t, "TIMEOUT", o.code, "code TIMEOUT")
-		assert.GreaterOrEqual(t, o.took, deadline, "not before the deadline")
-		assert.Less(t, o.took, deadline+time.Second, "at the deadline, not when the lock is released")
+		checkTimedOut(<-results)
+	}
+
+	// Transfers keep coming, two at a time, while the lock is held; each
+	// is told 504 at its deadline.
+	timedOut := 2
+	for time.Since(locked) < hold-deadline-time.Second {
+		for range 2 {
+			go func() { results <- transfer() }()
+		}
+		for range 2 {
+			checkTimedOut(<-results)
+			timedOut++
+		}
 	}
 	lines := logs.accessLog("/v1/transfers")
 	require.NotEmpty(t, lines, "the transfers are in the access log")
@@ -113,14 +136,18 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 		assert.EqualValues(t, 504, l["status"], "the access log records what the client got: %v", l)
 	}
 
+	time.Sleep(time.Until(locked.Add(hold)))
 	require.NoError(t, holder.Rollback(), "the other client lets go")
+	t.Logf("lock held %v: %d transfers told 504", time.Since(locked).Round(time.Millisecond), timedOut)
 	time.Sleep(300 * time.Millisecond)
 	var n int
 	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT count(*) FROM transfers").Scan(&n), "count transfers")
 	assert.Zero(t, n, "nothing a timed-out transfer started commits after the client was told it failed")
-	var balance int64
-	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = $1", from.ID).Scan(&balance), "balance")
-	assert.Equal(t, int64(10000), balance, "the source balance is untouched")
+	var fromBalance, toBalance int64
+	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = $1", from.ID).Scan(&fromBalance), "balance")
+	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = $1", to.ID).Scan(&toBalance), "balance")
+	assert.Equal(t, int64(10000), fromBalance, "the source balance is untouched")
+	assert.Equal(t, int64(10000), fromBalance+toBalance, "the total is conserved")
 
 	s.expect(t, req{Method: "POST", Path: "/v1/transfers", Token: token,
 		Body: map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": 100}}, 201, "")
