@@ -30,6 +30,11 @@
 // a redirection left over, is an error from the Store, so an Aside loads
 // from the database instead; the outage is logged once when the breaker
 // opens and once when it closes, with the number of calls that fell back.
+// The breaker is one per Store, not one per node: on Redis Cluster with one
+// master down (and no replica promoted yet), the calls to its slots can open
+// the breaker, and while it is open the keys on the healthy masters fall
+// back to the database too; a probe to a healthy master closes it again,
+// so while the node stays down the breaker opens and closes in turn.
 package rediscache
 
 import (
