@@ -224,36 +224,21 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 // after its commit. When it returns, the transaction has ended and its
 // connection is back in the pool, even when ctx was cancelled.
 //
-// database/sql would roll back on cancellation by itself, but on a goroutine
-// of its own that may still hold the connection when Commit has returned.
-// attempt begins the transaction on a context that ctx cancels only while
-// BEGIN runs (so a BEGIN on a hung connection ends with ctx), and rolls back
-// from one context.AfterFunc instead, which it can wait for (see watch).
+// The transaction runs on ctx: database/sql rolls it back when ctx ends,
+// even while fn still runs, and a BEGIN on a hung connection ends with ctx.
 func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (hooks []func(context.Context), err error) {
 	conn, err := acquire(ctx, db, opts.ConnWait)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	w := &watch{t: dbTx{db: db}} // one allocation for the transaction, its scope and watch
-	sc := &w.sc
-	sc.tx = &w.t
-	beginCtx := ctx // nothing can cancel it: BEGIN needs no watch
-	if ctx.Done() != nil {
-		w.begin.parent = ctx
-		beginCtx = &w.begin
-		w.cancelled.Add(1)
-		stop := context.AfterFunc(ctx, w.onCancel)
-		defer func() {
-			if stop() {
-				w.cancelled.Done()
-			}
-			w.cancelled.Wait()
-			w.begin.end()
-		}()
-	}
-	tx, err := conn.BeginTx(beginCtx, opts.TxOptions)
-	w.begin.begun(tx)
+	// BEGIN runs on ctx, so a BEGIN on a hung connection ends with ctx.
+	// database/sql then watches ctx for the transaction and rolls it back
+	// when ctx ends, even while fn runs. That rollback holds the
+	// connection's lock (sql.Conn's closemu) until it is done, so
+	// conn.Close above waits for it: the connection is back in the pool
+	// when attempt returns.
+	tx, err := conn.BeginTx(ctx, opts.TxOptions)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil { // BEGIN was cut at ctx's end
 			return nil, fmt.Errorf("txn: begin: %w", cerr)
@@ -263,11 +248,12 @@ func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.
 		}
 		return nil, &beginError{err}
 	}
-	w.t.tx = tx
-	if err := ctx.Err(); err != nil { // ctx ended before the watch could roll back
-		_ = tx.Rollback()
-		return nil, fmt.Errorf("txn: begin: %w", err)
-	}
+	r := &struct { // one allocation for the transaction and its scope
+		t  dbTx
+		sc scope
+	}{t: dbTx{db: db, tx: tx}}
+	sc := &r.sc
+	sc.tx = &r.t
 	done := false
 	defer func() {
 		if !done { // fn panicked or called runtime.Goexit
