@@ -31,6 +31,17 @@ func (m *mapping) resolveFind(o FindOptions) (col int, conds []cond, err error) 
 	return col, conds, err
 }
 
+// resolvePage is resolveFind for keyset pages: it returns the verified
+// keyset position of o and its resolved filter terms.
+func (m *mapping) resolvePage(key []byte, o PageOptions) (keyset, []cond, error) {
+	ks, err := m.resolveKeyset(key, o)
+	if err != nil {
+		return keyset{}, nil, err
+	}
+	conds, err := m.resolveFilter(o.Filter)
+	return ks, conds, err
+}
+
 // resolveFilter validates f against the mapping and converts its values.
 // Terms come out sorted by key so equal filters give equal SQL.
 func (m *mapping) resolveFilter(f Filter) ([]cond, error) {

@@ -249,11 +249,7 @@ func (r *Memory[T, ID]) FindMany(_ context.Context, o FindOptions) ([]T, error) 
 
 // FindPage returns one keyset page; see SQL.FindPage.
 func (r *Memory[T, ID]) FindPage(_ context.Context, o PageOptions) (Page[T], error) {
-	ks, err := r.m.resolveKeyset(r.opts.CursorKey, o)
-	if err != nil {
-		return Page[T]{}, err
-	}
-	conds, err := r.m.resolveFilter(o.Filter)
+	ks, conds, err := r.m.resolvePage(r.opts.CursorKey, o)
 	if err != nil {
 		return Page[T]{}, err
 	}

@@ -193,11 +193,7 @@ func (r *SQL[T, ID]) FindMany(ctx context.Context, o FindOptions) ([]T, error) {
 // fetches Limit+1 rows to know whether more follow. A cursor that does not
 // verify, or was made for another ordering, returns ErrInvalidCursor.
 func (r *SQL[T, ID]) FindPage(ctx context.Context, o PageOptions) (Page[T], error) {
-	ks, err := r.m.resolveKeyset(r.opts.CursorKey, o)
-	if err != nil {
-		return Page[T]{}, err
-	}
-	conds, err := r.m.resolveFilter(o.Filter)
+	ks, conds, err := r.m.resolvePage(r.opts.CursorKey, o)
 	if err != nil {
 		return Page[T]{}, err
 	}
