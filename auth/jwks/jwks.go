@@ -242,19 +242,6 @@ func (s *Set) unknown(kid string) error {
 // is already running, whose result it then waits for. On error the
 // previous keys stay in use.
 func (s *Set) Refresh(ctx context.Context) error {
-	s.mu.Lock()
-	if wait := s.running; wait != nil {
-		s.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.lastErr
-	}
-	s.mu.Unlock()
 	return s.fetch(ctx)
 }
 
