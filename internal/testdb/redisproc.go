@@ -59,18 +59,23 @@ func (p *RedisProcess) Restart(t testing.TB, down time.Duration) {
 		t.Fatalf("testdb: restart redis-server: %v", err)
 	}
 	p.cmd = cmd
-	c := redis.NewClient(&redis.Options{Addr: p.Addr, MaxRetries: -1})
+	if err := waitPing(p.Addr); err != nil {
+		t.Fatalf("testdb: restarted redis-server on %s did not answer: %v", p.Addr, err)
+	}
+}
+
+// waitPing waits up to ten seconds for the Redis at addr to answer PING and
+// returns the last error if it never does.
+func waitPing(addr string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := c.Ping(ctx).Err()
 		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testdb: restarted redis-server on %s did not answer: %v", p.Addr, err)
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -125,22 +130,11 @@ func StartRedis(t testing.TB, args ...string) *RedisProcess {
 	}
 	p := &RedisProcess{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
 	t.Cleanup(p.kill)
-	c := redis.NewClient(&redis.Options{Addr: p.Addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return p
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(dir + "/redis.log")
-			t.Fatalf("testdb: redis-server on %s did not answer: %v\n%s", p.Addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitPing(p.Addr); err != nil {
+		log, _ := os.ReadFile(dir + "/redis.log")
+		t.Fatalf("testdb: redis-server on %s did not answer: %v\n%s", p.Addr, err, log)
 	}
+	return p
 }
 
 // RedisClusterProcess is a Redis Cluster of masters started by one test
