@@ -66,6 +66,7 @@ type AccountService struct {
 	transfers repository.Repository[Transfer, string]
 	entries   repository.Repository[entry, string]
 	idem      idempotency.Store
+	idemOpts  idempotency.DoOptions // the zero value reports to the global providers
 	events    EventBus
 }
 

@@ -193,7 +193,7 @@ func (a *App) newUsers() *UserService {
 	}
 	return newUserService(
 		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}),
-		inTx(a.db),
+		inTx(a.db, a.tel.txn),
 		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
 			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
 		a.events,
@@ -204,14 +204,16 @@ func (a *App) newUsers() *UserService {
 func (a *App) newAccounts() *AccountService {
 	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}
 	a.idem = newIdempotencyStore(a.db, a.dialect)
-	return newAccountService(
-		inTx(a.db),
+	s := newAccountService(
+		inTx(a.db, a.tel.txn),
 		repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
 		repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
 		repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
 		a.idem,
 		a.events,
 	)
+	s.idemOpts.Telemetry = a.tel.idem
+	return s
 }
 
 // newTokens signs with the configured private key, else HS256 with the

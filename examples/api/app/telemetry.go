@@ -22,7 +22,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/txn"
 )
 
 // ServiceName is the service.name of the telemetry, unless OTEL_SERVICE_NAME
@@ -40,6 +42,11 @@ type telemetry struct {
 	sdkTracers *sdktrace.TracerProvider // nil: traces are not exported
 	propagator propagation.TextMapPropagator
 	metrics    http.Handler
+	// The instruments of the transactions and the idempotent requests,
+	// on meters and tracers above (txn and idempotency default to the
+	// global providers, which tests running several Apps leave alone).
+	txn  *txn.Telemetry
+	idem *idempotency.Telemetry
 }
 
 // tracesWanted reports whether the standard OTEL_* variables of getenv
@@ -86,6 +93,8 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 		t.sdkTracers = sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
 		t.tracers = t.sdkTracers
 	}
+	t.txn = txn.NewTelemetry(t.meters, t.tracers)
+	t.idem = idempotency.NewTelemetry(t.meters)
 	return t, nil
 }
 

@@ -156,3 +156,36 @@ func TestOTLPTraceExport(t *testing.T) {
 	}
 	assert.Contains(t, names, "GET /healthz", "the request's server span reached the OTLP receiver")
 }
+
+func TestMetricsTransferAndIdempotency(t *testing.T) {
+	s := startSQLite(t, nil)
+	_, token := s.newUser(t, "txnmetrics")
+	from := s.newAccount(t, token, "USD", 1000)
+	_, other := s.newUser(t, "txnmetrics2")
+	to := s.newAccount(t, other, "USD", 0)
+	move := func(amount int) map[string]any {
+		return map[string]any{"fromAccountId": from.ID, "toAccountId": to.ID, "amount": amount}
+	}
+	key := map[string]string{"Idempotency-Key": "metrics-1"}
+	s.expect(t, req{Method: "POST", Path: "/v1/transfers", Token: token, Body: move(100), Header: key}, http.StatusCreated, "")
+	s.expect(t, req{Method: "POST", Path: "/v1/transfers", Token: token, Body: move(100), Header: key}, http.StatusCreated, "")
+	r := s.do(t, req{Method: "POST", Path: "/v1/transfers", Token: token, Body: move(200), Header: key})
+	require.GreaterOrEqual(t, r.Status, 400, "the same key with another body is refused")
+
+	fams, raw := scrape(t, s)
+	for _, tt := range []struct {
+		name   string
+		labels map[string]string
+		min    float64
+	}{
+		{"svckit_txn_transactions_total", map[string]string{"result": "committed"}, 1},
+		{"svckit_txn_attempts_total", nil, 1},
+		{"svckit_idempotency_requests_total", map[string]string{"result": "claimed"}, 1},
+		{"svckit_idempotency_requests_total", map[string]string{"result": "replayed"}, 1},
+		{"svckit_idempotency_requests_total", map[string]string{"result": "mismatch"}, 1},
+	} {
+		v, ok := sample(fams, tt.name, tt.labels)
+		assert.True(t, ok, "%s%v is exported: %s", tt.name, tt.labels, raw)
+		assert.GreaterOrEqual(t, v, tt.min, "%s%v", tt.name, tt.labels)
+	}
+}

@@ -65,9 +65,13 @@ func userOrder(orderBy string) (column string, ok bool) {
 // a plain call for repository.Memory in unit tests.
 type atomicFunc func(ctx context.Context, fn func(ctx context.Context) error) error
 
-// inTx returns the atomicFunc of db: txn.Do.
-func inTx(db *sql.DB) atomicFunc {
-	return func(ctx context.Context, fn func(ctx context.Context) error) error { return txn.Do(ctx, db, fn) }
+// inTx returns the atomicFunc of db: txn.DoWith, reporting to tel (nil:
+// the global providers).
+func inTx(db *sql.DB, tel *txn.Telemetry) atomicFunc {
+	opts := txn.Options{Telemetry: tel}
+	return func(ctx context.Context, fn func(ctx context.Context) error) error {
+		return txn.DoWith(ctx, db, opts, fn)
+	}
 }
 
 // UserService is the catalogue's UserService: a repository, a cache in front
