@@ -71,7 +71,10 @@ func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 					level = slog.LevelError
 				}
 				ctx := r.Context()
-				attrs := []slog.Attr{
+				// Room for every attribute below, so the list stays on
+				// the stack: a literal then append moved it to the heap.
+				var room [12]slog.Attr
+				attrs := append(room[:0],
 					slog.String("method", r.Method),
 					slog.String("route", r.Pattern),
 					slog.String("path", r.URL.Path),
@@ -79,7 +82,7 @@ func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 					slog.Int64("bytes", rw.bytes-before),
 					slog.Duration("duration", now().Sub(start)),
 					slog.String("requestId", envelope.RequestID(ctx)),
-				}
+				)
 				if ip := requestClientIP(r); ip.IsValid() {
 					attrs = append(attrs, slog.String("clientIp", ip.String()))
 				}
