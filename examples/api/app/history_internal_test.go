@@ -235,6 +235,30 @@ func history(t *testing.T, apps []*App, ids []string, d time.Duration, writers i
 	return ops
 }
 
+// dumpHistory writes porcupine's visualization of a failed check to a
+// file in the temporary directory and logs its name.
+func dumpHistory(t *testing.T, info porcupine.LinearizationInfo, ops []porcupine.Operation) {
+	if txt, err := os.CreateTemp("", "svckit-history-*.txt"); err == nil {
+		for _, op := range ops {
+			in := op.Input.(regIn)
+			fmt.Fprintf(txt, "%d %d %v %d %v %d %d\n", op.ClientId, in.key, in.write, in.val, op.Output, op.Call, op.Return)
+		}
+		txt.Close()
+		t.Logf("history operations: %s", txt.Name())
+	}
+	f, err := os.CreateTemp("", "svckit-history-*.html")
+	if err != nil {
+		t.Logf("history visualization: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := porcupine.Visualize(registers, info, f); err != nil {
+		t.Logf("history visualization: %v", err)
+		return
+	}
+	t.Logf("history visualization: %s", f.Name())
+}
+
 // historyEngines are the databases the history checks run on, with Redis.
 var historyEngines = []struct {
 	name string
@@ -266,16 +290,38 @@ func TestLinearizableAcrossInstances(t *testing.T) {
 				}
 				ids := users(t, apps[0], 4)
 				ops := history(t, apps, ids, historySeconds(), 2)
-				res := porcupine.CheckOperationsTimeout(registers, ops, 2*time.Minute)
+				res, info := porcupine.CheckOperationsVerbose(registers, ops, 2*time.Minute)
 				t.Logf("%d operations over %s: %s", len(ops), historySeconds(), res)
+				if res != porcupine.Ok {
+					// The evidence for a violation: every operation, and
+					// porcupine's view of the longest linearizable
+					// prefixes, per row.
+					dumpHistory(t, info, ops)
+					for k := range ids {
+						var kops []porcupine.Operation
+						for _, op := range ops {
+							if op.Input.(regIn).key == k {
+								kops = append(kops, op)
+							}
+						}
+						if r := porcupine.CheckOperationsTimeout(registers, kops, time.Minute); r != porcupine.Ok {
+							t.Logf("row %d: %d operations: %s", k, len(kops), r)
+						}
+					}
+				}
 				assert.Equal(t, porcupine.Ok, res, "reads through the cache are linearizable per row")
-				var lost, waits uint64
+				var lost, waits, storeErrs, fenced uint64
 				for _, a := range apps {
 					st := a.users.cache.Stats()
 					lost += st.LostFills
 					waits += st.LeaseWaits
+					storeErrs += st.StoreErrors
+					fenced += st.DeleteFailures
 				}
-				t.Logf("fills refused after an invalidation: %d, lease waits: %d", lost, waits)
+				// Store errors and fenced keys send reads around the
+				// leases: a violation with them non-zero points there.
+				t.Logf("fills refused after an invalidation: %d, lease waits: %d, store errors: %d, invalidations fenced: %d",
+					lost, waits, storeErrs, fenced)
 			})
 			t.Run("broken fill is caught", func(t *testing.T) {
 				for _, a := range apps {
