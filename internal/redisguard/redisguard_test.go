@@ -242,7 +242,7 @@ func TestCallContext(t *testing.T) {
 				g.End(parent, call, cctx.Err())
 				cancel()
 				// A call that ended in time leaves a context that can be reused.
-				cctx, call, _ = g.Begin(parent)
+				_, call, _ = g.Begin(parent)
 				g.End(parent, call, nil)
 				cctx, call, _ = g.Begin(context.Background())
 				assert.NoError(t, cctx.Err(), "a fresh call's context is live")
