@@ -1,6 +1,7 @@
 // Package dialect holds what differs between the SQL databases svckit
 // supports: the Dialect value (placeholders, quoting, RETURNING, FOR
-// UPDATE) and Classify, the one place where driver errors are recognised.
+// UPDATE), Classify, the one place where driver errors are recognised, and
+// MySQLDSN, the one place a mysql:// URL becomes go-sql-driver's DSN.
 // repository, txn, idempotency, auth/sqlstore and the schema migrations all
 // use it.
 //

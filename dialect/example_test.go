@@ -36,3 +36,12 @@ func ExampleWrap() {
 	fmt.Println(r.Status, r.Code, r.Message, r.RetryAfter)
 	// Output: 503 UNAVAILABLE service unavailable 1s
 }
+
+func ExampleMySQLDSN() {
+	dsn, err := dialect.MySQLDSN("mysql://app:secret@db.internal/shop?tls=true")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(dsn)
+	// Output: app:secret@tcp(db.internal:3306)/shop?parseTime=true&tls=true
+}

@@ -26,6 +26,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/svckit/svckit/dialect"
 )
 
 // Environment variables read by this package.
@@ -145,38 +147,17 @@ func Postgres(t testing.TB) *DB {
 }
 
 // MySQLDSN turns a mysql://user:pass@host:port/db?params URL into the
-// go-sql-driver form (parseTime on). A string that is already a driver DSN is
-// returned with parseTime added.
+// go-sql-driver form (parseTime on) with dialect.MySQLDSN. A string that is
+// already a driver DSN is returned with parseTime added.
 func MySQLDSN(raw string) (string, error) {
-	if !strings.HasPrefix(raw, "mysql://") {
-		cfg, err := mysql.ParseDSN(raw)
-		if err != nil {
-			return "", err
-		}
-		cfg.ParseTime = true
-		return cfg.FormatDSN(), nil
+	if strings.HasPrefix(raw, "mysql://") {
+		return dialect.MySQLDSN(raw)
 	}
-	u, err := url.Parse(raw)
+	cfg, err := mysql.ParseDSN(raw)
 	if err != nil {
 		return "", err
 	}
-	cfg := mysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if u.Port() == "" {
-		cfg.Addr = u.Host + ":3306"
-	}
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	cfg.ParseTime = true
-	cfg.Loc = time.UTC
-	for k, v := range u.Query() {
-		if cfg.Params == nil {
-			cfg.Params = map[string]string{}
-		}
-		cfg.Params[k] = v[0]
-	}
 	return cfg.FormatDSN(), nil
 }
 

@@ -8,16 +8,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/middleware"
 )
 
@@ -285,38 +284,13 @@ func ParseDatabaseURL(raw string) (Database, error) {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		return Database{Driver: "pgx", Dialect: "postgres", DSN: raw}, nil
 	case strings.HasPrefix(raw, "mysql://"):
-		dsn, err := mysqlDSN(raw)
+		dsn, err := dialect.MySQLDSN(raw)
 		if err != nil {
 			return Database{}, fmt.Errorf("%w: DATABASE_URL: %v", ErrConfig, err)
 		}
 		return Database{Driver: "mysql", Dialect: "mysql", DSN: dsn}, nil
 	}
 	return Database{}, fmt.Errorf("%w: DATABASE_URL: want sqlite://, postgres:// or mysql://", ErrConfig)
-}
-
-func mysqlDSN(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", err
-	}
-	cfg := mysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if u.Port() == "" {
-		cfg.Addr = u.Host + ":3306"
-	}
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	cfg.ParseTime = true
-	cfg.Loc = time.UTC
-	for k, v := range u.Query() {
-		if cfg.Params == nil {
-			cfg.Params = map[string]string{}
-		}
-		cfg.Params[k] = v[0]
-	}
-	return cfg.FormatDSN(), nil
 }
 
 // randomSecret returns 32 random bytes for a JWT secret.
