@@ -32,16 +32,7 @@ func (t *TwoLevel[V]) probe() {
 		}
 		sent++
 		msg, _ := json.Marshal(invalidation{Origin: t.origin, Probe: sent})
-		cctx, call, err := t.remote.begin(ctx, t.remote.write)
-		if err == nil {
-			if t.sharded {
-				err = t.rdb.SPublish(cctx, t.channel, msg).Err()
-			} else {
-				err = t.rdb.Publish(cctx, t.channel, msg).Err()
-			}
-			t.remote.end(ctx, call, err)
-		}
-		published = err == nil
+		published = t.send(ctx, msg) == nil
 	}
 }
 

@@ -356,19 +356,26 @@ func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
 	if err != nil {
 		return fmt.Errorf("rediscache: encode invalidation: %w", err)
 	}
-	cctx, call, err := t.remote.begin(ctx, t.remote.write)
-	if err == nil {
-		if t.sharded {
-			err = t.rdb.SPublish(cctx, t.channel, msg).Err()
-		} else {
-			err = t.rdb.Publish(cctx, t.channel, msg).Err()
-		}
-		t.remote.end(ctx, call, err)
-	}
-	if err != nil {
+	if err := t.send(ctx, msg); err != nil {
 		return fmt.Errorf("rediscache: publish invalidation: %w", err)
 	}
 	return nil
+}
+
+// send publishes msg on the invalidation channel (SPUBLISH on a sharded
+// one), as one Redis write with its own deadline, behind the breaker.
+func (t *TwoLevel[V]) send(ctx context.Context, msg []byte) error {
+	cctx, call, err := t.remote.begin(ctx, t.remote.write)
+	if err != nil {
+		return err
+	}
+	if t.sharded {
+		err = t.rdb.SPublish(cctx, t.channel, msg).Err()
+	} else {
+		err = t.rdb.Publish(cctx, t.channel, msg).Err()
+	}
+	t.remote.end(ctx, call, err)
+	return err
 }
 
 // listen applies invalidations until Close. go-redis reconnects a broken
