@@ -191,7 +191,7 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		key:        keyFunc(opts.Key, opts.Prefix),
 		ttl:        orDefault(opts.TTL, DefaultTTL),
 		negTTL:     orDefault(opts.NegativeTTL, DefaultNegativeTTL),
-		jitter:     opts.Jitter,
+		jitter:     max(orDefault(opts.Jitter, DefaultJitter), 0),
 		rand:       opts.Rand,
 		notFound:   append([]error(nil), opts.NotFound...),
 		log:        opts.Logger,
@@ -199,7 +199,7 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		refresh:    max(opts.RefreshAfter, 0),
 		now:        opts.Now,
 		leaseTTL:   orDefault(opts.LeaseTimeout, DefaultLeaseTimeout),
-		retries:    opts.DeleteRetries,
+		retries:    max(orDefault(opts.DeleteRetries, DefaultDeleteRetries), 0),
 		backoff:    orDefault(opts.DeleteBackoff, DefaultDeleteBackoff),
 		fenceEvery: orDefault(opts.FenceRetry, DefaultFenceRetry),
 		seed:       maphash.MakeSeed(),
@@ -212,23 +212,11 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		runtime.AddCleanup(a, func(r metric.Registration) { _ = r.Unregister() }, a.m.requests)
 	}
 	a.group.Telemetry = dedupe.NewTelemetry(opts.MeterProvider, a.m.name) // loads shared in this process
-	switch {
-	case a.retries == 0:
-		a.retries = DefaultDeleteRetries
-	case a.retries < 0:
-		a.retries = 0
-	}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	a.setNX, _ = store.(AbsentSetter[V])
 	a.leaser, _ = store.(Leaser[V])
-	switch {
-	case a.jitter == 0:
-		a.jitter = DefaultJitter
-	case a.jitter < 0:
-		a.jitter = 0
-	}
 	if a.rand == nil {
 		a.rand = rand.Float64
 	}
@@ -238,11 +226,12 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 	return a
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d == 0 {
+// orDefault returns def for an option left zero, v otherwise.
+func orDefault[T time.Duration | float64 | int](v, def T) T {
+	if v == 0 {
 		return def
 	}
-	return d
+	return v
 }
 
 func keyFunc[K comparable](key func(K) string, prefix string) func(K) string {
