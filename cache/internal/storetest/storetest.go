@@ -132,11 +132,7 @@ func runAside(t *testing.T, b Backend) {
 		a, _ := newAside(t)
 		var loads atomic.Int32
 		release := make(chan struct{})
-		load := func(context.Context) (User, error) {
-			loads.Add(1)
-			<-release
-			return User{ID: 7, Name: "gus"}, nil
-		}
+		load := gatedLoad(&loads, release, User{ID: 7, Name: "gus"}, nil)
 		got := stampede(t, 1000, release, func() (User, error) { return a.Get(ctx, 7, load) })
 		for _, r := range got {
 			require.NoError(t, r.err, "every caller succeeds")
@@ -151,11 +147,7 @@ func runAside(t *testing.T, b Backend) {
 		a, _ := newAside(t)
 		var loads atomic.Int32
 		release := make(chan struct{})
-		load := func(context.Context) (User, error) {
-			loads.Add(1)
-			<-release
-			return User{}, errNoUser
-		}
+		load := gatedLoad(&loads, release, User{}, errNoUser)
 		got := stampede(t, 1000, release, func() (User, error) { return a.Get(ctx, 8, load) })
 		for _, r := range got {
 			require.ErrorIs(t, r.err, errNoUser, "every caller gets the declared not-found error")
@@ -303,6 +295,16 @@ func runAside(t *testing.T, b Backend) {
 type result struct {
 	v   User
 	err error
+}
+
+// gatedLoad returns a loader that counts its calls in loads and answers
+// (v, err) once release is closed.
+func gatedLoad(loads *atomic.Int32, release <-chan struct{}, v User, err error) func(context.Context) (User, error) {
+	return func(context.Context) (User, error) {
+		loads.Add(1)
+		<-release
+		return v, err
+	}
 }
 
 // stampede runs n concurrent calls of get, opens release once every caller
