@@ -1,11 +1,12 @@
 // Package sqlstore is an auth.RefreshStore on PostgreSQL, SQLite or
 // MySQL/MariaDB through database/sql.
 //
-// It keeps two tables, created by Migrate from a schema embedded per
-// dialect (Schema returns the files, for those who run migrations with
-// their own tool): svckit_refresh_families (one row per login: subject, absolute
-// expiry, revocation) and svckit_refresh_tokens (one row per refresh token:
-// the SHA-256 of its jti, never the token, its family, parent and use).
+// It keeps two tables, created by Migrate from an embedded schema, one file
+// for PostgreSQL and SQLite and one for MySQL (Schema returns them, for
+// those who run migrations with their own tool): svckit_refresh_families
+// (one row per login: subject, absolute expiry, revocation) and
+// svckit_refresh_tokens (one row per refresh token: the SHA-256 of its jti,
+// never the token, its family, parent and use).
 //
 // Rotation is one transaction (txn.Do, so it joins a transaction the context
 // already carries): a conditional
@@ -77,9 +78,10 @@ func New(db *sql.DB, d dialect.Dialect) *Store {
 	}}
 }
 
-// Schema returns the store's schema files, one per dialect:
-// postgres.sql, sqlite.sql and mysql.sql. Migrate runs them; users who
-// keep their migrations in a tool of their own give it these instead.
+// Schema returns the store's schema files: standard.sql for PostgreSQL and
+// SQLite, which take the same DDL, and mysql.sql for MySQL and MariaDB.
+// Migrate runs the one of its dialect; users who keep their migrations in
+// a tool of their own give it these instead.
 func Schema() fs.FS {
 	sub, err := fs.Sub(schemas, "schema")
 	if err != nil { // a constant path: a build defect
@@ -98,7 +100,10 @@ const SchemaVersion = "auth_sqlstore_001"
 // migration (a PostgreSQL advisory lock, MySQL's GET_LOCK, SQLite's write
 // lock) and the schema is applied once.
 func (s *Store) Migrate(ctx context.Context) error {
-	file := "schema/" + s.d.String() + ".sql"
+	file := "schema/standard.sql"
+	if s.d == dialect.MySQL {
+		file = "schema/mysql.sql"
+	}
 	schema, err := schemas.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("sqlstore: read schema: %w", err)

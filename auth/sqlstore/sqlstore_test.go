@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/svckit/svckit/auth/sqlstore"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/testdb"
+	"github.com/svckit/svckit/migrate"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -109,4 +111,33 @@ func TestJoinsCallerTransaction(t *testing.T) {
 func TestNewPanicsOnBadDialect(t *testing.T) {
 	assert.PanicsWithValue(t, "sqlstore: New needs a *sql.DB and a valid dialect.Dialect",
 		func() { sqlstore.New(testdb.SQLite(t).DB, 0) }, "an invalid dialect is a programmer error")
+}
+
+// The files Schema returns are what a team running its own migration tool
+// applies: the one named for each engine creates tables the store works on.
+func TestSchemaFiles(t *testing.T) {
+	names, err := fs.Glob(sqlstore.Schema(), "*")
+	require.NoError(t, err, "list the schema files")
+	assert.Equal(t, []string{"mysql.sql", "standard.sql"}, names, "one file for MySQL, one for PostgreSQL and SQLite")
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		file := "standard.sql"
+		if db.Dialect == testdb.MySQLDialect {
+			file = "mysql.sql"
+		}
+		body, err := fs.ReadFile(sqlstore.Schema(), file)
+		require.NoError(t, err, "read %s", file)
+		for _, stmt := range migrate.Statements(string(body)) {
+			_, err := db.DB.Exec(stmt)
+			require.NoError(t, err, "%s applies on %s: %s", file, db.Name, stmt)
+		}
+		d, err := dialect.Parse(db.Dialect)
+		require.NoError(t, err, "dialect of %s", db.Name)
+		s := sqlstore.New(db.DB, d)
+		now := time.Now()
+		tok := auth.RefreshToken{Hash: auth.HashJTI("j"), Family: "f", Subject: "u", ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(time.Hour)}
+		require.NoError(t, s.Create(context.Background(), tok), "the store writes to tables made from %s", file)
+		n, err := s.DeleteExpired(context.Background(), now.Add(2*time.Hour))
+		require.NoError(t, err, "DeleteExpired")
+		assert.Equal(t, int64(1), n, "the store finds the token it wrote")
+	})
 }
