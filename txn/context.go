@@ -53,16 +53,40 @@ type scope struct {
 	// one context can carry transactions on several databases.
 	prev *scope
 
+	// ctx is the context fn runs on (see with); it lives here so that it
+	// costs no allocation of its own.
+	ctx scopeCtx
+
 	// Guarded by tx.mu.
 	hooks  []func(context.Context)
 	failed error // first failure of a nested call: the scope may only roll back
 	end    scopeEnd
 }
 
-// with returns ctx carrying sc as its innermost scope.
+// scopeCtx is the caller's context carrying a scope under ctxKey, like
+// context.WithValue's. Every other method and value is the caller's
+// context's, so contexts derived from it (database/sql's, the driver's
+// cancellation watch) find the caller's cancellation as they would through
+// WithValue and start no goroutine.
+type scopeCtx struct {
+	context.Context
+	sc *scope
+}
+
+// Value returns the scope for ctxKey and the caller's value for any other key.
+func (c *scopeCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.sc
+	}
+	return c.Context.Value(key)
+}
+
+// with returns ctx carrying sc as its innermost scope. The context is sc's
+// own field, so sc must not be shared by two calls of with.
 func with(ctx context.Context, sc *scope) context.Context {
 	sc.prev = current(ctx, nil)
-	return context.WithValue(ctx, ctxKey{}, sc)
+	sc.ctx = scopeCtx{Context: ctx, sc: sc}
+	return &sc.ctx
 }
 
 // current returns the innermost scope ctx carries for db, or for any

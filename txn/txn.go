@@ -248,7 +248,7 @@ func attempt(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.
 		}
 		return nil, &beginError{err}
 	}
-	r := &struct { // one allocation for the transaction and its scope
+	r := &struct { // one allocation for the transaction, its scope and fn's context
 		t  dbTx
 		sc scope
 	}{t: dbTx{db: db, tx: tx}}
