@@ -39,7 +39,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 )
 
@@ -149,7 +148,7 @@ func run(o options) error {
 	}
 
 	secret := randomHex(32)
-	token, err := mint(secret)
+	token, err := bench.Token(secret, time.Now())
 	if err != nil {
 		return err
 	}
@@ -423,19 +422,6 @@ func pgSchema(ctx context.Context, base string) (string, func(), error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
-}
-
-// mint signs the bearer token every stack accepts: HS256, kid, iss and aud
-// "bench", the role "user", valid for a day.
-func mint(secret string) (string, error) {
-	now := time.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": bench.UserID(1), "iss": bench.Issuer, "aud": []string{bench.Issuer},
-		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "roles": []string{bench.Role},
-	})
-	t.Header["kid"] = bench.KeyID
-	t.Header["typ"] = "at+jwt"
-	return t.SignedString([]byte(secret))
 }
 
 func randomHex(n int) string {

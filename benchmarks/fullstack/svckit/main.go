@@ -9,9 +9,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/svckit/svckit/auth"
@@ -46,6 +48,33 @@ func run(cfg bench.Config) error {
 		return err
 	}
 	defer db.Close()
+	sink, err := cfg.LogSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	h, closeAll, err := newHandler(cfg, db, sink)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return bench.Serve(cfg.Addr, h)
+}
+
+// newHandler composes the service over db, writing its access log to sink.
+// closeAll releases what it started (the cache, the Redis client).
+func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, closeAll func(), err error) {
+	var closers []func() error
+	closeAll = func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	d := dialect.SQLite
 	if cfg.Driver == "pgx" {
 		d = dialect.Postgres
@@ -56,36 +85,30 @@ func run(cfg bench.Config) error {
 	switch cfg.Cache {
 	case "memory":
 		store := cache.NewMemory[bench.User](cache.MemoryOptions[bench.User]{})
-		defer store.Close()
+		closers = append(closers, store.Close)
 		s.cache = cache.NewAside[string, bench.User](store, cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
 	case "redis":
 		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis})
-		defer rdb.Close()
+		closers = append(closers, rdb.Close)
 		store := rediscache.New[bench.User](rdb, rediscache.Options{Prefix: cfg.Prefix})
 		s.cache = cache.NewAside[string, bench.User](store, cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
 	}
 
 	keys, err := auth.NewHS256Key(bench.KeyID, []byte(cfg.Secret))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	keySet, err := auth.NewKeySet(keys)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: bench.Issuer, Audience: bench.Issuer, Keys: keySet, Algorithms: []string{auth.HS256},
 		Store: auth.NewMemory(), Users: auth.UserLookupFunc(noUser),
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-
-	sink, err := cfg.LogSink()
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
 	logger := slog.New(slog.NewJSONHandler(sink, nil))
 
 	limiter := ratelimit.New(ratelimit.PerSecond(bench.HighLimit), nil)
@@ -99,13 +122,13 @@ func run(cfg bench.Config) error {
 	mux.Handle("GET /users/{id}", api.Then(user(envelope.Handle(s.getUser))))
 	mux.Handle("POST /transfers", api.Then(user(envelope.Handle(s.transfer))))
 	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (string, error) { return "ok", nil }))
-	h := middleware.Chain(
+	h = middleware.Chain(
 		middleware.RequestID,
 		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: logger}),
 		middleware.ClientIP{}.Handler,
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logger}),
 	).Then(envelope.Routes(mux))
-	return bench.Serve(cfg.Addr, h)
+	return h, closeAll, nil
 }
 
 func (s *service) getUser(r *http.Request) (bench.User, error) {

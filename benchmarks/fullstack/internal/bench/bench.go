@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
 )
@@ -155,4 +156,17 @@ func TotalBalance(ctx context.Context, db *sql.DB) (int64, error) {
 	var n int64
 	err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM accounts").Scan(&n)
 	return n, err
+}
+
+// Token signs the bearer token every stack accepts: HS256, kid, iss and aud
+// Issuer, subject the first user, the role Role, issued at now and valid for
+// a day.
+func Token(secret string, now time.Time) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": UserID(1), "iss": Issuer, "aud": []string{Issuer},
+		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "roles": []string{Role},
+	})
+	t.Header["kid"] = KeyID
+	t.Header["typ"] = "at+jwt"
+	return t.SignedString([]byte(secret))
 }
