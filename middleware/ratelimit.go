@@ -122,9 +122,7 @@ func RateLimitWithOptions(opts RateLimitOptions) func(http.Handler) http.Handler
 				_ = envelope.WriteError(w, r, err)
 				return
 			}
-			h := w.Header()
-			h.Add("RateLimit-Policy", policy)
-			h.Add("RateLimit", serviceLimitItem(quoted, res))
+			addItems(w.Header(), policy, serviceLimitItem(quoted, res))
 			if !res.Allowed {
 				m.limited.Inc(r.Context())
 				_ = envelope.WriteError(w, r, res.Err())
@@ -147,8 +145,30 @@ func AddRateLimitFields(h http.Header, policy string, res ratelimit.Result) {
 		panic("middleware: rate-limit policy name " + strconv.Quote(policy) + " is not a valid string")
 	}
 	quoted := `"` + policy + `"`
-	h.Add("RateLimit-Policy", policyItem(quoted, res.Limit))
-	h.Add("RateLimit", serviceLimitItem(quoted, res))
+	addItems(h, policyItem(quoted, res.Limit), serviceLimitItem(quoted, res))
+}
+
+// The canonical forms of the field names, as http.Header.Add would write
+// them: using them as they are saves canonicalising (and allocating) both
+// on every request.
+const (
+	rateLimitPolicyKey = "Ratelimit-Policy"
+	rateLimitKey       = "Ratelimit"
+)
+
+// addItems adds the RateLimit-Policy item policy and the RateLimit item
+// limit to h, as h.Add would. When neither field is there yet (the common
+// case: one limit per request), both values share one backing array, each
+// slice capped so that a later Add to either copies instead of overwriting
+// the other.
+func addItems(h http.Header, policy, limit string) {
+	p, l := h[rateLimitPolicyKey], h[rateLimitKey]
+	if p == nil && l == nil {
+		both := []string{policy, limit}
+		h[rateLimitPolicyKey], h[rateLimitKey] = both[0:1:1], both[1:2:2]
+		return
+	}
+	h[rateLimitPolicyKey], h[rateLimitKey] = append(p, policy), append(l, limit)
 }
 
 // validPolicyName reports whether name can be written as a structured-field

@@ -306,3 +306,19 @@ func TestAddRateLimitFields(t *testing.T) {
 	}
 	assert.Panics(t, func() { middleware.AddRateLimitFields(http.Header{}, "a\\b", ratelimit.Result{}) }, "an invalid name is a programming error")
 }
+
+func TestAddRateLimitFieldsToExisting(t *testing.T) {
+	res := ratelimit.Result{Allowed: true, Limit: ratelimit.Limit{Rate: 5, Period: time.Minute}, Remaining: 4}
+	h := http.Header{}
+	h.Add("RateLimit", `"other";r=1;t=1`)
+	middleware.AddRateLimitFields(h, "mine", res)
+	assert.Equal(t, []string{`"mine";q=5;w=60`}, h.Values("RateLimit-Policy"), "the policy field is created")
+	assert.Equal(t, `"other";r=1;t=1`, h.Values("RateLimit")[0], "the existing item is kept first")
+	assert.Len(t, h.Values("RateLimit"), 2, "the new item is added after it")
+
+	fresh := http.Header{}
+	middleware.AddRateLimitFields(fresh, "mine", res)
+	fresh.Add("RateLimit-Policy", "added")
+	assert.Equal(t, h.Values("RateLimit")[1], fresh.Get("RateLimit"), "adding to one field leaves the other as it was")
+	assert.Equal(t, []string{`"mine";q=5;w=60`, "added"}, fresh.Values("RateLimit-Policy"), "the policy field grows")
+}
