@@ -146,8 +146,20 @@ func BearerToken(r *http.Request) (string, error) {
 		return "", ErrMalformedToken
 	}
 	scheme, token, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t\r\n") {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || hasSpace(token) {
 		return "", ErrMalformedToken
 	}
 	return token, nil
+}
+
+// hasSpace reports whether s holds a space, tab, CR or LF. One comparison
+// per byte of a token that has none: strings.ContainsAny took a tenth of
+// a cached verification.
+func hasSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			return true
+		}
+	}
+	return false
 }
