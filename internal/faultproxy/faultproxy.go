@@ -13,13 +13,15 @@
 // It plays the part of Shopify's toxiproxy (its "timeout" toxic with no
 // timeout, "latency", "reset_peer" and a disabled proxy), in process and with
 // the few faults these tests need. A Proxy owns its goroutines: Close ends
-// them all.
+// them all. Requests counts what clients send, so a test can count a
+// client's round trips.
 package faultproxy
 
 import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +32,7 @@ type Proxy struct {
 	upstream string
 	addr     string
 	wg       sync.WaitGroup
+	requests atomic.Int64 // chunks read from clients
 
 	mu      sync.Mutex
 	ln      net.Listener // nil while down
@@ -55,6 +58,13 @@ func New(upstream string) (*Proxy, error) {
 // Addr returns the proxy's address ("127.0.0.1:port"); it stays the same
 // across Down and Up.
 func (p *Proxy) Addr() string { return p.addr }
+
+// Requests returns how many chunks of data clients have sent through the
+// proxy since New. A client of a request-response protocol (PostgreSQL's
+// simple query protocol, Redis without pipelining) writes each request
+// whole and waits for the answer before it writes the next, so on loopback
+// the count is the number of its round trips.
+func (p *Proxy) Requests() int64 { return p.requests.Load() }
 
 // BlackHole makes the proxy swallow traffic: open and new connections stay
 // up, what clients send is taken in, and nothing reaches either side until
@@ -242,6 +252,9 @@ func (l *link) pump(src, dst net.Conn, fromServer bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && !fromServer {
+			l.p.requests.Add(1)
+		}
 		if n > 0 && !l.forward(dst, buf[:n], fromServer) {
 			return
 		}

@@ -94,6 +94,21 @@ func TestProxy_forwards(t *testing.T) {
 	assert.Equal(t, "hello\n", got, "echoed")
 }
 
+func TestProxy_requests(t *testing.T) {
+	p := newProxy(t)
+	assert.Zero(t, p.Requests(), "nothing sent yet")
+	c := dial(t, p)
+	for i, line := range []string{"one", "two", "three"} {
+		_, _, err := c.roundTrip(line, time.Second)
+		require.NoError(t, err, "round trip %q", line)
+		assert.Equal(t, int64(i+1), p.Requests(), "one request per round trip")
+	}
+	c2 := dial(t, p)
+	_, _, err := c2.roundTrip("other", time.Second)
+	require.NoError(t, err, "round trip on a second connection")
+	assert.Equal(t, int64(4), p.Requests(), "requests of every connection count")
+}
+
 func TestProxy_latency(t *testing.T) {
 	p := newProxy(t)
 	c := dial(t, p)
