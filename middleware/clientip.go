@@ -190,13 +190,35 @@ type clientIPKey struct{}
 
 // WithClientIP returns a context carrying the client address a.
 func WithClientIP(ctx context.Context, a netip.Addr) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, a)
+	return &clientIPCtx{Context: ctx, addr: a}
+}
+
+// clientIPCtx is what WithClientIP returns: one allocation where
+// context.WithValue costs two (its node, and the address boxed in an
+// interface). Every other value, the deadline and Done are the parent's,
+// so contexts derived from it find the parent's cancellation as they would
+// through WithValue.
+type clientIPCtx struct {
+	context.Context
+	addr netip.Addr
+}
+
+// Value returns c itself for clientIPKey and the parent's value for any
+// other key.
+func (c *clientIPCtx) Value(key any) any {
+	if key == (clientIPKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // ClientIPFrom returns the client address put in ctx by ClientIP.Handler.
 func ClientIPFrom(ctx context.Context) (netip.Addr, bool) {
-	a, ok := ctx.Value(clientIPKey{}).(netip.Addr)
-	return a, ok && a.IsValid()
+	c, ok := ctx.Value(clientIPKey{}).(*clientIPCtx)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return c.addr, c.addr.IsValid()
 }
 
 // requestClientIP returns the address in r's context, else the peer address

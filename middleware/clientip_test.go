@@ -1,10 +1,12 @@
 package middleware_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -170,4 +172,39 @@ func FuzzRemoteAddr(f *testing.F) {
 			t.Fatalf("KeyByIP(%q) is empty", remote)
 		}
 	})
+}
+
+func TestWithClientIP(t *testing.T) {
+	type key struct{}
+	deadline := time.Now().Add(time.Hour)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+	a := netip.MustParseAddr("2001:db8::1")
+	ctx := middleware.WithClientIP(parent, a)
+
+	got, ok := middleware.ClientIPFrom(ctx)
+	assert.True(t, ok && got == a, "the address is carried: %v %v", got, ok)
+	_, ok = middleware.ClientIPFrom(parent)
+	assert.False(t, ok, "the parent carries none")
+	_, ok = middleware.ClientIPFrom(middleware.WithClientIP(parent, netip.Addr{}))
+	assert.False(t, ok, "an invalid address is not reported")
+	got, _ = middleware.ClientIPFrom(middleware.WithClientIP(ctx, netip.MustParseAddr("192.0.2.1")))
+	assert.Equal(t, "192.0.2.1", got.String(), "the innermost address wins")
+	assert.Equal(t, "v", ctx.Value(key{}), "the parent's values pass through")
+	d, ok := ctx.Deadline()
+	assert.True(t, ok && d.Equal(deadline), "the parent's deadline: %v", d)
+	assert.Equal(t, parent.Done(), ctx.Done(), "the parent's Done channel")
+
+	var kept context.Context // escapes, as a request's context does
+	assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { kept = context.WithValue(parent, key{}, a) }), "WithValue: two allocations")
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { kept = middleware.WithClientIP(parent, a) }), "WithClientIP: one")
+	got, _ = middleware.ClientIPFrom(kept)
+	assert.Equal(t, a, got, "the kept context carries the address")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = middleware.ClientIPFrom(ctx) }), "reading the address allocates nothing")
+	derived := testing.AllocsPerRun(100, func() { _, stop := context.WithCancel(ctx); stop() })
+	plain := context.WithValue(parent, key{}, "w")
+	viaValue := testing.AllocsPerRun(100, func() { _, stop := context.WithCancel(plain); stop() })
+	assert.Equal(t, viaValue, derived, "WithCancel over it costs what it costs over a WithValue context (no watch goroutine)")
+
+	cancel()
+	assert.ErrorIs(t, ctx.Err(), context.Canceled, "it ends with its parent")
 }
