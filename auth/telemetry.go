@@ -103,10 +103,18 @@ func (m *tokenMetrics) verified(ctx context.Context, typ int, err error) {
 // verifyResult returns the index in verifyResults of a verification's
 // outcome.
 func verifyResult(err error) int {
+	if err == nil {
+		return verifyOK
+	}
+	return failedVerifyResult(err)
+}
+
+// failedVerifyResult is verifyResult for a non-nil err. It is a function of
+// its own because errors.As moves ae to the heap, which would cost every
+// successful verification an allocation too.
+func failedVerifyResult(err error) int {
 	var ae *Error
 	switch {
-	case err == nil:
-		return verifyOK
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return verifyBadSignature
 	case errors.As(err, &ae) && ae.kind == ErrExpired.kind:

@@ -122,9 +122,23 @@ func (c *verifyCache) put(token string, claims Claims, key *Key, leeway time.Dur
 // copyClaims returns a copy of v's claims that the caller may modify.
 func (v *verified) copyClaims() *Claims {
 	c := v.claims
-	c.Audience = slices.Clone(c.Audience)
-	c.AMR = slices.Clone(c.AMR)
-	c.Roles = slices.Clone(c.Roles)
-	c.Groups = slices.Clone(c.Groups)
+	// One backing array for the four lists, each capped at its own length so
+	// that appending to one copies it instead of overwriting the next.
+	buf := make([]string, 0, len(c.Audience)+len(c.AMR)+len(c.Roles)+len(c.Groups))
+	c.Audience, buf = cloneInto(buf, c.Audience)
+	c.AMR, buf = cloneInto(buf, c.AMR)
+	c.Roles, buf = cloneInto(buf, c.Roles)
+	c.Groups, _ = cloneInto(buf, c.Groups)
 	return &c
+}
+
+// cloneInto appends s to buf, whose capacity must hold it, and returns the
+// copy (nil for a nil s, as slices.Clone) and the grown buf.
+func cloneInto(buf, s []string) (clone, grown []string) {
+	if s == nil {
+		return nil, buf
+	}
+	n := len(buf)
+	buf = append(buf, s...)
+	return buf[n:len(buf):len(buf)], buf
 }

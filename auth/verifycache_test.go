@@ -112,13 +112,25 @@ func (s *swappableKeys) VerificationKey(_ context.Context, kid string) (*auth.Ke
 func TestVerifyCacheClaimsAreTheCallers(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, hsKey(t, "k1"), nil)
-	tok := forge(t, jwt.SigningMethodHS256, []byte(secret), map[string]any{"kid": "k1", "typ": auth.AccessTokenType}, accessClaims())
+	claims := accessClaims()
+	claims.AMR, claims.Groups = []string{"pwd", "otp"}, []string{"staff"}
+	tok := forge(t, jwt.SigningMethodHS256, []byte(secret), map[string]any{"kid": "k1", "typ": auth.AccessTokenType}, claims)
 	for range 3 {
 		c, err := f.VerifyAccess(ctx, tok)
 		require.NoError(t, err, "VerifyAccess")
 		require.Equal(t, []string{"admin"}, c.Roles, "every caller sees the token's roles")
-		c.Roles[0] = "root"
+		require.Equal(t, []string{"pwd", "otp"}, c.AMR, "every caller sees the token's amr")
+		require.Equal(t, []string{"staff"}, c.Groups, "every caller sees the token's groups")
+		// The lists of one copy share a backing array: growing one must
+		// leave the next as it was.
+		c.Audience = append(c.Audience, "other")
+		c.AMR = append(c.AMR, "sms")
 		c.Roles = append(c.Roles, "more")
+		assert.Equal(t, []string{audience, "other"}, c.Audience, "audience grew alone")
+		assert.Equal(t, []string{"pwd", "otp", "sms"}, c.AMR, "amr grew alone")
+		assert.Equal(t, []string{"admin", "more"}, c.Roles, "roles grew alone")
+		assert.Equal(t, []string{"staff"}, c.Groups, "groups untouched")
+		c.Roles[0] = "root"
 		c.Subject = "mallory"
 	}
 }
