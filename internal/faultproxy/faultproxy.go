@@ -188,13 +188,15 @@ func (p *Proxy) serveLocked(ln net.Listener) {
 			if err != nil {
 				return // closed by Down or Close
 			}
-			p.accept(c)
+			p.accept(ln, c)
 		}
 	}()
 }
 
-// accept starts a link for the client connection c, or resets it.
-func (p *Proxy) accept(c net.Conn) {
+// accept starts a link for the client connection c that ln accepted, or
+// resets it. A connection accepted just before Down closed ln is reset too:
+// Down did not find it among the open links.
+func (p *Proxy) accept(ln net.Listener, c net.Conn) {
 	p.mu.Lock()
 	reset, closed := p.reset, p.closed
 	p.mu.Unlock()
@@ -209,7 +211,7 @@ func (p *Proxy) accept(c net.Conn) {
 	}
 	l := &link{p: p, client: c, server: up, done: make(chan struct{})}
 	p.mu.Lock()
-	if p.closed || p.reset {
+	if p.closed || p.reset || p.ln != ln {
 		p.mu.Unlock()
 		rst(c)
 		up.Close()
