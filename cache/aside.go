@@ -75,14 +75,18 @@ type Options[K comparable] struct {
 	FailOnStoreError bool
 	// RefreshAfter turns on stale-while-revalidate: a value cached longer
 	// than RefreshAfter (±Jitter) is still served, and one background load
-	// per key replaces it. Zero turns it off. Keep it below TTL, which
+	// per key replaces it: one per process, and one across processes on a
+	// Leaser store (see LeaseTimeout). Zero turns it off. Keep it below TTL, which
 	// still bounds how long a value lives. Call Aside.Close when done.
 	RefreshAfter time.Duration
 	// Now is the clock RefreshAfter is measured by. Nil means time.Now.
 	Now func() time.Time
-	// LeaseTimeout is how long a fill lease lasts on a Leaser store.
-	// Zero means DefaultLeaseTimeout. Keep it above the loader's usual
-	// time: a load that outlives its lease is not stored.
+	// LeaseTimeout is how long a fill lease lasts on a Leaser store, and
+	// a refresh lease: the other processes serve a stale value without
+	// refreshing it for that long while one refreshes it. Zero means
+	// DefaultLeaseTimeout. Keep it above the loader's usual time: a fill
+	// that outlives its lease is not stored, and a refresh that does may
+	// be repeated by another process.
 	LeaseTimeout time.Duration
 	// DeleteRetries is how many times Delete tries a failed store delete
 	// again before it fences the keys. Zero means DefaultDeleteRetries;
@@ -159,6 +163,7 @@ type Aside[K comparable, V any] struct {
 	req                                            *requestCounts
 	loads, loadErrs, storeErrs, refreshes          atomic.Uint64
 	leaseWaits, lostFills, delRetries, delFailures atomic.Uint64
+	refreshSkips                                   atomic.Uint64
 	m                                              asideMetrics
 }
 
@@ -366,7 +371,7 @@ func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(c
 	a.req.hits.Add(1)
 	if e.RefreshAt != 0 && a.refresh > 0 && a.now().UnixNano() >= e.RefreshAt {
 		a.m.stale.Inc(ctx)
-		a.revalidate(ctx, k, e.Version, load)
+		a.revalidate(ctx, k, e, load)
 	}
 	return e.Value, nil
 }
@@ -442,6 +447,7 @@ func (a *Aside[K, V]) Stats() Stats {
 		LoadErrors:     a.loadErrs.Load(),
 		StoreErrors:    a.storeErrs.Load(),
 		Refreshes:      a.refreshes.Load(),
+		RefreshSkips:   a.refreshSkips.Load(),
 		LeaseWaits:     a.leaseWaits.Load(),
 		LostFills:      a.lostFills.Load(),
 		DeleteRetries:  a.delRetries.Load(),

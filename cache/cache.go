@@ -62,6 +62,14 @@ type Leaser[V any] interface {
 	// Release gives up the lease token on key, if the key still holds
 	// it, so that waiting callers need not wait for it to time out.
 	Release(ctx context.Context, key string, token uint64) error
+	// LeaseRefresh takes the refresh lease of e, an entry read under key
+	// and found stale: if the key still holds e, the same Version with
+	// the same RefreshAt, it sets the entry's RefreshAt to until (Unix
+	// nanoseconds), so that every caller takes it for fresh until then,
+	// and reports true. Otherwise another caller holds the lease, or the
+	// entry was refreshed, replaced or deleted meanwhile: it changes
+	// nothing and reports false.
+	LeaseRefresh(ctx context.Context, key string, e Entry[V], until int64) (leased bool, err error)
 }
 
 // Entry is what an Aside keeps in its Store for one key: a value, or a
@@ -132,6 +140,10 @@ type Stats struct {
 	LoadErrors   uint64 // loader calls that failed with an error other than "not found"
 	StoreErrors  uint64 // failed store operations
 	Refreshes    uint64 // background refreshes of stale values started
+	// RefreshSkips counts the refreshes of stale values this process
+	// did not start because another held the key's refresh lease, or had
+	// already refreshed or invalidated the key (Leaser stores).
+	RefreshSkips uint64
 	// LeaseWaits counts the waits of a caller that missed a key while
 	// another process held its fill lease (Leaser stores).
 	LeaseWaits uint64

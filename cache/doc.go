@@ -47,9 +47,33 @@
 //     may have started after the invalidation.
 //   - Entries carry a version; a stale-while-revalidate refresh replaces an
 //     entry only while it still holds the version the refresh read, so a
-//     refresh never overwrites an invalidation or a newer refresh. Meanwhile
-//     every process serves the stale value; refreshes are one per key per
-//     process, not across processes (the version check keeps the first).
+//     refresh never overwrites an invalidation or a newer refresh.
+//   - Refreshes are one per key across processes: before its background
+//     load, the process that found the entry stale takes the entry's
+//     refresh lease (Leaser.LeaseRefresh, one script, on a stale hit only:
+//     a fresh hit stays one GET). The script compares the key's header,
+//     version and refresh time, with what the process read and, if they
+//     match, moves the refresh time LeaseTimeout ahead. Every other process
+//     then reads the entry as fresh, and serves it, until the refresh
+//     lands or the lease runs out; one that had read it before the move
+//     finds the header changed and skips the refresh
+//     (Stats.RefreshSkips). A refresher that died blocks nothing: at the
+//     lease's end the entry is stale again and the next reader leases it.
+//     A failed refresh is tried again then, not at every stale hit.
+//
+// The refresh lease lives in the entry itself rather than in a key of its
+// own, and is not the fill lease's marker either, which takes the place of
+// an absent entry while a stale one must stay readable. In the entry, a
+// Delete removes the lease with the entry: the next reader misses and takes
+// the fill lease, which no refresh lease can be in the way of, and the
+// refresh already running fails its version check. A concurrent fill
+// cannot meet a refresh lease at all, as a fill needs an absent key and a
+// refresh lease a present entry; a fill that lands before the lease is
+// taken changes the version, and the lease is refused. A separate key
+// would outlive a Delete (a new entry would then wait out the old lease,
+// or need the lease to name its version), cost a second key per refresh,
+// and need a hash tag to share its entry's slot on Redis Cluster, which
+// keys that already contain braces do not allow.
 //
 // With Redis alone this makes reads linearizable per key: a read that
 // starts after an update's commit and its invalidation returned never sees

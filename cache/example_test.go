@@ -108,7 +108,7 @@ func Example() {
 	// user 2: cache: user:2: user not found true
 	// database reads: 2
 	// after update: Ada Lovelace
-	// {Hits:2 Misses:3 NegativeHits:1 Loads:3 LoadErrors:0 StoreErrors:0 Refreshes:0 LeaseWaits:0 LostFills:0 DeleteRetries:0 DeleteFailures:0}
+	// {Hits:2 Misses:3 NegativeHits:1 Loads:3 LoadErrors:0 StoreErrors:0 Refreshes:0 RefreshSkips:0 LeaseWaits:0 LostFills:0 DeleteRetries:0 DeleteFailures:0}
 }
 
 // ExampleAside_Get shows the errors a cached "not found" matches.

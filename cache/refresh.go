@@ -15,11 +15,16 @@ type bg struct {
 	wg      sync.WaitGroup
 }
 
-// revalidate starts a background load of k unless one is running or the
-// Aside is closed. The caller has just been served the stale value.
-// On a Leaser store the refresh replaces the entry only while it is still
-// version, so it never overwrites an invalidation.
-func (a *Aside[K, V]) revalidate(ctx context.Context, k string, version uint64, load func(context.Context) (V, error)) {
+// revalidate starts a background load of k unless one is running in this
+// process or the Aside is closed. The caller has just been served e, which
+// is stale. On a Leaser store the load runs only if it takes e's refresh
+// lease first, so that one process refreshes k while the others serve e,
+// and it replaces the entry only while it is still e's version, so it
+// never overwrites an invalidation.
+func (a *Aside[K, V]) revalidate(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) {
+	if a.leaser != nil && e.Version == 0 {
+		return // nothing to compare with
+	}
 	a.bg.mu.Lock()
 	if _, busy := a.bg.running[k]; busy || a.bg.closed {
 		a.bg.mu.Unlock()
@@ -31,7 +36,11 @@ func (a *Aside[K, V]) revalidate(ctx context.Context, k string, version uint64, 
 	a.bg.running[k] = struct{}{}
 	a.bg.wg.Add(1)
 	a.bg.mu.Unlock()
-	a.refreshes.Add(1)
+	token := e.Version // the refresh replaces exactly e
+	if a.leaser == nil {
+		token = 0 // this process alone refreshes k: nothing to lease
+		a.refreshStarted(ctx)
+	}
 	// The refresh outlives the request that noticed the stale value.
 	ctx = context.WithoutCancel(ctx)
 	go func() {
@@ -51,18 +60,43 @@ func (a *Aside[K, V]) revalidate(ctx context.Context, k string, version uint64, 
 					slog.String("key", k), slog.Any("panic", r))
 			}
 		}()
+		if token != 0 && !a.leaseRefresh(ctx, k, e) {
+			return
+		}
 		// Joins a load of k already in flight, if any. A failed
-		// refresh leaves the stale value in place until its TTL.
+		// refresh leaves the stale value in place until its TTL (on a
+		// Leaser store, it is tried again when the lease times out).
 		_, _, _ = a.group.Do(ctx, k, func(ctx context.Context) (filled[V], error) {
-			if a.leaser != nil {
-				if version == 0 {
-					return filled[V]{}, nil // nothing to compare with
-				}
-				return a.load(ctx, k, load, true, version)
-			}
-			return a.load(ctx, k, load, true, 0)
+			return a.load(ctx, k, load, true, token)
 		})
 	}()
+}
+
+// leaseRefresh takes e's refresh lease for Options.LeaseTimeout, and
+// reports whether this process is to refresh k. It is not when another
+// process holds the lease or the entry is no longer e (refreshed or
+// invalidated): those are skipped refreshes. Nor is it when the store
+// fails: the refresh could not be stored either.
+func (a *Aside[K, V]) leaseRefresh(ctx context.Context, k string, e Entry[V]) bool {
+	leased, err := a.leaser.LeaseRefresh(ctx, k, e, a.now().Add(a.leaseTTL).UnixNano())
+	switch {
+	case err != nil:
+		_ = a.storeFailed(ctx, "refresh", err)
+		return false
+	case !leased:
+		a.refreshSkips.Add(1)
+		a.m.refreshSkipped.Inc(ctx)
+		return false
+	}
+	a.storeUp(ctx)
+	a.refreshStarted(ctx)
+	return true
+}
+
+// refreshStarted counts a background refresh that loads.
+func (a *Aside[K, V]) refreshStarted(ctx context.Context) {
+	a.refreshes.Add(1)
+	a.m.refreshStarted.Inc(ctx)
 }
 
 // Close stops starting background refreshes (stale values are then served

@@ -24,12 +24,17 @@ const (
 	// MetricStaleServes counts hits served past Options.RefreshAfter, each
 	// of which starts (or joins) a background refresh.
 	MetricStaleServes = "svckit.cache.stale_serves"
+	// MetricRefreshes counts the background refreshes of stale values
+	// by AttrResult: "started", or "skipped" when another process held
+	// the key's refresh lease or had refreshed or invalidated the key
+	// already (Leaser stores; see Stats.RefreshSkips).
+	MetricRefreshes = "svckit.cache.refreshes"
 	// MetricLoads counts loader calls by AttrResult: "ok", "not_found" or
 	// "error".
 	MetricLoads = "svckit.cache.loads"
 	// MetricStoreErrors counts failed store operations by AttrOperation:
-	// "get", "set", "lease", "release", "delete" or "decode" (an entry
-	// the store could not decode).
+	// "get", "set", "lease", "refresh" (a refresh lease), "release",
+	// "delete" or "decode" (an entry the store could not decode).
 	MetricStoreErrors = "svckit.cache.store.errors"
 	// MetricFallbacks counts reads served from the loader because the
 	// store failed.
@@ -62,8 +67,10 @@ type requestCounts struct {
 type asideMetrics struct {
 	requests                             metric.Registration // nil if the provider refused it
 	stale                                telemetry.Add
+	refreshStarted, refreshSkipped       telemetry.Add
 	loadOK, loadNotFound, loadErr        telemetry.Add
 	getErr, setErr, leaseErr, releaseErr telemetry.Add
+	refreshErr                           telemetry.Add
 	deleteErr, decodeErr                 telemetry.Add
 	fallback, fenced                     telemetry.Add
 	name                                 string // AttrName's value
@@ -79,6 +86,7 @@ func newAsideMetrics[K comparable](opts Options[K], counts *requestCounts) aside
 	m := telemetry.Meter(opts.MeterProvider, "cache")
 	nameAttr := attribute.String(AttrName, name)
 	loads := telemetry.Counter(m, MetricLoads, "{load}", "Loader calls by result.")
+	refreshes := telemetry.Counter(m, MetricRefreshes, "{refresh}", "Background refreshes of stale values by result.")
 	storeErrs := telemetry.Counter(m, MetricStoreErrors, "{error}", "Failed cache store operations by operation.")
 	res := func(c metric.Int64Counter, v string) telemetry.Add {
 		return telemetry.NewAdd(c, nameAttr, attribute.String(AttrResult, v))
@@ -87,22 +95,25 @@ func newAsideMetrics[K comparable](opts Options[K], counts *requestCounts) aside
 		return telemetry.NewAdd(storeErrs, nameAttr, attribute.String(AttrOperation, v))
 	}
 	return asideMetrics{
-		name:         name,
-		requests:     observeRequests(m, nameAttr, counts),
-		stale:        telemetry.NewAdd(telemetry.Counter(m, MetricStaleServes, "{request}", "Cache hits served stale while a refresh runs."), nameAttr),
-		loadOK:       res(loads, "ok"),
-		loadNotFound: res(loads, "not_found"),
-		loadErr:      res(loads, "error"),
-		getErr:       op("get"),
-		setErr:       op("set"),
-		leaseErr:     op("lease"),
-		releaseErr:   op("release"),
-		deleteErr:    op("delete"),
-		decodeErr:    op("decode"),
-		fallback:     telemetry.NewAdd(telemetry.Counter(m, MetricFallbacks, "{request}", "Reads served from the loader because the cache store failed."), nameAttr),
-		fenced:       telemetry.NewAdd(telemetry.Counter(m, MetricFillsRejected, "{fill}", "Loaded values not stored because the key was invalidated during the load."), nameAttr),
-		tracer:       telemetry.Tracer(opts.TracerProvider, "cache"),
-		loadSpan:     []trace.SpanStartOption{trace.WithAttributes(nameAttr)},
+		name:           name,
+		requests:       observeRequests(m, nameAttr, counts),
+		stale:          telemetry.NewAdd(telemetry.Counter(m, MetricStaleServes, "{request}", "Cache hits served stale while a refresh runs."), nameAttr),
+		refreshStarted: res(refreshes, "started"),
+		refreshSkipped: res(refreshes, "skipped"),
+		loadOK:         res(loads, "ok"),
+		loadNotFound:   res(loads, "not_found"),
+		loadErr:        res(loads, "error"),
+		getErr:         op("get"),
+		setErr:         op("set"),
+		leaseErr:       op("lease"),
+		releaseErr:     op("release"),
+		refreshErr:     op("refresh"),
+		deleteErr:      op("delete"),
+		decodeErr:      op("decode"),
+		fallback:       telemetry.NewAdd(telemetry.Counter(m, MetricFallbacks, "{request}", "Reads served from the loader because the cache store failed."), nameAttr),
+		fenced:         telemetry.NewAdd(telemetry.Counter(m, MetricFillsRejected, "{fill}", "Loaded values not stored because the key was invalidated during the load."), nameAttr),
+		tracer:         telemetry.Tracer(opts.TracerProvider, "cache"),
+		loadSpan:       []trace.SpanStartOption{trace.WithAttributes(nameAttr)},
 	}
 }
 
@@ -144,6 +155,8 @@ func (m *asideMetrics) storeError(ctx context.Context, op string, failFast bool)
 		}
 	case "set":
 		m.setErr.Inc(ctx)
+	case "refresh":
+		m.refreshErr.Inc(ctx)
 	case "release":
 		m.releaseErr.Inc(ctx)
 	case "delete":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,7 +37,11 @@ func ExampleNew() {
 			Prefix:   "product:",
 			NotFound: []error{errNoProduct},
 			Logger:   slog.Default(), // one line when Redis goes down, one when it is back
+			// Past five minutes a product is served stale while one
+			// instance, whichever reads it first, reloads it.
+			RefreshAfter: 5 * time.Minute,
 		})
+	defer products.Close() // ends the background refreshes
 
 	p, err := products.Get(ctx, "A-1", func(ctx context.Context) (Product, error) {
 		return findProduct(ctx, "A-1")

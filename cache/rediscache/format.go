@@ -18,7 +18,8 @@ import (
 //
 // The Lua scripts read the first byte and the eight bytes after it (lease)
 // or after the kind (entry); anything else in the key is treated as absent
-// by them and as undecodable by Get. A later format takes another first
+// by them and as undecodable by Get. The refresh lease compares an entry's
+// header up to its refresh time and rewrites that time in place. A later format takes another first
 // byte, so processes running different versions treat each other's
 // entries as misses and replace them, never misread them.
 const (
@@ -41,9 +42,7 @@ func appendEntry[V any](b []byte, e cache.Entry[V], version uint64, c Codec) ([]
 	if e.NotFound {
 		kind = kindNotFound
 	}
-	b = append(b, entryMagic, kind)
-	b = binary.BigEndian.AppendUint64(b, version)
-	b = binary.AppendVarint(b, e.RefreshAt)
+	b = appendHeader(b, kind, version, e.RefreshAt)
 	if e.NotFound {
 		return b, nil
 	}
@@ -52,6 +51,15 @@ func appendEntry[V any](b []byte, e cache.Entry[V], version uint64, c Codec) ([]
 		return nil, err
 	}
 	return append(b, v...), nil
+}
+
+// appendHeader appends an entry's bytes up to its value: magic, kind,
+// version, refresh time. The refresh lease compares a key's leading bytes
+// with them.
+func appendHeader(b []byte, kind byte, version uint64, refreshAt int64) []byte {
+	b = append(b, entryMagic, kind)
+	b = binary.BigEndian.AppendUint64(b, version)
+	return binary.AppendVarint(b, refreshAt)
 }
 
 // decodeEntry decodes data written by appendEntry. lease is the token of a

@@ -39,6 +39,7 @@ package rediscache
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,9 +94,9 @@ const (
 
 // Store is a cache.Store, cache.AbsentSetter and cache.Leaser on Redis for
 // the entries of an Aside[K, V]. Get is one GET; Set one SET PX;
-// SetIfAbsent one SET NX PX; Lease, Fill and Release one script each;
-// Delete one DEL (a pipeline of DELs for several keys, so that it works on
-// Redis Cluster).
+// SetIfAbsent one SET NX PX; Lease, Fill, LeaseRefresh and Release one
+// script each; Delete one DEL (a pipeline of DELs for several keys, so that
+// it works on Redis Cluster).
 //
 // Use New; the zero value is not usable. A Store is safe for concurrent use;
 // it does not own the client, which the caller closes.
@@ -314,6 +315,32 @@ func (s *Store[V]) fill(ctx context.Context, key string, token uint64, e cache.E
 		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
 	}
 	return r != 0, version, r == 2, nil
+}
+
+// LeaseRefresh takes the refresh lease of e, read under key (see
+// cache.Leaser): one script that moves the entry's refresh time to until
+// if the key still holds e's version with e's refresh time, and reports
+// whether it did. The lease lives in the entry, so a Delete ends it with
+// the entry.
+func (s *Store[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V], until int64) (bool, error) {
+	if e.Version == 0 {
+		return false, nil // not read from this store
+	}
+	kind := byte(kindValue)
+	if e.NotFound {
+		kind = kindNotFound
+	}
+	head := appendHeader(make([]byte, 0, minEntry+binary.MaxVarintLen64), kind, e.Version, e.RefreshAt)
+	cctx, call, err := s.begin(ctx, s.write)
+	if err != nil {
+		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
+	}
+	r, err := refreshScript.Run(cctx, s.rdb, []string{s.prefix + key}, head, binary.AppendVarint(nil, until)).Int()
+	s.end(ctx, call, err)
+	if err != nil {
+		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
+	}
+	return r == 1, nil
 }
 
 // Release deletes key if it holds the lease token.

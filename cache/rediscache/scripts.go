@@ -59,3 +59,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `)
+
+// refreshScript takes the refresh lease of an entry: if the key's leading
+// bytes are ARGV[1] (an entry's header: its magic, kind, version and
+// refresh time, as the caller read them), it replaces the refresh time by
+// ARGV[2] (another varint), keeping the rest and the expiry, and returns 1;
+// else it changes nothing and returns 0. It reads and rewrites the header
+// alone when the two refresh times have the same length, as they have for
+// any two times between 1971 and 2116.
+var refreshScript = redis.NewScript(`
+local n = #ARGV[1]
+if n < 11 or redis.call('GETRANGE', KEYS[1], 0, n - 1) ~= ARGV[1] then
+	return 0
+end
+if #ARGV[2] == n - 10 then
+	redis.call('SETRANGE', KEYS[1], 10, ARGV[2])
+else
+	local cur = redis.call('GET', KEYS[1])
+	redis.call('SET', KEYS[1], string.sub(ARGV[1], 1, 10) .. ARGV[2] .. string.sub(cur, n + 1), 'KEEPTTL')
+end
+return 1
+`)

@@ -239,6 +239,26 @@ func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cach
 	return true, nil
 }
 
+// LeaseRefresh takes the refresh lease of e in Redis (see cache.Leaser).
+// When it does, the local copy becomes what Redis now holds, fresh until
+// until; when it does not, the local copy is behind Redis and is dropped,
+// so that the next read fetches the entry the lease holder left.
+func (t *TwoLevel[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V], until int64) (bool, error) {
+	s := t.stripe(key)
+	gen, epoch := s.gen.Load(), t.epoch.Load()
+	leased, err := t.remote.LeaseRefresh(ctx, key, e, until)
+	switch {
+	case err != nil:
+		return false, err
+	case leased:
+		e.RefreshAt = until
+		t.keep(ctx, s, gen, epoch, key, e)
+	default:
+		t.dropLocal([]string{key})
+	}
+	return leased, nil
+}
+
 // Release gives up the lease token on key (see cache.Leaser).
 func (t *TwoLevel[V]) Release(ctx context.Context, key string, token uint64) error {
 	return t.remote.Release(ctx, key, token)
