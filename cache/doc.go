@@ -51,8 +51,8 @@
 //   - Refreshes are one per key across processes: before its background
 //     load, the process that found the entry stale takes the entry's
 //     refresh lease (Leaser.LeaseRefresh, one script, on a stale hit only:
-//     a fresh hit stays one GET). The script compares the key's header,
-//     version and refresh time, with what the process read and, if they
+//     a fresh hit stays one GET). The script compares the entry's kind,
+//     version and refresh time with what the process read and, if they
 //     match, moves the refresh time LeaseTimeout ahead. Every other process
 //     then reads the entry as fresh, and serves it, until the refresh
 //     lands or the lease runs out; one that had read it before the move
@@ -73,7 +73,11 @@
 // would outlive a Delete (a new entry would then wait out the old lease,
 // or need the lease to name its version), cost a second key per refresh,
 // and need a hash tag to share its entry's slot on Redis Cluster, which
-// keys that already contain braces do not allow.
+// cannot be made for every key (not for one with a closing brace and no
+// hash tag of its own). Refresh times, the lease's included, are read on
+// each process's clock: processes whose clocks are further apart than
+// LeaseTimeout may refresh a key twice, one after the other; the version
+// check keeps the first.
 //
 // With Redis alone this makes reads linearizable per key: a read that
 // starts after an update's commit and its invalidation returned never sees

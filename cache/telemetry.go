@@ -22,7 +22,9 @@ const (
 	// hit costs one atomic add whether or not a provider is installed.
 	MetricRequests = "svckit.cache.requests"
 	// MetricStaleServes counts hits served past Options.RefreshAfter, each
-	// of which starts (or joins) a background refresh.
+	// of which starts a background refresh, or leaves it to the one
+	// running in this process or, on a Leaser store, in another (see
+	// MetricRefreshes).
 	MetricStaleServes = "svckit.cache.stale_serves"
 	// MetricRefreshes counts the background refreshes of stale values
 	// by AttrResult: "started", or "skipped" when another process held
