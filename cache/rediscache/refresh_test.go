@@ -2,6 +2,7 @@ package rediscache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -553,10 +554,49 @@ func TestRefreshRoundTrips(t *testing.T) {
 	}
 }
 
-// commands is a go-redis hook recording the names of the commands sent.
+// TestRefreshLeaseStoreError: when the refresh lease's script fails, the
+// stale value is served, the failure is counted as a store error of the
+// "refresh" operation, and nothing loads: the refresh could not be stored.
+func TestRefreshLeaseStoreError(t *testing.T) {
+	ctx := context.Background()
+	_, prefix := testdb.Redis(t)
+	clk := newClock()
+	sdk := telemetrytest.New(t)
+	cmds := &commands{fail: "evalsha"}
+	c := secondClient(t)
+	c.AddHook(cmds)
+	a := cache.NewAside[string, string](rediscache.New[string](c, testOptions(prefix)), cache.Options[string]{
+		TTL: time.Hour, RefreshAfter: time.Minute, Jitter: -1, Now: clk.Now,
+		Name: "flaky", MeterProvider: sdk.Meters,
+	})
+	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
+	require.NoError(t, rediscache.New[string](c, testOptions(prefix)).Set(ctx, "k",
+		cache.Entry[string]{Value: "stale", RefreshAt: clk.Now().UnixNano()}, time.Hour), "plant a stale entry")
+
+	cmds.failing.Store(true)
+	v, err := a.Get(ctx, "k", func(context.Context) (string, error) {
+		t.Error("a refresh that cannot lease must not load")
+		return "", nil
+	})
+	require.NoError(t, err, "stale read")
+	assert.Equal(t, "stale", v, "the stale value is served")
+	require.NoError(t, a.Close(), "close waits for the refresh attempt")
+	st := a.Stats()
+	assert.Equal(t, uint64(1), st.StoreErrors, "the failed lease is a store error")
+	assert.Zero(t, st.Refreshes+st.RefreshSkips, "neither started nor skipped")
+	sums := sdk.Sums(t)
+	assert.Equal(t, int64(1), sums["svckit.cache.store.errors{operation=refresh,svckit.cache.name=flaky}"],
+		"counted under its operation")
+	assert.Zero(t, sums["svckit.cache.fallbacks{svckit.cache.name=flaky}"], "not a read served from the loader")
+}
+
+// commands is a go-redis hook recording the names of the commands sent;
+// while failing is set, it fails the commands named fail.
 type commands struct {
-	mu   sync.Mutex
-	sent []string
+	mu      sync.Mutex
+	sent    []string
+	fail    string
+	failing atomic.Bool
 }
 
 func (c *commands) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -566,6 +606,11 @@ func (c *commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		c.mu.Lock()
 		c.sent = append(c.sent, strings.ToLower(cmd.Name()))
 		c.mu.Unlock()
+		if c.failing.Load() && strings.EqualFold(cmd.Name(), c.fail) {
+			err := errors.New("injected failure")
+			cmd.SetErr(err)
+			return err
+		}
 		return next(ctx, cmd)
 	}
 }
