@@ -2,9 +2,13 @@ package txn
 
 import (
 	"context"
+	"database/sql"
+	"reflect"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -17,7 +21,8 @@ import (
 // the meter and tracer "github.com/svckit/svckit/txn".
 const (
 	// MetricTransactions counts transactions by AttrResult: "committed"
-	// or "rolled_back" (fn failed, every attempt failed, or BEGIN did).
+	// or "rolled_back" (fn failed or panicked, every attempt failed, or
+	// BEGIN did).
 	MetricTransactions = "svckit.txn.transactions"
 	// MetricAttempts counts the runs of fn in a new transaction: one per
 	// transaction plus one per retry.
@@ -27,8 +32,11 @@ const (
 	// (a BEGIN on a lost connection).
 	MetricRetries = "svckit.txn.retries"
 	// SpanTransaction is the span around a transaction and its retries,
-	// started under the caller's recording span; each retry adds an event
-	// "retry" with AttrReason.
+	// started under the caller's recording span, with db.system.name
+	// ("postgresql", "mysql", "sqlite" or "other_sql", read from the
+	// package path of db's driver). Each retry adds an event "retry" with
+	// AttrReason. A rolled back transaction ends with the status Error and
+	// error.type: the Go type of the error, or "panic" when fn panicked.
 	SpanTransaction = "svckit.txn"
 
 	AttrResult = "result"
@@ -86,9 +94,39 @@ func (o Options) telemetry() *Telemetry {
 	return globalTelemetry()
 }
 
-// start begins the transaction's span, when the caller is traced.
-func (t *Telemetry) start(ctx context.Context) (context.Context, trace.Span) {
-	return telemetry.Child(ctx, t.tracer, SpanTransaction)
+// start begins the transaction's span on db, when the caller is traced.
+func (t *Telemetry) start(ctx context.Context, db *sql.DB) (context.Context, trace.Span) {
+	ctx, span := telemetry.Child(ctx, t.tracer, SpanTransaction)
+	if span != nil {
+		span.SetAttributes(attribute.String("db.system.name", system(db)))
+	}
+	return ctx, span
+}
+
+// system returns the db.system.name of db's driver, found in its package
+// path (github.com/jackc/pgx/v5/stdlib, github.com/lib/pq,
+// github.com/go-sql-driver/mysql, modernc.org/sqlite, ...).
+func system(db *sql.DB) string {
+	if db == nil {
+		return "other_sql"
+	}
+	typ := reflect.TypeOf(db.Driver())
+	for typ != nil && typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	if typ == nil {
+		return "other_sql"
+	}
+	path := typ.PkgPath()
+	switch {
+	case strings.Contains(path, "pgx"), strings.Contains(path, "lib/pq"), strings.Contains(path, "postgres"):
+		return "postgresql"
+	case strings.Contains(path, "mysql"):
+		return "mysql"
+	case strings.Contains(path, "sqlite"):
+		return "sqlite"
+	}
+	return "other_sql"
 }
 
 // retry counts a retry after err.
@@ -100,12 +138,21 @@ func (t *Telemetry) retry(ctx context.Context, span trace.Span, err error) {
 	}
 }
 
-// finish counts the transaction's outcome and ends its span.
-func (t *Telemetry) finish(ctx context.Context, span trace.Span, err error) {
-	if err == nil {
+// finish counts the transaction's outcome and ends its span: committed
+// says whether the last attempt committed, err is what run returns. A
+// transaction that did not commit with a nil err is one whose fn panicked.
+func (t *Telemetry) finish(ctx context.Context, span trace.Span, committed bool, err error) {
+	if committed {
 		t.committed.Inc(ctx)
-	} else {
-		t.rolledBack.Inc(ctx)
+		telemetry.End(span, nil)
+		return
+	}
+	t.rolledBack.Inc(ctx)
+	if err == nil && span != nil {
+		span.SetAttributes(attribute.String("error.type", "panic"))
+		span.SetStatus(codes.Error, "")
+		span.End()
+		return
 	}
 	telemetry.End(span, err)
 }

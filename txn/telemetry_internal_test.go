@@ -36,8 +36,8 @@ func TestTelemetryHooksAllocateNothing(t *testing.T) {
 // transaction.
 func hooked(ctx context.Context, opts Options, retryErr, lastErr error) (err error) {
 	t := opts.telemetry()
-	ctx, span := t.start(ctx)
-	defer func() { t.finish(ctx, span, err) }()
+	ctx, span := t.start(ctx, nil)
+	defer func() { t.finish(ctx, span, err == nil, err) }()
 	t.attempts.Inc(ctx)
 	if retryErr != nil {
 		t.retry(ctx, span, retryErr)

@@ -195,13 +195,15 @@ func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.C
 // run begins the transaction and retries it.
 func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (err error) {
 	t := opts.telemetry()
-	ctx, span := t.start(ctx)
-	defer func() { t.finish(ctx, span, err) }()
+	ctx, span := t.start(ctx, db)
+	committed := false
+	defer func() { t.finish(ctx, span, committed, err) }() // also when fn or a hook panics
 	max := opts.attempts()
 	for n := 1; ; n++ {
 		t.attempts.Inc(ctx)
 		hooks, err := attempt(ctx, db, opts, fn)
 		if err == nil {
+			committed = true
 			if len(hooks) > 0 { // the connection is back in the pool by now
 				runHooks(context.WithoutCancel(ctx), hooks)
 			}
