@@ -30,7 +30,7 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(u)
 	})
-	if err := bench.Serve(cfg.Addr, mux); err != nil {
+	if err := cfg.Serve(mux); err != nil {
 		log.Fatal(err)
 	}
 }

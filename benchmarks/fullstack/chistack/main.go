@@ -90,7 +90,7 @@ func run(cfg bench.Config) error {
 		r.Get("/users/{id}", s.getUser)
 		r.Post("/transfers", s.transfer)
 	})
-	return bench.Serve(cfg.Addr, r)
+	return cfg.Serve(r)
 }
 
 // requireRole answers 403 unless the token's "roles" claim lists role.

@@ -58,7 +58,7 @@ func run(cfg bench.Config) error {
 		return err
 	}
 	defer closeAll()
-	return bench.Serve(cfg.Addr, h)
+	return cfg.Serve(h)
 }
 
 // newHandler composes the service over db, writing its access log to sink.

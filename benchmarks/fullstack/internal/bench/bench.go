@@ -47,6 +47,7 @@ type Config struct {
 	Secret   string // HS256 secret of the bearer token
 	LogPath  string // access log file; empty means io.Discard
 	CacheTTL time.Duration
+	Pprof    string // listen address of net/http/pprof; empty means none
 }
 
 // ParseFlags reads Config from the command line.
@@ -61,6 +62,7 @@ func ParseFlags() Config {
 	flag.StringVar(&c.Secret, "secret", "", "HS256 secret")
 	flag.StringVar(&c.LogPath, "log", "", "access log file (empty: discard)")
 	flag.DurationVar(&c.CacheTTL, "cache-ttl", time.Hour, "cache entry TTL")
+	flag.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this address (empty: none)")
 	flag.Parse()
 	if c.DSN == "" || len(c.Secret) < 32 {
 		fmt.Fprintln(os.Stderr, "-dsn and a -secret of at least 32 bytes are required")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,13 +22,23 @@ func (c Config) OpenDB() (*sql.DB, error) {
 	return db, nil
 }
 
-// Serve runs h on addr until SIGINT or SIGTERM, then shuts down.
-func Serve(addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+// Serve runs h on c.Addr until SIGINT or SIGTERM, then shuts down. With
+// c.Pprof set it also serves net/http/pprof there, for profiling a stack
+// under load.
+func (c Config) Serve(h http.Handler) error {
+	srv := &http.Server{Addr: c.Addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	if c.Pprof != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		prof := &http.Server{Addr: c.Pprof, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		defer prof.Close()
+		go func() { errc <- prof.ListenAndServe() }()
+	}
 	select {
 	case err := <-errc:
 		return err
