@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/svckit/svckit => ../
 
 require (
+	github.com/XSAM/otelsql v0.44.0
 	github.com/dgraph-io/ristretto/v2 v2.4.2
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-chi/httprate v0.16.1

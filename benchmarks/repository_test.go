@@ -42,6 +42,8 @@ type repoEngine struct {
 	many    string // hand-written FindMany100 query
 	sqlx    *sqlx.DB
 	bun     *bun.DB
+	driver  string // the database/sql driver name of db
+	dsn     string // opens another pool on the same database
 }
 
 func repoEngines(b *testing.B) []repoEngine {
@@ -52,7 +54,7 @@ func repoEngines(b *testing.B) []repoEngine {
 		open func(testing.TB) *testdb.DB
 	}{{"sqlite", testdb.SQLite}, {"postgres", testdb.Postgres}} {
 		db := open.open(b)
-		e := repoEngine{name: open.name, db: db.DB}
+		e := repoEngine{name: open.name, db: db.DB, driver: db.Driver, dsn: db.DSN}
 		ddl := "CREATE TABLE bench_users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, age INTEGER NOT NULL, created_at DATETIME NOT NULL)"
 		var bunDialect schema.Dialect = sqlitedialect.New()
 		e.dialect = dialect.SQLite
