@@ -79,6 +79,7 @@ type options struct {
 	threads          int
 	only             string
 	logDir           string
+	profileDir       string
 }
 
 func main() {
@@ -90,6 +91,7 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.logDir, "logs", "", "directory for the access logs (default: a temporary one, removed)")
+	flag.StringVar(&o.profileDir, "profile", "", "directory for CPU and allocation profiles of the stacks that serve pprof (default: none)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -107,6 +109,11 @@ func run(o options) error {
 	defer os.RemoveAll(tmp)
 	if o.logDir == "" {
 		o.logDir = tmp
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
 	}
 	bins := map[string]string{}
 	for _, s := range stacks {
@@ -210,9 +217,17 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 	if err := os.WriteFile(script, []byte(sc.script), 0o600); err != nil {
 		return nil, err
 	}
-	addrs := map[string]string{}
+	addrs, pprofAddrs := map[string]string{}, map[string]string{}
+	base := strings.ReplaceAll(sc.name, "/", "-")
 	for _, s := range sc.stacks {
-		addr, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-"+strings.ReplaceAll(sc.name, "/", "-")+".log"))
+		if o.profileDir != "" && s != "gozero" { // go-zero runs its own server, without -pprof
+			a, err := freeAddr()
+			if err != nil {
+				return nil, err
+			}
+			pprofAddrs[s] = a
+		}
+		addr, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-"+base+".log"), pprofAddrs[s])
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", s, err)
 		}
@@ -230,29 +245,90 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 			}
 		}
 	}
-	for range o.rounds {
+	for round := range o.rounds {
 		for _, s := range sc.stacks {
+			var profiled chan error
+			if a := pprofAddrs[s]; a != "" && round == 0 {
+				// The CPU profile covers the first measured run but its
+				// last second, so that it ends before wrk does.
+				secs := max(1, int(o.duration.Seconds())-1)
+				profiled = fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", a, secs), filepath.Join(o.profileDir, s+"-"+base+".cpu.pprof"))
+			}
 			r, err := wrk(s, o.duration)
+			if profiled != nil {
+				if perr := <-profiled; err == nil {
+					err = perr
+				}
+			}
 			if err != nil {
 				return nil, err
 			}
 			res[s] = append(res[s], r)
 		}
 	}
+	for _, s := range sc.stacks {
+		if a := pprofAddrs[s]; a != "" {
+			if err := <-fetchProfile("http://"+a+"/debug/pprof/allocs", filepath.Join(o.profileDir, s+"-"+base+".allocs.pprof")); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return res, nil
 }
 
-// start runs one service on a free loopback port and waits until its
-// /healthz answers. stop ends the process by its own PID.
-func start(bin string, cfg serviceConfig, logPath string) (addr string, stop func(), err error) {
+// fetchProfile GETs a pprof profile from url into the file path, in the
+// background; the channel yields the outcome.
+func fetchProfile(url, path string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.Get(url)
+		if err != nil {
+			done <- fmt.Errorf("profile %s: %w", url, err)
+			return
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("profile %s: %s", url, res.Status)
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, res.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	return done
+}
+
+// freeAddr returns a loopback address with a port free at the time of the
+// call.
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs one service on a free loopback port and waits until its
+// /healthz answers; with pprofAddr set, the service serves net/http/pprof
+// there. stop ends the process by its own PID.
+func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr string, stop func(), err error) {
+	if addr, err = freeAddr(); err != nil {
 		return "", nil, err
 	}
-	addr = l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "-addr", addr, "-driver", cfg.driver, "-dsn", cfg.dsn, "-cache", cfg.cache,
-		"-redis", cfg.redis, "-prefix", cfg.prefix+filepath.Base(bin)+":", "-secret", cfg.secret, "-log", logPath)
+	args := []string{"-addr", addr, "-driver", cfg.driver, "-dsn", cfg.dsn, "-cache", cfg.cache,
+		"-redis", cfg.redis, "-prefix", cfg.prefix + filepath.Base(bin) + ":", "-secret", cfg.secret, "-log", logPath}
+	if pprofAddr != "" {
+		args = append(args, "-pprof", pprofAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Start(); err != nil {
