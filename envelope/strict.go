@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"encoding"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -72,25 +71,8 @@ func (s *strictScanner) value(t reflect.Type, field []byte) *Error {
 	return nil
 }
 
-// elem strips pointers from t and returns nil for types that decode
-// themselves, whose member names are theirs to judge.
-func elem(t reflect.Type) reflect.Type {
-	jsonUnmarshalerType := reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType := reflect.TypeFor[encoding.TextUnmarshaler]()
-	for t != nil && t.Kind() == reflect.Pointer {
-		if t.Implements(jsonUnmarshalerType) || t.Implements(textUnmarshalerType) {
-			return nil
-		}
-		t = t.Elem()
-	}
-	if t == nil || reflect.PointerTo(t).Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		return nil
-	}
-	return t
-}
-
 func (s *strictScanner) object(t reflect.Type, field []byte) *Error {
-	t = elem(t)
+	info := strictInfoOf(t)
 	var (
 		buf  [manyMembers][]byte // names of a small object, on the stack
 		list = buf[:0]
@@ -134,18 +116,16 @@ func (s *strictScanner) object(t reflect.Type, field []byte) *Error {
 			}
 		}
 		var vt reflect.Type
-		if t != nil {
-			switch t.Kind() {
-			case reflect.Struct:
-				ft, exact, folded := lookupField(t, name)
-				if folded != "" && !exact {
-					return BadRequest("request body has a field whose name differs from a known field only by letter case").
-						WithDetail("field", string(name)).WithDetail("offset", start)
-				}
-				vt = ft
-			case reflect.Map:
-				vt = t.Elem()
+		switch info.kind {
+		case reflect.Struct:
+			ft, exact, folded := info.lookup(name)
+			if folded && !exact {
+				return BadRequest("request body has a field whose name differs from a known field only by letter case").
+					WithDetail("field", string(name)).WithDetail("offset", start)
 			}
+			vt = ft
+		case reflect.Map:
+			vt = info.elem
 		}
 		s.ws()
 		s.i++ // :
@@ -160,10 +140,9 @@ func duplicateName(name string, offset int64) *Error {
 }
 
 func (s *strictScanner) array(t reflect.Type, field []byte) *Error {
-	t = elem(t)
 	var et reflect.Type
-	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-		et = t.Elem()
+	if info := strictInfoOf(t); info.kind == reflect.Slice || info.kind == reflect.Array {
+		et = info.elem
 	}
 	s.i++ // [
 	for {
@@ -258,51 +237,6 @@ func hex4(b []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
-}
-
-// lookupField finds the field of struct t that encoding/json decodes the
-// member name into, through embedded structs as encoding/json promotes
-// them. exact reports a field of exactly that name; folded is the name of
-// a field that matches only when case is folded, as encoding/json also
-// accepts.
-func lookupField(t reflect.Type, name []byte) (ft reflect.Type, exact bool, folded string) {
-	var foldType reflect.Type
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		tagName, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && tagName == "" {
-			et := f.Type
-			if et.Kind() == reflect.Pointer {
-				et = et.Elem()
-			}
-			if et.Kind() == reflect.Struct {
-				if ft, exact, fn := lookupField(et, name); exact {
-					return ft, true, ""
-				} else if fn != "" && folded == "" {
-					folded, foldType = fn, ft
-				}
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		fieldName := f.Name
-		if tagName != "" {
-			fieldName = tagName
-		}
-		if fieldName == string(name) {
-			return f.Type, true, ""
-		}
-		if folded == "" && equalFold(fieldName, name) {
-			folded, foldType = fieldName, f.Type
-		}
-	}
-	return foldType, false, folded
 }
 
 // equalFold is strings.EqualFold for a string and bytes, without copying
