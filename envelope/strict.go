@@ -34,14 +34,11 @@ type strictScanner struct {
 const manyMembers = 16
 
 func (s *strictScanner) ws() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
-		}
+	i, data := s.i, s.data
+	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
 	}
+	s.i = i
 }
 
 // value checks the value at s.i, decoded into t (nil when the names inside
@@ -169,7 +166,15 @@ func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
 	s.i++ // "
 	plain := true
 	for s.i < len(s.data) {
-		c := s.data[s.i]
+		// Most bytes are plain ASCII: pass over them in a tight loop.
+		i, data := s.i, s.data
+		for i < len(data) && data[i] != '"' && data[i] != '\\' && data[i] < utf8.RuneSelf {
+			i++
+		}
+		if s.i = i; i == len(data) {
+			break
+		}
+		c := data[i]
 		switch {
 		case c == '"':
 			s.i++
@@ -243,7 +248,11 @@ func hex4(b []byte) rune {
 // the bytes when both are ASCII.
 func equalFold(s string, b []byte) bool {
 	if len(s) != len(b) {
-		return strings.EqualFold(s, string(b)) // lengths differ only outside ASCII
+		// Lengths differ under folding only outside ASCII.
+		if isASCII(s) && isASCII(b) {
+			return false
+		}
+		return strings.EqualFold(s, string(b))
 	}
 	for i := range len(b) {
 		c, d := s[i], b[i]
@@ -257,6 +266,15 @@ func equalFold(s string, b []byte) bool {
 			d += 'a' - 'A'
 		}
 		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII[S string | []byte](s S) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}

@@ -28,8 +28,9 @@ type strictInfo struct {
 }
 
 type strictField struct {
-	name string
-	typ  reflect.Type
+	name  string
+	ascii bool // name is all ASCII
+	typ   reflect.Type
 }
 
 // strictInfos caches strictInfo by reflect.Type. Like encoding/json's own
@@ -108,7 +109,7 @@ func appendFields(fields []strictField, t reflect.Type, path []reflect.Type) []s
 		if tagName != "" {
 			name = tagName
 		}
-		fields = append(fields, strictField{name: name, typ: f.Type})
+		fields = append(fields, strictField{name: name, ascii: isASCII(name), typ: f.Type})
 	}
 	return fields
 }
@@ -118,12 +119,16 @@ func appendFields(fields []strictField, t reflect.Type, path []reflect.Type) []s
 // a field whose name matches only when case is folded, as encoding/json
 // also accepts (ft is then the first such field's type).
 func (info *strictInfo) lookup(name []byte) (ft reflect.Type, exact, folded bool) {
+	nameASCII := isASCII(name)
 	for i := range info.fields {
 		f := &info.fields[i]
 		if f.name == string(name) {
 			return f.typ, true, false
 		}
-		if !folded && equalFold(f.name, name) {
+		if folded || len(f.name) != len(name) && f.ascii && nameASCII {
+			continue // lengths differ under folding only outside ASCII
+		}
+		if equalFold(f.name, name) {
 			ft, folded = f.typ, true
 		}
 	}
