@@ -3,6 +3,9 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,4 +121,115 @@ func TestAsideHitAllocs(t *testing.T) {
 			assert.Zero(t, allocs, "a hit allocates nothing")
 		})
 	}
+}
+
+// opStore is a Memory store whose operations fail one by one, as the test
+// says: set, delete, decode (Get finds an undecodable entry), and, through
+// leaseStore, lease and release.
+type opStore struct {
+	*cache.Memory[string]
+	failSet, failDelete, undecodable atomic.Bool
+}
+
+func (s *opStore) Get(ctx context.Context, k string) (cache.Entry[string], bool, error) {
+	if s.undecodable.Load() {
+		return cache.Entry[string]{}, false, fmt.Errorf("codec: %w", cache.ErrUndecodable)
+	}
+	return s.Memory.Get(ctx, k)
+}
+
+func (s *opStore) Set(ctx context.Context, k string, e cache.Entry[string], ttl time.Duration) error {
+	if s.failSet.Load() {
+		return errStoreDown
+	}
+	return s.Memory.Set(ctx, k, e, ttl)
+}
+
+func (s *opStore) Delete(ctx context.Context, ks ...string) error {
+	if s.failDelete.Load() {
+		return errStoreDown
+	}
+	return s.Memory.Delete(ctx, ks...)
+}
+
+// leaseStore adds a Leaser to opStore whose Lease or Release fail as the
+// test says; otherwise every lease is granted and every fill stored.
+type leaseStore struct {
+	*opStore
+	failLease, failRelease atomic.Bool
+}
+
+func (s *leaseStore) Lease(context.Context, string, time.Duration) (cache.Entry[string], bool, uint64, error) {
+	if s.failLease.Load() {
+		return cache.Entry[string]{}, false, 0, errStoreDown
+	}
+	return cache.Entry[string]{}, false, 1, nil
+}
+
+func (s *leaseStore) Fill(ctx context.Context, k string, _ uint64, e cache.Entry[string], ttl time.Duration) (bool, error) {
+	return true, s.Set(ctx, k, e, ttl)
+}
+
+func (s *leaseStore) Release(context.Context, string, uint64) error {
+	if s.failRelease.Load() {
+		return errStoreDown
+	}
+	return nil
+}
+
+func (s *leaseStore) LeaseRefresh(context.Context, string, cache.Entry[string], int64) (bool, error) {
+	return false, nil
+}
+
+// TestAsideTelemetryStoreErrorsByOperation fails each store operation in
+// turn and finds it counted under its operation, with a fallback only for
+// a read the loader served instead (here the lease; the get is in
+// TestAsideTelemetry).
+func TestAsideTelemetryStoreErrorsByOperation(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	ctx := context.Background()
+	opts := cache.Options[string]{Name: "ops", MeterProvider: sdk.Meters, DeleteRetries: 1}
+	plain := &opStore{Memory: newMemory[string](t, cache.MemoryOptions[string]{})}
+	a := cache.NewAside[string, string](plain, opts)
+
+	plain.failSet.Store(true)
+	_, err := a.Get(ctx, "set", constLoad("v"))
+	require.NoError(t, err, "a failed set still answers from the loader")
+	plain.failSet.Store(false)
+	plain.undecodable.Store(true)
+	_, err = a.Get(ctx, "decode", constLoad("v"))
+	require.NoError(t, err, "an undecodable entry is reloaded")
+	plain.undecodable.Store(false)
+	plain.failDelete.Store(true)
+	require.ErrorIs(t, a.Delete(ctx, "set"), errStoreDown, "a failed invalidation is reported")
+	plain.failDelete.Store(false)
+
+	leased := &leaseStore{opStore: &opStore{Memory: newMemory[string](t, cache.MemoryOptions[string]{})}}
+	l := cache.NewAside[string, string](leased, opts)
+	leased.failLease.Store(true)
+	_, err = l.Get(ctx, "lease", constLoad("v"))
+	require.NoError(t, err, "a failed lease falls back to the loader")
+	leased.failLease.Store(false)
+	leased.failRelease.Store(true)
+	boom := errors.New("boom")
+	_, err = l.Get(ctx, "release", func(context.Context) (string, error) { return "", boom })
+	require.ErrorIs(t, err, boom, "the load failed, then the release")
+
+	got := map[string]int64{}
+	for k, v := range sdk.Sums(t) {
+		if strings.HasPrefix(k, cache.MetricStoreErrors) || strings.HasPrefix(k, cache.MetricFallbacks) {
+			got[k] = v
+		}
+	}
+	name := "svckit.cache.name=ops"
+	assert.Equal(t, map[string]int64{
+		"svckit.cache.store.errors{operation=set," + name + "}": 1,
+		// Get reads the entry, then the fill reads it again under the
+		// dedupe group: both reads fail to decode it.
+		"svckit.cache.store.errors{operation=decode," + name + "}":  2,
+		"svckit.cache.store.errors{operation=delete," + name + "}":  1,
+		"svckit.cache.store.errors{operation=lease," + name + "}":   1,
+		"svckit.cache.store.errors{operation=release," + name + "}": 1,
+		"svckit.cache.fallbacks{" + name + "}":                      1,
+	}, got, "each failed operation under its name; a fallback only for the failed lease")
 }
