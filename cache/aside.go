@@ -172,11 +172,16 @@ type filled[V any] struct {
 	e Entry[V]
 	// lost: the result was not stored, because the key was invalidated
 	// or the lease lapsed meanwhile, or because the load was not to store
-	// (the store failed, or nothing stores a not-found). It is good for
-	// the caller that ran the load, but not for callers that joined later:
+	// (the store failed, or nothing stores a not-found). Unless refused,
+	// it is good for the caller that ran the load and for callers that
+	// joined after the fill began, but not for those that joined earlier:
 	// they may have started after an invalidation the load cannot know
 	// of, and fill again (see miss).
 	lost bool
+	// refused: the result was not stored because the key was invalidated
+	// or the lease lapsed while the load ran. Nobody takes it, not even
+	// the caller that ran the load (see miss).
+	refused bool
 	// began is when the fill started: callers that joined it after that
 	// cannot take its result as it is (see miss).
 	began time.Time
@@ -303,17 +308,28 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 // miss runs or joins the fill of k. It is apart from Get so that the
 // variables its closure captures are not allocated on Get's hit path.
 //
-// The caller that runs the fill returns what it loaded: it read the
-// database during its own call. So may a caller that joined a fill begun
-// after it asked. A fill begun earlier may have read the database before
-// an update that finished before this caller began, in this process or
-// another one, and may even have stored its value before that update's
-// invalidation removed it. Such a joiner returns only what the store holds
-// once the fill is done (an entry there is current: invalidations remove
-// stale ones), and fills again when the store holds nothing. The next fill
-// it joins began after the one before ended, so after it asked: one more
-// join is enough; maxJoins bounds the tries all the same, then it loads
-// for itself, without storing.
+// A caller returns only a value that was the store's current answer at
+// some moment of its own call: an entry the fill found in the store, or
+// the value its fill stored (an entry is current: invalidations remove
+// stale ones, and a fill stores only under a lease no invalidation has
+// ended). A loaded value the store refused is not: the load may have read
+// a row whose update has committed but not yet invalidated the key, while
+// another process fills or serves the older row; returning it would let a
+// later read go back in time. So a refused fill is tried again, by the
+// caller that ran it and by those that joined it.
+//
+// A caller that joined a fill begun before it asked takes no answer from
+// it as it is: that fill may have read the database before an update that
+// finished before this caller began, in this process or another one, and
+// may even have stored its value before that update's invalidation removed
+// it. Such a joiner returns only what the store holds once the fill is done,
+// and fills again when the store holds nothing. The next fill it joins
+// began after the one before ended, so after it asked.
+//
+// Every try after the first follows an invalidation of k during this call
+// (or a lapsed lease); after maxFills tries the caller serves a load of its
+// own without storing it, a read around the leases like those of a failing
+// store.
 //
 // While the store fails or the key is fenced (write is false) nothing can
 // be checked, and a joiner takes the fill's result as it is: it is at most
@@ -330,9 +346,10 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 			f.began = began
 			return f, err
 		})
-		if !ran && write && (err == nil || a.isNotFound(err)) && f.began.Before(asked) {
+		early := !ran && f.began.Before(asked)
+		if write && (err == nil || a.isNotFound(err)) && (f.refused || early) {
 			switch {
-			case attempt >= maxJoins:
+			case attempt >= maxFills:
 				f, err = a.load(ctx, k, load, false, 0)
 			case f.lost:
 				continue // not stored: fill again
@@ -357,9 +374,9 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 	}
 }
 
-// maxJoins bounds how often a caller joins fills whose results it cannot
-// use before it loads for itself.
-const maxJoins = 3
+// maxFills bounds how often a caller fills (or joins fills) whose results
+// it cannot use before it loads for itself, without storing.
+const maxFills = 8
 
 // hit serves an entry found in the store.
 func (a *Aside[K, V]) hit(ctx context.Context, k string, e Entry[V], load func(context.Context) (V, error)) (V, error) {

@@ -42,9 +42,15 @@
 //     died blocks its key for at most the lease timeout. A load that fails
 //     releases its lease at once.
 //   - Within a process callers share the fill through a dedupe.Group. When
-//     the fill is dropped, its result goes to the caller that ran it (whose
-//     read overlapped the update), and callers that joined read again: they
-//     may have started after the invalidation.
+//     the fill is dropped, nobody takes its result, not even the caller that
+//     ran it: that caller and those that joined fill again (a new lease,
+//     which finds the entry another process stored meanwhile, or loads).
+//     The dropped load may have read an update that has committed but not
+//     yet invalidated the key, while another process's lease, granted
+//     after an earlier invalidation, fills the older row: serving it would
+//     let a later read go back in time. Each try after the first follows
+//     an invalidation of the key during the read; after 8 tries a read
+//     serves a load of its own without storing it.
 //   - Entries carry a version; a stale-while-revalidate refresh replaces an
 //     entry only while it still holds the version the refresh read, so a
 //     refresh never overwrites an invalidation or a newer refresh.
@@ -81,15 +87,24 @@
 //
 // With Redis alone this makes reads linearizable per key: a read that
 // starts after an update's commit and its invalidation returned never sees
-// an older value, on any process. Every entry was loaded after its lease
-// was granted, and an invalidation completed before the read either came
-// before that grant (so the load saw the commit) or removed the lease or
-// the entry. The tests of examples/api check it with a linearizability
-// checker over histories of several running instances.
+// an older value, on any process, and once any read has returned an update
+// no read that starts later returns what it replaced, even while the
+// update's invalidation is still under way. Every read returns a value that
+// was the store's entry at some moment of the read (one it found, or one its
+// own fill stored). Every entry was loaded after its lease was granted, and
+// an invalidation completed before the read either came before that grant
+// (so the load saw the commit) or removed the lease or the entry; an update
+// counts as done at the first invalidation, or the first fill of a load
+// that saw it, after its commit. The tests of examples/api check it with a
+// linearizability checker over histories of several running instances, on
+// PostgreSQL and MariaDB.
 //
-// A process whose reads go around the lease (the store failing, a fenced
-// key, a waiter that gave up after two lease timeouts) serves its own load,
-// which is fresh, but does not store it.
+// A read that goes around the lease (the store failing, a fenced key, a
+// waiter that gave up after two lease timeouts, a read whose fills were
+// dropped 8 times) serves its own load, which is fresh, but does not store
+// it. Such a read is outside the guarantee above: it may return an update
+// that has committed but not yet invalidated the key, while other reads
+// still get the entry it replaces.
 //
 // # Two-level mode
 //

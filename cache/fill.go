@@ -104,11 +104,11 @@ func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Cont
 		// only (see filled.lost); put clears lost when it stores.
 		f := filled[V]{e: Entry[V]{NotFound: true}, lost: true}
 		if write && a.negTTL > 0 && (token != 0 || a.setNX != nil) {
-			lost, serr := a.put(ctx, s, gen, k, f.e, a.negTTL, token)
+			lost, refused, serr := a.put(ctx, s, gen, k, f.e, a.negTTL, token)
 			if serr != nil {
 				return filled[V]{}, serr
 			}
-			f.lost = lost
+			f.lost, f.refused = lost, refused
 		} else if token != 0 {
 			a.release(ctx, k, token)
 		}
@@ -119,11 +119,11 @@ func (a *Aside[K, V]) load(ctx context.Context, k string, load func(context.Cont
 		f.e.RefreshAt = a.now().Add(a.jittered(a.refresh)).UnixNano()
 	}
 	if write {
-		lost, serr := a.put(ctx, s, gen, k, f.e, a.ttl, token)
+		lost, refused, serr := a.put(ctx, s, gen, k, f.e, a.ttl, token)
 		if serr != nil {
 			return filled[V]{}, serr
 		}
-		f.lost = lost
+		f.lost, f.refused = lost, refused
 	}
 	return f, nil
 }
@@ -159,14 +159,16 @@ func (a *Aside[K, V]) release(ctx context.Context, k string, token uint64) {
 // put stores e under k unless k's generation moved past gen; with a token,
 // only while the store still holds the lease (or version) token. Without
 // one, placeholders are set only where nothing is stored. lost reports that
-// e was not stored because the key was invalidated meanwhile.
-func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, e Entry[V], ttl time.Duration, token uint64) (lost bool, err error) {
+// e was not stored; refused, that it was not because the key was
+// invalidated (or its lease lapsed) meanwhile, rather than because the
+// store failed.
+func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, e Entry[V], ttl time.Duration, token uint64) (lost, refused bool, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.gen.Load() != gen {
 		a.lostFills.Add(1)
 		a.m.fenced.Inc(ctx)
-		return true, nil
+		return true, true, nil
 	}
 	ttl = a.jittered(ttl)
 	stored := true
@@ -181,12 +183,12 @@ func (a *Aside[K, V]) put(ctx context.Context, s *stripe, gen uint64, k string, 
 	if err != nil {
 		// Not known to be stored, nor that no invalidation came
 		// between: callers that joined read again.
-		return true, a.storeFailed(ctx, "set", err)
+		return true, false, a.storeFailed(ctx, "set", err)
 	}
 	a.storeUp(ctx)
 	if !stored {
 		a.lostFills.Add(1)
 		a.m.fenced.Inc(ctx)
 	}
-	return !stored, nil
+	return !stored, !stored, nil
 }

@@ -182,7 +182,11 @@ func runAside(t *testing.T, b Backend) {
 		real := cache.Entry[User]{Value: User{ID: 9, Name: "ivy"}}
 		require.NoError(t, s.Set(ctx, "user:9", real, time.Hour), "concurrent writer")
 		close(release)
-		require.ErrorIs(t, <-res, cache.ErrNotFound, "the loading caller gets its answer")
+		// On a Leaser store the write ended the loader's lease, so its
+		// placeholder is refused and the caller reads the store again.
+		if err := <-res; err != nil {
+			require.ErrorIs(t, err, cache.ErrNotFound, "the loading caller gets its answer, or the value stored meanwhile")
+		}
 		got, err := a.Get(ctx, 9, func(context.Context) (User, error) {
 			t.Error("loader must not run: the real value is cached")
 			return User{}, nil
@@ -198,10 +202,11 @@ func runAside(t *testing.T, b Backend) {
 		readStarted := make(chan struct{})
 		release := make(chan struct{})
 		stale := make(chan User, 1)
+		var first sync.Once
 		go func() {
 			u, _ := a.Get(ctx, 10, func(context.Context) (User, error) {
 				name := read() // reads the row before the update
-				close(readStarted)
+				first.Do(func() { close(readStarted) })
 				<-release // ... and is slow to return it
 				return User{ID: 10, Name: name}, nil
 			})
@@ -220,7 +225,7 @@ func runAside(t *testing.T, b Backend) {
 		require.NoError(t, err, "read during the stale load")
 		assert.Equal(t, "new", u.Name, "a read after the update does not join the stale load")
 		close(release)
-		assert.Equal(t, "old", (<-stale).Name, "the read that overlapped the update may see the old row")
+		assert.Equal(t, "new", (<-stale).Name, "the read whose fill was refused fills again: it never serves a load the store refused")
 		for range 3 {
 			u, err = a.Get(ctx, 10, loadNew)
 			require.NoError(t, err, "read after the stale load finished")
