@@ -50,6 +50,19 @@
 // adapters reuse one they find among the writers. Panics are not recovered
 // here but by middleware.Recover, once per request.
 //
+// # Package-level caches
+//
+// svckit keeps no mutable package-level state, with one deliberate
+// exception here, the same one encoding/json makes: Write and Decode reuse
+// their buffers through sync.Pools, and Decode caches each request type's
+// field list for its strict checks. These are caches with no behaviour of
+// their own: what a call writes or accepts never depends on them, a pooled
+// buffer over 64 KiB is not kept, and the field cache holds one entry per
+// Go type the program decodes. They are package-level because Write and
+// Decode are functions; what each saves is measured by
+// BenchmarkEnvelopeWrite and BenchmarkDecode in the benchmarks module and
+// written beside it.
+//
 // # Problem details
 //
 // When the client's Accept header ranks application/problem+json at least
