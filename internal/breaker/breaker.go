@@ -36,6 +36,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // ErrOpen is returned by Allow while the breaker is open, or half-open with
@@ -74,8 +76,8 @@ const (
 	DefaultProbes       = 1
 )
 
-// Options configure a Breaker. The zero value is valid: every field's zero
-// means its Default constant.
+// Options configure a Breaker. The zero value is valid: every numeric
+// field zero or negative means its Default constant.
 type Options struct {
 	// Window is how long failures are counted, from the first failure.
 	Window time.Duration
@@ -118,21 +120,11 @@ type Breaker struct {
 
 // New returns a closed Breaker.
 func New(opts Options) *Breaker {
-	if opts.Window <= 0 {
-		opts.Window = DefaultWindow
-	}
-	if opts.MinFailures <= 0 {
-		opts.MinFailures = DefaultMinFailures
-	}
-	if opts.FailureRatio <= 0 {
-		opts.FailureRatio = DefaultFailureRatio
-	}
-	if opts.OpenFor <= 0 {
-		opts.OpenFor = DefaultOpenFor
-	}
-	if opts.Probes <= 0 {
-		opts.Probes = DefaultProbes
-	}
+	opts.Window = opt.PositiveOr(opts.Window, DefaultWindow)
+	opts.MinFailures = opt.PositiveOr(opts.MinFailures, DefaultMinFailures)
+	opts.FailureRatio = opt.PositiveOr(opts.FailureRatio, DefaultFailureRatio)
+	opts.OpenFor = opt.PositiveOr(opts.OpenFor, DefaultOpenFor)
+	opts.Probes = opt.PositiveOr(opts.Probes, DefaultProbes)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
