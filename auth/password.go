@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // Argon2Params are the argon2id parameters of a password hash.
@@ -126,11 +128,7 @@ type Hasher struct {
 // acquire takes a hashing slot; call the returned function to give it back.
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	h.once.Do(func() {
-		n := h.MaxConcurrent
-		if n <= 0 {
-			n = runtime.GOMAXPROCS(0)
-		}
-		h.slots = make(chan struct{}, n)
+		h.slots = make(chan struct{}, opt.PositiveOr(h.MaxConcurrent, runtime.GOMAXPROCS(0)))
 		h.m = newPasswordMetrics(h.MeterProvider)
 	})
 	release = func() { <-h.slots }
@@ -139,10 +137,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 		return release, nil
 	default:
 	}
-	wait := h.MaxWait
-	if wait == 0 {
-		wait = DefaultMaxWait
-	}
+	wait := cmp.Or(h.MaxWait, DefaultMaxWait)
 	if wait < 0 {
 		return nil, ErrBusy
 	}

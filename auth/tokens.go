@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -132,12 +133,8 @@ func NewTokens(opts Options) (*Tokens, error) {
 	if opts.RefreshAudience == opts.Audience {
 		return nil, errors.New("auth: Options.RefreshAudience must differ from Audience")
 	}
-	if opts.AccessTTL == 0 {
-		opts.AccessTTL = DefaultAccessTTL
-	}
-	if opts.RefreshTTL == 0 {
-		opts.RefreshTTL = DefaultRefreshTTL
-	}
+	opts.AccessTTL = cmp.Or(opts.AccessTTL, DefaultAccessTTL)
+	opts.RefreshTTL = cmp.Or(opts.RefreshTTL, DefaultRefreshTTL)
 	opts.Leeway = min(max(opts.Leeway, 0), MaxLeeway)
 	if opts.Now == nil {
 		opts.Now = time.Now

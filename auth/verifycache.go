@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"sync"
@@ -62,10 +63,7 @@ func newVerifyCache(size int) *verifyCache {
 	if size < 0 {
 		return nil
 	}
-	if size == 0 {
-		size = DefaultVerifyCacheSize
-	}
-	c := &verifyCache{seed: maphash.MakeSeed(), perShard: max(1, size/verifyShards)}
+	c := &verifyCache{seed: maphash.MakeSeed(), perShard: max(1, cmp.Or(size, DefaultVerifyCacheSize)/verifyShards)}
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]*verified)
 	}

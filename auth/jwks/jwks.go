@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // Defaults of Options.
@@ -78,7 +79,8 @@ var (
 	ErrUnknownKey = errors.New("jwks: unknown key id")
 )
 
-// Options configure a Set. Every field has a working zero value.
+// Options configure a Set. Every field has a working zero value; a
+// negative duration or size counts as zero.
 type Options struct {
 	// Client makes the requests; nil means a client of its own. Its
 	// redirect policy is replaced: redirects are refused.
@@ -128,18 +130,10 @@ func New(url string, opts Options) (*Set, error) {
 	if url == "" {
 		return nil, errors.New("jwks: New needs a URL")
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MaxAge <= 0 {
-		opts.MaxAge = DefaultMaxAge
-	}
-	if opts.MinInterval <= 0 {
-		opts.MinInterval = DefaultMinInterval
-	}
-	if opts.MaxBodySize <= 0 {
-		opts.MaxBodySize = auth.MaxJWKSSize
-	}
+	opts.Timeout = opt.PositiveOr(opts.Timeout, DefaultTimeout)
+	opts.MaxAge = opt.PositiveOr(opts.MaxAge, DefaultMaxAge)
+	opts.MinInterval = opt.PositiveOr(opts.MinInterval, DefaultMinInterval)
+	opts.MaxBodySize = opt.PositiveOr(opts.MaxBodySize, auth.MaxJWKSSize)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

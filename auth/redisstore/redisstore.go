@@ -39,6 +39,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 )
 
@@ -127,7 +128,7 @@ func New(c Client, opts Options) *Store {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		panic("redisstore: the prefix must not hold '{' or '}': keys are hash-tagged per family, see the package doc")
 	}
-	s := &Store{c: c, prefix: opts.Prefix, now: opts.Now, margin: opts.Margin,
+	s := &Store{c: c, prefix: opts.Prefix, now: opts.Now, margin: opt.PositiveOr(opts.Margin, time.Minute),
 		index: redis.NewScript(indexScript), create: redis.NewScript(createScript), rotate: redis.NewScript(rotateScript),
 		revokeFamily: redis.NewScript(revokeFamilyScript)}
 	if s.prefix == "" {
@@ -136,13 +137,7 @@ func New(c Client, opts Options) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.margin <= 0 {
-		s.margin = time.Minute
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	s.guard = redisguard.New(c, redisguard.Options{Name: "auth/redisstore", Timeout: opts.Timeout,
+	s.guard = redisguard.New(c, redisguard.Options{Name: "auth/redisstore", Timeout: opt.PositiveOr(opts.Timeout, DefaultTimeout),
 		Fallback: "refusing logins and refreshes (503)", Logger: opts.Logger})
 	return s
 }
