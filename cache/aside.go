@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,19 +200,19 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 	a := &Aside[K, V]{
 		store:      store,
 		key:        keyFunc(opts.Key, opts.Prefix),
-		ttl:        orDefault(opts.TTL, DefaultTTL),
-		negTTL:     orDefault(opts.NegativeTTL, DefaultNegativeTTL),
-		jitter:     max(orDefault(opts.Jitter, DefaultJitter), 0),
+		ttl:        cmp.Or(opts.TTL, DefaultTTL),
+		negTTL:     cmp.Or(opts.NegativeTTL, DefaultNegativeTTL),
+		jitter:     max(cmp.Or(opts.Jitter, DefaultJitter), 0),
 		rand:       opts.Rand,
 		notFound:   append([]error(nil), opts.NotFound...),
 		log:        opts.Logger,
 		failFast:   opts.FailOnStoreError,
 		refresh:    max(opts.RefreshAfter, 0),
 		now:        opts.Now,
-		leaseTTL:   orDefault(opts.LeaseTimeout, DefaultLeaseTimeout),
-		retries:    max(orDefault(opts.DeleteRetries, DefaultDeleteRetries), 0),
-		backoff:    orDefault(opts.DeleteBackoff, DefaultDeleteBackoff),
-		fenceEvery: orDefault(opts.FenceRetry, DefaultFenceRetry),
+		leaseTTL:   cmp.Or(opts.LeaseTimeout, DefaultLeaseTimeout),
+		retries:    max(cmp.Or(opts.DeleteRetries, DefaultDeleteRetries), 0),
+		backoff:    cmp.Or(opts.DeleteBackoff, DefaultDeleteBackoff),
+		fenceEvery: cmp.Or(opts.FenceRetry, DefaultFenceRetry),
 		seed:       maphash.MakeSeed(),
 	}
 	a.req = new(requestCounts)
@@ -234,14 +235,6 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	return a
-}
-
-// orDefault returns def for an option left zero, v otherwise.
-func orDefault[T time.Duration | float64 | int](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func keyFunc[K comparable](key func(K) string, prefix string) func(K) string {

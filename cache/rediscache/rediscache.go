@@ -50,6 +50,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 )
 
@@ -119,18 +120,11 @@ func New[V any](rdb redis.UniversalClient, opts Options) *Store[V] {
 	if rdb == nil {
 		panic("rediscache: New with a nil client")
 	}
-	s := &Store[V]{rdb: rdb, prefix: opts.Prefix, codec: opts.Codec, write: opts.WriteTimeout}
+	s := &Store[V]{rdb: rdb, prefix: opts.Prefix, codec: opts.Codec, write: opt.PositiveOr(opts.WriteTimeout, DefaultWriteTimeout)}
 	if s.codec == nil {
 		s.codec = JSON{}
 	}
-	read := opts.Timeout
-	if read <= 0 {
-		read = DefaultTimeout
-	}
-	if s.write <= 0 {
-		s.write = DefaultWriteTimeout
-	}
-	s.guard = redisguard.New(rdb, redisguard.Options{Name: "rediscache", Timeout: read,
+	s.guard = redisguard.New(rdb, redisguard.Options{Name: "rediscache", Timeout: opt.PositiveOr(opts.Timeout, DefaultTimeout),
 		Fallback: "failing cache calls (loads go to the database)", Logger: opts.Logger})
 	return s
 }

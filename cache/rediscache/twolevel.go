@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // DefaultLocalTTL bounds how long a TwoLevel keeps its local copy of an entry.
@@ -146,7 +147,7 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 		rdb:      rdb,
 		channel:  opts.Channel,
 		origin:   hex.EncodeToString(id[:]),
-		localTTL: opts.LocalTTL,
+		localTTL: opt.PositiveOr(opts.LocalTTL, DefaultLocalTTL),
 		log:      opts.Logger,
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
@@ -154,9 +155,6 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 	}
 	if t.channel == "" {
 		t.channel = opts.Prefix + "invalidate"
-	}
-	if t.localTTL <= 0 {
-		t.localTTL = DefaultLocalTTL
 	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
