@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -72,10 +73,7 @@ func DecodeWithOptions[T any](r *http.Request, opts DecodeOptions) (T, error) {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return zero, UnsupportedMediaType("content type must be " + ContentType)
 	}
-	limit := opts.MaxBytes
-	if limit == 0 {
-		limit = DefaultMaxBytes
-	}
+	limit := cmp.Or(opts.MaxBytes, DefaultMaxBytes)
 	if r.Body == nil || r.Body == http.NoBody {
 		return zero, BadRequest("request body is empty")
 	}

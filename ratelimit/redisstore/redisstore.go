@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 	"github.com/svckit/svckit/ratelimit"
 )
@@ -113,14 +114,11 @@ func New(client redis.Scripter, opts Options) *Store {
 	if s.prefix == "" {
 		s.prefix = "ratelimit:"
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
 	mode := "denying every event"
 	if s.fallback != nil {
 		mode = "limiting per instance"
 	}
-	s.guard = redisguard.New(client, redisguard.Options{Name: "ratelimit/redisstore", Timeout: opts.Timeout,
+	s.guard = redisguard.New(client, redisguard.Options{Name: "ratelimit/redisstore", Timeout: opt.PositiveOr(opts.Timeout, DefaultTimeout),
 		Fallback: mode, Logger: opts.Logger})
 	return s
 }
