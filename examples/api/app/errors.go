@@ -41,3 +41,10 @@ func fieldError(field, problem string) error {
 	v.Add(field, problem)
 	return v.Err()
 }
+
+// required adds "is required" to v for field when its value is empty.
+func required(v *envelope.FieldErrors, field, value string) {
+	if value == "" {
+		v.Add(field, "is required")
+	}
+}

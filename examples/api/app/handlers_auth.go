@@ -23,12 +23,8 @@ type loginRequest struct {
 // Validate requires both fields; their values are checked by the login.
 func (l loginRequest) Validate() error {
 	var v envelope.FieldErrors
-	if l.Email == "" {
-		v.Add("email", "is required")
-	}
-	if l.Password == "" {
-		v.Add("password", "is required")
-	}
+	required(&v, "email", l.Email)
+	required(&v, "password", l.Password)
 	return v.Err()
 }
 
@@ -40,9 +36,7 @@ type refreshRequest struct {
 // Validate requires the token.
 func (r refreshRequest) Validate() error {
 	var v envelope.FieldErrors
-	if r.RefreshToken == "" {
-		v.Add("refreshToken", "is required")
-	}
+	required(&v, "refreshToken", r.RefreshToken)
 	return v.Err()
 }
 

@@ -105,36 +105,29 @@ func (p Pool) withDefaults(d Database) Pool {
 	if p.MaxIdle <= 0 || p.MaxIdle > p.MaxOpen {
 		p.MaxIdle = p.MaxOpen
 	}
-	if p.MaxLifetime <= 0 {
-		p.MaxLifetime = DefaultConnMaxLifetime
-	}
-	if p.MaxIdleTime <= 0 {
-		p.MaxIdleTime = DefaultConnMaxIdleTime
-	}
-	if p.Wait <= 0 {
-		p.Wait = DefaultPoolWait
-	}
+	p.MaxLifetime = positiveOr(p.MaxLifetime, DefaultConnMaxLifetime)
+	p.MaxIdleTime = positiveOr(p.MaxIdleTime, DefaultConnMaxIdleTime)
+	p.Wait = positiveOr(p.Wait, DefaultPoolWait)
 	return p
 }
 
 // withDefaults returns h with its zero fields replaced by the defaults.
 func (h HTTP) withDefaults() HTTP {
-	if h.MaxConns <= 0 {
-		h.MaxConns = DefaultMaxConns
-	}
-	if h.IdleTimeout <= 0 {
-		h.IdleTimeout = DefaultIdleTimeout
-	}
-	if h.MaxConnAge <= 0 {
-		h.MaxConnAge = DefaultMaxConnAge
-	}
-	if h.DrainDelay < 0 {
-		h.DrainDelay = 0
-	}
-	if h.ShutdownTimeout <= 0 {
-		h.ShutdownTimeout = DefaultShutdownTimeout
-	}
+	h.MaxConns = positiveOr(h.MaxConns, DefaultMaxConns)
+	h.IdleTimeout = positiveOr(h.IdleTimeout, DefaultIdleTimeout)
+	h.MaxConnAge = positiveOr(h.MaxConnAge, DefaultMaxConnAge)
+	h.DrainDelay = max(h.DrainDelay, 0)
+	h.ShutdownTimeout = positiveOr(h.ShutdownTimeout, DefaultShutdownTimeout)
 	return h
+}
+
+// positiveOr returns v, or def when v is zero or negative: a limit left
+// unset (or set to nonsense) takes its default.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // readLimits reads the pool, deadline and connection limits from the

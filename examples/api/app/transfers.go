@@ -32,12 +32,8 @@ type TransferRequest struct {
 // Validate checks what can be checked without the database.
 func (r TransferRequest) Validate() error {
 	var v envelope.FieldErrors
-	if r.FromAccountID == "" {
-		v.Add("fromAccountId", "is required")
-	}
-	if r.ToAccountID == "" {
-		v.Add("toAccountId", "is required")
-	}
+	required(&v, "fromAccountId", r.FromAccountID)
+	required(&v, "toAccountId", r.ToAccountID)
 	if r.FromAccountID != "" && r.FromAccountID == r.ToAccountID {
 		v.Add("toAccountId", "must differ from fromAccountId")
 	}
