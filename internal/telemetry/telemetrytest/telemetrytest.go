@@ -59,30 +59,36 @@ func (s *SDK) Collect(t testing.TB) map[string]metricdata.Metrics {
 // `svckit.cache.requests{result=hit,svckit.cache.name=users}`.
 func (s *SDK) Sums(t testing.TB) map[string]int64 {
 	t.Helper()
-	out := map[string]int64{}
-	for name, m := range s.Collect(t) {
-		if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
-			for _, dp := range sum.DataPoints {
-				out[name+Attrs(dp.Attributes)] = dp.Value
-			}
-		}
-	}
-	return out
+	sums, _ := s.points(t)
+	return sums
 }
 
 // Histograms returns the count of every float64 histogram data point, keyed
 // like Sums.
 func (s *SDK) Histograms(t testing.TB) map[string]uint64 {
 	t.Helper()
-	out := map[string]uint64{}
+	_, counts := s.points(t)
+	return counts
+}
+
+// points collects once and flattens the data points Sums and Histograms
+// report, each keyed by its metric name and attributes.
+func (s *SDK) points(t testing.TB) (sums map[string]int64, counts map[string]uint64) {
+	t.Helper()
+	sums, counts = map[string]int64{}, map[string]uint64{}
 	for name, m := range s.Collect(t) {
-		if h, ok := m.Data.(metricdata.Histogram[float64]); ok {
-			for _, dp := range h.DataPoints {
-				out[name+Attrs(dp.Attributes)] = dp.Count
+		switch d := m.Data.(type) {
+		case metricdata.Sum[int64]:
+			for _, dp := range d.DataPoints {
+				sums[name+Attrs(dp.Attributes)] = dp.Value
+			}
+		case metricdata.Histogram[float64]:
+			for _, dp := range d.DataPoints {
+				counts[name+Attrs(dp.Attributes)] = dp.Count
 			}
 		}
 	}
-	return out
+	return sums, counts
 }
 
 // Attrs renders a set as {k=v,...} sorted by key; an empty set as "".
