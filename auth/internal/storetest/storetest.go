@@ -62,6 +62,23 @@ func rotate(t *testing.T, s auth.RefreshStore, old auth.RefreshToken, now time.T
 	return child, err
 }
 
+// reuse returns a case in which a family's first token rotates at the
+// start, comes back after the time at with grace (always ErrTokenReused: a
+// reused token never gets a new one), and then its child is presented a
+// second later, which must give want (nil: the family is still valid).
+func reuse(at, grace time.Duration, want error, msg string) func(t *testing.T, s auth.RefreshStore) {
+	return func(t *testing.T, s auth.RefreshStore) {
+		t0 := start()
+		first := newFamily(t, s, "fam-a", "user-1")
+		second, err := rotate(t, s, first, t0, 0)
+		require.NoError(t, err, "first rotation")
+		_, err = rotate(t, s, first, t0.Add(at), grace)
+		assert.ErrorIs(t, err, auth.ErrTokenReused, "presenting a used token must be ErrTokenReused, within grace or not")
+		_, err = rotate(t, s, second, t0.Add(at+time.Second), grace)
+		assert.ErrorIs(t, err, want, msg)
+	}
+}
+
 func runStore(t *testing.T, open Opener) {
 	ctx := context.Background()
 	t0 := start()
@@ -91,33 +108,12 @@ func runStore(t *testing.T, open Opener) {
 			_, err = rotate(t, s, a, t0, 0)
 			assert.NoError(t, err, "the refused rotation must not have used the token up")
 		}},
-		{"reuse revokes the family", func(t *testing.T, s auth.RefreshStore) {
-			first := newFamily(t, s, "fam-a", "user-1")
-			second, err := rotate(t, s, first, t0, 0)
-			require.NoError(t, err, "first rotation")
-			_, err = rotate(t, s, first, t0.Add(time.Second), 0)
-			assert.ErrorIs(t, err, auth.ErrTokenReused, "presenting a used token must be ErrTokenReused")
-			_, err = rotate(t, s, second, t0.Add(2*time.Second), 0)
-			assert.ErrorIs(t, err, auth.ErrRevoked, "after reuse the newest token of the family must be revoked")
-		}},
-		{"grace forgives the immediate predecessor", func(t *testing.T, s auth.RefreshStore) {
-			first := newFamily(t, s, "fam-a", "user-1")
-			second, err := rotate(t, s, first, t0, 0)
-			require.NoError(t, err, "first rotation")
-			_, err = rotate(t, s, first, t0.Add(5*time.Second), 10*time.Second)
-			assert.ErrorIs(t, err, auth.ErrTokenReused, "a reuse within grace still gets no new token")
-			_, err = rotate(t, s, second, t0.Add(6*time.Second), 10*time.Second)
-			assert.NoError(t, err, "within grace the family must stay valid")
-		}},
-		{"grace over revokes", func(t *testing.T, s auth.RefreshStore) {
-			first := newFamily(t, s, "fam-a", "user-1")
-			second, err := rotate(t, s, first, t0, 0)
-			require.NoError(t, err, "first rotation")
-			_, err = rotate(t, s, first, t0.Add(11*time.Second), 10*time.Second)
-			assert.ErrorIs(t, err, auth.ErrTokenReused, "a late reuse is ErrTokenReused")
-			_, err = rotate(t, s, second, t0.Add(12*time.Second), 10*time.Second)
-			assert.ErrorIs(t, err, auth.ErrRevoked, "a reuse after grace must revoke the family")
-		}},
+		{"reuse revokes the family", reuse(time.Second, 0, auth.ErrRevoked,
+			"after reuse the newest token of the family must be revoked")},
+		{"grace forgives the immediate predecessor", reuse(5*time.Second, 10*time.Second, nil,
+			"within grace the family must stay valid")},
+		{"grace over revokes", reuse(11*time.Second, 10*time.Second, auth.ErrRevoked,
+			"a reuse after grace must revoke the family")},
 		{"grace never covers an older ancestor", func(t *testing.T, s auth.RefreshStore) {
 			first := newFamily(t, s, "fam-a", "user-1")
 			second, err := rotate(t, s, first, t0, 0)
