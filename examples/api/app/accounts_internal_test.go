@@ -68,6 +68,10 @@ func TestAccountServiceInMemory(t *testing.T) {
 	require.NoError(t, err, "open")
 	usd, err := s.Open(ctx, bob.ID, "USD")
 	require.NoError(t, err, "open")
+	adaUSD, err := s.Open(ctx, ada.ID, "USD")
+	require.NoError(t, err, "open")
+	adminEUR, err := s.Open(ctx, admin.ID, "EUR")
+	require.NoError(t, err, "open")
 
 	deposits := []struct {
 		name   string
@@ -106,7 +110,9 @@ func TestAccountServiceInMemory(t *testing.T) {
 		{"same key replays", ada, "k1", TransferRequest{from.ID, to.ID, 30}, 201, true},
 		{"same key, other body", ada, "k1", TransferRequest{from.ID, to.ID, 31}, 409, false},
 		{"not the owner", bob, "", TransferRequest{from.ID, to.ID, 1}, 403, false},
-		{"currency mismatch", ada, "", TransferRequest{from.ID, usd.ID, 1}, 400, false},
+		{"currency mismatch, own accounts", ada, "", TransferRequest{from.ID, adaUSD.ID, 1}, 400, false},
+		{"currency mismatch, someone else's account: as if absent", ada, "", TransferRequest{from.ID, usd.ID, 1}, 404, false},
+		{"currency mismatch, admin may read the target", admin, "", TransferRequest{adminEUR.ID, usd.ID, 1}, 400, false},
 		{"insufficient funds", ada, "k2", TransferRequest{from.ID, to.ID, 1000}, 422, false},
 		{"refusal replayed", ada, "k2", TransferRequest{from.ID, to.ID, 1000}, 422, true},
 		{"no such target", ada, "", TransferRequest{from.ID, "nope", 1}, 404, false},

@@ -86,7 +86,9 @@ func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in 
 }
 
 // move does the transfer inside the caller's transaction. Every refusal is
-// decided before the first write.
+// decided before the first write, and none tells the caller anything about
+// a target account it may not read beyond what a successful transfer
+// would: such an account in another currency is "account not found".
 func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest) (Transfer, error) {
 	var ids []string // an id that cannot be one names no row: not looked up
 	for _, id := range []string{in.FromAccountID, in.ToAccountID} {
@@ -113,6 +115,11 @@ func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest)
 	case from.OwnerID != c.ID:
 		return Transfer{}, ErrForbidden
 	case to == nil:
+		return Transfer{}, accountNotFound(in.ToAccountID)
+	case from.Currency != to.Currency && !c.mayRead(*to):
+		// Naming the currency of an account the caller may not read would
+		// tell anyone that it exists and what it holds: answer as for an
+		// account that does not exist.
 		return Transfer{}, accountNotFound(in.ToAccountID)
 	case from.Currency != to.Currency:
 		return Transfer{}, fieldError("toAccountId", fmt.Sprintf("currency %s differs from the source's %s", to.Currency, from.Currency))
