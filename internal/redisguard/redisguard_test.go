@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,7 +256,9 @@ func TestCallContext(t *testing.T) {
 // TestBlackHoledRedis makes Redis stop answering behind a proxy that keeps
 // the connections open (the socket read is what waits) and then refuse
 // connections (the dial is what fails): each call ends at its deadline,
-// whether the caller's context can be cancelled or not.
+// whether the caller's context can be cancelled or not. The breaker is set
+// never to open within the test, so every call reaches the dead server and
+// every one is checked.
 func TestBlackHoledRedis(t *testing.T) {
 	url, err := redis.ParseURL(testdb.RedisURL(t))
 	require.NoError(t, err)
@@ -266,8 +269,9 @@ func TestBlackHoledRedis(t *testing.T) {
 		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	defer c.Close()
 	const timeout = 50 * time.Millisecond
+	const calls = 5
 	g := redisguard.New(c, redisguard.Options{Name: "teststore", Timeout: timeout,
-		Breaker: breaker.Options{OpenFor: time.Millisecond}})
+		Breaker: breaker.Options{MinFailures: 1000}}) // 4 × calls faults never open it
 	request, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for _, fault := range []struct {
@@ -283,12 +287,9 @@ func TestBlackHoledRedis(t *testing.T) {
 			ctx  context.Context
 		}{{"background", context.Background()}, {"request", request}} {
 			t.Run(fault.name+"/"+caller.name, func(t *testing.T) {
-				for range 5 {
-					time.Sleep(2 * time.Millisecond) // let the breaker half-open
+				for range calls {
 					d, isFault, err := get(caller.ctx, g, c)
-					if errors.Is(err, redisguard.ErrOpen) {
-						continue
-					}
+					require.NotErrorIs(t, err, redisguard.ErrOpen, "the breaker stays closed: the call reached the server")
 					require.True(t, isFault, "a fault: %v", err)
 					assert.Less(t, d, timeout+150*time.Millisecond, "the call ends near its deadline, not at the client's 5 s timeouts")
 				}
@@ -302,21 +303,28 @@ func TestBlackHoledRedis(t *testing.T) {
 // recycled and dropped concurrently (run with -race).
 func TestRecyclingUnderRace(t *testing.T) {
 	g, _ := newGuard(t, nil, 2*time.Millisecond)
+	const workers, calls = 16, 300
+	var checked [3]atomic.Int64 // calls checked, by how they ended
 	var wg sync.WaitGroup
-	for w := range 16 {
+	for w := range workers {
 		wg.Go(func() {
-			for i := range 300 {
+			for i := range calls {
 				parent, cancel := context.Background(), context.CancelFunc(func() {})
 				if (w+i)%2 == 0 {
 					parent, cancel = context.WithCancel(context.Background())
 				}
+				// Every call ends with a nil error: the breaker never opens.
 				cctx, call, err := g.Begin(parent)
 				if err != nil {
+					t.Errorf("Begin: %v", err)
 					cancel()
-					continue
+					return
 				}
 				switch i % 3 {
 				case 0: // ends in time
+					if err := cctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("a call that ends in time: %v", err)
+					}
 				case 1: // the caller cancels
 					cancel()
 					if parent.Done() != nil {
@@ -331,12 +339,16 @@ func TestRecyclingUnderRace(t *testing.T) {
 						t.Error("Done closed with no error")
 					}
 				}
+				checked[i%3].Add(1)
 				g.End(parent, call, nil)
 				cancel()
 			}
 		})
 	}
 	wg.Wait()
+	for i, what := range []string{"ended in time", "cancelled by the caller", "ended at the deadline"} {
+		assert.EqualValues(t, workers*calls/3, checked[i].Load(), "every call %s was checked", what)
+	}
 }
 
 func TestWarnsAboutClientsWithoutContextTimeouts(t *testing.T) {
