@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/dedupe"
+	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
 )
 
 // pausingStore stores like the store it wraps, then holds the writer until
@@ -43,7 +45,8 @@ func TestJoinerAfterInvalidation(t *testing.T) {
 	mem := cache.NewMemory[string](cache.MemoryOptions[string]{})
 	t.Cleanup(func() { mem.Close() })
 	store := &pausingStore{Store: mem, stored: make(chan struct{}), release: make(chan struct{})}
-	a := cache.NewAside[string, string](store, cache.Options[string]{})
+	sdk := telemetrytest.New(t)
+	a := cache.NewAside[string, string](store, cache.Options[string]{Name: "join", MeterProvider: sdk.Meters})
 	t.Cleanup(func() { a.Close() })
 
 	var row atomic.Value // the database
@@ -69,13 +72,18 @@ func TestJoinerAfterInvalidation(t *testing.T) {
 		assert.NoError(t, err, "the second read")
 		second <- v
 	}()
-	// Let the second read miss and join the fill still in flight.
-	for a.Stats().Misses < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
+	// The second read has missed and joined the fill still in flight.
+	waitJoined(t, sdk, "join", 1)
 	close(store.release)
 
 	assert.Equal(t, "v1", <-first, "the first read began before the update: v1 is its answer")
 	assert.Equal(t, "v2", <-second, "the second read began after the update finished: never v1")
+}
+
+// waitJoined waits until n calls have joined a load in flight in the
+// Aside named name, as its dedupe group counts them: each is then bound to
+// that load's result.
+func waitJoined(t *testing.T, sdk *telemetrytest.SDK, name string, n int64) {
+	t.Helper()
+	sdk.WaitSum(t, dedupe.MetricCalls+"{"+dedupe.AttrRole+"=shared,"+dedupe.AttrName+"="+name+"}", n, 10*time.Second)
 }

@@ -85,6 +85,9 @@ type Memory struct {
 	now         func() time.Time
 	exact       bool
 	maxPerShard int
+	// foundDropped, set by tests only, runs when a decision has found its
+	// entry dropped and is about to take the shard's lock.
+	foundDropped func()
 
 	once sync.Once
 	seed maphash.Seed
@@ -229,8 +232,13 @@ func (s *Memory) Allow(_ context.Context, key string, limit Limit) (Result, erro
 	h := maphash.String(s.seed, key)
 	sh := &s.shards[h%numShards]
 	var res Result
-	if e := sh.table.Load().find(tagOf(h), key); e != nil && s.decide(e, now, exact, limit, &res) {
-		return res, nil
+	if e := sh.table.Load().find(tagOf(h), key); e != nil {
+		if s.decide(e, now, exact, limit, &res) {
+			return res, nil
+		}
+		if s.foundDropped != nil {
+			s.foundDropped()
+		}
 	}
 	return s.allowLocked(sh, tagOf(h), key, now, exact, limit), nil
 }

@@ -83,7 +83,10 @@ func TestMemoryDroppedEntry(t *testing.T) {
 	require.NotNil(t, e, "entry found")
 
 	// Drop the entry as evict does, in two steps under the lock, with a
-	// decision arriving in between.
+	// decision arriving in between: it finds the entry marked dead before
+	// the slot is emptied.
+	sawDead := make(chan struct{})
+	s.foundDropped = sync.OnceFunc(func() { close(sawDead) })
 	sh.mu.Lock()
 	require.True(t, e.tat.CompareAndSwap(e.tat.Load(), dead), "marked dead")
 	done := make(chan Result)
@@ -91,7 +94,7 @@ func TestMemoryDroppedEntry(t *testing.T) {
 		res, _ := s.Allow(ctx, "k", limit)
 		done <- res
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-sawDead // the decision saw the entry dead and goes for the lock we hold
 	for i := range tab.slots {
 		if sl := &tab.slots[i]; sl.entry.Load() == e {
 			sh.drop(sl)

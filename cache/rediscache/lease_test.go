@@ -14,6 +14,8 @@ import (
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/dedupe"
+	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -213,7 +215,8 @@ func TestOneLoadAcrossProcesses(t *testing.T) {
 // that ran B's load fills again (see TestRefusedFillNotServed).
 func TestStaleFillAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
-	procs := processes(t, 2, cache.Options[int]{})
+	sdk := telemetrytest.New(t)
+	procs := processes(t, 2, cache.Options[int]{Name: "stale-fill", MeterProvider: sdk.Meters})
 	a, b := procs[0], procs[1]
 	var mu sync.Mutex
 	row := "old"
@@ -241,7 +244,8 @@ func TestStaleFillAcrossProcesses(t *testing.T) {
 		v, _ := b.Get(ctx, 1, func(context.Context) (string, error) { return read(), nil })
 		joined <- v
 	}()
-	time.Sleep(20 * time.Millisecond) // let it join
+	// It has joined B's load: only a process's own load can be joined.
+	sdk.WaitSum(t, dedupe.MetricCalls+"{"+dedupe.AttrRole+"=shared,"+dedupe.AttrName+"=stale-fill}", 1, 10*time.Second)
 	close(release)
 	assert.Equal(t, "new", <-stale, "the read whose fill was refused tries again: it may not serve a row the store refused")
 	assert.Equal(t, "new", <-joined, "a read begun after the invalidation does not get the old row")

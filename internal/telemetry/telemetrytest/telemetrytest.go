@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -61,6 +62,24 @@ func (s *SDK) Sums(t testing.TB) map[string]int64 {
 	t.Helper()
 	sums, _ := s.points(t)
 	return sums
+}
+
+// WaitSum waits until the int64 sum under key (keyed as Sums keys it)
+// reaches at least n, and fails the test when it has not within timeout:
+// a synchronisation point on an event the code under test counts.
+func (s *SDK) WaitSum(t testing.TB, key string, n int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := s.Sums(t)[key]
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("telemetrytest: %s is %d after %v, want at least %d", key, got, timeout, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Histograms returns the count of every float64 histogram data point, keyed
