@@ -124,13 +124,30 @@ func (a *App) init(ctx context.Context) error {
 		return err
 	}
 	if cfg.AdminEmail != "" && cfg.AdminPassword != "" {
-		if err := a.users.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
-			return fmt.Errorf("app: ensure admin: %w", err)
+		if err := a.ensureAdmin(ctx); err != nil {
+			return err
 		}
 	}
 	p := cfg.Pool.withDefaults(cfg.Database)
 	a.gate = newPoolGate(p.MaxOpen, p.Wait)
 	a.handler = a.routes()
+	return nil
+}
+
+// ensureAdmin makes sure the ADMIN_EMAIL user exists as an admin with
+// ADMIN_PASSWORD (see UserService.EnsureAdmin), and logs a creation or a
+// promotion: either gives someone every right, so each leaves a trace.
+func (a *App) ensureAdmin(ctx context.Context) error {
+	u, change, err := a.users.EnsureAdmin(ctx, a.cfg.AdminEmail, a.cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("app: ensure admin %s: %w", a.cfg.AdminEmail, err)
+	}
+	switch change {
+	case adminCreated:
+		a.logger.Info("admin user created", "userId", u.ID, "email", u.Email)
+	case adminPromoted:
+		a.logger.Warn("admin role granted to an existing account", "userId", u.ID, "email", u.Email)
+	}
 	return nil
 }
 

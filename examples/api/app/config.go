@@ -92,7 +92,9 @@ type Config struct {
 	// too, and with no JWT secret either, a random key per start.
 	CursorKey []byte
 	// AdminEmail and AdminPassword, when both set, make sure that user
-	// exists with the role "admin" after start.
+	// exists with the role "admin" after start. An account that already
+	// has the email must have that password: otherwise New returns
+	// ErrAdminPassword and changes nothing.
 	AdminEmail, AdminPassword string
 	// LoginRateLimit limits login attempts per client IP; the login
 	// throttle derives its other limits from it (README, "Rate limits").

@@ -31,6 +31,20 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// lines returns every log line that is a JSON object.
+func (l *logBuffer) lines() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // accessLog returns the access log lines (JSON) for path.
 func (l *logBuffer) accessLog(path string) []map[string]any {
 	l.mu.Lock()

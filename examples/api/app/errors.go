@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/svckit/svckit/envelope"
@@ -24,6 +25,11 @@ var (
 	// ErrInsufficientFunds: the source account cannot cover the transfer.
 	ErrInsufficientFunds error = envelope.New(http.StatusUnprocessableEntity, "INSUFFICIENT_FUNDS", "insufficient funds")
 )
+
+// ErrAdminPassword is returned by New when ADMIN_EMAIL names an existing
+// account whose password is not ADMIN_PASSWORD: the account is not made an
+// admin, and the service does not start (README, "Admin account").
+var ErrAdminPassword = errors.New("app: ADMIN_EMAIL names an existing account whose password is not ADMIN_PASSWORD")
 
 // accountNotFound is the error for an account id that does not exist. An
 // id that cannot be one (validID) is not echoed.

@@ -148,24 +148,47 @@ func (s *UserService) create(ctx context.Context, email, password, name string, 
 	return rec.user(), nil
 }
 
-// EnsureAdmin makes sure a user with email exists and has the role admin,
-// creating it with password if needed.
-func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) error {
+// adminChange is what EnsureAdmin did.
+type adminChange int
+
+const (
+	adminUnchanged adminChange = iota // the account was an admin already
+	adminCreated                      // no account had the email: one was created
+	adminPromoted                     // an existing account was given the role
+)
+
+// EnsureAdmin makes sure a user with email exists, has the role admin and
+// the password password: it creates the user when no account has the
+// email, and gives the role to an existing account only when password is
+// that account's password. Otherwise it changes nothing and returns
+// ErrAdminPassword, so that whoever registered the address first (before
+// the operator set ADMIN_EMAIL) never becomes an admin. It returns the
+// user and what it did, for the caller to log.
+func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) (User, adminChange, error) {
 	rec, err := s.byEmail(ctx, email)
 	if errors.Is(err, repository.ErrNotFound) {
-		_, err = s.create(ctx, email, password, "Administrator", []string{RoleUser, RoleAdmin})
-		if errors.Is(err, ErrEmailTaken) {
-			return nil // another instance created it first
+		var u User
+		if u, err = s.create(ctx, email, password, "Administrator", []string{RoleUser, RoleAdmin}); !errors.Is(err, ErrEmailTaken) {
+			return u, adminCreated, err
 		}
-		return err
+		// Another instance (or a registration) created it first: check
+		// it as an existing account.
+		rec, err = s.byEmail(ctx, email)
 	}
 	if err != nil {
-		return err
+		return User{}, adminUnchanged, err
 	}
-	if rec.user().hasRole(RoleAdmin) {
-		return nil
+	if _, err := s.hasher.Verify(ctx, password, rec.PasswordHash); err != nil {
+		if errors.Is(err, auth.ErrPasswordMismatch) {
+			return User{}, adminUnchanged, ErrAdminPassword
+		}
+		return User{}, adminUnchanged, err
 	}
-	return s.atomic(ctx, func(ctx context.Context) error {
+	u := rec.user()
+	if u.hasRole(RoleAdmin) {
+		return u, adminUnchanged, nil
+	}
+	err = s.atomic(ctx, func(ctx context.Context) error {
 		roles := strings.Trim(rec.Roles+","+RoleAdmin, ",")
 		if _, err := s.repo.Update(ctx, rec.ID, repository.Set{"roles": roles}); err != nil {
 			return err
@@ -173,6 +196,11 @@ func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) e
 		s.cache.DeleteAfterCommit(ctx, rec.ID)
 		return nil
 	})
+	if err != nil {
+		return User{}, adminUnchanged, err
+	}
+	u.Roles = append(u.Roles, RoleAdmin)
+	return u, adminPromoted, nil
 }
 
 func (u User) hasRole(role string) bool {
