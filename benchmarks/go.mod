@@ -2,7 +2,10 @@ module github.com/svckit/svckit/benchmarks
 
 go 1.26.0
 
-replace github.com/svckit/svckit => ../
+replace (
+	github.com/svckit/svckit => ../
+	github.com/svckit/svckit/examples => ../examples
+)
 
 require (
 	github.com/XSAM/otelsql v0.44.0
@@ -22,6 +25,7 @@ require (
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/stretchr/testify v1.12.1
 	github.com/svckit/svckit v0.0.0-00010101000000-000000000000
+	github.com/svckit/svckit/examples v0.0.0-00010101000000-000000000000
 	github.com/uptrace/bun v1.3.0
 	github.com/uptrace/bun/dialect/pgdialect v1.3.0
 	github.com/uptrace/bun/dialect/sqlitedialect v1.3.0

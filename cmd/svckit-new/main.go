@@ -93,11 +93,11 @@ func create(o options) error {
 	if entries, err := os.ReadDir(o.dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s exists and is not empty", o.dir)
 	}
-	root, version, err := source(o)
+	src, err := source(o)
 	if err != nil {
 		return err
 	}
-	if err := copyTree(filepath.Join(root, "examples", "api"), o.dir, true); err != nil {
+	if err := copyTree(filepath.Join(src.examples, "api"), o.dir, true); err != nil {
 		return err
 	}
 	// Copy the svckit internal packages the example imports, and theirs.
@@ -114,7 +114,7 @@ func create(o options) error {
 			}
 			done[p], added = true, true
 			// Their tests are svckit's and stay there.
-			if err := copyTree(filepath.Join(root, "internal", filepath.FromSlash(p)), filepath.Join(o.dir, "internal", filepath.FromSlash(p)), false); err != nil {
+			if err := copyTree(filepath.Join(src.lib, "internal", filepath.FromSlash(p)), filepath.Join(o.dir, "internal", filepath.FromSlash(p)), false); err != nil {
 				return err
 			}
 		}
@@ -125,7 +125,7 @@ func create(o options) error {
 	if err := rewrite(o.dir, o.module); err != nil {
 		return err
 	}
-	if err := writeGoMod(o, root, version); err != nil {
+	if err := writeGoMod(o, src); err != nil {
 		return err
 	}
 	if o.tidy {
@@ -138,29 +138,51 @@ func create(o options) error {
 	return nil
 }
 
-// source returns the root of the svckit tree to copy and the version the
-// new go.mod requires.
-func source(o options) (root, version string, err error) {
+// tree is where the files to copy are: svckit's module (for its internal
+// packages) and its examples module, a module of its own since the
+// examples' dependencies stay out of svckit's go.mod.
+type tree struct {
+	lib, examples string
+	version       string // of svckit, which the new go.mod requires
+}
+
+// source finds the svckit tree to copy: the checkout -from, else both
+// modules downloaded at the version asked for.
+func source(o options) (tree, error) {
 	if o.from != "" {
-		root, err = filepath.Abs(o.from)
+		root, err := filepath.Abs(o.from)
 		if err != nil {
-			return "", "", err
+			return tree{}, err
 		}
 		if _, err := os.Stat(filepath.Join(root, "examples", "api", "main.go")); err != nil {
-			return "", "", fmt.Errorf("-from %s: not a svckit source tree: %w", o.from, err)
+			return tree{}, fmt.Errorf("-from %s: not a svckit source tree: %w", o.from, err)
 		}
-		return root, "v0.0.0-00010101000000-000000000000", nil
+		return tree{lib: root, examples: filepath.Join(root, "examples"), version: "v0.0.0-00010101000000-000000000000"}, nil
 	}
-	version = o.version
+	version := o.version
 	if version == "" {
 		version = "latest"
 		if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
 			version = bi.Main.Version
 		}
 	}
-	out, err := exec.Command("go", "mod", "download", "-json", svckit+"@"+version).Output()
+	lib, v, err := download(svckit, version)
 	if err != nil {
-		return "", "", fmt.Errorf("go mod download %s@%s: %w", svckit, version, err)
+		return tree{}, err
+	}
+	examples, _, err := download(svckit+"/examples", v)
+	if err != nil {
+		return tree{}, err
+	}
+	return tree{lib: lib, examples: examples, version: v}, nil
+}
+
+// download runs "go mod download" for module@version and returns the
+// directory and version it got.
+func download(module, version string) (dir, v string, err error) {
+	out, err := exec.Command("go", "mod", "download", "-json", module+"@"+version).Output()
+	if err != nil {
+		return "", "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
 	}
 	var m struct{ Dir, Version, Error string }
 	if err := json.Unmarshal(out, &m); err != nil {
@@ -305,23 +327,24 @@ func rewrite(dir, module string) error {
 	})
 }
 
-// writeGoMod writes go.mod (and svckit's go.sum as a start for tidy).
-func writeGoMod(o options, root, version string) error {
+// writeGoMod writes go.mod (and the examples module's go.sum as a start
+// for tidy).
+func writeGoMod(o options, src tree) error {
 	goVersion := "1.25.0"
-	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(src.lib, "go.mod")); err == nil {
 		if m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(b); m != nil {
 			goVersion = string(m[1])
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "module %s\n\ngo %s\n\nrequire %s %s\n", o.module, goVersion, svckit, version)
+	fmt.Fprintf(&b, "module %s\n\ngo %s\n\nrequire %s %s\n", o.module, goVersion, svckit, src.version)
 	if o.from != "" {
-		fmt.Fprintf(&b, "\nreplace %s => %s\n", svckit, filepath.ToSlash(root))
+		fmt.Fprintf(&b, "\nreplace %s => %s\n", svckit, filepath.ToSlash(src.lib))
 	}
 	if err := os.WriteFile(filepath.Join(o.dir, "go.mod"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
+	if sum, err := os.ReadFile(filepath.Join(src.examples, "go.sum")); err == nil {
 		return os.WriteFile(filepath.Join(o.dir, "go.sum"), sum, 0o644)
 	}
 	return nil
