@@ -175,7 +175,7 @@ func TestAttacks(t *testing.T) {
 			require.ErrorIs(t, err, a.want, "the attack must be rejected with the named error")
 			var ae *auth.Error
 			require.ErrorAs(t, err, &ae, "every rejection is an *auth.Error")
-			assert.Equal(t, errkind.Unauthenticated, errkind.Of(err), "and renders 401")
+			assert.Equal(t, errkind.Unauthorized, errkind.Of(err), "and renders 401")
 			if a.not != nil {
 				assert.NotErrorIs(t, err, a.not, "a forged token must never get a verdict on its claims")
 			}

@@ -99,7 +99,7 @@ func TestErrorRendering(t *testing.T) {
 			wrapped := errors.Join(errors.New("context"), err)
 			r, ok := errkind.Inspect(wrapped)
 			require.True(t, ok, "every auth error reports through errkind")
-			assert.Equal(t, errkind.Unauthenticated, r.Kind, "every auth error is Unauthenticated")
+			assert.Equal(t, errkind.Unauthorized, r.Kind, "every auth error is Unauthorized")
 			assert.Equal(t, http.StatusUnauthorized, r.Status, "every auth error is 401")
 			assert.Equal(t, errkind.CodeUnauthorized, r.Code, "every auth error is UNAUTHORIZED")
 			assert.NotEmpty(t, r.Message, "a public message is set")

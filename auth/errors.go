@@ -8,7 +8,7 @@ import (
 
 // Error is the error type of every authentication failure in this package:
 // a missing or malformed header, an invalid, expired, revoked or reused
-// token, a wrong password. Every Error reports errkind.Unauthenticated (401
+// token, a wrong password. Every Error reports errkind.Unauthorized (401
 // UNAUTHORIZED through envelope) with a public message, and its
 // Error text, which may name the underlying cause, is never meant for
 // clients. Match the sentinels with errors.Is: a wrapped Error with a cause
@@ -31,8 +31,8 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// ErrorKind reports errkind.Unauthenticated: every auth failure is 401.
-func (e *Error) ErrorKind() errkind.Kind { return errkind.Unauthenticated }
+// ErrorKind reports errkind.Unauthorized: every auth failure is 401.
+func (e *Error) ErrorKind() errkind.Kind { return errkind.Unauthorized }
 
 // PublicMessage returns a message safe to show a client: it never names the
 // cause, and it is the same for an unknown user and a wrong password.

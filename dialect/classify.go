@@ -114,10 +114,11 @@ func (c Class) Transient() bool {
 }
 
 // Kind returns the errkind kind an error of class c reports once wrapped
-// (see Wrap): Conflict for constraint violations and duplicate objects, Unavailable for lost or
-// refused connections, a full server and transient failures that outlived
-// their retries, BadRequest for InvalidText, Timeout and Canceled for
-// themselves, and Unknown for Other.
+// (see Wrap): Conflict for constraint violations and duplicate objects,
+// Unavailable for lost or refused connections, a full server and transient
+// failures that outlived their retries, BadRequest for InvalidText,
+// Timeout for Timeout, ClientClosedRequest for Canceled, and Unknown for
+// Other.
 func (c Class) Kind() errkind.Kind {
 	switch c {
 	case UniqueViolation, ForeignKeyViolation, DuplicateObject:
@@ -129,7 +130,7 @@ func (c Class) Kind() errkind.Kind {
 	case Timeout:
 		return errkind.Timeout
 	case Canceled:
-		return errkind.Canceled
+		return errkind.ClientClosedRequest
 	}
 	return errkind.Unknown
 }

@@ -102,7 +102,7 @@ func TestClassKinds(t *testing.T) {
 		{dialect.TooManyConnections, errkind.Unavailable, false},
 		{dialect.InvalidText, errkind.BadRequest, false},
 		{dialect.Timeout, errkind.Timeout, false},
-		{dialect.Canceled, errkind.Canceled, false},
+		{dialect.Canceled, errkind.ClientClosedRequest, false},
 		{dialect.DuplicateObject, errkind.Conflict, false},
 	}
 	for _, tt := range tests {

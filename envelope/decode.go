@@ -37,7 +37,7 @@ func Decode[T any](r *http.Request) (T, error) {
 
 // DecodeWithOptions reads one JSON value of type T from the request body, then
 // runs its Validate() error method if T or *T has one. Every failure is an
-// *Error ready for WriteError, never a 500:
+// *errkind.Error ready for WriteError, never a 500:
 //
 //   - Content-Type not application/json (a charset parameter must be
 //     UTF-8): 415 UNSUPPORTED_MEDIA_TYPE;
@@ -59,11 +59,11 @@ func Decode[T any](r *http.Request) (T, error) {
 //   - a value of the wrong JSON type: 400 BAD_REQUEST, details {"field",
 //     "expected"} (a JSON type name such as "number");
 //   - Validate returning an error that reports a kind or status through
-//     errkind (an *Error, FieldErrors): that error as is; an error that only
-//     declares a PublicMessage: 400 VALIDATION_ERROR with that message; any
-//     other error: 400 VALIDATION_ERROR with the generic message, its text
-//     kept for the log only (a plain error may carry anything, so it is
-//     never shown to a client).
+//     errkind (an *errkind.Error, FieldErrors): that error as is; an error
+//     that only declares a PublicMessage: 400 VALIDATION_ERROR with that
+//     message; any other error: 400 VALIDATION_ERROR with the generic
+//     message, its text kept for the log only (a plain error may carry
+//     anything, so it is never shown to a client).
 //
 // On error the returned value is the zero T. DecodeWithOptions needs no
 // http.ResponseWriter, so it works inside Handle functions; net/http itself
@@ -265,7 +265,7 @@ func validate[T any](v *T) error {
 	if errors.As(err, &pm) && pm.PublicMessage() != "" {
 		msg = pm.PublicMessage()
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: msg, Err: err}
+	return &errkind.Error{Kind: errkind.Validation, Message: msg, Err: err}
 }
 
 // isJSONContentType accepts application/json with optional parameters; a

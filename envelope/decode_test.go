@@ -68,8 +68,8 @@ func TestDecode(t *testing.T) {
 				require.NoError(t, err, "valid body")
 				return
 			}
-			var e *Error
-			require.ErrorAs(t, err, &e, "failures are *Error")
+			var e *errkind.Error
+			require.ErrorAs(t, err, &e, "failures are *errkind.Error")
 			assert.Equal(t, tt.status, e.HTTPStatus(), "status")
 			assert.Equal(t, tt.code, e.ErrorCode(), "code")
 			assert.Zero(t, v, "zero value on error")
@@ -104,7 +104,7 @@ func TestDecodeNull(t *testing.T) {
 		"any":     func(r *http.Request) error { _, err := Decode[any](r); return err },
 	} {
 		t.Run(name, func(t *testing.T) {
-			var e *Error
+			var e *errkind.Error
 			require.ErrorAs(t, decode(jsonRequest("null", "application/json")), &e, "null is refused")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
 		})
@@ -148,8 +148,8 @@ func TestDecodeLimits(t *testing.T) {
 				require.NoError(t, err, "accepted")
 				return
 			}
-			var e *Error
-			require.ErrorAs(t, err, &e, "failures are *Error")
+			var e *errkind.Error
+			require.ErrorAs(t, err, &e, "failures are *errkind.Error")
 			assert.Equal(t, tt.status, e.HTTPStatus(), "status")
 			if tt.limit != 0 {
 				assert.Equal(t, tt.limit, e.Details["limit"], "limit in details")
@@ -162,8 +162,8 @@ func TestDecodeReadError(t *testing.T) {
 	r := jsonRequest("", "application/json")
 	r.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"em`), errReader{}))
 	_, err := Decode[signup](r)
-	var e *Error
-	require.ErrorAs(t, err, &e, "a broken body is an *Error")
+	var e *errkind.Error
+	require.ErrorAs(t, err, &e, "a broken body is an *errkind.Error")
 	assert.Equal(t, 400, e.HTTPStatus(), "a read failure is the client's, not a 500")
 	assert.ErrorIs(t, err, errConnReset, "the cause is kept for logs")
 }
@@ -231,8 +231,8 @@ func TestDecodeValidate(t *testing.T) {
 		{"plain error text is not shown", decodeErr[valueValidated], `{"amount":-1}`, 400, CodeValidation, "request validation failed", nil},
 		{"plain error with internals is not shown", decodeErr[valueValidated], `{"amount":8}`, 400, CodeValidation, "request validation failed", nil},
 		{"declared public message shown", decodeErr[valueValidated], `{"amount":7}`, 400, CodeValidation, "seven is not allowed", nil},
-		{"*Error kept", decodeErr[valueValidated], `{"amount":101}`, 422, "TOO_MUCH", "amount above the limit", nil},
-		{"wrapped *Error kept", decodeErr[valueValidated], `{"amount":13}`, 400, CodeValidation, "unlucky", map[string]any{"amount": "unlucky"}},
+		{"*errkind.Error kept", decodeErr[valueValidated], `{"amount":101}`, 422, "TOO_MUCH", "amount above the limit", nil},
+		{"wrapped *errkind.Error kept", decodeErr[valueValidated], `{"amount":13}`, 400, CodeValidation, "unlucky", map[string]any{"amount": "unlucky"}},
 		{"pointer T with value method", decodeErr[*valueValidated], `{"amount":-1}`, 400, CodeValidation, "request validation failed", nil},
 	}
 	for _, tt := range tests {
@@ -322,9 +322,9 @@ func FuzzDecode(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var e *Error
+		var e *errkind.Error
 		if !errors.As(err, &e) {
-			t.Fatalf("error %v is not an *Error", err)
+			t.Fatalf("error %v is not an *errkind.Error", err)
 		}
 		switch e.HTTPStatus() {
 		case 400, 413, 415:

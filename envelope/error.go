@@ -24,67 +24,62 @@ const (
 	CodePayloadTooLarge      = errkind.CodePayloadTooLarge      // 413
 	CodeUnsupportedMediaType = errkind.CodeUnsupportedMediaType // 415
 	CodeRateLimited          = errkind.CodeRateLimited          // 429
-	CodeClientClosed         = errkind.CodeClientClosed         // 499
+	CodeClientClosedRequest  = errkind.CodeClientClosedRequest  // 499
 	CodeInternal             = errkind.CodeInternal             // 500
 	CodeUnavailable          = errkind.CodeUnavailable          // 503
 	CodeTimeout              = errkind.CodeTimeout              // 504
 )
+
+// CodeClientClosed is the earlier name of CodeClientClosedRequest.
+//
+// Deprecated: use CodeClientClosedRequest.
+const CodeClientClosed = CodeClientClosedRequest
 
 // StatusClientClosedRequest is the non-standard status (as used by nginx)
 // that WriteError gives context.Canceled: the client went away before the
 // response was ready, so nobody reads it, and it is not a server fault.
 const StatusClientClosedRequest = errkind.StatusClientClosedRequest
 
-// The contract *Error keeps.
-var (
-	_ errkind.Kinder         = (*Error)(nil)
-	_ errkind.HTTPStatuser   = (*Error)(nil)
-	_ errkind.Coder          = (*Error)(nil)
-	_ errkind.PublicMessager = (*Error)(nil)
-	_ errkind.Detailer       = (*Error)(nil)
-	_ ResponseHeaderer       = (*Error)(nil)
-)
-
-// Error is an error with everything needed to render it: the HTTP status, a
-// stable code, a client-safe message, optional details and response
-// headers, and the wrapped cause (logged for 5xx, never sent).
+// Error is the earlier name of errkind.Error, the one error type that
+// carries a kind, which the constructors of this package return.
 //
-// Build one with a constructor (NotFound, Validation, …) or with New for an
-// application's own code. The zero value renders as 500 INTERNAL_ERROR; a
-// zero Status with a standard Code takes that code's status. Treat an Error
-// as immutable once returned: Wrap and WithDetail return copies.
-type Error struct {
-	// Status is the HTTP status; 0 means the standard status of Code, or 500.
-	Status int
-	// Code is the UPPER_SNAKE code; "" means the standard code of Status.
-	Code string
-	// Message is sent to the client; "" means the standard message of Code.
-	Message string
-	// Details is rendered as error.details when non-empty.
-	Details map[string]any
-	// Header holds response headers to set, such as Retry-After or Allow.
-	Header http.Header
-	// Err is the cause. It is logged for 5xx statuses and never sent.
-	Err error
-}
+// Deprecated: use errkind.Error.
+type Error = errkind.Error
 
-// New returns an Error with the given status, code and message. It is how
+// New returns an error with the given status, code and message. It is how
 // applications define their own codes:
 //
 //	envelope.New(422, "INSUFFICIENT_FUNDS", "insufficient funds")
-func New(status int, code, message string) *Error {
-	return &Error{Status: status, Code: code, Message: message}
+//
+// A zero status means the standard status of code, or 500; an empty code
+// means the standard code of status, or one derived from its status text
+// (UNPROCESSABLE_ENTITY); an empty message means the standard message of
+// code, or the status text in lower case.
+func New(status int, code, message string) *errkind.Error {
+	e := &errkind.Error{Status: status, Code: code, Message: message}
+	standard := errkind.ParseCode(code) != errkind.Unknown
+	if status == 0 && !standard {
+		e.Status = http.StatusInternalServerError
+	}
+	if code == "" {
+		e.Code = codeOf(e.HTTPStatus())
+		standard = errkind.ParseCode(e.Code) != errkind.Unknown
+	}
+	if message == "" && !standard {
+		e.Message = messageOf(e.Code, e.Status)
+	}
+	return e
 }
 
 // BadRequest returns a 400 BAD_REQUEST error.
-func BadRequest(message string) *Error {
-	return New(http.StatusBadRequest, CodeBadRequest, message)
+func BadRequest(message string) *errkind.Error {
+	return errkind.New(errkind.BadRequest, message)
 }
 
 // Validation returns a 400 VALIDATION_ERROR whose details hold one message
 // per invalid field. See also FieldErrors.
-func Validation(message string, fields map[string]string) *Error {
-	e := New(http.StatusBadRequest, CodeValidation, message)
+func Validation(message string, fields map[string]string) *errkind.Error {
+	e := errkind.New(errkind.Validation, message)
 	if len(fields) > 0 {
 		e.Details = make(map[string]any, len(fields))
 		for k, v := range fields {
@@ -95,22 +90,22 @@ func Validation(message string, fields map[string]string) *Error {
 }
 
 // Unauthorized returns a 401 UNAUTHORIZED error.
-func Unauthorized(message string) *Error {
-	return New(http.StatusUnauthorized, CodeUnauthorized, message)
+func Unauthorized(message string) *errkind.Error {
+	return errkind.New(errkind.Unauthorized, message)
 }
 
 // Forbidden returns a 403 FORBIDDEN error.
-func Forbidden(message string) *Error {
-	return New(http.StatusForbidden, CodeForbidden, message)
+func Forbidden(message string) *errkind.Error {
+	return errkind.New(errkind.Forbidden, message)
 }
 
 // NotFound returns a 404 NOT_FOUND error with the message "<resource> not
 // found" and details {"resource", "id"}. The id goes only to details.
-func NotFound(resource, id string) *Error {
+func NotFound(resource, id string) *errkind.Error {
 	if resource == "" {
 		resource = "resource"
 	}
-	e := New(http.StatusNotFound, CodeNotFound, resource+" not found")
+	e := errkind.New(errkind.NotFound, resource+" not found")
 	e.Details = map[string]any{"resource": resource}
 	if id != "" {
 		e.Details["id"] = id
@@ -120,36 +115,37 @@ func NotFound(resource, id string) *Error {
 
 // MethodNotAllowed returns a 405 METHOD_NOT_ALLOWED error that sets the
 // Allow header to the given methods.
-func MethodNotAllowed(allow ...string) *Error {
-	e := New(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "")
+func MethodNotAllowed(allow ...string) *errkind.Error {
+	e := errkind.New(errkind.MethodNotAllowed, "")
 	e.Header = http.Header{"Allow": {strings.Join(allow, ", ")}}
 	return e
 }
 
 // Conflict returns a 409 CONFLICT error.
-func Conflict(message string) *Error {
-	return New(http.StatusConflict, CodeConflict, message)
+func Conflict(message string) *errkind.Error {
+	return errkind.New(errkind.Conflict, message)
 }
 
 // PayloadTooLarge returns a 413 PAYLOAD_TOO_LARGE error with details
 // {"limit": limit} (bytes).
-func PayloadTooLarge(limit int64) *Error {
-	e := New(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "")
+func PayloadTooLarge(limit int64) *errkind.Error {
+	e := errkind.New(errkind.PayloadTooLarge, "")
 	e.Details = map[string]any{"limit": limit}
 	return e
 }
 
 // UnsupportedMediaType returns a 415 UNSUPPORTED_MEDIA_TYPE error.
-func UnsupportedMediaType(message string) *Error {
-	return New(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, message)
+func UnsupportedMediaType(message string) *errkind.Error {
+	return errkind.New(errkind.UnsupportedMediaType, message)
 }
 
 // RateLimited returns a 429 RATE_LIMITED error that sets Retry-After to
 // retryAfter in whole seconds, rounded up, at least 1, and repeats it in
 // details {"retryAfter": seconds}.
-func RateLimited(retryAfter time.Duration) *Error {
+func RateLimited(retryAfter time.Duration) *errkind.Error {
 	secs := errkind.RetryAfterSeconds(retryAfter)
-	e := New(http.StatusTooManyRequests, CodeRateLimited, "")
+	e := errkind.New(errkind.RateLimited, "")
+	e.Retry = time.Duration(secs) * time.Second
 	e.Header = http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}
 	e.Details = map[string]any{"retryAfter": secs}
 	return e
@@ -157,106 +153,19 @@ func RateLimited(retryAfter time.Duration) *Error {
 
 // Internal returns a 500 INTERNAL_ERROR wrapping cause. The client sees
 // only the generic message; the cause is logged.
-func Internal(cause error) *Error {
-	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Err: cause}
+func Internal(cause error) *errkind.Error {
+	return &errkind.Error{Kind: errkind.Internal, Err: cause}
 }
 
 // Unavailable returns a 503 UNAVAILABLE error.
-func Unavailable(message string) *Error {
-	return New(http.StatusServiceUnavailable, CodeUnavailable, message)
+func Unavailable(message string) *errkind.Error {
+	return errkind.New(errkind.Unavailable, message)
 }
 
 // Timeout returns a 504 TIMEOUT error.
-func Timeout() *Error {
-	return New(http.StatusGatewayTimeout, CodeTimeout, "")
+func Timeout() *errkind.Error {
+	return errkind.New(errkind.Timeout, "")
 }
-
-// Wrap returns a copy of e with cause as its wrapped error.
-func (e *Error) Wrap(cause error) *Error {
-	c := *e
-	c.Err = cause
-	return &c
-}
-
-// WithDetail returns a copy of e with details[key] = value added.
-func (e *Error) WithDetail(key string, value any) *Error {
-	c := *e
-	c.Details = make(map[string]any, len(e.Details)+1)
-	for k, v := range e.Details {
-		c.Details[k] = v
-	}
-	c.Details[key] = value
-	return &c
-}
-
-// Error returns "envelope: <status> <code>: <message>[: <cause>]". It is
-// for logs; clients get PublicMessage.
-func (e *Error) Error() string {
-	s := "envelope: " + strconv.Itoa(e.HTTPStatus()) + " " + e.ErrorCode() + ": " + e.PublicMessage()
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error with the same code and status, so
-// an application can compare against its own predefined errors with
-// errors.Is.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.ErrorCode() == e.ErrorCode() && t.HTTPStatus() == e.HTTPStatus()
-}
-
-// ErrorKind returns the kind of the standard Code, else of the status
-// (errkind.FromHTTPStatus), else errkind.Unknown: an application's own
-// code with a status outside the table (422) reports only its status.
-func (e *Error) ErrorKind() errkind.Kind {
-	if k := errkind.ParseCode(e.Code); k != errkind.Unknown {
-		return k
-	}
-	return errkind.FromHTTPStatus(e.HTTPStatus())
-}
-
-// HTTPStatus returns Status, or the standard status of Code, or 500.
-func (e *Error) HTTPStatus() int {
-	if e.Status != 0 {
-		return e.Status
-	}
-	if s := statusOf(e.Code); s != 0 {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorCode returns Code, or the standard code of the status.
-func (e *Error) ErrorCode() string {
-	if e.Code != "" {
-		return e.Code
-	}
-	return codeOf(e.HTTPStatus())
-}
-
-// PublicMessage returns Message, or the standard message of the code. For
-// 500 INTERNAL_ERROR it is always the generic message.
-func (e *Error) PublicMessage() string {
-	code := e.ErrorCode()
-	if e.Message != "" && code != CodeInternal {
-		return e.Message
-	}
-	return messageOf(code, e.HTTPStatus())
-}
-
-// ErrorDetails returns Details.
-func (e *Error) ErrorDetails() map[string]any { return e.Details }
-
-// ResponseHeader returns Header.
-func (e *Error) ResponseHeader() http.Header { return e.Header }
-
-// statusOf returns the status of a standard code, or 0.
-func statusOf(code string) int { return errkind.ParseCode(code).HTTPStatus() }
 
 // codeOf returns the standard code of status, or one derived from the
 // status text (422 → UNPROCESSABLE_ENTITY, unknown → HTTP_<status>).

@@ -9,12 +9,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 func TestConstructors(t *testing.T) {
 	tests := []struct {
 		name    string
-		err     *Error
+		err     *errkind.Error
 		status  int
 		code    string
 		message string
@@ -41,10 +43,11 @@ func TestConstructors(t *testing.T) {
 		{"Timeout", Timeout(), 504, CodeTimeout, "request timed out", nil, nil},
 		{"New custom code", New(422, "INSUFFICIENT_FUNDS", "insufficient funds"), 422, "INSUFFICIENT_FUNDS", "insufficient funds", nil, nil},
 		{"New custom status no code", New(422, "", ""), 422, "UNPROCESSABLE_ENTITY", "unprocessable entity", nil, nil},
-		{"zero value", &Error{}, 500, CodeInternal, "an unexpected error occurred", nil, nil},
-		{"code only", &Error{Code: CodeConflict}, 409, CodeConflict, "conflict with the current state of the resource", nil, nil},
-		{"internal message is never public", &Error{Code: CodeInternal, Message: "SELECT * FROM users"}, 500, CodeInternal, "an unexpected error occurred", nil, nil},
-		{"unknown code without status", &Error{Code: "WEIRD"}, 500, "WEIRD", "internal server error", nil, nil},
+		{"New zero", New(0, "", ""), 500, CodeInternal, "an unexpected error occurred", nil, nil},
+		{"New code only", New(0, CodeConflict, ""), 409, CodeConflict, "conflict with the current state of the resource", nil, nil},
+		{"internal message is never public", New(0, CodeInternal, "SELECT * FROM users"), 500, CodeInternal, "an unexpected error occurred", nil, nil},
+		{"New unknown code without status", New(0, "WEIRD", ""), 500, "WEIRD", "internal server error", nil, nil},
+		{"code only", &errkind.Error{Code: CodeConflict}, 409, CodeConflict, "conflict with the current state of the resource", nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +55,11 @@ func TestConstructors(t *testing.T) {
 			assert.Equal(t, tt.code, tt.err.ErrorCode(), "code")
 			assert.Equal(t, tt.message, tt.err.PublicMessage(), "message")
 			assert.Equal(t, tt.details, tt.err.ErrorDetails(), "details")
-			assert.Equal(t, tt.header, tt.err.ResponseHeader(), "headers")
+			if tt.header == nil {
+				assert.Nil(t, tt.err.Header, "headers")
+			} else {
+				assert.Equal(t, tt.header, http.Header(tt.err.Header), "headers")
+			}
 		})
 	}
 }
@@ -68,10 +75,10 @@ func TestErrorWrapIsUnwrap(t *testing.T) {
 	assert.ErrorIs(t, fmt.Errorf("transfer: %w", wrapped), errFunds, "errors.Is matches an application error by code and status")
 	assert.NotErrorIs(t, wrapped, New(422, "OTHER", ""), "another code does not match")
 	assert.NotErrorIs(t, wrapped, New(409, "INSUFFICIENT_FUNDS", ""), "another status does not match")
-	assert.Equal(t, "envelope: 422 INSUFFICIENT_FUNDS: insufficient funds: balance 3 < 5", wrapped.Error(), "Error text is for logs")
+	assert.Equal(t, "INSUFFICIENT_FUNDS: insufficient funds: balance 3 < 5", wrapped.Error(), "Error text is for logs")
 
-	var target *Error
-	require.ErrorAs(t, fmt.Errorf("x: %w", wrapped), &target, "errors.As finds the *Error")
+	var target *errkind.Error
+	require.ErrorAs(t, fmt.Errorf("x: %w", wrapped), &target, "errors.As finds the *errkind.Error")
 	assert.Equal(t, "INSUFFICIENT_FUNDS", target.Code, "found the right error")
 }
 
@@ -87,9 +94,9 @@ func TestErrorWithDetail(t *testing.T) {
 
 func TestConstructorsReturnFreshValues(t *testing.T) {
 	a, b := RateLimited(time.Second), RateLimited(time.Second)
-	a.Header.Set("Retry-After", "99")
+	http.Header(a.Header).Set("Retry-After", "99")
 	a.Details["retryAfter"] = 99
-	assert.Equal(t, "1", b.Header.Get("Retry-After"), "headers are not shared between errors")
+	assert.Equal(t, "1", http.Header(b.Header).Get("Retry-After"), "headers are not shared between errors")
 	assert.Equal(t, int64(1), b.Details["retryAfter"], "details are not shared between errors")
 }
 
@@ -100,7 +107,7 @@ func TestCodeOf(t *testing.T) {
 	}{
 		{400, CodeBadRequest}, {401, CodeUnauthorized}, {403, CodeForbidden}, {404, CodeNotFound},
 		{405, CodeMethodNotAllowed}, {409, CodeConflict}, {413, CodePayloadTooLarge}, {415, CodeUnsupportedMediaType},
-		{429, CodeRateLimited}, {499, CodeClientClosed}, {500, CodeInternal}, {503, CodeUnavailable}, {504, CodeTimeout},
+		{429, CodeRateLimited}, {499, CodeClientClosedRequest}, {500, CodeInternal}, {503, CodeUnavailable}, {504, CodeTimeout},
 		{422, "UNPROCESSABLE_ENTITY"}, {418, "IM_A_TEAPOT"}, {410, "GONE"}, {431, "REQUEST_HEADER_FIELDS_TOO_LARGE"},
 		{502, "BAD_GATEWAY"}, {505, "HTTP_VERSION_NOT_SUPPORTED"}, {599, "HTTP_599"},
 	}
@@ -109,7 +116,7 @@ func TestCodeOf(t *testing.T) {
 			code := codeOf(tt.status)
 			assert.Equal(t, tt.want, code, "code for %d", tt.status)
 			assert.Regexp(t, `^[A-Z0-9]+(_[A-Z0-9]+)*$`, code, "codes are UPPER_SNAKE")
-			if s := statusOf(code); s != 0 {
+			if s := errkind.ParseCode(code).HTTPStatus(); s != 0 {
 				assert.Equal(t, tt.status, s, "standard codes map back to their status")
 			}
 		})

@@ -5,13 +5,15 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // Query parses the query string of r strictly and returns its parameters.
 // Where URL.Query silently drops a pair it cannot parse (a pair holding ';',
 // a bad %-escape), so that a handler sees defaults and answers 200, Query
-// fails with a 400 BAD_REQUEST *Error whose details name the parameter:
-// {"param": name}. A name or value holding NUL or invalid UTF-8 (after
+// fails with a 400 BAD_REQUEST *errkind.Error whose details name the
+// parameter: {"param": name}. A name or value holding NUL or invalid UTF-8 (after
 // unescaping) is refused the same way, so such input gets the same 400 on
 // every database. A name that cannot be unescaped is reported as sent.
 //
@@ -54,8 +56,8 @@ func parseQuery(raw string) (url.Values, error) {
 
 // PathValue returns r.PathValue(name), refusing a value that holds NUL or
 // invalid UTF-8 once unescaped (ServeMux unescapes %00 and %ff into the
-// value) with a 400 BAD_REQUEST *Error whose details name the parameter:
-// {"param": name}. Such a value can never be a valid id, and the
+// value) with a 400 BAD_REQUEST *errkind.Error whose details name the
+// parameter: {"param": name}. Such a value can never be a valid id, and the
 // databases disagree about it (PostgreSQL fails, others store or compare
 // it), so it is refused before it reaches a cache, a limiter or a query.
 func PathValue(r *http.Request, name string) (string, error) {
@@ -66,7 +68,7 @@ func PathValue(r *http.Request, name string) (string, error) {
 	return v, nil
 }
 
-func badParameter(message, name string) *Error {
+func badParameter(message, name string) *errkind.Error {
 	if !cleanText(name) {
 		name = strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", "\uFFFD"), "\uFFFD")
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // checkJSON walks data, one JSON value that encoding/json has already
@@ -19,7 +21,7 @@ import (
 //
 // It is a second linear pass over the body without reflection on values,
 // so it costs a fraction of the decoding itself.
-func checkJSON(data []byte, t reflect.Type) *Error {
+func checkJSON(data []byte, t reflect.Type) *errkind.Error {
 	s := strictScanner{data: data}
 	return s.value(t, nil)
 }
@@ -44,7 +46,7 @@ func (s *strictScanner) ws() {
 // value checks the value at s.i, decoded into t (nil when the names inside
 // are not checked against a type). field names the member holding it (nil
 // at the top), for error details only.
-func (s *strictScanner) value(t reflect.Type, field []byte) *Error {
+func (s *strictScanner) value(t reflect.Type, field []byte) *errkind.Error {
 	s.ws()
 	if s.i >= len(s.data) {
 		return nil
@@ -68,7 +70,7 @@ func (s *strictScanner) value(t reflect.Type, field []byte) *Error {
 	return nil
 }
 
-func (s *strictScanner) object(t reflect.Type, field []byte) *Error {
+func (s *strictScanner) object(t reflect.Type, field []byte) *errkind.Error {
 	info := strictInfoOf(t)
 	var (
 		buf  [manyMembers][]byte // names of a small object, on the stack
@@ -132,11 +134,11 @@ func (s *strictScanner) object(t reflect.Type, field []byte) *Error {
 	}
 }
 
-func duplicateName(name string, offset int64) *Error {
+func duplicateName(name string, offset int64) *errkind.Error {
 	return BadRequest("request body repeats a field").WithDetail("field", name).WithDetail("offset", offset)
 }
 
-func (s *strictScanner) array(t reflect.Type, field []byte) *Error {
+func (s *strictScanner) array(t reflect.Type, field []byte) *errkind.Error {
 	var et reflect.Type
 	if info := strictInfoOf(t); info.kind == reflect.Slice || info.kind == reflect.Array {
 		et = info.elem
@@ -220,7 +222,7 @@ func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
 	return nil, nil
 }
 
-func badString(what string, field []byte, offset int) *Error {
+func badString(what string, field []byte, offset int) *errkind.Error {
 	e := BadRequest("request body has a string with "+what).WithDetail("offset", int64(offset))
 	if field != nil {
 		e = e.WithDetail("field", string(field))

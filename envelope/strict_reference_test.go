@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // strictVerdict is what checkJSON decides about a body, as a client sees
@@ -18,7 +20,7 @@ type strictVerdict struct {
 	offset  any
 }
 
-func verdictOf(e *Error) strictVerdict {
+func verdictOf(e *errkind.Error) strictVerdict {
 	if e == nil {
 		return strictVerdict{}
 	}

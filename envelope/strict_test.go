@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 type deposit struct {
@@ -79,8 +81,8 @@ func TestDecodeStrict(t *testing.T) {
 				require.NoError(t, err, "accepted")
 				return
 			}
-			var e *Error
-			require.ErrorAs(t, err, &e, "refused with an *Error")
+			var e *errkind.Error
+			require.ErrorAs(t, err, &e, "refused with an *errkind.Error")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
 			assert.Equal(t, CodeBadRequest, e.ErrorCode(), "code")
 			rec := httptest.NewRecorder()
@@ -103,7 +105,7 @@ func TestDecodeStrictManyMembers(t *testing.T) {
 	_, err := Decode[map[string]int](jsonRequest(body+"}", "application/json"))
 	require.NoError(t, err, "5000 distinct keys")
 	_, err = Decode[map[string]int](jsonRequest(body+`,"ka0":2}`, "application/json"))
-	var e *Error
+	var e *errkind.Error
 	require.ErrorAs(t, err, &e, "a duplicate after many members is found")
 	assert.Equal(t, "ka0", e.Details["field"], "the duplicate is named")
 }
@@ -150,7 +152,7 @@ func TestQuery(t *testing.T) {
 				assert.Equal(t, tt.want, got, "values")
 				return
 			}
-			var e *Error
+			var e *errkind.Error
 			require.ErrorAs(t, err, &e, "refused")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
 			assert.Equal(t, CodeBadRequest, e.ErrorCode(), "code")
@@ -186,7 +188,7 @@ func TestPathValue(t *testing.T) {
 				assert.Equal(t, tt.want, got, "value")
 				return
 			}
-			var e *Error
+			var e *errkind.Error
 			require.ErrorAs(t, err, &e, "refused")
 			assert.Equal(t, 400, e.HTTPStatus(), "status")
 			assert.Equal(t, "id", e.Details["param"], "the parameter is named")
@@ -205,9 +207,9 @@ func FuzzQuery(f *testing.F) {
 		got, err := parseQuery(raw)
 		want, stdErr := url.ParseQuery(raw)
 		if err != nil {
-			var e *Error
+			var e *errkind.Error
 			if !errors.As(err, &e) || e.HTTPStatus() != 400 {
-				t.Fatalf("refusal %v is not a 400 *Error", err)
+				t.Fatalf("refusal %v is not a 400 *errkind.Error", err)
 			}
 			p, _ := e.Details["param"].(string)
 			if !cleanText(p) {

@@ -164,10 +164,10 @@ func fillMeta(ctx context.Context, meta *Meta) Meta {
 	return m
 }
 
-// ResponseHeaderer is implemented by an error that sets response headers
-// of its own, such as Allow on a 405 (*Error does). WriteError reads it
-// from the same error that reports the kind or status (see
-// errkind.Inspect). Retry-After needs no header: an error reports it with
+// ResponseHeaderer is implemented by an error type of an application that
+// sets response headers of its own. WriteError reads it from the same
+// error that reports the kind or status (see errkind.Inspect), as it reads
+// the Header field of an *errkind.Error. Retry-After needs no header: an error reports it with
 // errkind.RetryAfterer.
 type ResponseHeaderer interface {
 	ResponseHeader() http.Header
@@ -183,8 +183,11 @@ func resolve(err error) (status int, body ErrorBody, header http.Header) {
 		if body.Code == CodeInternal || body.Message == "" {
 			body.Message = messageOf(body.Code, r.Status)
 		}
-		if h, ok := r.Source.(ResponseHeaderer); ok {
-			header = h.ResponseHeader()
+		switch src := r.Source.(type) {
+		case *errkind.Error:
+			header = src.Header
+		case ResponseHeaderer:
+			header = src.ResponseHeader()
 		}
 		if r.RetryAfter > 0 && header.Get("Retry-After") == "" {
 			header = header.Clone()
@@ -197,10 +200,10 @@ func resolve(err error) (status int, body ErrorBody, header http.Header) {
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		e := PayloadTooLarge(tooLarge.Limit)
-		return e.HTTPStatus(), ErrorBody{Code: e.ErrorCode(), Message: e.PublicMessage(), Details: e.ErrorDetails()}, nil
+		k := errkind.PayloadTooLarge
+		return k.HTTPStatus(), ErrorBody{Code: k.Code(), Message: k.Message(), Details: map[string]any{"limit": tooLarge.Limit}}, nil
 	}
-	k := errkind.Of(err) // Timeout, Canceled or Internal; Unknown for nil
+	k := errkind.Of(err) // Timeout, ClientClosedRequest or Internal; Unknown for nil
 	if k == errkind.Unknown {
 		k = errkind.Internal
 	}

@@ -92,7 +92,7 @@ func TestWriteErrorMapping(t *testing.T) {
 		{"rate limited sets Retry-After", RateLimited(2500 * time.Millisecond), 429, CodeRateLimited, "too many requests", map[string]any{"retryAfter": 3.0}, map[string]string{"Retry-After": "3"}, false},
 		{"max bytes", fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 10}), 413, CodePayloadTooLarge, "request body too large", map[string]any{"limit": 10.0}, nil, false},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 504, CodeTimeout, "request timed out", nil, nil, true},
-		{"canceled", fmt.Errorf("query: %w", context.Canceled), 499, CodeClientClosed, "client closed the request", nil, nil, false},
+		{"canceled", fmt.Errorf("query: %w", context.Canceled), 499, CodeClientClosedRequest, "client closed the request", nil, nil, false},
 		{"unknown", errors.New("pq: SELECT secret FROM users failed"), 500, CodeInternal, "an unexpected error occurred", nil, nil, true},
 		{"internal with cause", Internal(errors.New("disk /var/lib full")), 500, CodeInternal, "an unexpected error occurred", nil, nil, true},
 		{"nil error", nil, 500, CodeInternal, "an unexpected error occurred", nil, nil, true},

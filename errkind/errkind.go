@@ -22,7 +22,9 @@
 //
 //	var _ errkind.Kinder = (*NotFoundError)(nil)
 //
-// Producers that have no type of their own use Error (New).
+// Error is the one ready-made error type that carries a kind: producers
+// without a type of their own use it (New), and envelope's constructors
+// (envelope.NotFound, envelope.New, …) return it.
 //
 // # Who reports what
 //
@@ -33,10 +35,10 @@
 // idempotency and auth/sqlstore pass driver errors through dialect.Wrap;
 // txn's ErrPoolTimeout (no pool connection within Options.ConnWait) is
 // Unavailable.
-// auth, middleware and ratelimit report Unauthenticated, PermissionDenied
-// and RateLimited through the same interfaces. An application adds its own
-// codes with envelope.New(422, "INSUFFICIENT_FUNDS", …) or with any type
-// that has ErrorCode and HTTPStatus.
+// auth, middleware and ratelimit report Unauthorized, Forbidden and
+// RateLimited through the same interfaces. An application adds its own
+// codes with envelope.New(422, "INSUFFICIENT_FUNDS", …), an Error with a
+// Status, or any type that has ErrorCode and HTTPStatus.
 package errkind
 
 import (
@@ -49,24 +51,39 @@ import (
 // does not say.
 type Kind uint8
 
-// The kinds, in the order of their HTTP statuses.
+// The kinds, in the order of their HTTP statuses. Each is named after its
+// code in CamelCase, without a trailing _ERROR.
 const (
-	Unknown          Kind = iota // the error reports no kind
-	BadRequest                   // malformed or unacceptable input
-	Validation                   // well-formed input that fails validation, per field
-	Unauthenticated              // no or invalid credentials
-	PermissionDenied             // valid credentials without the right
-	NotFound                     // the resource does not exist
-	MethodNotAllowed             // the resource does not support the method
-	Conflict                     // conflicts with the current state (unique key, …)
-	TooLarge                     // the request body is too large
-	UnsupportedMedia             // the request body's media type is not accepted
-	RateLimited                  // too many requests; RetryAfter says when to retry
-	Canceled                     // the client gave up before the answer was ready
-	Internal                     // a fault of the server; details are logged, not sent
-	Unavailable                  // a dependency is down or saturated; retry later
-	Timeout                      // the request outlived its deadline
+	Unknown              Kind = iota // the error reports no kind
+	BadRequest                       // malformed or unacceptable input
+	Validation                       // well-formed input that fails validation, per field
+	Unauthorized                     // no or invalid credentials
+	Forbidden                        // valid credentials without the right
+	NotFound                         // the resource does not exist
+	MethodNotAllowed                 // the resource does not support the method
+	Conflict                         // conflicts with the current state (unique key, …)
+	PayloadTooLarge                  // the request body is too large
+	UnsupportedMediaType             // the request body's media type is not accepted
+	RateLimited                      // too many requests; RetryAfter says when to retry
+	ClientClosedRequest              // the client gave up before the answer was ready
+	Internal                         // a fault of the server; details are logged, not sent
+	Unavailable                      // a dependency is down or saturated; retry later
+	Timeout                          // the request outlived its deadline
 	numKinds
+)
+
+// The earlier names of kinds, kept for one release.
+const (
+	// Deprecated: use Unauthorized.
+	Unauthenticated = Unauthorized
+	// Deprecated: use Forbidden.
+	PermissionDenied = Forbidden
+	// Deprecated: use PayloadTooLarge.
+	TooLarge = PayloadTooLarge
+	// Deprecated: use UnsupportedMediaType.
+	UnsupportedMedia = UnsupportedMediaType
+	// Deprecated: use ClientClosedRequest.
+	Canceled = ClientClosedRequest
 )
 
 // The stable codes of the kinds. Clients branch on them; they never change.
@@ -81,14 +98,19 @@ const (
 	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	CodeRateLimited          = "RATE_LIMITED"
-	CodeClientClosed         = "CLIENT_CLOSED_REQUEST"
+	CodeClientClosedRequest  = "CLIENT_CLOSED_REQUEST"
 	CodeInternal             = "INTERNAL_ERROR"
 	CodeUnavailable          = "UNAVAILABLE"
 	CodeTimeout              = "TIMEOUT"
 )
 
+// CodeClientClosed is the earlier name of CodeClientClosedRequest.
+//
+// Deprecated: use CodeClientClosedRequest.
+const CodeClientClosed = CodeClientClosedRequest
+
 // StatusClientClosedRequest is the non-standard status (nginx's) of
-// Canceled: the client went away, so nobody reads the answer, and it is not
+// ClientClosedRequest: the client went away, so nobody reads the answer, and it is not
 // a server fault.
 const StatusClientClosedRequest = 499
 
@@ -108,9 +130,9 @@ func (k Kind) info() info {
 		return info{CodeBadRequest, 400, "bad request"}
 	case Validation:
 		return info{CodeValidation, 400, "request validation failed"}
-	case Unauthenticated:
+	case Unauthorized:
 		return info{CodeUnauthorized, 401, "authentication required"}
-	case PermissionDenied:
+	case Forbidden:
 		return info{CodeForbidden, 403, "permission denied"}
 	case NotFound:
 		return info{CodeNotFound, 404, "resource not found"}
@@ -118,14 +140,14 @@ func (k Kind) info() info {
 		return info{CodeMethodNotAllowed, 405, "method not allowed"}
 	case Conflict:
 		return info{CodeConflict, 409, "conflict with the current state of the resource"}
-	case TooLarge:
+	case PayloadTooLarge:
 		return info{CodePayloadTooLarge, 413, "request body too large"}
-	case UnsupportedMedia:
+	case UnsupportedMediaType:
 		return info{CodeUnsupportedMediaType, 415, "unsupported media type"}
 	case RateLimited:
 		return info{CodeRateLimited, 429, "too many requests"}
-	case Canceled:
-		return info{CodeClientClosed, StatusClientClosedRequest, "client closed the request"}
+	case ClientClosedRequest:
+		return info{CodeClientClosedRequest, StatusClientClosedRequest, "client closed the request"}
 	case Internal:
 		return info{CodeInternal, 500, "an unexpected error occurred"}
 	case Unavailable:

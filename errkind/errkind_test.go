@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,24 +21,24 @@ import (
 const wireTable = `
 BadRequest BAD_REQUEST 400
 Validation VALIDATION_ERROR 400
-Unauthenticated UNAUTHORIZED 401
-PermissionDenied FORBIDDEN 403
+Unauthorized UNAUTHORIZED 401
+Forbidden FORBIDDEN 403
 NotFound NOT_FOUND 404
 MethodNotAllowed METHOD_NOT_ALLOWED 405
 Conflict CONFLICT 409
-TooLarge PAYLOAD_TOO_LARGE 413
-UnsupportedMedia UNSUPPORTED_MEDIA_TYPE 415
+PayloadTooLarge PAYLOAD_TOO_LARGE 413
+UnsupportedMediaType UNSUPPORTED_MEDIA_TYPE 415
 RateLimited RATE_LIMITED 429
-Canceled CLIENT_CLOSED_REQUEST 499
+ClientClosedRequest CLIENT_CLOSED_REQUEST 499
 Internal INTERNAL_ERROR 500
 Unavailable UNAVAILABLE 503
 Timeout TIMEOUT 504
 `
 
 func TestKindTable(t *testing.T) {
-	kinds := []errkind.Kind{errkind.BadRequest, errkind.Validation, errkind.Unauthenticated,
-		errkind.PermissionDenied, errkind.NotFound, errkind.MethodNotAllowed, errkind.Conflict,
-		errkind.TooLarge, errkind.UnsupportedMedia, errkind.RateLimited, errkind.Canceled,
+	kinds := []errkind.Kind{errkind.BadRequest, errkind.Validation, errkind.Unauthorized,
+		errkind.Forbidden, errkind.NotFound, errkind.MethodNotAllowed, errkind.Conflict,
+		errkind.PayloadTooLarge, errkind.UnsupportedMediaType, errkind.RateLimited, errkind.ClientClosedRequest,
 		errkind.Internal, errkind.Unavailable, errkind.Timeout}
 	lines := strings.Fields(wireTable)
 	require.Len(t, lines, 3*len(kinds), "one line per kind")
@@ -130,11 +131,11 @@ func TestOf(t *testing.T) {
 		{"nil", nil, errkind.Unknown},
 		{"plain", errors.New("boom"), errkind.Internal},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), errkind.Timeout},
-		{"canceled", fmt.Errorf("query: %w", context.Canceled), errkind.Canceled},
+		{"canceled", fmt.Errorf("query: %w", context.Canceled), errkind.ClientClosedRequest},
 		{"reported beats context", errkind.New(errkind.Unavailable, "").Wrap(context.DeadlineExceeded), errkind.Unavailable},
 		{"application status", &appError{}, errkind.Unknown},
 		{"status 302 reports nothing", redirect{}, errkind.Internal},
-		{"kind", fmt.Errorf("x: %w", errkind.New(errkind.PermissionDenied, "")), errkind.PermissionDenied},
+		{"kind", fmt.Errorf("x: %w", errkind.New(errkind.Forbidden, "")), errkind.Forbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +153,56 @@ func TestError(t *testing.T) {
 	custom := &errkind.Error{Kind: errkind.Conflict, Code: "EMAIL_TAKEN", Message: "email taken"}
 	assert.Equal(t, "EMAIL_TAKEN: email taken", custom.Error())
 	assert.Nil(t, custom.Unwrap())
+}
+
+// TestErrorFields: each field of Error falls back to the kind's row of the
+// table, the kind to the code and then to the status.
+func TestErrorFields(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     *errkind.Error
+		kind    errkind.Kind
+		status  int
+		code    string
+		message string
+		text    string
+	}{
+		{"zero", &errkind.Error{}, errkind.Unknown, 0, "", "", "Kind(0): "},
+		{"kind only", &errkind.Error{Kind: errkind.NotFound}, errkind.NotFound, 404, "NOT_FOUND", "resource not found", "NOT_FOUND: resource not found"},
+		{"code only", &errkind.Error{Code: errkind.CodeConflict}, errkind.Conflict, 409, "CONFLICT", "conflict with the current state of the resource", "CONFLICT: conflict with the current state of the resource"},
+		{"status only", &errkind.Error{Status: 404}, errkind.NotFound, 404, "NOT_FOUND", "resource not found", "NOT_FOUND: resource not found"},
+		{"own code and status", &errkind.Error{Status: 422, Code: "INSUFFICIENT_FUNDS", Message: "insufficient funds"}, errkind.Unknown, 422, "INSUFFICIENT_FUNDS", "insufficient funds", "INSUFFICIENT_FUNDS: insufficient funds"},
+		{"status beats the kind's", &errkind.Error{Kind: errkind.BadRequest, Status: 422}, errkind.BadRequest, 422, "BAD_REQUEST", "bad request", "BAD_REQUEST: bad request"},
+		{"internal message stays in the log", errkind.New(errkind.Internal, "disk full"), errkind.Internal, 500, "INTERNAL_ERROR", "an unexpected error occurred", "INTERNAL_ERROR: disk full"},
+		{"own code keeps the kind's message", &errkind.Error{Kind: errkind.Conflict, Code: "EMAIL_TAKEN"}, errkind.Conflict, 409, "EMAIL_TAKEN", "conflict with the current state of the resource", "EMAIL_TAKEN: conflict with the current state of the resource"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.kind, tt.err.ErrorKind(), "kind")
+			assert.Equal(t, tt.status, tt.err.HTTPStatus(), "status")
+			assert.Equal(t, tt.code, tt.err.ErrorCode(), "code")
+			assert.Equal(t, tt.message, tt.err.PublicMessage(), "public message")
+			assert.Equal(t, tt.text, tt.err.Error(), "text for logs")
+		})
+	}
+}
+
+func TestErrorIsWithDetail(t *testing.T) {
+	errFunds := &errkind.Error{Status: 422, Code: "INSUFFICIENT_FUNDS", Message: "insufficient funds"}
+	wrapped := errFunds.Wrap(errors.New("balance 3 < 5"))
+	assert.ErrorIs(t, fmt.Errorf("transfer: %w", wrapped), errFunds, "a copy matches its original by code and status")
+	assert.NotErrorIs(t, wrapped, &errkind.Error{Status: 422, Code: "OTHER"}, "another code does not match")
+	assert.NotErrorIs(t, wrapped, &errkind.Error{Status: 409, Code: "INSUFFICIENT_FUNDS"}, "another status does not match")
+
+	base := errkind.New(errkind.NotFound, "user not found")
+	more := base.WithDetail("id", "7")
+	assert.Equal(t, map[string]any{"id": "7"}, more.Details, "detail added")
+	assert.Nil(t, base.Details, "the original is untouched")
+	assert.ErrorIs(t, more, base, "and still matches it")
+
+	h := http.Header{"Allow": {"GET"}}
+	e := &errkind.Error{Kind: errkind.MethodNotAllowed, Header: h}
+	assert.Equal(t, "GET", http.Header(e.Header).Get("Allow"), "an http.Header is assigned as it is")
 }
 
 func TestRetryAfterSeconds(t *testing.T) {

@@ -41,8 +41,9 @@ type RetryAfterer interface {
 
 // HTTPStatuser is implemented by an error of the HTTP layer that needs a
 // status the table of kinds does not give (422 for an application's own
-// code). The data layer never implements it. An error with HTTPStatus and
-// no ErrorKind reports the kind FromHTTPStatus gives, possibly Unknown.
+// code), and by Error, whose Status field says it. The data layer never
+// sets a status. An error with HTTPStatus and no ErrorKind reports the
+// kind FromHTTPStatus gives, possibly Unknown.
 type HTTPStatuser interface {
 	HTTPStatus() int
 }
@@ -137,8 +138,8 @@ func reporter(err error) error {
 }
 
 // Of returns the kind err reports (see Inspect). An error that reports
-// nothing is Timeout when it wraps context.DeadlineExceeded, Canceled when
-// it wraps context.Canceled, and Internal otherwise. Of(nil) is Unknown,
+// nothing is Timeout when it wraps context.DeadlineExceeded,
+// ClientClosedRequest when it wraps context.Canceled, and Internal otherwise. Of(nil) is Unknown,
 // and so is an error that reports only a status outside the table.
 func Of(err error) Kind {
 	if err == nil {
@@ -153,7 +154,7 @@ func Of(err error) Kind {
 	case errors.Is(err, context.DeadlineExceeded):
 		return Timeout
 	case errors.Is(err, context.Canceled):
-		return Canceled
+		return ClientClosedRequest
 	}
 	return Internal
 }

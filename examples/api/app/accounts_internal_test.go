@@ -82,7 +82,7 @@ func TestAccountServiceInMemory(t *testing.T) {
 	}{
 		{"owner", ada, from.ID, 100, errkind.Unknown},
 		{"admin", admin, from.ID, 50, errkind.Unknown},
-		{"someone else", bob, from.ID, 1, errkind.PermissionDenied},
+		{"someone else", bob, from.ID, 1, errkind.Forbidden},
 		{"zero", ada, from.ID, 0, errkind.Validation},
 		{"too much", ada, from.ID, MaxDeposit + 1, errkind.Validation},
 		{"missing account", ada, "nope", 1, errkind.NotFound},

@@ -11,14 +11,14 @@ import (
 // Errors the services return; handlers pass them to the envelope as is.
 // They report their kind through package errkind (a service never speaks
 // HTTP); only the service's own code, INSUFFICIENT_FUNDS, needs a status
-// outside errkind's table and so is an envelope.Error. Per-field problems
+// outside errkind's table and so is built with envelope.New. Per-field problems
 // are envelope.FieldErrors. Match them with errors.Is.
 var (
 	// ErrForbidden: the caller is authenticated but may not do this.
-	ErrForbidden error = errkind.New(errkind.PermissionDenied, "you may not access this resource")
+	ErrForbidden error = errkind.New(errkind.Forbidden, "you may not access this resource")
 	// ErrInvalidCredentials: unknown email or wrong password, one message
 	// for both.
-	ErrInvalidCredentials error = errkind.New(errkind.Unauthenticated, "invalid email or password")
+	ErrInvalidCredentials error = errkind.New(errkind.Unauthorized, "invalid email or password")
 	// ErrEmailTaken: the email is registered already (case-insensitive).
 	// With Config.QuietRegister the client is never told (see Register).
 	ErrEmailTaken error = errkind.New(errkind.Conflict, "email already registered")

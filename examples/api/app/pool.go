@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/errkind"
 )
 
 // ApplicationName is the application_name the service's PostgreSQL
@@ -38,7 +39,7 @@ func withApplicationName(dsn, name string) string {
 type poolGate struct {
 	slots chan struct{}
 	wait  time.Duration
-	busy  *envelope.Error // the answer past wait; never modified
+	busy  *errkind.Error // the answer past wait; never modified
 }
 
 func newPoolGate(n int, wait time.Duration) *poolGate {
