@@ -33,7 +33,7 @@
 // application/at+jwt in any letter case. The signature is checked before
 // any claim, so a forged token is always ErrInvalidToken, never
 // ErrExpired. Every failure is an *Error that reports
-// errkind.Unauthenticated (401). Claims are plain Go values: the registered
+// errkind.Unauthorized (401). Claims are plain Go values: the registered
 // claims, client_id, scope, auth_time, acr, amr, email, roles and groups.
 //
 // # Keys
@@ -110,7 +110,9 @@
 // token type and result or rejection reason (MetricVerifications), refresh
 // outcomes (MetricRefreshes) and refresh-token reuse (MetricReuseDetected),
 // which is also a Warn record on Options.Logger with the subject and a
-// hash of the family. Counting a verification allocates nothing. A Hasher
-// counts its Verify calls (MetricPasswordVerifications), rehash-on-login
-// apart from plain matches, on Hasher.MeterProvider.
+// hash of the family. A Verifier of another issuer counts its
+// verifications on VerifierOptions.MeterProvider. Counting a verification
+// allocates nothing. A Hasher counts its Verify calls
+// (MetricPasswordVerifications), rehash-on-login apart from plain matches,
+// on Hasher.MeterProvider.
 package auth

@@ -14,7 +14,8 @@ import (
 	"github.com/svckit/svckit/internal/telemetry"
 )
 
-// Metric names of Tokens, on the meter "github.com/svckit/svckit/auth".
+// Metric names of Tokens and Verifier, on the meter
+// "github.com/svckit/svckit/auth".
 // Attributes are small enumerations; never a subject, an email or a token.
 const (
 	// MetricIssued counts token pairs issued, by AttrReason: "login"
@@ -39,11 +40,12 @@ const (
 	AttrReason    = "reason"
 )
 
-// tokenMetrics are the instruments of one Tokens.
+// tokenMetrics are the instruments of one Tokens; its embedded Verifier
+// counts the access-token verifications.
 type tokenMetrics struct {
 	issuedLogin, issuedRefresh telemetry.Add
-	verify                     [2][verifyResults]telemetry.Add // [accessToken or refreshToken][verifyResult]
-	refresh                    map[string]telemetry.Add        // result
+	verifyRefresh              [verifyResults]telemetry.Add
+	refresh                    map[string]telemetry.Add // result
 	reuse                      telemetry.Add
 	log                        *slog.Logger
 }
@@ -51,7 +53,6 @@ type tokenMetrics struct {
 func newTokenMetrics(mp metric.MeterProvider, log *slog.Logger) *tokenMetrics {
 	m := telemetry.Meter(mp, "auth")
 	issued := telemetry.Counter(m, MetricIssued, "{pair}", "Token pairs issued by reason.")
-	verif := telemetry.Counter(m, MetricVerifications, "{token}", "Token verifications by type and result.")
 	refr := telemetry.Counter(m, MetricRefreshes, "{refresh}", "Refresh calls by result.")
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -61,12 +62,8 @@ func newTokenMetrics(mp metric.MeterProvider, log *slog.Logger) *tokenMetrics {
 		issuedRefresh: telemetry.NewAdd(issued, attribute.String(AttrReason, "refresh")),
 		refresh:       map[string]telemetry.Add{},
 		reuse:         telemetry.NewAdd(telemetry.Counter(m, MetricReuseDetected, "{token}", "Used refresh tokens presented again.")),
+		verifyRefresh: newVerifyCounts(mp, "refresh"),
 		log:           log,
-	}
-	for typ, name := range [2]string{accessToken: "access", refreshToken: "refresh"} {
-		for res := range verifyResults {
-			tm.verify[typ][res] = telemetry.NewAdd(verif, attribute.String(AttrTokenType, name), attribute.String(AttrResult, verifyResultName(res)))
-		}
 	}
 	for _, res := range []string{"ok", "reused", "revoked", "unknown_user", "rejected", "error"} {
 		tm.refresh[res] = telemetry.NewAdd(refr, attribute.String(AttrResult, res))
@@ -74,11 +71,16 @@ func newTokenMetrics(mp metric.MeterProvider, log *slog.Logger) *tokenMetrics {
 	return tm
 }
 
-// Token types of tokenMetrics.verify.
-const (
-	accessToken = iota
-	refreshToken
-)
+// newVerifyCounts returns the MetricVerifications counters of one token
+// type ("access", "refresh"), one per verifyResult.
+func newVerifyCounts(mp metric.MeterProvider, tokenType string) [verifyResults]telemetry.Add {
+	c := telemetry.Counter(telemetry.Meter(mp, "auth"), MetricVerifications, "{token}", "Token verifications by type and result.")
+	var counts [verifyResults]telemetry.Add
+	for res := range verifyResults {
+		counts[res] = telemetry.NewAdd(c, attribute.String(AttrTokenType, tokenType), attribute.String(AttrResult, verifyResultName(res)))
+	}
+	return counts
+}
 
 // Outcomes of a verification, as verifyResult returns them; their names
 // are the values of AttrResult in MetricVerifications.
@@ -93,11 +95,6 @@ const (
 
 func verifyResultName(i int) string {
 	return [verifyResults]string{"ok", "expired", "bad_signature", "invalid", "wrong_type"}[i]
-}
-
-// verified counts a verification of a token of type typ.
-func (m *tokenMetrics) verified(ctx context.Context, typ int, err error) {
-	m.verify[typ][verifyResult(err)].Inc(ctx)
 }
 
 // verifyResult returns the index in verifyResults of a verification's

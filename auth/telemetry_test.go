@@ -80,6 +80,28 @@ func TestTokensTelemetry(t *testing.T) {
 	assert.NotContains(t, logs.String(), rc.Family, "the family id itself is not logged")
 }
 
+// TestVerifierTelemetry: a Verifier of another issuer's tokens counts its
+// verifications on its own MeterProvider, as the one a Tokens embeds does.
+func TestVerifierTelemetry(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	ctx := context.Background()
+	f := newFixture(t, hsKey(t, "k1"), nil)
+	p, err := f.Issue(ctx, auth.User{ID: "alice"})
+	require.NoError(t, err, "issue")
+	v, err := auth.NewVerifier(f.keys, auth.VerifierOptions{Issuer: issuer, Audience: audience, Now: f.clock.Now, MeterProvider: sdk.Meters})
+	require.NoError(t, err, "NewVerifier")
+	_, err = v.VerifyAccess(ctx, p.AccessToken)
+	require.NoError(t, err, "verify")
+	_, err = v.VerifyAccess(ctx, p.AccessToken)
+	require.NoError(t, err, "verify again, from the cache")
+	_, err = v.VerifyAccess(ctx, p.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrWrongTokenType, "wrong type")
+	assert.Equal(t, map[string]int64{
+		"svckit.auth.tokens.verifications{result=ok,token_type=access}":         2,
+		"svckit.auth.tokens.verifications{result=wrong_type,token_type=access}": 1,
+	}, sdk.Sums(t), "every verification counted, cache hits too")
+}
+
 // TestVerifyAccessTelemetryAllocs: counting a verification allocates
 // nothing, with or without a provider.
 func TestVerifyAccessTelemetryAllocs(t *testing.T) {

@@ -89,16 +89,19 @@ type Pair struct {
 	RefreshExpiresAt time.Time
 }
 
-// Tokens issues, verifies, refreshes and revokes access/refresh token pairs.
+// Tokens issues, refreshes and revokes access/refresh token pairs. The
+// Verifier it embeds verifies the access tokens it issues (VerifyAccess,
+// and Check for a request), with the rules of Options.
 //
 // Build it with NewTokens; the zero value is not usable. A Tokens is safe
 // for concurrent use; it holds no resources of its own (close the Store's
 // database yourself).
 type Tokens struct {
+	*Verifier // verifies the access tokens this Tokens issues
+
 	opts          Options
 	m             *tokenMetrics
 	keys          KeySource
-	access        *Verifier
 	refreshParser *jwt.Parser
 }
 
@@ -147,11 +150,12 @@ func NewTokens(opts Options) (*Tokens, error) {
 	}
 	keys := keySetAt{opts.Keys, opts.Now}
 	access, err := NewVerifier(keys, VerifierOptions{Issuer: opts.Issuer, Audience: opts.Audience,
-		Algorithms: opts.Algorithms, Leeway: opts.Leeway, Now: opts.Now, CacheSize: opts.VerifyCacheSize})
+		Algorithms: opts.Algorithms, Leeway: opts.Leeway, Now: opts.Now, CacheSize: opts.VerifyCacheSize,
+		MeterProvider: opts.MeterProvider})
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{opts: opts, m: newTokenMetrics(opts.MeterProvider, opts.Logger), keys: keys, access: access,
+	return &Tokens{Verifier: access, opts: opts, m: newTokenMetrics(opts.MeterProvider, opts.Logger), keys: keys,
 		refreshParser: newParser(opts.Algorithms, opts.Issuer, opts.RefreshAudience, opts.Leeway, opts.Now)}, nil
 }
 
@@ -191,21 +195,12 @@ func (t *Tokens) Issue(ctx context.Context, u User) (Pair, error) {
 	return t.pair(u, now, refresh, rec.ExpiresAt)
 }
 
-// VerifyAccess verifies an access token and returns its claims. Errors are
-// ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
-// rendering 401. See Verifier for what is refused.
-func (t *Tokens) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
-	c, err := t.access.VerifyAccess(ctx, token)
-	t.m.verified(ctx, accessToken, err)
-	return c, err
-}
-
 // VerifyRefresh verifies a refresh token's signature and claims, without
 // consulting the store. Errors are as for VerifyAccess.
 func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaims, error) {
 	var w refreshWire
 	_, err := verifyToken(ctx, t.refreshParser, t.keys, token, []string{RefreshTokenType}, &w)
-	t.m.verified(ctx, refreshToken, err)
+	t.m.verifyRefresh[verifyResult(err)].Inc(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -214,15 +209,6 @@ func (t *Tokens) VerifyRefresh(ctx context.Context, token string) (*RefreshClaim
 	}
 	c := w.claims()
 	return &c, nil
-}
-
-// Check extracts the bearer token of r and verifies it as an access token.
-func (t *Tokens) Check(r *http.Request) (*Claims, error) {
-	tok, err := BearerToken(r)
-	if err != nil {
-		return nil, err
-	}
-	return t.VerifyAccess(r.Context(), tok)
 }
 
 // RotateKey makes next the active signing key; the previous one keeps

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/svckit/svckit/internal/telemetry"
 )
 
 // KeySource finds the verification key that a token's "kid" names. KeySet
@@ -44,10 +47,15 @@ type VerifierOptions struct {
 	// its time window and its key hold (see the package documentation).
 	// Zero means DefaultVerifyCacheSize; negative turns the cache off.
 	CacheSize int
+	// MeterProvider receives MetricVerifications (token_type "access").
+	// Nil means otel's global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Verifier verifies access tokens against keys from a KeySource: signature
-// first, then the claims. It refuses a token longer than MaxTokenLen, one
+// first, then the claims. It is auth's one verifier: NewVerifier builds one
+// for another issuer's tokens, and a Tokens embeds the one that verifies
+// its own. It refuses a token longer than MaxTokenLen, one
 // whose algorithm is not pinned or not its key's, one with a "crit" header
 // (RFC 7515 §4.1.11: no extension is understood), a "typ" not in Types,
 // a date claim that is not a JSON number, no "exp", a wrong "iss" or
@@ -58,6 +66,8 @@ type VerifierOptions struct {
 // names the key that verified it, is accepted without being parsed again.
 // Nothing else is skipped, so nothing is accepted that would not be.
 //
+// Every verification is counted in MetricVerifications, cache hits too.
+//
 // Build it with NewVerifier; the zero value is not usable. A Verifier is
 // safe for concurrent use and holds no resources that need closing.
 type Verifier struct {
@@ -67,6 +77,7 @@ type Verifier struct {
 	now    func() time.Time
 	leeway time.Duration
 	cache  *verifyCache // nil: off
+	counts [verifyResults]telemetry.Add
 }
 
 // NewVerifier returns a Verifier of the tokens signed by keys.
@@ -93,7 +104,8 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	leeway := min(max(opts.Leeway, 0), MaxLeeway)
 	return &Verifier{keys: keys, types: slices.Clone(types), now: opts.Now, leeway: leeway,
 		parser: newParser(algs, opts.Issuer, opts.Audience, leeway, opts.Now),
-		cache:  newVerifyCache(opts.CacheSize)}, nil
+		cache:  newVerifyCache(opts.CacheSize),
+		counts: newVerifyCounts(opts.MeterProvider, "access")}, nil
 }
 
 // checkAlgorithms returns a copy of algs, all supported ones when empty.
@@ -122,8 +134,15 @@ func newParser(algs []string, iss, aud string, leeway time.Duration, now func() 
 }
 
 // VerifyAccess verifies an access token and returns its claims. Errors are
-// ErrInvalidToken, ErrExpired or ErrWrongTokenType, all rendering 401.
+// ErrInvalidToken, ErrExpired or ErrWrongTokenType (a refresh token), all
+// rendering 401.
 func (v *Verifier) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verifyAccess(ctx, token)
+	v.counts[verifyResult(err)].Inc(ctx)
+	return c, err
+}
+
+func (v *Verifier) verifyAccess(ctx context.Context, token string) (*Claims, error) {
 	if v.cache != nil {
 		if e, ok := v.cache.get(token, v.now()); ok {
 			if k, err := v.keys.VerificationKey(ctx, e.kid); err == nil && k == e.key {
