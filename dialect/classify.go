@@ -44,10 +44,12 @@ const (
 	// ConnectionLost: the connection could not be made or broke, or the
 	// server is shutting down or starting (driver.ErrBadConn, *net.OpError,
 	// an error whose SafeToRetry method reports true, as pgx's "conn
-	// closed" does; PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL 1053, 1927,
-	// 2006, 2013, 4031 and go-sql-driver's ErrInvalidConn). io.ErrUnexpectedEOF is not
-	// one: a truncated JSON body says it too, and no supported driver
-	// reports a lost connection with it alone.
+	// closed" does; any pgx *pgconn.ConnectError, whatever it wraps, such
+	// as the io.ErrUnexpectedEOF of a server or proxy that accepts then
+	// closes; PostgreSQL 08xxx, 57P01, 57P02, 57P03; MySQL 1053, 1927,
+	// 2006, 2013, 4031 and go-sql-driver's ErrInvalidConn; SQLite 14
+	// SQLITE_CANTOPEN, a file that cannot be opened). io.ErrUnexpectedEOF
+	// alone is not one: a truncated JSON body says it too.
 	ConnectionLost
 	// TooManyConnections: the server has no connection slot left
 	// (PostgreSQL 53300; MySQL 1040, 1203, 1226).
@@ -170,7 +172,9 @@ func Classify(err error) Class {
 	var retry interface{ SafeToRetry() bool }
 	switch {
 	case errors.Is(err, driver.ErrBadConn),
-		errors.As(err, &op), isMySQLInvalidConn(err):
+		errors.As(err, &op), isMySQLInvalidConn(err), isPgxConnectError(err):
+		// Any failure to connect: the server is down, refused us, or
+		// accepted then closed (a load balancer in front of a dead one).
 		return ConnectionLost
 	case errors.As(err, &retry) && retry.SafeToRetry():
 		// pgx: the request never reached the server, as on a connection
@@ -223,6 +227,8 @@ func classifySQLite(code int) Class {
 	switch code & 0xff {
 	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
 		return LockTimeout
+	case 14: // SQLITE_CANTOPEN: the file (or its directory) cannot be opened
+		return ConnectionLost
 	}
 	return Other
 }
@@ -255,20 +261,15 @@ func classifyMySQL(n uint16) Class {
 }
 
 // mysqlNumber returns the Number field of the first go-sql-driver
-// *mysql.MySQLError in err's chain. This is the package's only use of
-// reflection; see the package documentation for why.
+// *mysql.MySQLError in err's chain.
 func mysqlNumber(err error) (uint16, bool) {
 	var n uint16
 	found := inChain(err, func(e error) bool {
-		v := reflect.ValueOf(e)
-		if v.Kind() != reflect.Pointer || v.IsNil() {
+		v, ok := driverError(e, "github.com/go-sql-driver/mysql", "MySQLError")
+		if !ok {
 			return false
 		}
-		t := v.Type().Elem()
-		if t.Kind() != reflect.Struct || t.Name() != "MySQLError" || t.PkgPath() != "github.com/go-sql-driver/mysql" {
-			return false
-		}
-		f := v.Elem().FieldByName("Number")
+		f := v.FieldByName("Number")
 		if !f.IsValid() || f.Kind() != reflect.Uint16 {
 			return false
 		}
@@ -276,6 +277,32 @@ func mysqlNumber(err error) (uint16, bool) {
 		return true
 	})
 	return n, found
+}
+
+// isPgxConnectError reports whether err's chain holds pgx's
+// *pgconn.ConnectError: a connection that could not be made, whatever the
+// cause it wraps (a refusal, a reset, the EOF of a server that accepted
+// then closed, a TLS or authentication failure).
+func isPgxConnectError(err error) bool {
+	return inChain(err, func(e error) bool {
+		_, ok := driverError(e, "github.com/jackc/pgx/v5/pgconn", "ConnectError")
+		return ok
+	})
+}
+
+// driverError returns the struct e points to when e is a pointer to the
+// struct type name of the package pkg. This is the package's only use of
+// reflection; see the package documentation for why.
+func driverError(e error, pkg, name string) (reflect.Value, bool) {
+	v := reflect.ValueOf(e)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return reflect.Value{}, false
+	}
+	t := v.Type().Elem()
+	if t.Kind() != reflect.Struct || t.Name() != name || t.PkgPath() != pkg {
+		return reflect.Value{}, false
+	}
+	return v.Elem(), true
 }
 
 // isMySQLInvalidConn reports whether err's chain holds go-sql-driver's

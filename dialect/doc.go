@@ -16,19 +16,25 @@
 //     (modernc.org/sqlite's *sqlite.Error);
 //   - MySQL and MariaDB: the error number of go-sql-driver's
 //     *mysql.MySQLError (see below), and its ErrInvalidConn;
+//   - pgx's *pgconn.ConnectError (see below): any failure to connect;
 //   - any driver: driver.ErrBadConn, *net.OpError (refused, reset, …),
 //     context.DeadlineExceeded and context.Canceled.
 //
 // go-sql-driver exposes a server error's number only as the struct field
 // Number, and its "invalid connection" only as a variable made with
-// errors.New; neither has a method to ask. Reading them without importing
-// the driver takes either its error text or its type's shape. Classify
-// reads the shape, in exactly one function (mysqlNumber): the field Number
-// of a struct type named MySQLError from the package
-// github.com/go-sql-driver/mysql, found with reflection only when the chain
-// holds no SQLSTATE or SQLite code. The exact text of ErrInvalidConn is
-// compared in one place too. The tests run both against the real driver
-// and a real server, so a driver release that changes either fails them.
+// errors.New; pgx says that a connection could not be made only with its
+// type, *pgconn.ConnectError, whose cause may be anything (a server or a
+// load balancer that accepts then closes gives io.ErrUnexpectedEOF, which
+// a truncated request body gives too). None has a method to ask. Reading
+// them without importing the drivers takes either their error text or
+// their types' shape. Classify reads the shape, in exactly one function
+// (driverError): a pointer to a struct type of that name from that
+// package (github.com/go-sql-driver/mysql's MySQLError and its field
+// Number, github.com/jackc/pgx/v5/pgconn's ConnectError), looked at only
+// when the chain holds no SQLSTATE or SQLite code that decides. The exact
+// text of ErrInvalidConn is compared in one place too. The tests run each
+// against the real driver (and a real server, or a proxy that accepts then
+// closes), so a driver release that changes any of them fails them.
 //
 // # The error contract
 //

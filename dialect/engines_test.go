@@ -14,6 +14,7 @@ import (
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/faultproxy"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -274,4 +275,42 @@ func TestMain(m *testing.M) {
 	// Quiet go-sql-driver's own logging of killed connections.
 	_ = mysql.SetLogger(&mysql.NopLogger{})
 	os.Exit(m.Run())
+}
+
+// TestConnectFailureOnEveryDriver (issue 27, broke 3): whatever way a
+// connection cannot be made is ConnectionLost (503 with Retry-After), on
+// each engine's driver: a server (or a proxy or load balancer in front of a
+// dead one) that accepts the connection and closes it at once, which pgx
+// reports as a connect error wrapping io.ErrUnexpectedEOF, and an SQLite
+// file that cannot be opened. It needs no server: the proxy never dials
+// its upstream while it closes what it accepts.
+func TestConnectFailureOnEveryDriver(t *testing.T) {
+	p, err := faultproxy.New("127.0.0.1:1")
+	require.NoError(t, err, "proxy")
+	t.Cleanup(func() { require.NoError(t, p.Close(), "close the proxy") })
+	p.AcceptClose()
+	dir := t.TempDir()
+	tests := []struct {
+		name, driver, dsn string
+	}{
+		{"pgx, accepted then closed", "pgx", "postgres://postgres@" + p.Addr() + "/test?sslmode=disable&connect_timeout=5"},
+		{"pgx with TLS preferred, accepted then closed", "pgx", "postgres://postgres@" + p.Addr() + "/test?sslmode=prefer&connect_timeout=5"},
+		{"mysql, accepted then closed", "mysql", "root@tcp(" + p.Addr() + ")/test?timeout=5s"},
+		{"sqlite, a file that cannot be opened", "sqlite", "file:" + dir + "/missing/dir/app.db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sql.Open(tt.driver, tt.dsn)
+			require.NoError(t, err, "open")
+			defer db.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = db.PingContext(ctx)
+			assertClass(t, dialect.ConnectionLost, err, "a connection that cannot be made")
+			r, ok := errkind.Inspect(dialect.Wrap(err))
+			require.True(t, ok, "a wrapped connect error reports a kind")
+			assert.Equal(t, 503, r.Status, "503")
+			assert.Equal(t, dialect.RetryAfter, r.RetryAfter, "with Retry-After")
+		})
+	}
 }

@@ -8,10 +8,14 @@
 //   - Reset: every open connection is reset (TCP RST), and so is every new
 //     one while the fault lasts;
 //   - Down and Up: the listener closes (connection refused) with every open
-//     connection, then listens again on the same address.
+//     connection, then listens again on the same address;
+//   - AcceptClose: every open connection is closed, and every new one is
+//     accepted and then closed in good order (the client reads EOF), as a
+//     load balancer or proxy in front of a dead server does.
 //
 // It plays the part of Shopify's toxiproxy (its "timeout" toxic with no
-// timeout, "latency", "reset_peer" and a disabled proxy), in process and with
+// timeout, "latency", "reset_peer", a disabled proxy and a "limit_data"
+// of zero bytes), in process and with
 // the few faults these tests need. A Proxy owns its goroutines: Close ends
 // them all. Requests counts what clients send, so a test can count a
 // client's round trips.
@@ -19,6 +23,7 @@ package faultproxy
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -37,9 +42,11 @@ type Proxy struct {
 	mu      sync.Mutex
 	ln      net.Listener // nil while down
 	links   map[*link]struct{}
-	hole    chan struct{} // non-nil while black-holed; closed by Clear
+	closing map[net.Conn]struct{} // connections AcceptClose is closing
+	hole    chan struct{}         // non-nil while black-holed; closed by Clear
 	latency time.Duration
 	reset   bool
+	shutNew bool // AcceptClose
 	closed  bool
 }
 
@@ -50,7 +57,7 @@ func New(upstream string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{upstream: upstream, addr: ln.Addr().String(), links: map[*link]struct{}{}}
+	p := &Proxy{upstream: upstream, addr: ln.Addr().String(), links: map[*link]struct{}{}, closing: map[net.Conn]struct{}{}}
 	p.serve(ln)
 	return p, nil
 }
@@ -97,6 +104,21 @@ func (p *Proxy) Reset() {
 	}
 }
 
+// AcceptClose closes every open connection and, until Clear, accepts
+// every new one and closes it at once without a byte, in good order: the
+// client reads EOF (io.ErrUnexpectedEOF in a driver's handshake), not a
+// reset. This is what a client sees through a load balancer or a proxy
+// whose server is dead, or from a server that dies during start-up.
+func (p *Proxy) AcceptClose() {
+	p.mu.Lock()
+	p.shutNew = true
+	links := p.takeLinks()
+	p.mu.Unlock()
+	for _, l := range links {
+		l.close(false)
+	}
+}
+
 // Down closes the listener (new connections are refused) and every open
 // connection.
 func (p *Proxy) Down() {
@@ -104,12 +126,19 @@ func (p *Proxy) Down() {
 	ln := p.ln
 	p.ln = nil
 	links := p.takeLinks()
+	closing := make([]net.Conn, 0, len(p.closing))
+	for c := range p.closing {
+		closing = append(closing, c)
+	}
 	p.mu.Unlock()
 	if ln != nil {
 		_ = ln.Close()
 	}
 	for _, l := range links {
 		l.close(false)
+	}
+	for _, c := range closing {
+		_ = c.Close() // its goroutine ends and forgets it
 	}
 }
 
@@ -133,8 +162,8 @@ func (p *Proxy) Up() error {
 }
 
 // Clear ends every fault: the black hole lets what it held through,
-// latency is zero, new connections are no longer reset, and a proxy that
-// is down listens again.
+// latency is zero, new connections are no longer reset or closed, and a
+// proxy that is down listens again.
 func (p *Proxy) Clear() error {
 	p.mu.Lock()
 	if p.hole != nil {
@@ -143,6 +172,7 @@ func (p *Proxy) Clear() error {
 	}
 	p.latency = 0
 	p.reset = false
+	p.shutNew = false
 	p.mu.Unlock()
 	return p.Up()
 }
@@ -198,10 +228,18 @@ func (p *Proxy) serveLocked(ln net.Listener) {
 // Down did not find it among the open links.
 func (p *Proxy) accept(ln net.Listener, c net.Conn) {
 	p.mu.Lock()
-	reset, closed := p.reset, p.closed
+	reset, closed, shut := p.reset, p.closed, p.shutNew
+	if shut && !reset && !closed {
+		p.closing[c] = struct{}{}
+		p.wg.Add(1)
+	}
 	p.mu.Unlock()
 	if reset || closed {
 		rst(c)
+		return
+	}
+	if shut {
+		go p.shut(c)
 		return
 	}
 	up, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
@@ -223,6 +261,30 @@ func (p *Proxy) accept(ln net.Listener, c net.Conn) {
 	go l.pump(up, c, true)
 	go l.pump(c, up, false)
 }
+
+// shut closes c in good order for AcceptClose: FIN first, then it reads
+// what the client sends until the client closes (or closeWait passes), so
+// that closing never finds unread data, which would send a reset instead.
+func (p *Proxy) shut(c net.Conn) {
+	defer p.wg.Done()
+	defer func() {
+		_ = c.Close()
+		p.mu.Lock()
+		delete(p.closing, c)
+		p.mu.Unlock()
+	}()
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(closeWait))
+	_, _ = io.Copy(io.Discard, tc)
+}
+
+// closeWait bounds how long AcceptClose waits for a client to close a
+// connection it has already closed on its side.
+const closeWait = 5 * time.Second
 
 // state returns what a chunk must go through now.
 func (p *Proxy) state() (hole chan struct{}, latency time.Duration) {

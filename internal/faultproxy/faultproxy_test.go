@@ -186,3 +186,41 @@ func TestProxy_closeEndsEverything(t *testing.T) {
 	require.NoError(t, p.Close(), "Close with a held chunk and an open link")
 	assert.ErrorIs(t, p.Up(), faultproxy.ErrClosed, "Up after Close")
 }
+
+func TestProxy_acceptClose(t *testing.T) {
+	p := newProxy(t)
+	old := dial(t, p)
+	_, _, err := old.roundTrip("one", time.Second)
+	require.NoError(t, err, "before the fault")
+	p.AcceptClose()
+	_, _, err = old.roundTrip("two", time.Second)
+	assert.Error(t, err, "the open connection is closed")
+
+	for i := range 3 {
+		c := dial(t, p) // accepted: connect succeeds
+		_, _, err := c.roundTrip("hello", time.Second)
+		assert.ErrorIs(t, err, io.EOF, "connection %d: accepted, then closed in good order (EOF, not a reset)", i)
+	}
+
+	require.NoError(t, p.Clear(), "Clear")
+	c := dial(t, p)
+	got, _, err := c.roundTrip("back", time.Second)
+	require.NoError(t, err, "new connections are forwarded after Clear")
+	assert.Equal(t, "back\n", got, "echoed")
+}
+
+// TestProxy_closeEndsAcceptClose: Close ends the goroutines of connections
+// AcceptClose is closing, even when their clients never close them.
+func TestProxy_closeEndsAcceptClose(t *testing.T) {
+	p, err := faultproxy.New(echo(t))
+	require.NoError(t, err, "New")
+	p.AcceptClose()
+	c := dial(t, p)
+	_, _ = io.WriteString(c.c, "never closed by the client\n")
+	_ = c.c.SetReadDeadline(time.Now().Add(time.Second))
+	_, err = c.r.ReadString('\n')
+	require.ErrorIs(t, err, io.EOF, "the proxy has closed its side")
+	began := time.Now()
+	require.NoError(t, p.Close(), "Close")
+	assert.Less(t, time.Since(began), 4*time.Second, "Close ends the wait for the client to close (5 s) at once")
+}

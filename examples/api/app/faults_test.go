@@ -302,7 +302,7 @@ func proxyOf(target string) func(e *faultEnv) *faultproxy.Proxy {
 	}
 }
 
-// proxyFaults are the four proxy faults for target ("redis" or
+// proxyFaults are the five proxy faults for target ("redis" or
 // "postgres").
 func proxyFaults(target string, bound func(string, time.Duration) time.Duration) []faultCase {
 	p := proxyOf(target)
@@ -312,6 +312,7 @@ func proxyFaults(target string, bound func(string, time.Duration) time.Duration)
 		{name: target + " latency +200ms", inject: func(_ *testing.T, e *faultEnv) { p(e).Latency(200 * time.Millisecond) }, clear: clear, p99: bound},
 		{name: target + " connection reset", inject: func(_ *testing.T, e *faultEnv) { p(e).Reset() }, clear: clear, p99: bound},
 		{name: target + " down then up", inject: func(_ *testing.T, e *faultEnv) { p(e).Down() }, clear: clear, p99: bound},
+		{name: target + " accept then close", inject: func(_ *testing.T, e *faultEnv) { p(e).AcceptClose() }, clear: clear, p99: bound},
 	}
 }
 
@@ -387,10 +388,10 @@ func TestFaults(t *testing.T) {
 	for i := range cases {
 		cases[i].pending = pendingFaults[cases[i].name]
 		switch cases[i].name {
-		case "redis black hole", "redis connection reset", "redis down then up":
+		case "redis black hole", "redis connection reset", "redis down then up", "redis accept then close":
 			// Redis is optional: the service is ready, and says it is degraded.
 			cases[i].readyStatus, cases[i].readyBody = http.StatusOK, "degraded"
-		case "postgres black hole", "postgres down then up":
+		case "postgres black hole", "postgres down then up", "postgres accept then close":
 			cases[i].readyStatus = http.StatusServiceUnavailable
 		}
 	}
