@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -60,10 +59,11 @@ func tracesWanted(getenv func(string) string) bool {
 	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-// newTelemetry builds the providers. The OTLP exporter reads the rest of
-// its configuration (headers, timeout, TLS, OTEL_TRACES_SAMPLER for the
-// provider) from the process environment itself; it speaks OTLP over
-// HTTP/protobuf, the default port 4318.
+// newTelemetry builds the providers. The OTLP exporter (built in with
+// -tags otlp, see newSpanExporter) reads the rest of its configuration
+// (headers, timeout, TLS, OTEL_TRACES_SAMPLER for the provider) from the
+// process environment itself; it speaks OTLP over HTTP/protobuf, the
+// default port 4318.
 func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, error) {
 	res, err := resource.Merge(resource.Default(),
 		resource.NewSchemaless(attribute.String("service.name", ServiceName)))
@@ -85,7 +85,7 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 		metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	}
 	if tracesWanted(getenv) {
-		spans, err := otlptracehttp.New(ctx)
+		spans, err := newSpanExporter(ctx)
 		if err != nil {
 			_ = t.meters.Shutdown(ctx)
 			return nil, fmt.Errorf("app: OTLP trace exporter: %w", err)
