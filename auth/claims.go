@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -71,11 +72,16 @@ func (c *Claims) HasScope(scopes ...string) bool {
 // MarshalJSON encodes the claims set as a JWT payload.
 func (c Claims) MarshalJSON() ([]byte, error) { return marshalJSON(c.wire()) }
 
-// UnmarshalJSON decodes a JWT payload; a date that is not a JSON number is
-// an error.
+// UnmarshalJSON decodes a JWT payload as VerifyAccess does: a date that
+// is not a JSON number is an error, and so is a claim named twice, a name
+// that differs from a claim's only by letter case ("ROLES"), and a string
+// with NUL or invalid UTF-8 (see Verifier).
 func (c *Claims) UnmarshalJSON(b []byte) error {
 	var w accessWire
 	if err := unmarshalJSON(b, &w); err != nil {
+		return err
+	}
+	if err := strictClaims(b, reflect.TypeFor[accessWire]()); err != nil {
 		return err
 	}
 	*c = w.claims()
@@ -100,11 +106,14 @@ type RefreshClaims struct {
 // MarshalJSON encodes the claims set as a JWT payload.
 func (c RefreshClaims) MarshalJSON() ([]byte, error) { return marshalJSON(c.wire()) }
 
-// UnmarshalJSON decodes a JWT payload; a date that is not a JSON number is
-// an error.
+// UnmarshalJSON decodes a JWT payload under the rules of
+// Claims.UnmarshalJSON.
 func (c *RefreshClaims) UnmarshalJSON(b []byte) error {
 	var w refreshWire
 	if err := unmarshalJSON(b, &w); err != nil {
+		return err
+	}
+	if err := strictClaims(b, reflect.TypeFor[refreshWire]()); err != nil {
 		return err
 	}
 	*c = w.claims()

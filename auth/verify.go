@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -59,7 +60,13 @@ type VerifierOptions struct {
 // whose algorithm is not pinned or not its key's, one with a "crit" header
 // (RFC 7515 §4.1.11: no extension is understood), a "typ" not in Types,
 // a date claim that is not a JSON number, no "exp", a wrong "iss" or
-// "aud", or no "sub".
+// "aud", or no "sub". It refuses too the JSON another parser could read
+// differently, as envelope refuses it in a request body: a claim or header
+// parameter named twice, a claim name that differs from one of Claims'
+// only by letter case ("ROLES" beside or instead of "roles"), a name
+// repeated in any object of the claims set, and a string with NUL or
+// invalid UTF-8. Claim names the package does not know are not otherwise
+// checked.
 //
 // A Verifier remembers the tokens that verified (VerifierOptions.CacheSize):
 // the same token string, while its nbf/exp window holds and its kid still
@@ -205,6 +212,9 @@ func verifyToken(ctx context.Context, p *jwt.Parser, keys KeySource, token strin
 			// RFC 7515 §4.1.11: no extension is understood here, and an
 			// empty or registered-name list is malformed anyway.
 			return nil, errors.New("crit header parameter not understood")
+		}
+		if err := strictToken(token, reflect.TypeOf(claims)); err != nil {
+			return nil, err
 		}
 		kid, _ := tok.Header["kid"].(string)
 		if kid == "" {

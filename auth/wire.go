@@ -2,13 +2,21 @@ package auth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/svckit/svckit/internal/strictjson"
 )
 
 // The wire form of the claims sets: what encoding/json reads from and
@@ -156,3 +164,52 @@ func (w *refreshWire) claims() RefreshClaims {
 func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }
 
 func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// strictClaims refuses a claims set b (JSON that encoding/json accepted)
+// that another parser could read differently: a claim named twice (RFC
+// 7519 §4 lets a parser refuse it; encoding/json keeps the last), a name
+// that differs from a claim of t only by letter case (encoding/json would
+// fill the claim from it: "ROLES" for "roles"), a name repeated in any
+// object inside, and a string with NUL or invalid UTF-8 (encoding/json
+// would replace the latter with U+FFFD). It is the rule envelope applies
+// to request bodies, from the same code (internal/strictjson). Names the
+// package does not know are left alone, letter case included.
+func strictClaims(b []byte, t reflect.Type) error {
+	if err := strictjson.Check(b, t); err != nil {
+		return fmt.Errorf("auth: claims set refused: %w", err)
+	}
+	return nil
+}
+
+// strictToken applies strictClaims to the payload of token, decoded into
+// claims of type t, and refuses a JOSE header that names a parameter twice
+// (RFC 7515 §4: "alg" or "kid" twice would be read differently by another
+// parser) or holds a string with NUL or invalid UTF-8. golang-jwt decodes
+// the header into a map, so letter case is not folded there and no case
+// rule applies. It runs once golang-jwt has decoded both segments, which
+// are therefore valid base64url and JSON.
+func strictToken(token string, t reflect.Type) error {
+	header, rest, _ := strings.Cut(token, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	enc := base64.RawURLEncoding
+	bp := segments.Get().(*[]byte)
+	defer segments.Put(bp)
+	buf := slices.Grow((*bp)[:0], enc.DecodedLen(len(header))+enc.DecodedLen(len(payload)))
+	*bp = buf
+	n, err := enc.Decode(buf[:cap(buf)], []byte(header))
+	if err != nil {
+		return err
+	}
+	if err := strictjson.Check(buf[:n], nil); err != nil {
+		return fmt.Errorf("auth: header refused: %w", err)
+	}
+	m, err := enc.Decode(buf[n:cap(buf)], []byte(payload))
+	if err != nil {
+		return err
+	}
+	return strictClaims(buf[n:n+m], t)
+}
+
+// segments recycles the scratch strictToken decodes a token into, at most
+// MaxTokenLen bytes; a cache, invisible to callers.
+var segments = sync.Pool{New: func() any { return new([]byte) }}

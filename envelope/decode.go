@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/strictjson"
 )
 
 // DefaultMaxBytes is the request body limit of Decode: 1 MiB.
@@ -99,8 +100,8 @@ func DecodeWithOptions[T any](r *http.Request, opts DecodeOptions) (T, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return zero, BadRequest("request body must hold a single JSON value").WithDetail("offset", end)
 	}
-	if err := checkJSON(data[:end], reflect.TypeFor[T]()); err != nil {
-		return zero, err
+	if err := strictjson.Check(data[:end], reflect.TypeFor[T]()); err != nil {
+		return zero, strictError(err)
 	}
 	if isNil(&v) {
 		return zero, BadRequest("request body must not be null")
@@ -348,4 +349,24 @@ func (f FieldErrors) ErrorDetails() map[string]any {
 		d[k] = v
 	}
 	return d
+}
+
+// strictError renders what strictjson refuses in a body as 400 BAD_REQUEST,
+// naming the member and the offset in its details.
+func strictError(err *strictjson.Error) *Error {
+	var e *Error
+	switch err.Reason {
+	case strictjson.Duplicate:
+		e = BadRequest("request body repeats a field")
+	case strictjson.CaseVariant:
+		e = BadRequest("request body has a field whose name differs from a known field only by letter case")
+	case strictjson.NUL:
+		e = BadRequest("request body has a string with a NUL character")
+	default:
+		e = BadRequest("request body has a string with invalid UTF-8")
+	}
+	if err.HasField {
+		e = e.WithDetail("field", err.Field)
+	}
+	return e.WithDetail("offset", err.Offset)
 }

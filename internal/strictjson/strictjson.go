@@ -1,32 +1,104 @@
-package envelope
+// Package strictjson refuses the JSON that encoding/json accepts silently:
+// a member name repeated in one object (encoding/json keeps the last), a
+// name that matches a struct field only when letter case is ignored
+// (encoding/json folds case), a string holding NUL (U+0000), and a string
+// that is not valid UTF-8, raw or as an unpaired \u surrogate escape
+// (encoding/json replaces it with U+FFFD). These are the semantics of
+// encoding/json/v2 for names and strings.
+//
+// Call Check after encoding/json has accepted the text:
+//
+//	if err := json.Unmarshal(data, &v); err != nil { ... }
+//	if err := strictjson.Check(data, reflect.TypeFor[T]()); err != nil { ... }
+//
+// Two readers of one document must not see two different documents: a
+// request body that envelope decodes, a token's claims that auth verifies
+// for another issuer. Both run this one check, so they refuse the same
+// things. It imports no HTTP code: envelope renders its errors as 400,
+// auth as an invalid token.
+package strictjson
 
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/svckit/svckit/errkind"
 )
 
-// checkJSON walks data, one JSON value that encoding/json has already
-// accepted, beside the type t it was decoded into, and refuses what
-// encoding/json lets through silently: a member name repeated in one object
-// (encoding/json keeps the last), a name that matches a struct field only
-// when letter case is ignored (encoding/json folds case), a string holding
-// NUL (U+0000), and a string that is not valid UTF-8, raw or as an unpaired
-// \u surrogate escape (encoding/json replaces it with U+FFFD). These are the
-// semantics of encoding/json/v2 for names and strings.
+// Reason is the rule a document breaks.
+type Reason uint8
+
+// The rules of Check.
+const (
+	// Duplicate: a member name is repeated in one object.
+	Duplicate Reason = iota + 1
+	// CaseVariant: a member name differs from a field of the target
+	// struct only by letter case.
+	CaseVariant
+	// NUL: a string holds U+0000.
+	NUL
+	// InvalidUTF8: a string is not valid UTF-8, raw or as an unpaired
+	// surrogate escape.
+	InvalidUTF8
+)
+
+// String returns the reason in words: "a repeated member name", "a member
+// name that differs from a field only by letter case", "a string with a
+// NUL character" or "a string with invalid UTF-8".
+func (r Reason) String() string {
+	switch r {
+	case Duplicate:
+		return "a repeated member name"
+	case CaseVariant:
+		return "a member name that differs from a field only by letter case"
+	case NUL:
+		return "a string with a NUL character"
+	case InvalidUTF8:
+		return "a string with invalid UTF-8"
+	}
+	return "reason " + strconv.Itoa(int(r))
+}
+
+// Error is what Check refuses, and where.
+type Error struct {
+	Reason Reason
+	// Field is the member name: the repeated or case-variant name, or
+	// for a string the member holding it (a string in an array is held
+	// by the array's member). HasField is false for a string outside
+	// every object.
+	Field    string
+	HasField bool
+	// Offset is the byte offset of the name or string in the document.
+	Offset int64
+}
+
+// Error returns "json: " and the reason, the member and the offset.
+func (e *Error) Error() string {
+	msg := "json: " + e.Reason.String()
+	if e.HasField {
+		msg += " (member " + strconv.Quote(e.Field) + ")"
+	}
+	return msg + " at offset " + strconv.FormatInt(e.Offset, 10)
+}
+
+// Check walks data, one JSON value that encoding/json has already
+// accepted, beside the type t it was decoded into (nil when no member
+// names are checked against a type), and returns the first thing it
+// refuses, or nil. Letter case is checked only against the fields of a
+// struct type; a type that decodes itself (json.Unmarshaler,
+// encoding.TextUnmarshaler) has its member names left to it, its
+// strings checked still.
 //
-// It is a second linear pass over the body without reflection on values,
+// It is a second linear pass over the text without reflection on values,
 // so it costs a fraction of the decoding itself.
-func checkJSON(data []byte, t reflect.Type) *errkind.Error {
-	s := strictScanner{data: data}
+func Check(data []byte, t reflect.Type) *Error {
+	s := scanner{data: data}
 	return s.value(t, nil)
 }
 
-type strictScanner struct {
+type scanner struct {
 	data []byte
 	i    int
 }
@@ -35,7 +107,7 @@ type strictScanner struct {
 // kept in a map instead of a list, so a body of many members stays linear.
 const manyMembers = 16
 
-func (s *strictScanner) ws() {
+func (s *scanner) ws() {
 	i, data := s.i, s.data
 	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
 		i++
@@ -46,7 +118,7 @@ func (s *strictScanner) ws() {
 // value checks the value at s.i, decoded into t (nil when the names inside
 // are not checked against a type). field names the member holding it (nil
 // at the top), for error details only.
-func (s *strictScanner) value(t reflect.Type, field []byte) *errkind.Error {
+func (s *scanner) value(t reflect.Type, field []byte) *Error {
 	s.ws()
 	if s.i >= len(s.data) {
 		return nil
@@ -70,8 +142,8 @@ func (s *strictScanner) value(t reflect.Type, field []byte) *errkind.Error {
 	return nil
 }
 
-func (s *strictScanner) object(t reflect.Type, field []byte) *errkind.Error {
-	info := strictInfoOf(t)
+func (s *scanner) object(t reflect.Type, field []byte) *Error {
+	info := typeInfoOf(t)
 	var (
 		buf  [manyMembers][]byte // names of a small object, on the stack
 		list = buf[:0]
@@ -119,8 +191,7 @@ func (s *strictScanner) object(t reflect.Type, field []byte) *errkind.Error {
 		case reflect.Struct:
 			ft, exact, folded := info.lookup(name)
 			if folded && !exact {
-				return BadRequest("request body has a field whose name differs from a known field only by letter case").
-					WithDetail("field", string(name)).WithDetail("offset", start)
+				return &Error{Reason: CaseVariant, Field: string(name), HasField: true, Offset: start}
 			}
 			vt = ft
 		case reflect.Map:
@@ -134,13 +205,13 @@ func (s *strictScanner) object(t reflect.Type, field []byte) *errkind.Error {
 	}
 }
 
-func duplicateName(name string, offset int64) *errkind.Error {
-	return BadRequest("request body repeats a field").WithDetail("field", name).WithDetail("offset", offset)
+func duplicateName(name string, offset int64) *Error {
+	return &Error{Reason: Duplicate, Field: name, HasField: true, Offset: offset}
 }
 
-func (s *strictScanner) array(t reflect.Type, field []byte) *errkind.Error {
+func (s *scanner) array(t reflect.Type, field []byte) *Error {
 	var et reflect.Type
-	if info := strictInfoOf(t); info.kind == reflect.Slice || info.kind == reflect.Array {
+	if info := typeInfoOf(t); info.kind == reflect.Slice || info.kind == reflect.Array {
 		et = info.elem
 	}
 	s.i++ // [
@@ -163,7 +234,7 @@ func (s *strictScanner) array(t reflect.Type, field []byte) *errkind.Error {
 // str checks the string at s.i and moves past it. With keep it returns
 // the decoded text (member names), a slice of the body when the string has
 // no escapes; otherwise nil.
-func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
+func (s *scanner) str(field []byte, keep bool) ([]byte, *Error) {
 	start := s.i
 	s.i++ // "
 	plain := true
@@ -199,20 +270,20 @@ func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
 			s.i += 6
 			switch {
 			case r == 0:
-				return nil, badString("a NUL character", field, start)
+				return nil, badString(NUL, field, start)
 			case utf16.IsSurrogate(r):
 				if r >= 0xdc00 || s.i+6 > len(s.data) || s.data[s.i] != '\\' || s.data[s.i+1] != 'u' {
-					return nil, badString("invalid UTF-8", field, start)
+					return nil, badString(InvalidUTF8, field, start)
 				}
 				if r2 := hex4(s.data[s.i+2 : s.i+6]); r2 < 0xdc00 || r2 > 0xdfff {
-					return nil, badString("invalid UTF-8", field, start)
+					return nil, badString(InvalidUTF8, field, start)
 				}
 				s.i += 6
 			}
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(s.data[s.i:])
 			if r == utf8.RuneError && size == 1 {
-				return nil, badString("invalid UTF-8", field, start)
+				return nil, badString(InvalidUTF8, field, start)
 			}
 			s.i += size
 		default:
@@ -222,12 +293,8 @@ func (s *strictScanner) str(field []byte, keep bool) ([]byte, *Error) {
 	return nil, nil
 }
 
-func badString(what string, field []byte, offset int) *errkind.Error {
-	e := BadRequest("request body has a string with "+what).WithDetail("offset", int64(offset))
-	if field != nil {
-		e = e.WithDetail("field", string(field))
-	}
-	return e
+func badString(r Reason, field []byte, offset int) *Error {
+	return &Error{Reason: r, Field: string(field), HasField: field != nil, Offset: int64(offset)}
 }
 
 func hex4(b []byte) rune {

@@ -1,4 +1,4 @@
-package envelope
+package strictjson
 
 import (
 	"encoding"
@@ -9,11 +9,11 @@ import (
 	"sync"
 )
 
-// strictInfo is what checkJSON needs of one target type, worked out once
+// typeInfo is what Check needs of one target type, worked out once
 // per type, as encoding/json caches its own field lists: asking reflect
 // for the fields and tags of a struct at every member took about a sixth
 // of BenchmarkDecode/svckit in benchmarks/.
-type strictInfo struct {
+type typeInfo struct {
 	// kind is the kind of the type once pointers are stripped: Struct,
 	// Map, Slice or Array, whose contents are checked against it, or
 	// Invalid when the names inside are not checked (a type that decodes
@@ -24,40 +24,40 @@ type strictInfo struct {
 	// fields are a struct's fields as encoding/json names them, depth
 	// first through embedded structs, in the order encoding/json looks
 	// for a member name.
-	fields []strictField
+	fields []structField
 }
 
-type strictField struct {
+type structField struct {
 	name  string
 	ascii bool // name is all ASCII
 	typ   reflect.Type
 }
 
-// strictInfos caches strictInfo by reflect.Type. Like encoding/json's own
+// typeInfos caches typeInfo by reflect.Type. Like encoding/json's own
 // field cache it is invisible to callers and bounded by the program's
 // types.
-var strictInfos sync.Map // reflect.Type → *strictInfo
+var typeInfos sync.Map // reflect.Type → *typeInfo
 
-var unchecked = &strictInfo{}
+var unchecked = &typeInfo{}
 
-func strictInfoOf(t reflect.Type) *strictInfo {
+func typeInfoOf(t reflect.Type) *typeInfo {
 	if t == nil {
 		return unchecked
 	}
-	if info, ok := strictInfos.Load(t); ok {
-		return info.(*strictInfo)
+	if info, ok := typeInfos.Load(t); ok {
+		return info.(*typeInfo)
 	}
 	info := unchecked
 	if e := elem(t); e != nil {
 		switch e.Kind() {
 		case reflect.Struct:
-			info = &strictInfo{kind: reflect.Struct, fields: appendFields(nil, e, []reflect.Type{e})}
+			info = &typeInfo{kind: reflect.Struct, fields: appendFields(nil, e, []reflect.Type{e})}
 		case reflect.Map, reflect.Slice, reflect.Array:
-			info = &strictInfo{kind: e.Kind(), elem: e.Elem()}
+			info = &typeInfo{kind: e.Kind(), elem: e.Elem()}
 		}
 	}
-	actual, _ := strictInfos.LoadOrStore(t, info)
-	return actual.(*strictInfo)
+	actual, _ := typeInfos.LoadOrStore(t, info)
+	return actual.(*typeInfo)
 }
 
 // elem strips pointers from t and returns nil for types that decode
@@ -82,7 +82,7 @@ func elem(t reflect.Type) reflect.Type {
 // fields of an untagged embedded struct (or pointer to one) in its place.
 // path holds the embedded structs being walked, so a struct that embeds
 // itself is walked once.
-func appendFields(fields []strictField, t reflect.Type, path []reflect.Type) []strictField {
+func appendFields(fields []structField, t reflect.Type, path []reflect.Type) []structField {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -109,7 +109,7 @@ func appendFields(fields []strictField, t reflect.Type, path []reflect.Type) []s
 		if tagName != "" {
 			name = tagName
 		}
-		fields = append(fields, strictField{name: name, ascii: isASCII(name), typ: f.Type})
+		fields = append(fields, structField{name: name, ascii: isASCII(name), typ: f.Type})
 	}
 	return fields
 }
@@ -118,7 +118,7 @@ func appendFields(fields []strictField, t reflect.Type, path []reflect.Type) []s
 // reports a field of exactly that name, and ft is its type; folded reports
 // a field whose name matches only when case is folded, as encoding/json
 // also accepts (ft is then the first such field's type).
-func (info *strictInfo) lookup(name []byte) (ft reflect.Type, exact, folded bool) {
+func (info *typeInfo) lookup(name []byte) (ft reflect.Type, exact, folded bool) {
 	nameASCII := isASCII(name)
 	for i := range info.fields {
 		f := &info.fields[i]

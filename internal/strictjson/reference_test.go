@@ -1,4 +1,4 @@
-package envelope
+package strictjson
 
 import (
 	"bytes"
@@ -8,34 +8,36 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/svckit/svckit/errkind"
 )
 
-// strictVerdict is what checkJSON decides about a body, as a client sees
-// it: "" for accepted, else the message and the details.
+// strictVerdict is what Check decides about a document: the zero value
+// for accepted, else the reason, the member and the offset.
 type strictVerdict struct {
-	message string
-	field   any // nil when the details name no field
-	offset  any
+	reason Reason
+	field  any // nil when no member holds the string
+	offset any
 }
 
-func verdictOf(e *errkind.Error) strictVerdict {
+func verdictOf(e *Error) strictVerdict {
 	if e == nil {
 		return strictVerdict{}
 	}
-	return strictVerdict{message: e.Message, field: e.Details["field"], offset: e.Details["offset"]}
+	v := strictVerdict{reason: e.Reason, offset: e.Offset}
+	if e.HasField {
+		v.field = e.Field
+	}
+	return v
 }
 
 // strictReference is an independent statement of the names and strings
-// checkJSON refuses (without a target type, so without the letter-case
+// Check refuses (without a target type, so without the letter-case
 // rule, which FuzzStrictLookup covers), built on encoding/json's Token API
 // instead of a scanner of its own: the names of each object in a set, and
 // every string compared raw with what encoding/json decodes it to (a NUL,
 // invalid UTF-8 in the raw bytes, or a U+FFFD that neither the raw text
 // nor a \uFFFD escape accounts for, which is an unpaired surrogate
 // escape). data is one JSON value encoding/json accepts. When one string
-// has a NUL and invalid UTF-8, either message is right; nulAndInvalid
+// has a NUL and invalid UTF-8, either reason is right; nulAndInvalid
 // reports it.
 func strictReference(data []byte) (v strictVerdict, nulAndInvalid bool) {
 	type frame struct {
@@ -91,11 +93,11 @@ func strictReference(data []byte) (v strictVerdict, nulAndInvalid bool) {
 			nul := strings.ContainsRune(tok, 0)
 			invalid := !utf8.Valid(raw) || strings.Count(tok, "\uFFFD") > bytes.Count(raw, []byte("\uFFFD"))+escapedFFFD(raw)
 			if nul || invalid {
-				what := "a NUL character"
+				reason := NUL
 				if invalid && !nul {
-					what = "invalid UTF-8"
+					reason = InvalidUTF8
 				}
-				v := strictVerdict{message: "request body has a string with " + what, offset: start}
+				v := strictVerdict{reason: reason, offset: start}
 				if field != nil {
 					v.field = *field
 				}
@@ -103,7 +105,7 @@ func strictReference(data []byte) (v strictVerdict, nulAndInvalid bool) {
 			}
 			if isKey {
 				if top.names[tok] {
-					return strictVerdict{message: "request body repeats a field", field: tok, offset: start}, false
+					return strictVerdict{reason: Duplicate, field: tok, offset: start}, false
 				}
 				top.names[tok] = true
 				top.key, top.wantKey = tok, false
@@ -138,19 +140,19 @@ func TestStrictReference(t *testing.T) {
 		"\"\xff\\u0000\"", `{"a\u0000":1}`, `[[],{},"",{"":1,"":2}]`,
 	} {
 		want, either := strictReference([]byte(body))
-		got := verdictOf(checkJSON([]byte(body), nil))
+		got := verdictOf(Check([]byte(body), nil))
 		if either {
-			got.message, want.message = "", ""
+			got.reason, want.reason = 0, 0
 		}
 		if got != want {
-			t.Errorf("%s: checkJSON %+v, reference %+v", body, got, want)
+			t.Errorf("%s: Check %+v, reference %+v", body, got, want)
 		}
 	}
 }
 
-// FuzzCheckJSON holds checkJSON, the hand-written scanner, to
+// FuzzCheck holds Check, the hand-written scanner, to
 // strictReference for every body encoding/json accepts.
-func FuzzCheckJSON(f *testing.F) {
+func FuzzCheck(f *testing.F) {
 	for _, s := range []string{`{"a":1,"a":2}`, `{"note":"\ud83d\ude00"}`, `["\u0000"]`, "{\"n\":\"\xc3(\"}",
 		`{"a":{"b":[1,{"c":"\udc00"}]}}`, `"\\u0000\ufffd"`} {
 		f.Add(s)
@@ -161,12 +163,12 @@ func FuzzCheckJSON(f *testing.F) {
 			return
 		}
 		want, either := strictReference(data)
-		got := verdictOf(checkJSON(data, nil))
+		got := verdictOf(Check(data, nil))
 		if either {
-			got.message, want.message = "", ""
+			got.reason, want.reason = 0, 0
 		}
 		if got != want {
-			t.Fatalf("%q: checkJSON %+v, reference %+v", body, got, want)
+			t.Fatalf("%q: Check %+v, reference %+v", body, got, want)
 		}
 	})
 }
