@@ -383,6 +383,19 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 				require.ErrorAs(t, err, &fe, "a *FieldError")
 				assert.Equal(t, tc.badField, fe.Field, "the error names the field")
 				assert.Equal(t, "null not allowed", fe.Reason, "and says why")
+				rec := httptest.NewRecorder()
+				require.NoError(t, envelope.WriteError(rec, httptest.NewRequest(http.MethodPatch, "/v1/members/x", nil), err), "rendered")
+				var body struct {
+					Error struct {
+						Code    string         `json:"code"`
+						Message string         `json:"message"`
+						Details map[string]any `json:"details"`
+					} `json:"error"`
+				}
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), "an envelope")
+				assert.Equal(t, fmt.Sprintf("field %q: null not allowed", tc.badField), body.Error.Message, "the client's message names the field")
+				assert.Equal(t, map[string]any{"field": tc.badField, "reason": "null not allowed"}, body.Error.Details,
+					"the details name the field, not the repository's internal \"set\"")
 				assert.Equal(t, "Ada", stored.Name, "nothing is written")
 				assert.Equal(t, &nick, stored.Nick, "not even the other fields")
 				return

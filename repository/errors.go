@@ -139,10 +139,22 @@ func (e *FieldError) Is(target error) bool { return target == ErrInvalidField }
 // ErrorKind returns errkind.BadRequest.
 func (e *FieldError) ErrorKind() errkind.Kind { return errkind.BadRequest }
 
-// PublicMessage returns a message safe to show clients.
-func (e *FieldError) PublicMessage() string { return "invalid " + e.Param + " field" }
+// PublicMessage returns a message safe to show clients. For an update
+// ("set", a PATCH body) it names the field and the reason, `field "title":
+// null not allowed`, since "set" is the repository's word, not the
+// client's.
+func (e *FieldError) PublicMessage() string {
+	if e.Param == "set" {
+		return fmt.Sprintf("field %q: %s", e.Field, e.Reason)
+	}
+	return "invalid " + e.Param + " field"
+}
 
-// ErrorDetails returns the parameter, field and reason.
+// ErrorDetails returns the parameter, field and reason; for an update only
+// the field and the reason, as the field is a member of the request body.
 func (e *FieldError) ErrorDetails() map[string]any {
+	if e.Param == "set" {
+		return map[string]any{"field": e.Field, "reason": e.Reason}
+	}
 	return map[string]any{"param": e.Param, "field": e.Field, "reason": e.Reason}
 }
