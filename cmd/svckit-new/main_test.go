@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,4 +91,19 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go %s in the copy:\n%s", strings.Join(args, " "), out)
 	}
+}
+
+// TestREADMEMinimalSize keeps the README's "one file of about N lines" of
+// examples/minimal, which -minimal copies, within a tenth of the file.
+func TestREADMEMinimalSize(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err, "README.md")
+	m := regexp.MustCompile(`examples/minimal\)[^\n]*\n?[^\n]*one file of about (\d+) lines`).FindSubmatch(readme)
+	require.NotNil(t, m, "the README gives the size of examples/minimal")
+	said, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err, "a number of lines")
+	src, err := os.ReadFile("../../examples/minimal/main.go")
+	require.NoError(t, err, "examples/minimal/main.go")
+	lines := bytes.Count(src, []byte("\n"))
+	assert.InDelta(t, lines, said, float64(lines)/10, "the README says about %d lines; main.go has %d", said, lines)
 }

@@ -1,9 +1,10 @@
 // Command minimal is the smallest useful svckit service: one in-memory
-// resource (notes) answered in the envelope (404 and 405 too), with request
-// ids, one log line per request, panic recovery, server timeouts and a
-// graceful shutdown on SIGINT/SIGTERM. It listens on $ADDR (default
-// :8081). Run it with `go run ./examples/minimal` and try
+// resource (notes) answered in the envelope (404 and 405 too), a health
+// check, request ids, one log line per request, panic recovery, server
+// timeouts and a graceful shutdown on SIGINT/SIGTERM. It listens on $ADDR
+// (default :8081). Run it with `go run ./examples/minimal` and try
 //
+//	curl -s localhost:8081/healthz
 //	curl -s -X POST localhost:8081/notes -H 'Content-Type: application/json' -d '{"text":"hi"}'
 //	curl -s localhost:8081/notes/1
 package main
@@ -95,6 +96,10 @@ func newHandler(logger *slog.Logger) http.Handler {
 	mux.Handle("POST /notes", envelope.HandleResult(s.create))
 	mux.Handle("GET /notes/{id}", envelope.Handle(s.get))
 	mux.Handle("GET /notes", envelope.Handle(s.list))
+	// For a load balancer or an orchestrator: the process answers.
+	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (map[string]string, error) {
+		return map[string]string{"status": "ok"}, nil
+	}))
 	return withMiddleware(logger, envelope.Routes(mux)) // 404 and 405 as envelopes
 }
 

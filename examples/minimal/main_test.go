@@ -46,6 +46,7 @@ func TestNotes(t *testing.T) {
 		status                   int
 		code, data               string
 	}{
+		{"health", "GET", "/healthz", "", 200, "", `{"status":"ok"}`},
 		{"create", "POST", "/notes", `{"text":"first"}`, 201, "", `{"id":1,"text":"first"}`},
 		{"create another", "POST", "/notes", `{"text":"second"}`, 201, "", `{"id":2,"text":"second"}`},
 		{"get", "GET", "/notes/1", "", 200, "", `{"id":1,"text":"first"}`},
