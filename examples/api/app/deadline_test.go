@@ -45,18 +45,28 @@ func (l *logBuffer) lines() []map[string]any {
 	return out
 }
 
-// accessLog returns the access log lines (JSON) for path.
-func (l *logBuffer) accessLog(path string) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// accessLog returns the access log lines (JSON, message "http request",
+// the middleware.Logger's) of method and path.
+func (l *logBuffer) accessLog(method, path string) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["path"] == path && m["status"] != nil {
+	for _, m := range l.lines() {
+		if m["msg"] == "http request" && m["method"] == method && m["path"] == path {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// waitBackends waits until count backends of the service (application_name
+// appName) match the condition cond on pg_stat_activity: a synchronisation
+// point on the database's own state.
+func waitBackends(t *testing.T, admin *sql.DB, appName, cond string, count int, what string) {
+	t.Helper()
+	var n int
+	require.Eventually(t, func() bool {
+		err := admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND "+cond, appName).Scan(&n)
+		return err == nil && n == count
+	}, 10*time.Second, 5*time.Millisecond, "%s: %d backends where %s, want %d", what, n, cond, count)
 }
 
 // TestDeadline_rowLockHeldElsewhere: another client holds a row lock for
@@ -117,7 +127,8 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 	for range 2 {
 		go func() { results <- transfer() }()
 	}
-	time.Sleep(100 * time.Millisecond) // both transfers hold the two slots
+	// Both transfers hold the two slots once both wait on the row lock.
+	waitBackends(t, db.DB, appName, "wait_event_type = 'Lock'", 2, "both transfers wait on the lock")
 	began := time.Now()
 	busy := call(s.Client, s.URL, "GET", "/v1/users/me", token, nil)
 	waited := time.Since(began)
@@ -129,10 +140,10 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 		checkTimedOut(<-results)
 	}
 
-	// Transfers keep coming, two at a time, while the lock is held; each
-	// is told 504 at its deadline.
+	// Transfers keep coming, two at a time, for as long as the lock is
+	// held; each is told 504 at its deadline.
 	timedOut := 2
-	for time.Since(locked) < hold-deadline-time.Second {
+	for time.Since(locked) < hold {
 		for range 2 {
 			go func() { results <- transfer() }()
 		}
@@ -141,19 +152,25 @@ func TestDeadline_rowLockHeldElsewhere(t *testing.T) {
 			timedOut++
 		}
 	}
-	lines := logs.accessLog("/v1/transfers")
-	require.NotEmpty(t, lines, "the transfers are in the access log")
+	// Every transfer has its access log line, and each says 504. The line
+	// is written when the handler returns, which may be just after the
+	// client has read the answer: wait for all of them.
+	var lines []map[string]any
+	require.Eventually(t, func() bool {
+		lines = logs.accessLog("POST", "/v1/transfers")
+		return len(lines) >= timedOut
+	}, 5*time.Second, 5*time.Millisecond, "one access log line per transfer")
+	assert.Len(t, lines, timedOut, "one access log line per transfer, no more")
 	for _, l := range lines {
-		if l["msg"] != "request" && l["method"] == "POST" {
-			continue
-		}
 		assert.EqualValues(t, 504, l["status"], "the access log records what the client got: %v", l)
 	}
 
-	time.Sleep(time.Until(locked.Add(hold)))
 	require.NoError(t, holder.Rollback(), "the other client lets go")
 	t.Logf("lock held %v: %d transfers told 504", time.Since(locked).Round(time.Millisecond), timedOut)
-	time.Sleep(300 * time.Millisecond)
+	// Anything a timed-out transfer had left running would take the lock
+	// now and commit: once no backend of the service is inside a
+	// transaction, whatever could commit has.
+	waitBackends(t, db.DB, appName, "xact_start IS NOT NULL", 0, "no transaction of the service is left")
 	var n int
 	require.NoError(t, db.DB.QueryRowContext(ctx, "SELECT count(*) FROM transfers").Scan(&n), "count transfers")
 	assert.Zero(t, n, "nothing a timed-out transfer started commits after the client was told it failed")

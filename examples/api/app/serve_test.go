@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -43,10 +44,16 @@ func serve(t *testing.T, edit func(*app.Config)) *serving {
 // serveWith runs an instance with cfg and app.Run, as main does.
 func serveWith(t *testing.T, cfg app.Config) *serving {
 	t.Helper()
-	a, err := app.New(context.Background(), cfg)
-	require.NoError(t, err, "app.New")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err, "listen")
+	return serveOn(t, cfg, ln)
+}
+
+// serveOn runs an instance with cfg and app.Run on ln.
+func serveOn(t *testing.T, cfg app.Config, ln net.Listener) *serving {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg)
+	require.NoError(t, err, "app.New")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, ln) }()
@@ -67,6 +74,33 @@ func serveWith(t *testing.T, cfg app.Config) *serving {
 		require.NoError(t, a.Close(), "app.Close")
 	})
 	return s
+}
+
+// readCounter is a listener whose connections count the bytes the server
+// reads from them, so a test can wait until the server has read what it
+// sent: a synchronisation point, where a sleep would only guess.
+type readCounter struct {
+	net.Listener
+	read atomic.Int64
+}
+
+func (l *readCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	l *readCounter
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.read.Add(int64(n))
+	return n, err
 }
 
 // fresh sends one request on a connection of its own.
@@ -93,27 +127,29 @@ func fresh(t *testing.T, method, url string, body io.Reader) (*http.Response, []
 // returns nil.
 func TestServe_drain(t *testing.T) {
 	const delay = 1500 * time.Millisecond
-	s := serve(t, func(c *app.Config) { c.HTTP.DrainDelay = delay })
+	cfg := testConfig()
+	cfg.Database = app.Database{Driver: "sqlite", Dialect: "sqlite", DSN: app.SQLiteDSN(t.TempDir() + "/serve.db")}
+	cfg.HTTP.DrainDelay = delay
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err, "listen")
+	ln := &readCounter{Listener: inner}
+	s := serveOn(t, cfg, ln)
 	res, raw := fresh(t, "GET", s.URL+"/readyz", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode, "ready before the signal: %s", raw)
 
-	// A request in flight across the signal: its body is half sent.
-	pr, pw := io.Pipe()
-	inflight := make(chan int, 1)
-	go func() {
-		rq, _ := http.NewRequest("POST", s.URL+"/v1/auth/login", pr)
-		rq.Header.Set("Content-Type", "application/json")
-		res, err := s.Client.Do(rq)
-		if err != nil {
-			inflight <- -1
-			return
-		}
-		res.Body.Close()
-		inflight <- res.StatusCode
-	}()
-	_, err := io.WriteString(pw, `{"email":"nobody@example.com",`)
-	require.NoError(t, err, "half the body is sent")
-	time.Sleep(50 * time.Millisecond) // the request is read by the server
+	// A request in flight across the signal: its body is half sent, and
+	// the server has read all of it that was sent.
+	const half, rest = `{"email":"nobody@example.com",`, `"password":"password-x"}`
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	require.NoError(t, err, "dial")
+	defer c.Close()
+	sent := ln.read.Load() + int64(len(half))
+	head := fmt.Sprintf("POST /v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(half)+len(rest))
+	sent += int64(len(head))
+	_, err = io.WriteString(c, head+half)
+	require.NoError(t, err, "the headers and half the body are sent")
+	require.Eventually(t, func() bool { return ln.read.Load() >= sent }, 5*time.Second, time.Millisecond,
+		"the server reads the headers and the half body")
 
 	signalled := time.Now()
 	s.cancel()
@@ -136,24 +172,47 @@ func TestServe_drain(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode, "a new request is served while draining: %s", raw)
 	assert.True(t, res.Close, "while draining, answers close their connection so clients move elsewhere")
 
-	time.Sleep(delay / 2)
-	_, err = io.WriteString(pw, `"password":"password-x"}`)
+	_, err = io.WriteString(c, rest)
 	require.NoError(t, err, "the rest of the body is sent")
-	require.NoError(t, pw.Close(), "body ends")
-	assert.Equal(t, http.StatusUnauthorized, <-inflight, "the request in flight is answered")
-	res, _ = fresh(t, "GET", s.URL+"/healthz", nil)
-	assert.Equal(t, http.StatusOK, res.StatusCode, "still served late in the drain delay")
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	inflight, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err, "the request in flight is answered")
+	inflight.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, inflight.StatusCode, "the request in flight is served")
+
+	// New requests are served until the listener closes, and it closes
+	// only once the drain delay has passed.
+	tick := time.NewTicker(20 * time.Millisecond) // pacing of the polls, not an ordering
+	defer tick.Stop()
+	served := 0
+	for refused := false; !refused; {
+		tr := &http.Transport{DisableKeepAlives: true}
+		res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(s.URL + "/healthz")
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			refused = true
+		case err != nil:
+			t.Fatalf("healthz during the drain: %v", err)
+		default:
+			res.Body.Close()
+			require.Equal(t, http.StatusOK, res.StatusCode, "served while draining")
+			served++
+		}
+		require.Less(t, time.Since(signalled), delay+5*time.Second, "the listener closes after the drain delay")
+		<-tick.C
+	}
+	closedAfter := time.Since(signalled)
+	t.Logf("%d requests served during the drain; the listener closed %v after the signal", served, closedAfter)
+	assert.Greater(t, served, 1, "new requests are served during the drain")
 
 	select {
 	case err := <-s.done:
 		require.NoError(t, err, "Serve returns nil after a clean shutdown")
 		s.done <- nil // for the cleanup
-	case <-time.After(delay + 5*time.Second):
+	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after the drain delay")
 	}
-	assert.GreaterOrEqual(t, time.Since(signalled), delay, "the listener served for the whole drain delay")
-	_, err = net.DialTimeout("tcp", s.Addr, time.Second)
-	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "after the drain the listener is closed, got %v", err)
+	assert.GreaterOrEqual(t, closedAfter, delay, "the listener served for the whole drain delay")
 }
 
 // rawConn is a keep-alive client connection that sends GET /healthz.
@@ -283,10 +342,10 @@ func TestServe_maxConnAge(t *testing.T) {
 		c.HTTP.IdleTimeout = 10 * time.Second
 		c.HTTP.MaxConnAge = age
 	})
+	began := time.Now() // before the dial: the server's clock starts at its accept, after this
 	rc, err := dialRaw(s.Addr)
 	require.NoError(t, err, "dial")
 	defer rc.c.Close()
-	began := time.Now()
 	served := 0
 	for time.Since(began) < 10*age {
 		status, err := rc.get()
@@ -294,8 +353,7 @@ func TestServe_maxConnAge(t *testing.T) {
 			break
 		}
 		require.Equal(t, http.StatusOK, status, "healthz")
-		served++
-		time.Sleep(20 * time.Millisecond)
+		served++ // the next request follows at once: no gap at all
 	}
 	lived := time.Since(began)
 	t.Logf("the connection served %d requests in %v", served, lived)
