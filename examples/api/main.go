@@ -32,8 +32,36 @@ func run(logger *slog.Logger) error {
 	}
 	cfg.Logger = logger
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGINT and SIGTERM: the first shuts down gracefully (ctx ends), the
+	// second skips the drain delay, the third ends the process at once.
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	skipped := make(chan struct{}) // closed by the second signal
+	done := make(chan struct{})    // closed when run returns
+	defer close(done)
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			switch n {
+			case 1:
+				logger.Info("signal: shutting down (a second signal skips the drain delay)")
+				cancel()
+			case 2:
+				logger.Warn("second signal: skipping the drain delay (a third ends the process at once)")
+				close(skipped)
+			default:
+				logger.Error("third signal: exiting at once")
+				os.Exit(1)
+			}
+		}
+	}()
 
 	a, err := app.New(ctx, cfg)
 	if err != nil {
@@ -47,8 +75,13 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "database", cfg.Database.Dialect, "redis", cfg.RedisURL != "")
-	// After the first signal, a second one ends the process at once.
-	context.AfterFunc(ctx, stop)
+	go func() {
+		select {
+		case <-skipped:
+			a.SkipDrain()
+		case <-done:
+		}
+	}()
 	if err := a.Run(ctx, ln); err != nil {
 		return err
 	}

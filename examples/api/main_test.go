@@ -21,6 +21,73 @@ import (
 // must fail at once while requests are still served for DRAIN_DELAY, then the
 // process must exit 0.
 func TestMain_servesAndShutsDown(t *testing.T) {
+	p := startBinary(t, "DRAIN_DELAY=1s", "ADMIN_EMAIL=root@example.com", "ADMIN_PASSWORD=root-password")
+
+	res, err := http.Get(p.base + "/healthz")
+	require.NoError(t, err, "GET /healthz")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "healthz answers 200")
+	res, err = http.Post(p.base+"/v1/auth/login", "application/json", strings.NewReader(`{"email":"root@example.com","password":"root-password"}`))
+	require.NoError(t, err, "POST login")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the admin from the environment can log in")
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM), "SIGTERM is delivered")
+	// While it drains, readiness fails at once and requests are served.
+	assert.Eventually(t, p.unready, 500*time.Millisecond, 10*time.Millisecond, "readyz answers 503 at once after SIGTERM")
+	res, err = http.Get(p.base + "/healthz")
+	require.NoError(t, err, "GET /healthz while draining")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "requests are served while draining")
+	require.NoError(t, p.cmd.Wait(), "the process exits 0 after SIGTERM")
+	all := p.logs()
+	assert.Contains(t, all, "JWT_SECRET is not set", "a random secret is warned about")
+	assert.Contains(t, all, "msg=stopped", "the shutdown completes")
+}
+
+// TestMain_secondSignalSkipsTheDrain: with an hour of DRAIN_DELAY, a
+// second SIGINT (a second Ctrl-C) ends the drain, and the process stops
+// cleanly, exit 0, long before the hour.
+func TestMain_secondSignalSkipsTheDrain(t *testing.T) {
+	p := startBinary(t, "DRAIN_DELAY=1h")
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt), "the first SIGINT is delivered")
+	require.Eventually(t, p.unready, 5*time.Second, 10*time.Millisecond, "the first SIGINT starts the drain")
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt), "the second SIGINT is delivered")
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "the process exits 0")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the process still drains a minute after the second SIGINT")
+	}
+	all := p.logs()
+	assert.Contains(t, all, "skipping the drain delay", "the second signal is logged")
+	assert.Contains(t, all, "drain delay skipped", "Serve skipped the delay")
+	assert.Contains(t, all, "msg=stopped", "the shutdown completes")
+}
+
+// process is the example's binary, running.
+type process struct {
+	cmd  *exec.Cmd
+	base string        // http://host:port
+	logs func() string // its whole log, once it has exited
+}
+
+// unready reports whether /readyz answers 503.
+func (p *process) unready() bool {
+	res, err := http.Get(p.base + "/readyz")
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusServiceUnavailable
+}
+
+// startBinary builds the binary and starts it on a loopback port with an
+// SQLite file and env, waiting until it logs its address.
+func startBinary(t *testing.T, env ...string) *process {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -30,15 +97,12 @@ func TestMain_servesAndShutsDown(t *testing.T) {
 	require.NoError(t, err, "go build: %s", out)
 
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(),
 		"ADDR=127.0.0.1:0",
 		"DATABASE_URL=sqlite://"+filepath.Join(dir, "api.db"),
 		"REDIS_URL=",
 		"JWT_SECRET=",
-		"ADMIN_EMAIL=root@example.com",
-		"ADMIN_PASSWORD=root-password",
-		"DRAIN_DELAY=1s",
-	)
+	), env...)
 	// An io.Pipe rather than StderrPipe: Wait then waits until every line
 	// was copied, so the log read after Wait is complete.
 	stderr, logw := io.Pipe()
@@ -61,40 +125,12 @@ func TestMain_servesAndShutsDown(t *testing.T) {
 		_, _ = io.Copy(io.Discard, stderr)
 		logs <- all.String()
 	}()
-	var base string
+	p := &process{cmd: cmd, logs: func() string { logw.Close(); return <-logs }}
 	select {
 	case a := <-addr:
-		base = "http://" + a
+		p.base = "http://" + a
 	case <-time.After(60 * time.Second):
 		t.Fatal("the binary did not log its address within 60 s")
 	}
-
-	res, err := http.Get(base + "/healthz")
-	require.NoError(t, err, "GET /healthz")
-	res.Body.Close()
-	assert.Equal(t, http.StatusOK, res.StatusCode, "healthz answers 200")
-	res, err = http.Post(base+"/v1/auth/login", "application/json", strings.NewReader(`{"email":"root@example.com","password":"root-password"}`))
-	require.NoError(t, err, "POST login")
-	res.Body.Close()
-	assert.Equal(t, http.StatusOK, res.StatusCode, "the admin from the environment can log in")
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM), "SIGTERM is delivered")
-	// While it drains, readiness fails at once and requests are served.
-	assert.Eventually(t, func() bool {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusServiceUnavailable
-	}, 500*time.Millisecond, 10*time.Millisecond, "readyz answers 503 at once after SIGTERM")
-	res, err = http.Get(base + "/healthz")
-	require.NoError(t, err, "GET /healthz while draining")
-	res.Body.Close()
-	assert.Equal(t, http.StatusOK, res.StatusCode, "requests are served while draining")
-	require.NoError(t, cmd.Wait(), "the process exits 0 after SIGTERM")
-	logw.Close()
-	all := <-logs
-	assert.Contains(t, all, "JWT_SECRET is not set", "a random secret is warned about")
-	assert.Contains(t, all, "msg=stopped", "the shutdown completes")
+	return p
 }

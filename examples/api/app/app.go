@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	_ "github.com/go-sql-driver/mysql" // registers "mysql"
@@ -56,7 +57,9 @@ type App struct {
 
 	cursorKey []byte
 	gate      *poolGate
-	draining  atomic.Bool // set by Serve once its context is done
+	draining  atomic.Bool   // set by Serve once its context is done
+	skipDrain chan struct{} // closed by SkipDrain
+	skipOnce  sync.Once
 
 	handler http.Handler
 	tel     *telemetry // metrics and traces (telemetry.go)
@@ -66,7 +69,7 @@ type App struct {
 // migrations, makes sure the admin exists and builds the handler. On error
 // it releases what it opened.
 func New(ctx context.Context, cfg Config) (*App, error) {
-	a := &App{cfg: cfg, logger: cfg.Logger, db: cfg.DB, rdb: cfg.Redis}
+	a := &App{cfg: cfg, logger: cfg.Logger, db: cfg.DB, rdb: cfg.Redis, skipDrain: make(chan struct{})}
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}

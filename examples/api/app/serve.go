@@ -16,7 +16,8 @@ import (
 //     off, so a load balancer stops sending new traffic and clients move
 //     their connections elsewhere;
 //  2. for HTTP.DrainDelay the listener keeps serving in-flight and new
-//     requests (the load balancer needs a few probes to notice);
+//     requests (the load balancer needs a few probes to notice), unless
+//     SkipDrain is called (main does on a second signal);
 //  3. the listener closes and requests in flight get HTTP.ShutdownTimeout
 //     to finish.
 //
@@ -51,6 +52,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		t := time.NewTimer(h.DrainDelay)
 		select {
 		case <-t.C:
+		case <-a.skipDrain:
+			t.Stop()
+			a.logger.Info("shutting down: drain delay skipped")
 		case err := <-served:
 			t.Stop()
 			return err
@@ -68,3 +72,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return err
 }
+
+// SkipDrain ends the drain delay of a shutdown that has begun, or skips it
+// for one that has not: the listener closes and requests in flight get
+// HTTP.ShutdownTimeout, as after the delay. main calls it on a second
+// SIGINT or SIGTERM, so that a second Ctrl-C stops a local run at once.
+// It is safe to call more than once and from any goroutine.
+func (a *App) SkipDrain() { a.skipOnce.Do(func() { close(a.skipDrain) }) }
