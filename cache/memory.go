@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/svckit/svckit/internal/keyhash"
 )
 
 // DefaultMaxEntries bounds a Memory store whose options set no bound.
@@ -53,6 +56,11 @@ type memoryItem[V any] struct {
 // Aside[K, V]. Reads take no global lock: it is built on otter,
 // a concurrent cache with an S3-FIFO eviction policy.
 //
+// Keys come from clients (an email, an id from a path), so a key longer
+// than MaxKeyLen bytes is held as "#" and its SHA-256 digest, 44 bytes: a
+// key of any size costs the store a bounded string. The Weigher sees the
+// key as held.
+//
 // Use NewMemory; the zero value is not usable. A Memory is safe for
 // concurrent use. Close stops its goroutines (clock and clean-up).
 type Memory[V any] struct {
@@ -64,6 +72,10 @@ var (
 	_ Store[int]        = (*Memory[int])(nil)
 	_ AbsentSetter[int] = (*Memory[int])(nil)
 )
+
+// MaxKeyLen is the longest key a Memory store holds as it is; longer keys
+// are held as a digest (see Memory).
+const MaxKeyLen = 64
 
 // noExpiry stands for "never" in otter's per-entry expiry.
 const noExpiry = time.Duration(math.MaxInt64)
@@ -107,7 +119,7 @@ func NewMemory[V any](opts MemoryOptions[V]) *Memory[V] {
 // Get returns the entry stored under key, if it has not expired. It never
 // fails.
 func (m *Memory[V]) Get(_ context.Context, key string) (e Entry[V], ok bool, err error) {
-	it, ok := m.c.GetIfPresent(key)
+	it, ok := m.c.GetIfPresent(keyhash.Bound(key, MaxKeyLen))
 	if !ok {
 		return e, false, nil
 	}
@@ -116,21 +128,21 @@ func (m *Memory[V]) Get(_ context.Context, key string) (e Entry[V], ok bool, err
 
 // Set stores e under key for ttl (zero or less: no expiry). It never fails.
 func (m *Memory[V]) Set(_ context.Context, key string, e Entry[V], ttl time.Duration) error {
-	m.c.Set(key, &memoryItem[V]{e: e, ttl: ttl})
+	m.c.Set(heldKey(key), &memoryItem[V]{e: e, ttl: ttl})
 	return nil
 }
 
 // SetIfAbsent stores e under key for ttl unless the key holds an unexpired
 // entry, and reports whether it did. It never fails.
 func (m *Memory[V]) SetIfAbsent(_ context.Context, key string, e Entry[V], ttl time.Duration) (bool, error) {
-	_, set := m.c.SetIfAbsent(key, &memoryItem[V]{e: e, ttl: ttl})
+	_, set := m.c.SetIfAbsent(heldKey(key), &memoryItem[V]{e: e, ttl: ttl})
 	return set, nil
 }
 
 // Delete removes the keys. It never fails.
 func (m *Memory[V]) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
-		m.c.Invalidate(k)
+		m.c.Invalidate(keyhash.Bound(k, MaxKeyLen))
 	}
 	return nil
 }
@@ -151,6 +163,15 @@ func (m *Memory[V]) Close() error {
 		m.coarse.Stop()
 	}
 	return nil
+}
+
+// heldKey is the key a write keeps: bounded, and copied so that the store
+// never holds on to a larger string the caller's key is part of.
+func heldKey(key string) string {
+	if len(key) > MaxKeyLen {
+		return keyhash.Bound(key, MaxKeyLen)
+	}
+	return strings.Clone(key)
 }
 
 // clock adapts a time source to otter's clock, without ticks.

@@ -213,7 +213,7 @@ func (s *Memory) time() (int64, bool) {
 func (s *Memory) Allow(_ context.Context, key string, limit Limit) (Result, error) {
 	s.init()
 	if len(key) > MaxKeyLen {
-		key = digestKey(key)
+		key = BoundKey(key)
 	}
 	var now int64
 	var exact bool

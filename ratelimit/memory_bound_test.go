@@ -167,7 +167,7 @@ func TestKeyLength(t *testing.T) {
 		{"the same long key twice", long + "a", long + "a", true},
 		{"a long key and its first MaxKeyLen bytes", long + "a", long, false},
 		{"1 MiB keys differing in the last byte", strings.Repeat("y", 1<<20) + "a", strings.Repeat("y", 1<<20) + "b", false},
-		{"a long key and its digest form", long + "a", digestKey(long + "a"), true},
+		{"a long key and its digest form", long + "a", BoundKey(long + "a"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +179,7 @@ func TestKeyLength(t *testing.T) {
 			assert.Equal(t, !tt.samePot, res.Allowed, "the second key shares the first's budget: %v", tt.samePot)
 		})
 	}
-	d := digestKey(long + "a")
+	d := BoundKey(long + "a")
 	assert.Len(t, d, 44, "a digest form is 44 bytes")
 	assert.LessOrEqual(t, len(d), MaxKeyLen, "a digest form is itself stored as it is")
 }

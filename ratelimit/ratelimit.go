@@ -23,10 +23,10 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"time"
+
+	"github.com/svckit/svckit/internal/keyhash"
 )
 
 // Limit is a rate: Rate events per Period, with bursts of up to Burst events.
@@ -150,18 +150,7 @@ const MaxKeyLen = 64
 // share a budget only if one is long and the other is exactly its digest
 // form, which only someone who knows the long key can write, and who could
 // as well send the long key itself. BoundKey(BoundKey(k)) == BoundKey(k).
-func BoundKey(key string) string {
-	if len(key) <= MaxKeyLen {
-		return key
-	}
-	return digestKey(key)
-}
-
-// digestKey returns the stored form of a key longer than MaxKeyLen.
-func digestKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "#" + base64.RawURLEncoding.EncodeToString(sum[:])
-}
+func BoundKey(key string) string { return keyhash.Bound(key, MaxKeyLen) }
 
 // Limiter applies one Limit to any number of keys held in a Store.
 //
