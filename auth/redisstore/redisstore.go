@@ -1,11 +1,20 @@
 // Package redisstore is an auth.RefreshStore on Redis, standalone, Sentinel
 // or Cluster.
 //
-// Keys, under the store's prefix (which must hold no hash tag):
+// Keys, under the store's prefix (which must hold no hash tag), where #x
+// is the digest of x, 43 bytes of unpadded base64url SHA-256:
 //
-//	rf:{<family>}          hash {sub, revoked}         expires with the family
-//	rt:{<family>}:<hash>   hash {fam, used, child}     expires with the token
-//	rs:{<subject>}         sorted set family → expiry  expires with the last family
+//	rf:{#family}           hash {sub, revoked}         expires with the family
+//	rt:{#family}:<hash>    hash {fam, used, child}     expires with the token
+//	rs:{#subject}          sorted set family → expiry  expires with the last family
+//
+// for example svckit:auth:rs:{K9gGyX8OAK8aH8Myj6djqSaXI8jbj6xPk69x2xhtbpA}
+// for the subject "alice". A subject or family id is the caller's (an
+// email, say): as a digest it is not written in clear, costs a bounded key,
+// and cannot carry a hash tag of its own that would gather many users on
+// one slot. <hash> is the token's jti hash (auth.HashJTI). Records kept
+// under the earlier layout, the ids as they were, are not read any more:
+// their sessions must log in again.
 //
 // The hash tag is the entity: every key of one family shares the family's
 // slot, so Rotate, the heart of the store, is one Lua script on one shard
@@ -39,6 +48,7 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 )
@@ -142,9 +152,9 @@ func New(c Client, opts Options) *Store {
 	return s
 }
 
-func (s *Store) familyKey(id string) string   { return s.prefix + "rf:{" + id + "}" }
-func (s *Store) tokenPrefix(id string) string { return s.prefix + "rt:{" + id + "}:" }
-func (s *Store) subjectKey(id string) string  { return s.prefix + "rs:{" + id + "}" }
+func (s *Store) familyKey(id string) string   { return s.prefix + "rf:{" + keyhash.Sum(id) + "}" }
+func (s *Store) tokenPrefix(id string) string { return s.prefix + "rt:{" + keyhash.Sum(id) + "}:" }
+func (s *Store) subjectKey(id string) string  { return s.prefix + "rs:{" + keyhash.Sum(id) + "}" }
 
 // ttl returns the key lifetime, in milliseconds, of a record expiring at.
 func (s *Store) ttl(at time.Time) int64 {
@@ -194,13 +204,14 @@ func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
 // shard; see auth.RefreshStore.
 func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
 	fam := r.Child.Family
+	tp := s.tokenPrefix(fam)
 	var res string
 	err := s.do(ctx, "rotate", func(ctx context.Context) error {
 		var err error
 		res, err = s.rotate.Run(ctx, s.c,
-			[]string{s.tokenPrefix(fam) + r.Old.String(), s.tokenPrefix(fam) + r.Child.Hash.String(), s.familyKey(fam)},
+			[]string{tp + r.Old.String(), tp + r.Child.Hash.String(), s.familyKey(fam)},
 			fam, r.Now.UnixMilli(), r.Grace.Milliseconds(), r.Child.Hash.String(),
-			s.ttl(r.Child.ExpiresAt), s.tokenPrefix(fam)).Text()
+			s.ttl(r.Child.ExpiresAt), tp).Text()
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/internal/storetest"
 	"github.com/svckit/svckit/auth/redisstore"
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -41,11 +42,13 @@ func TestKeysHoldHashesAndExpire(t *testing.T) {
 			ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(2 * time.Hour)}
 		require.NoError(t, s.Create(ctx, tok), "Create")
 
-		tokenKey := prefix + "rt:{fam}:" + tok.Hash.String()
+		// The layout of the package doc.
+		fam, sub := "{"+keyhash.Sum("fam")+"}", "{"+keyhash.Sum("alice")+"}"
+		tokenKey := prefix + "rt:" + fam + ":" + tok.Hash.String()
 		keys := map[string]time.Duration{
-			tokenKey:              time.Hour + time.Second,
-			prefix + "rf:{fam}":   2*time.Hour + time.Second,
-			prefix + "rs:{alice}": 2*time.Hour + time.Second,
+			tokenKey:             time.Hour + time.Second,
+			prefix + "rf:" + fam: 2*time.Hour + time.Second,
+			prefix + "rs:" + sub: 2*time.Hour + time.Second,
 		}
 		for key, want := range keys {
 			ttl, err := client.PTTL(ctx, key).Result()
@@ -53,12 +56,41 @@ func TestKeysHoldHashesAndExpire(t *testing.T) {
 			assert.InDelta(t, float64(want), float64(ttl), float64(time.Minute), "%s must exist and expire with its record plus the margin", key)
 		}
 		if c, ok := client.(*redis.ClusterClient); ok {
-			assert.Equal(t, slot(t, c, tokenKey), slot(t, c, prefix+"rf:{fam}"), "a family's keys share its slot")
+			assert.Equal(t, slot(t, c, tokenKey), slot(t, c, prefix+"rf:"+fam), "a family's keys share its slot")
 		}
 		vals, err := client.HGetAll(ctx, tokenKey).Result()
 		require.NoError(t, err, "HGETALL")
 		for _, v := range vals {
 			assert.NotContains(t, v, "the-jti", "no raw jti may be stored")
+		}
+	})
+}
+
+// TestKeysHideUsersAndSpread: subjects and family ids a caller chose,
+// emails with a hash tag in them, appear in no key, and their families
+// still spread over every master of a cluster.
+func TestKeysHideUsersAndSpread(t *testing.T) {
+	testdb.EachRedis(t, func(t *testing.T, client redis.UniversalClient, prefix string) {
+		ctx := context.Background()
+		s := redisstore.New(client, redisstore.Options{Prefix: prefix, Timeout: testTimeout})
+		now := time.Now()
+		for i := range 60 {
+			require.NoError(t, s.Create(ctx, auth.RefreshToken{Hash: auth.HashJTI(fmt.Sprint("jti-", i)),
+				Family: fmt.Sprintf("{x}family-%d", i), Subject: fmt.Sprintf("{x}user%d@example.com", i),
+				ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(time.Hour)}), "Create")
+		}
+		byNode := testdb.RedisKeys(t, client, prefix)
+		n := 0
+		for node, keys := range byNode {
+			for _, k := range keys {
+				n++
+				assert.NotContains(t, k, "@", "%s: no subject in clear", node)
+				assert.NotContains(t, k, "{x}", "%s: no hash tag of the caller's", node)
+			}
+		}
+		assert.Equal(t, 3*60, n, "a family, its token and its subject's index per Create")
+		if _, ok := client.(*redis.ClusterClient); ok {
+			assert.Len(t, byNode, 3, "families whose ids and subjects hold the same {x} spread over every master")
 		}
 	})
 }

@@ -128,7 +128,7 @@ func TestMalformedValuesAreReplaced(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "m" + string(rune('a'+i))
-			require.NoError(t, rdb.Set(ctx, prefix+"user:"+key, tt.raw, tt.ttl).Err(), "plant")
+			require.NoError(t, rdb.Set(ctx, rkey(prefix, "user:"+key), tt.raw, tt.ttl).Err(), "plant")
 			a := cache.NewAside[string, string](rediscache.New[string](rdb, testOptions(prefix)),
 				cache.Options[string]{Prefix: "user:", LeaseTimeout: time.Second})
 			t.Cleanup(func() { require.NoError(t, a.Close(), "close") })

@@ -17,6 +17,20 @@
 // touches one key, so it runs on Redis Cluster unchanged, and keys spread
 // over every shard (give the prefix no hash tag).
 //
+// A cache key is stored as the prefix and the key's digest:
+//
+//	<Prefix><43 bytes: unpadded base64url SHA-256 of the cache key>
+//	app:6j_UO-HlfWLhY9rhn8dAvW1mDuxJcjX9DvhZ4r2foyg   (the cache key "user:42")
+//
+// So a key of any length costs Redis one bounded key, nothing a client put
+// in a key (an email, a search) is written in clear, and a hash tag in a
+// key does not gather keys on one slot: no operation touches two keys, so
+// none needs them together, and keys spread over every shard of a cluster
+// (give the prefix no hash tag). Entries written under the earlier layout,
+// the key as it was, are not read any more: deploy with a new Prefix, or
+// stop every instance of the old version first, so that no old instance
+// serves an entry the new ones cannot invalidate.
+//
 // Every call to Redis has its own deadline, also when the caller's context
 // has none: Options.Timeout for reads (DefaultTimeout, 50 ms) and
 // Options.WriteTimeout for writes, leases, fills, deletes and
@@ -50,6 +64,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 )
@@ -129,6 +144,10 @@ func New[V any](rdb redis.UniversalClient, opts Options) *Store[V] {
 	return s
 }
 
+// redisKey returns the Redis key of a cache key: the prefix and the
+// key's digest (see the package documentation).
+func (s *Store[V]) redisKey(key string) string { return s.prefix + keyhash.Sum(key) }
+
 // begin starts a guarded call with the given deadline.
 func (s *Store[V]) begin(ctx context.Context, timeout time.Duration) (context.Context, redisguard.Call, error) {
 	cctx, call, err := s.guard.BeginTimeout(ctx, timeout)
@@ -153,7 +172,7 @@ func (s *Store[V]) Get(ctx context.Context, key string) (e cache.Entry[V], ok bo
 	if err != nil {
 		return e, false, fmt.Errorf("rediscache: get: %w", err)
 	}
-	b, err := s.rdb.Get(cctx, s.prefix+key).Bytes()
+	b, err := s.rdb.Get(cctx, s.redisKey(key)).Bytes()
 	s.end(ctx, call, err)
 	if errors.Is(err, redis.Nil) {
 		return e, false, nil
@@ -205,7 +224,7 @@ func (s *Store[V]) set(ctx context.Context, key string, e cache.Entry[V], ttl ti
 	}
 	cctx, call, err := s.begin(ctx, s.write)
 	if err == nil {
-		err = s.rdb.Set(cctx, s.prefix+key, b, expiry(ttl)).Err()
+		err = s.rdb.Set(cctx, s.redisKey(key), b, expiry(ttl)).Err()
 		s.end(ctx, call, err)
 	}
 	if err != nil {
@@ -232,7 +251,7 @@ func (s *Store[V]) setIfAbsent(ctx context.Context, key string, e cache.Entry[V]
 	if err != nil {
 		return 0, fmt.Errorf("rediscache: set nx: %w", err)
 	}
-	set, err := s.rdb.SetNX(cctx, s.prefix+key, b, expiry(ttl)).Result()
+	set, err := s.rdb.SetNX(cctx, s.redisKey(key), b, expiry(ttl)).Result()
 	s.end(ctx, call, err)
 	if err != nil {
 		return 0, fmt.Errorf("rediscache: set nx: %w", err)
@@ -256,7 +275,7 @@ func (s *Store[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e 
 		if err != nil {
 			return e, false, 0, fmt.Errorf("rediscache: lease: %w", err)
 		}
-		b, err := leaseScript.Run(cctx, s.rdb, []string{s.prefix + key}, marker, ms, replace).Text()
+		b, err := leaseScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, marker, ms, replace).Text()
 		s.end(ctx, call, err)
 		if errors.Is(err, redis.Nil) {
 			return e, false, token, nil
@@ -303,7 +322,7 @@ func (s *Store[V]) fill(ctx context.Context, key string, token uint64, e cache.E
 	if err != nil {
 		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
 	}
-	r, err := fillScript.Run(cctx, s.rdb, []string{s.prefix + key}, tokenBytes(token), b, ms).Int()
+	r, err := fillScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, tokenBytes(token), b, ms).Int()
 	s.end(ctx, call, err)
 	if err != nil {
 		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
@@ -329,7 +348,7 @@ func (s *Store[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V
 	if err != nil {
 		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
 	}
-	r, err := refreshScript.Run(cctx, s.rdb, []string{s.prefix + key}, head, binary.AppendVarint(nil, until)).Int()
+	r, err := refreshScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, head, binary.AppendVarint(nil, until)).Int()
 	s.end(ctx, call, err)
 	if err != nil {
 		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
@@ -341,7 +360,7 @@ func (s *Store[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V
 func (s *Store[V]) Release(ctx context.Context, key string, token uint64) error {
 	cctx, call, err := s.begin(ctx, s.write)
 	if err == nil {
-		err = releaseScript.Run(cctx, s.rdb, []string{s.prefix + key}, appendLease(nil, token)).Err()
+		err = releaseScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, appendLease(nil, token)).Err()
 		if errors.Is(err, redis.Nil) {
 			err = nil
 		}
@@ -363,11 +382,11 @@ func (s *Store[V]) Delete(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("rediscache: delete: %w", err)
 	}
 	if len(keys) == 1 {
-		err = s.rdb.Del(cctx, s.prefix+keys[0]).Err()
+		err = s.rdb.Del(cctx, s.redisKey(keys[0])).Err()
 	} else {
 		_, err = s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
-				p.Del(cctx, s.prefix+k)
+				p.Del(cctx, s.redisKey(k))
 			}
 			return nil
 		})

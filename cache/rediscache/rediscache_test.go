@@ -62,7 +62,7 @@ func TestRedisTTLAndPrefix(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := "k" + strconv.Itoa(i)
 			require.NoError(t, tt.set(k), "write")
-			ttl, err := rdb.PTTL(ctx, prefix+k).Result()
+			ttl, err := rdb.PTTL(ctx, rkey(prefix, k)).Result()
 			require.NoError(t, err, "the key lives under the prefix")
 			if ttl != -2 { // already expired (sub-millisecond case)
 				tt.wantTTL(t, ttl)
@@ -180,7 +180,7 @@ func TestRedisStoresEntryFrames(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
 	s := rediscache.New[storetest.User](rdb, testOptions(prefix))
 	require.NoError(t, s.Set(ctx, "u", cache.Entry[storetest.User]{Value: storetest.User{ID: 1, Name: "alice"}}, time.Minute), "set")
-	raw, err := rdb.Get(ctx, prefix+"u").Bytes()
+	raw, err := rdb.Get(ctx, rkey(prefix, "u")).Bytes()
 	require.NoError(t, err, "raw get")
 	require.Greater(t, len(raw), 11, "header and value")
 	assert.Equal(t, []byte{0xE2, 0}, raw[:2], "header: format 1, a value")
@@ -199,7 +199,7 @@ func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 	load := func(context.Context) (storetest.User, error) { return storetest.User{ID: 1, Name: "alice"}, nil }
 
 	t.Run("served and overwritten", func(t *testing.T) {
-		require.NoError(t, rdb.Set(ctx, prefix+"u:1", `{"v":{"id":1}}`, time.Minute).Err(), "plant")
+		require.NoError(t, rdb.Set(ctx, rkey(prefix, "u:1"), `{"v":{"id":1}}`, time.Minute).Err(), "plant")
 		_, _, err := store.Get(ctx, "u:1")
 		require.ErrorIs(t, err, cache.ErrUndecodable, "the store reports the bytes undecodable")
 
@@ -216,7 +216,7 @@ func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 		assert.Equal(t, uint64(1), st.StoreErrors, "the bad entry counted")
 	})
 	t.Run("fail on store error", func(t *testing.T) {
-		require.NoError(t, rdb.Set(ctx, prefix+"u:2", "garbage", time.Minute).Err(), "plant")
+		require.NoError(t, rdb.Set(ctx, rkey(prefix, "u:2"), "garbage", time.Minute).Err(), "plant")
 		a := cache.NewAside[string, storetest.User](store, cache.Options[string]{FailOnStoreError: true})
 		_, err := a.Get(ctx, "u:2", load)
 		assert.ErrorIs(t, err, cache.ErrUndecodable, "the error is returned")

@@ -132,7 +132,7 @@ func TestLeaseRefreshProtocol(t *testing.T) {
 				require.True(t, ok, "the entry stays")
 				assert.Equal(t, cache.Entry[int]{Value: 7, RefreshAt: tt.until, Version: e.Version}, got,
 					"the lease moved the refresh time only")
-				ttl, err := rdb.PTTL(ctx, prefix+key).Result()
+				ttl, err := rdb.PTTL(ctx, rkey(prefix, key)).Result()
 				require.NoError(t, err, "pttl")
 				assert.Greater(t, ttl, 59*time.Minute, "the entry keeps its expiry")
 
@@ -155,7 +155,7 @@ func TestLeaseRefreshProtocol(t *testing.T) {
 			leased, err := s.LeaseRefresh(ctx, "d", e, until)
 			require.NoError(t, err, "lease")
 			assert.False(t, leased, "no lease on a deleted entry")
-			n, err := rdb.Exists(ctx, prefix+"d").Result()
+			n, err := rdb.Exists(ctx, rkey(prefix, "d")).Result()
 			require.NoError(t, err, "exists")
 			assert.Zero(t, n, "the lease creates nothing")
 		})
@@ -220,17 +220,17 @@ func TestLeaseRefreshMalformed(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := fmt.Sprint("m", i)
-			require.NoError(t, rdb.Set(ctx, prefix+key, tt.raw, time.Minute).Err(), "plant")
+			require.NoError(t, rdb.Set(ctx, rkey(prefix, key), tt.raw, time.Minute).Err(), "plant")
 			leased, err := s.LeaseRefresh(ctx, key, e, 99)
 			require.NoError(t, err, "a malformed value is no error")
 			assert.False(t, leased, "and no lease")
-			raw, err := rdb.Get(ctx, prefix+key).Result()
+			raw, err := rdb.Get(ctx, rkey(prefix, key)).Result()
 			require.NoError(t, err, "get")
 			assert.Equal(t, tt.raw, raw, "left as it was")
 		})
 	}
 	t.Run("not a string", func(t *testing.T) {
-		require.NoError(t, rdb.HSet(ctx, prefix+"h", "f", "v").Err(), "plant a hash")
+		require.NoError(t, rdb.HSet(ctx, rkey(prefix, "h"), "f", "v").Err(), "plant a hash")
 		leased, err := s.LeaseRefresh(ctx, "h", e, 99)
 		assert.Error(t, err, "Redis refuses the script on a hash")
 		assert.False(t, leased, "no lease")

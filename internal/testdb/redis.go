@@ -3,6 +3,7 @@ package testdb
 import (
 	"context"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,4 +138,38 @@ func deletePrefix(t testing.TB, c *redis.Client, prefix string) {
 		}
 		keys = keys[n:]
 	}
+}
+
+// RedisKeys returns the keys under prefix by the address of the server
+// holding them: one entry for a standalone server, one per master of a
+// cluster that holds any. Tests of a store's key layout read it.
+func RedisKeys(t testing.TB, client redis.UniversalClient, prefix string) map[string][]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := map[string][]string{}
+	var mu sync.Mutex
+	scan := func(ctx context.Context, c *redis.Client) error {
+		keys, err := c.Keys(ctx, prefix+"*").Result()
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out[c.Options().Addr] = keys
+		return nil
+	}
+	var err error
+	switch c := client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		t.Fatalf("testdb: RedisKeys of a %T", client)
+	}
+	if err != nil {
+		t.Fatalf("testdb: list keys under %s: %v", prefix, err)
+	}
+	return out
 }

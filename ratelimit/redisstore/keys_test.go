@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,21 +11,28 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/ratelimit/redisstore"
 )
 
-// TestLongKeysBounded checks that a client-made key of any length costs
-// Redis a key of at most the prefix and ratelimit.MaxKeyLen bytes, with a
-// budget of its own.
-func TestLongKeysBounded(t *testing.T) { testdb.EachRedis(t, testLongKeysBounded) }
+// TestKeyLayout checks the key layout the package doc gives: the prefix and
+// the digest of the limiter's key, so a key of any length costs Redis a
+// bounded key with a budget of its own, no email is written in clear, and
+// keys whose users put a hash tag in them ("{x}kate@example.com") still
+// spread over every master of a cluster.
+func TestKeyLayout(t *testing.T) { testdb.EachRedis(t, testKeyLayout) }
 
-func testLongKeysBounded(t *testing.T, client redis.UniversalClient, prefix string) {
+func testKeyLayout(t *testing.T, client redis.UniversalClient, prefix string) {
 	l := ratelimit.New(ratelimit.Limit{Rate: 1, Period: time.Hour},
 		redisstore.New(client, redisstore.Options{Prefix: prefix, Timeout: 10 * time.Second}))
 	ctx := context.Background()
 	keys := []string{strings.Repeat("a", 1<<20), strings.Repeat("a", 1<<20-1) + "b", strings.Repeat("c", ratelimit.MaxKeyLen)}
+	for i := range 60 {
+		keys = append(keys, fmt.Sprintf("login-email:email:{x}user%d@example.com", i))
+	}
+	want := map[string]bool{}
 	for i, key := range keys {
 		res, err := l.Allow(ctx, key)
 		require.NoError(t, err, "key %d", i)
@@ -32,11 +40,19 @@ func testLongKeysBounded(t *testing.T, client redis.UniversalClient, prefix stri
 		res, err = l.Allow(ctx, key)
 		require.NoError(t, err, "key %d again", i)
 		assert.False(t, res.Allowed, "key %d keeps its state", i)
-
-		stored := prefix + ratelimit.BoundKey(key)
-		n, err := client.Exists(ctx, stored).Result()
-		require.NoError(t, err, "EXISTS")
-		assert.EqualValues(t, 1, n, "key %d is held under its bounded form", i)
-		assert.LessOrEqual(t, len(stored), len(prefix)+ratelimit.MaxKeyLen, "key %d costs Redis a bounded key", i)
+		want[prefix+keyhash.Sum(key)] = true
+	}
+	byNode := testdb.RedisKeys(t, client, prefix)
+	got := map[string]bool{}
+	for node, stored := range byNode {
+		for _, k := range stored {
+			got[k] = true
+			assert.NotContains(t, k[len(prefix):], "@", "%s: no email in clear", node)
+			assert.NotContains(t, k[len(prefix):], "{", "%s: no hash tag of the client's", node)
+		}
+	}
+	assert.Equal(t, want, got, "every key is the prefix and the digest of the limiter's key")
+	if _, ok := client.(*redis.ClusterClient); ok {
+		assert.Len(t, byNode, 3, "keys with the same {x} in them spread over every master: %v", byNode)
 	}
 }

@@ -17,8 +17,17 @@
 // needs a client with ContextTimeoutEnabled (the Store logs a warning when
 // it sees a client without it).
 //
-// Each key is one Redis key, so the Store works unchanged on Redis Cluster
-// and its keys spread over every shard; give the prefix no hash tag.
+// Each key is one Redis key, the prefix and the digest of the limiter's key:
+//
+//	<Prefix><43 bytes: unpadded base64url SHA-256 of the key>
+//	ratelimit:T6eUI-8vx94X7n0m4zc7HQ3-k7mcjybSM00cdME-r4s   (the key "ip:192.0.2.1")
+//
+// So a key of any length costs Redis one bounded key, an email in a key is
+// not written in clear, and a hash tag in a key ("{x}kate@example.com")
+// does not gather the keys of many clients on one slot: the Store works
+// unchanged on Redis Cluster and its keys spread over every shard. Give
+// the prefix no hash tag. (Before this layout the key was stored as it
+// was: budgets kept under it are not read any more, and start afresh.)
 package redisstore
 
 import (
@@ -30,6 +39,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/opt"
 	"github.com/svckit/svckit/internal/redisguard"
 	"github.com/svckit/svckit/ratelimit"
@@ -133,8 +143,7 @@ func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (r
 	if err != nil {
 		return s.failed(ctx, key, limit, err)
 	}
-	// A key longer than ratelimit.MaxKeyLen is stored as its digest.
-	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + ratelimit.BoundKey(key)},
+	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + keyhash.Sum(key)},
 		limit.Period.Microseconds(), limit.Rate, limit.BurstSize()).Int64Slice()
 	s.guard.End(ctx, call, err)
 	if err == nil && len(vals) != 4 {

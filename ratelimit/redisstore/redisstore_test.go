@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/ratelimit/redisstore"
@@ -50,7 +51,7 @@ func testSequence(t *testing.T, client redis.UniversalClient, prefix string) {
 	assert.Equal(t, 0, res.Remaining, "nothing remains")
 	assert.InDelta(t, float64(20*time.Minute), float64(res.RetryAfter), float64(time.Second), "next event in one interval")
 
-	pttl, err := client.PTTL(ctx, prefix+"k").Result()
+	pttl, err := client.PTTL(ctx, prefix+keyhash.Sum("k")).Result()
 	require.NoError(t, err, "read expiry")
 	assert.Greater(t, pttl, 59*time.Minute, "the key expires when the budget is full again")
 	assert.LessOrEqual(t, pttl, time.Hour, "never later than one period")
