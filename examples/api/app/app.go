@@ -132,7 +132,9 @@ func (a *App) init(ctx context.Context) error {
 		}
 	}
 	p := cfg.Pool.withDefaults(cfg.Database)
-	a.gate = newPoolGate(p.MaxOpen, p.Wait)
+	if a.gate, err = newPoolGate(p.MaxOpen, p.Wait, a.tel.meters); err != nil {
+		return err
+	}
 	a.handler = a.routes()
 	return nil
 }

@@ -24,9 +24,12 @@ var ErrDraining = errors.New("app: draining: shutting down")
 type Readiness struct {
 	// Status is "ready", or "degraded" when an optional dependency is down
 	// and its fallback serves (Redis: cache reads from the database, rate
-	// limits in memory).
+	// limits in memory), or when the database's connections are all taken
+	// (requests wait for a slot, or were refused one lately).
 	Status string `json:"status"`
-	// Checks names each dependency with "ok" or "down".
+	// Checks names each dependency with "ok" or "down", and the service's
+	// pool of database connections ("databasePool") with "ok" or
+	// "saturated".
 	Checks map[string]string `json:"checks"`
 }
 
@@ -51,7 +54,12 @@ func (a *App) Readiness(ctx context.Context) (Readiness, error) {
 	if err := a.Ready(ctx); err != nil {
 		return Readiness{}, err
 	}
-	r := Readiness{Status: "ready", Checks: map[string]string{"database": "ok"}}
+	r := Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "databasePool": "ok"}}
+	if a.gate.saturated() {
+		// Ready still: requests are served, some wait or are told to
+		// retry. The body says so, for people and alerts.
+		r.Status, r.Checks["databasePool"] = "degraded", "saturated"
+	}
 	if a.rdb != nil {
 		ctx, cancel := context.WithTimeout(ctx, readyRedisTimeout)
 		defer cancel()

@@ -55,8 +55,10 @@ func (a *App) apiChain() middleware.Middlewares {
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
 		middleware.OptionalAuth(a.tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
+		// The body is read before the database gate, under the request
+		// deadline: a client sending it slowly holds no database slot.
+		readBody(envelope.DefaultMaxBytes),
 		a.gate.Handler,
-		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
 }
 
