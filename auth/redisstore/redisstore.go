@@ -29,7 +29,9 @@
 //
 // Every call has a deadline (Options.Timeout, 250 ms by default, whatever
 // the caller's context says; it needs a client with ContextTimeoutEnabled)
-// and the Store sits behind a circuit breaker. When Redis fails, times out,
+// and the Store sits behind circuit breakers, one per master on Redis
+// Cluster: while one master is down, the families and subjects on the
+// others are served. When Redis fails, times out,
 // answers CLUSTERDOWN or the breaker is open, methods return an error
 // wrapping ErrUnavailable, which reports errkind.Unavailable: the service
 // answers 503 UNAVAILABLE with Retry-After and logs in stay impossible until
@@ -161,10 +163,20 @@ func (s *Store) ttl(at time.Time) int64 {
 	return (max(at.Sub(s.now()), 0) + s.margin).Milliseconds()
 }
 
-// do runs one guarded call: fn gets the context with the call's deadline.
-// A Redis fault or an open breaker comes back wrapping ErrUnavailable.
-func (s *Store) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	cctx, call, err := s.guard.Begin(ctx)
+// do runs one guarded call on the Redis key key ("" for a call of keys on
+// several shards): fn gets the context with the call's deadline. A Redis
+// fault or an open breaker comes back wrapping ErrUnavailable.
+func (s *Store) do(ctx context.Context, op, key string, fn func(ctx context.Context) error) error {
+	var (
+		cctx context.Context
+		call redisguard.Call
+		err  error
+	)
+	if key == "" {
+		cctx, call, err = s.guard.Begin(ctx)
+	} else {
+		cctx, call, err = s.guard.BeginKey(ctx, key, s.guard.Timeout())
+	}
 	if err != nil {
 		s.guard.Fallback()
 		return &unavailableError{op: op, err: err}
@@ -186,16 +198,18 @@ func (s *Store) do(ctx context.Context, op string, fn func(ctx context.Context) 
 func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
 	now := s.now()
 	famTTL := s.ttl(tok.FamilyExpiresAt)
-	err := s.do(ctx, "index family", func(ctx context.Context) error {
-		return s.index.Run(ctx, s.c, []string{s.subjectKey(tok.Subject)},
+	subject := s.subjectKey(tok.Subject)
+	err := s.do(ctx, "index family", subject, func(ctx context.Context) error {
+		return s.index.Run(ctx, s.c, []string{subject},
 			tok.Family, now.UnixMilli()+famTTL, now.UnixMilli()).Err()
 	})
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "create", func(ctx context.Context) error {
+	family := s.familyKey(tok.Family)
+	return s.do(ctx, "create", family, func(ctx context.Context) error {
 		return s.create.Run(ctx, s.c,
-			[]string{s.familyKey(tok.Family), s.tokenPrefix(tok.Family) + tok.Hash.String()},
+			[]string{family, s.tokenPrefix(tok.Family) + tok.Hash.String()},
 			tok.Subject, famTTL, s.ttl(tok.ExpiresAt), tok.Family).Err()
 	})
 }
@@ -204,12 +218,12 @@ func (s *Store) Create(ctx context.Context, tok auth.RefreshToken) error {
 // shard; see auth.RefreshStore.
 func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
 	fam := r.Child.Family
-	tp := s.tokenPrefix(fam)
+	tp, family := s.tokenPrefix(fam), s.familyKey(fam)
 	var res string
-	err := s.do(ctx, "rotate", func(ctx context.Context) error {
+	err := s.do(ctx, "rotate", family, func(ctx context.Context) error {
 		var err error
 		res, err = s.rotate.Run(ctx, s.c,
-			[]string{tp + r.Old.String(), tp + r.Child.Hash.String(), s.familyKey(fam)},
+			[]string{tp + r.Old.String(), tp + r.Child.Hash.String(), family},
 			fam, r.Now.UnixMilli(), r.Grace.Milliseconds(), r.Child.Hash.String(),
 			s.ttl(r.Child.ExpiresAt), tp).Text()
 		return err
@@ -232,8 +246,9 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) error {
 
 // RevokeFamily revokes every token of family.
 func (s *Store) RevokeFamily(ctx context.Context, family string, now time.Time) error {
-	return s.do(ctx, "revoke family", func(ctx context.Context) error {
-		return s.revokeFamily.Run(ctx, s.c, []string{s.familyKey(family)}, now.UnixMilli()).Err()
+	key := s.familyKey(family)
+	return s.do(ctx, "revoke family", key, func(ctx context.Context) error {
+		return s.revokeFamily.Run(ctx, s.c, []string{key}, now.UnixMilli()).Err()
 	})
 }
 
@@ -242,9 +257,10 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, now time.Time) 
 // families may sit on any shard.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, now time.Time) error {
 	var fams []redis.Z
-	err := s.do(ctx, "revoke subject", func(ctx context.Context) error {
+	key := s.subjectKey(subject)
+	err := s.do(ctx, "revoke subject", key, func(ctx context.Context) error {
 		var err error
-		fams, err = s.c.ZRangeWithScores(ctx, s.subjectKey(subject), 0, -1).Result()
+		fams, err = s.c.ZRangeWithScores(ctx, key, 0, -1).Result()
 		return err
 	})
 	if err != nil || len(fams) == 0 {
@@ -252,7 +268,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, now time.Time
 	}
 	// EVAL, not EVALSHA: Script.Run's retry on NOSCRIPT does not work in a
 	// pipeline, and revoking every family is rare.
-	return s.do(ctx, "revoke subject", func(ctx context.Context) error {
+	return s.do(ctx, "revoke subject", "", func(ctx context.Context) error {
 		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, z := range fams {
 				id, _ := z.Member.(string)

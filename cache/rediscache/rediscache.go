@@ -44,11 +44,14 @@
 // a redirection left over, is an error from the Store, so an Aside loads
 // from the database instead; the outage is logged once when the breaker
 // opens and once when it closes, with the number of calls that fell back.
-// The breaker is one per Store, not one per node: on Redis Cluster with one
-// master down (and no replica promoted yet), the calls to its slots can open
-// the breaker, and while it is open the keys on the healthy masters fall
-// back to the database too; a probe to a healthy master closes it again,
-// so while the node stays down the breaker opens and closes in turn.
+// On Redis Cluster the breaker is one per master: with one master down
+// (and no replica promoted yet), the calls to its slots open its breaker
+// and fall back to the database, while the keys on the other masters are
+// served from Redis as before (the servers must keep serving a partial
+// slot map, cluster-require-full-coverage no; by default every master
+// answers CLUSTERDOWN once one is marked failed). A call of several keys
+// (a Delete of many, a publish on a plain channel) is under the Store's own
+// breaker.
 package rediscache
 
 import (
@@ -148,9 +151,19 @@ func New[V any](rdb redis.UniversalClient, opts Options) *Store[V] {
 // key's digest (see the package documentation).
 func (s *Store[V]) redisKey(key string) string { return s.prefix + keyhash.Sum(key) }
 
-// begin starts a guarded call with the given deadline.
-func (s *Store[V]) begin(ctx context.Context, timeout time.Duration) (context.Context, redisguard.Call, error) {
-	cctx, call, err := s.guard.BeginTimeout(ctx, timeout)
+// begin starts a guarded call on the Redis key rkey ("" for a call of
+// several keys) with the given deadline.
+func (s *Store[V]) begin(ctx context.Context, rkey string, timeout time.Duration) (context.Context, redisguard.Call, error) {
+	var (
+		cctx context.Context
+		call redisguard.Call
+		err  error
+	)
+	if rkey == "" {
+		cctx, call, err = s.guard.BeginTimeout(ctx, timeout)
+	} else {
+		cctx, call, err = s.guard.BeginKey(ctx, rkey, timeout)
+	}
 	if err != nil {
 		s.guard.Fallback()
 	}
@@ -168,11 +181,12 @@ func (s *Store[V]) end(ctx context.Context, call redisguard.Call, err error) {
 // lease, is ok false with a nil error; bytes that do not decode are an
 // error wrapping cache.ErrUndecodable.
 func (s *Store[V]) Get(ctx context.Context, key string) (e cache.Entry[V], ok bool, err error) {
-	cctx, call, err := s.begin(ctx, s.guard.Timeout())
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.guard.Timeout())
 	if err != nil {
 		return e, false, fmt.Errorf("rediscache: get: %w", err)
 	}
-	b, err := s.rdb.Get(cctx, s.redisKey(key)).Bytes()
+	b, err := s.rdb.Get(cctx, rkey).Bytes()
 	s.end(ctx, call, err)
 	if errors.Is(err, redis.Nil) {
 		return e, false, nil
@@ -222,9 +236,10 @@ func (s *Store[V]) set(ctx context.Context, key string, e cache.Entry[V], ttl ti
 	if err != nil {
 		return 0, err
 	}
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err == nil {
-		err = s.rdb.Set(cctx, s.redisKey(key), b, expiry(ttl)).Err()
+		err = s.rdb.Set(cctx, rkey, b, expiry(ttl)).Err()
 		s.end(ctx, call, err)
 	}
 	if err != nil {
@@ -247,11 +262,12 @@ func (s *Store[V]) setIfAbsent(ctx context.Context, key string, e cache.Entry[V]
 	if err != nil {
 		return 0, err
 	}
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err != nil {
 		return 0, fmt.Errorf("rediscache: set nx: %w", err)
 	}
-	set, err := s.rdb.SetNX(cctx, s.redisKey(key), b, expiry(ttl)).Result()
+	set, err := s.rdb.SetNX(cctx, rkey, b, expiry(ttl)).Result()
 	s.end(ctx, call, err)
 	if err != nil {
 		return 0, fmt.Errorf("rediscache: set nx: %w", err)
@@ -270,12 +286,13 @@ func (s *Store[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e 
 	marker := appendLease(nil, token)
 	ms := max(ttl.Milliseconds(), 1)
 	replace := ""
+	rkey := s.redisKey(key)
 	for range 2 {
-		cctx, call, err := s.begin(ctx, s.write)
+		cctx, call, err := s.begin(ctx, rkey, s.write)
 		if err != nil {
 			return e, false, 0, fmt.Errorf("rediscache: lease: %w", err)
 		}
-		b, err := leaseScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, marker, ms, replace).Text()
+		b, err := leaseScript.Run(cctx, s.rdb, []string{rkey}, marker, ms, replace).Text()
 		s.end(ctx, call, err)
 		if errors.Is(err, redis.Nil) {
 			return e, false, token, nil
@@ -318,11 +335,12 @@ func (s *Store[V]) fill(ctx context.Context, key string, token uint64, e cache.E
 	if ttl > 0 {
 		ms = max(ttl.Milliseconds(), 1)
 	}
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err != nil {
 		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
 	}
-	r, err := fillScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, tokenBytes(token), b, ms).Int()
+	r, err := fillScript.Run(cctx, s.rdb, []string{rkey}, tokenBytes(token), b, ms).Int()
 	s.end(ctx, call, err)
 	if err != nil {
 		return false, 0, false, fmt.Errorf("rediscache: fill: %w", err)
@@ -344,11 +362,12 @@ func (s *Store[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V
 		kind = kindNotFound
 	}
 	head := appendHeader(make([]byte, 0, minEntry+binary.MaxVarintLen64), kind, e.Version, e.RefreshAt)
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err != nil {
 		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
 	}
-	r, err := refreshScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, head, binary.AppendVarint(nil, until)).Int()
+	r, err := refreshScript.Run(cctx, s.rdb, []string{rkey}, head, binary.AppendVarint(nil, until)).Int()
 	s.end(ctx, call, err)
 	if err != nil {
 		return false, fmt.Errorf("rediscache: refresh lease: %w", err)
@@ -358,9 +377,10 @@ func (s *Store[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V
 
 // Release deletes key if it holds the lease token.
 func (s *Store[V]) Release(ctx context.Context, key string, token uint64) error {
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := s.redisKey(key)
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err == nil {
-		err = releaseScript.Run(cctx, s.rdb, []string{s.redisKey(key)}, appendLease(nil, token)).Err()
+		err = releaseScript.Run(cctx, s.rdb, []string{rkey}, appendLease(nil, token)).Err()
 		if errors.Is(err, redis.Nil) {
 			err = nil
 		}
@@ -377,12 +397,16 @@ func (s *Store[V]) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	cctx, call, err := s.begin(ctx, s.write)
+	rkey := "" // several keys: the store's breaker
+	if len(keys) == 1 {
+		rkey = s.redisKey(keys[0])
+	}
+	cctx, call, err := s.begin(ctx, rkey, s.write)
 	if err != nil {
 		return fmt.Errorf("rediscache: delete: %w", err)
 	}
 	if len(keys) == 1 {
-		err = s.rdb.Del(cctx, s.redisKey(keys[0])).Err()
+		err = s.rdb.Del(cctx, rkey).Err()
 	} else {
 		_, err = s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {

@@ -381,9 +381,14 @@ func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
 }
 
 // send publishes msg on the invalidation channel (SPUBLISH on a sharded
-// one), as one Redis write with its own deadline, behind the breaker.
+// one), as one Redis write with its own deadline, behind the breaker (on a
+// cluster, that of the master serving the channel's slot).
 func (t *TwoLevel[V]) send(ctx context.Context, msg []byte) error {
-	cctx, call, err := t.remote.begin(ctx, t.remote.write)
+	key := ""
+	if t.sharded {
+		key = t.channel
+	}
+	cctx, call, err := t.remote.begin(ctx, key, t.remote.write)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,12 @@
 // breaker opens, one notice when it closes, with the number of fallbacks
 // taken meanwhile.
 //
+// On Redis Cluster (a *redis.ClusterClient) there is a breaker per master:
+// BeginKey asks the breaker of the master serving the key's slot, as the
+// client's slot map has it, so a master that is down fails fast on its own
+// slots while the calls to the others go on. Calls of keys on several
+// masters (Begin) have the store's breaker.
+//
 // The deadline travels in the call's context: Begin returns a context whose
 // deadline is the sooner of the caller's and now+Timeout. go-redis turns that
 // into socket deadlines when the client has ContextTimeoutEnabled (without
@@ -71,12 +77,17 @@ type Guard struct {
 	timeout  time.Duration
 	fallback string
 	log      *slog.Logger
-	br       *breaker.Breaker
+	br       *breaker.Breaker // the store's, or a cluster's calls of no one key
+
+	// On Redis Cluster, a breaker per master: the calls of one key ask
+	// the breaker of the master serving the key's slot (BeginKey).
+	cluster *redis.ClusterClient
+	bopts   breaker.Options
+	nodes   sync.Map // master address → *node
 
 	ctxs sync.Pool // of *callCtx, recycled by End
 
-	fallbacks     atomic.Uint64
-	outageStarted atomic.Uint64 // fallbacks when the breaker last opened
+	fallbacks atomic.Uint64
 }
 
 // New returns a Guard for calls on client, which is only inspected: a
@@ -90,9 +101,9 @@ func New(client any, opts Options) *Guard {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
-	bo := opts.Breaker
-	bo.OnChange = g.changed
-	g.br = breaker.New(bo)
+	g.bopts = opts.Breaker
+	g.br = g.newBreaker("")
+	g.cluster, _ = client.(*redis.ClusterClient)
 	if enabled, known := contextTimeouts(client); known && !enabled {
 		g.log.LogAttrs(context.Background(), slog.LevelWarn,
 			g.name+": the Redis client has ContextTimeoutEnabled off, so per-call deadlines cannot cut a socket read short; the client's ReadTimeout applies",
@@ -118,7 +129,54 @@ func contextTimeouts(client any) (enabled, known bool) {
 // Call is one call allowed by Begin, to be passed to End.
 type Call struct {
 	ticket breaker.Ticket
-	ctx    *callCtx // nil when the caller's context was returned
+	ctx    *callCtx         // nil when the caller's context was returned
+	br     *breaker.Breaker // nil: the Guard's own
+}
+
+// node is the breaker of one cluster master.
+type node struct{ br *breaker.Breaker }
+
+// newBreaker returns a breaker that logs its outages as those of addr's
+// master ("" for the store as a whole).
+func (g *Guard) newBreaker(addr string) *breaker.Breaker {
+	bo := g.bopts
+	var started atomic.Uint64 // fallbacks when the breaker last opened
+	bo.OnChange = func(from, to breaker.State) { g.changed(addr, &started, from, to) }
+	return breaker.New(bo)
+}
+
+// BeginKey is BeginTimeout for a call on the one Redis key key. On Redis
+// Cluster it asks the breaker of the master that serves key's slot, so a
+// master that is down opens its own breaker and the calls to the others
+// go on; elsewhere, and for calls of several keys (Begin), the store has
+// one breaker. Finding the master costs no round trip once the client
+// knows the cluster's slots.
+func (g *Guard) BeginKey(ctx context.Context, key string, timeout time.Duration) (context.Context, Call, error) {
+	if g.cluster == nil {
+		return g.BeginTimeout(ctx, timeout)
+	}
+	cctx, c := g.arm(ctx, timeout)
+	br := g.br
+	if m, err := g.cluster.MasterForKey(cctx, key); err == nil {
+		br = g.nodeBreaker(m.Options().Addr)
+	}
+	t, err := br.Allow()
+	if err != nil {
+		if c != nil {
+			g.release(c)
+		}
+		return ctx, Call{}, ErrOpen
+	}
+	return cctx, Call{ticket: t, ctx: c, br: br}, nil
+}
+
+// nodeBreaker returns the breaker of the master at addr.
+func (g *Guard) nodeBreaker(addr string) *breaker.Breaker {
+	if n, ok := g.nodes.Load(addr); ok {
+		return n.(*node).br
+	}
+	n, _ := g.nodes.LoadOrStore(addr, &node{br: g.newBreaker(addr)})
+	return n.(*node).br
 }
 
 // Begin asks the breaker for a call. It returns the context to make the call
@@ -135,11 +193,8 @@ func (g *Guard) BeginTimeout(ctx context.Context, timeout time.Duration) (contex
 	if err != nil {
 		return ctx, Call{}, ErrOpen
 	}
-	if cd, ok := ctx.Deadline(); ok && time.Until(cd) <= timeout {
-		return ctx, Call{ticket: t}, nil
-	}
-	c := g.arm(ctx, timeout)
-	return c, Call{ticket: t, ctx: c}, nil
+	cctx, c := g.arm(ctx, timeout)
+	return cctx, Call{ticket: t, ctx: c}, nil
 }
 
 // End reports the outcome of the call Begin allowed and releases its
@@ -152,19 +207,22 @@ func (g *Guard) End(ctx context.Context, c Call, err error) (fault bool) {
 	if c.ctx != nil {
 		g.release(c.ctx)
 	}
-	t := c.ticket
+	t, br := c.ticket, c.br
+	if br == nil {
+		br = g.br
+	}
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
-		g.br.Success(t)
+		br.Success(t)
 		return false
 	case ctx.Err() != nil:
-		g.br.Ignore(t)
+		br.Ignore(t)
 		return false
 	case IsFault(err):
-		g.br.Failure(t)
+		br.Failure(t)
 		return true
 	default:
-		g.br.Success(t) // Redis answered
+		br.Success(t) // Redis answered
 		return false
 	}
 }
@@ -202,22 +260,29 @@ func (g *Guard) Fallback() { g.fallbacks.Add(1) }
 // Fallbacks returns how many fallbacks the store took since New.
 func (g *Guard) Fallbacks() uint64 { return g.fallbacks.Load() }
 
-// State returns the breaker's state.
+// State returns the state of the store's breaker (on Redis Cluster, the
+// breaker of calls of several keys; each master has its own, see BeginKey).
 func (g *Guard) State() breaker.State { return g.br.State() }
 
 // Timeout returns the per-call deadline.
 func (g *Guard) Timeout() time.Duration { return g.timeout }
 
-// changed logs the start and the end of an outage.
-func (g *Guard) changed(from, to breaker.State) {
+// changed logs the start and the end of an outage of the store (addr "")
+// or of one cluster master; started keeps the fallbacks counted when it
+// began.
+func (g *Guard) changed(addr string, started *atomic.Uint64, from, to breaker.State) {
 	ctx := context.Background()
+	what := "redis"
+	if addr != "" {
+		what = "redis master " + addr
+	}
 	switch {
 	case from == breaker.Closed && to == breaker.Open:
-		g.outageStarted.Store(g.fallbacks.Load())
-		g.log.LogAttrs(ctx, slog.LevelWarn, fmt.Sprintf("%s: redis unavailable, %s while the breaker is open", g.name, g.fallback))
+		started.Store(g.fallbacks.Load())
+		g.log.LogAttrs(ctx, slog.LevelWarn, fmt.Sprintf("%s: %s unavailable, %s while the breaker is open", g.name, what, g.fallback))
 	case to == breaker.Closed:
-		g.log.LogAttrs(ctx, slog.LevelInfo, g.name+": redis answers again",
-			slog.Uint64("fallbacks", g.fallbacks.Load()-g.outageStarted.Load()))
+		g.log.LogAttrs(ctx, slog.LevelInfo, g.name+": "+what+" answers again",
+			slog.Uint64("fallbacks", g.fallbacks.Load()-started.Load()))
 	}
 }
 
@@ -242,9 +307,20 @@ type callCtx struct {
 	cancelF  func()
 }
 
-// arm returns a context for a call ending at the sooner of now+timeout and
-// the end of parent.
-func (g *Guard) arm(parent context.Context, timeout time.Duration) *callCtx {
+// arm returns the context of a call ending at the sooner of now+timeout
+// and the end of parent: parent itself when its deadline is the sooner (c
+// is then nil), else a recycled context c.
+func (g *Guard) arm(parent context.Context, timeout time.Duration) (context.Context, *callCtx) {
+	if cd, ok := parent.Deadline(); ok && time.Until(cd) <= timeout {
+		return parent, nil
+	}
+	c := g.armed(parent, timeout)
+	return c, c
+}
+
+// armed returns a recycled context for a call ending at the sooner of
+// now+timeout and the end of parent.
+func (g *Guard) armed(parent context.Context, timeout time.Duration) *callCtx {
 	c, _ := g.ctxs.Get().(*callCtx)
 	now := time.Now()
 	if c == nil {

@@ -202,6 +202,17 @@ func TestBeginAllocations(t *testing.T) {
 			}), tc.allocs)
 		})
 	}
+	t.Run("one key's master on a cluster", func(t *testing.T) {
+		client, _ := testdb.RedisCluster(t)
+		cg, _ := newGuard(t, client, 50*time.Millisecond)
+		cctx, call, err := cg.BeginKey(bg, "k", time.Second) // the client learns the slots
+		require.NoError(t, err, "BeginKey")
+		cg.End(bg, call, client.Get(cctx, "k").Err())
+		assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() {
+			_, call, _ := cg.BeginKey(bg, "k", 50*time.Millisecond)
+			cg.End(bg, call, nil)
+		}), 0.0, "finding the key's master allocates nothing")
+	})
 	cctx, call, _ := g.Begin(bg)
 	defer g.End(bg, call, nil)
 	d, ok := cctx.Deadline()
@@ -291,7 +302,7 @@ func TestBlackHoledRedis(t *testing.T) {
 					d, isFault, err := get(caller.ctx, g, c)
 					require.NotErrorIs(t, err, redisguard.ErrOpen, "the breaker stays closed: the call reached the server")
 					require.True(t, isFault, "a fault: %v", err)
-					assert.Less(t, d, timeout+150*time.Millisecond, "the call ends near its deadline, not at the client's 5 s timeouts")
+					assert.Less(t, d, timeout+500*time.Millisecond, "the call ends near its deadline, not at the client's 5 s timeouts (generous bound for a loaded machine)")
 				}
 			})
 		}

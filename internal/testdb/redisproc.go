@@ -158,7 +158,9 @@ func (c *RedisClusterProcess) Addrs() []string {
 // cluster mode, joins them as masters without replicas (redis-cli --cluster
 // create), and waits until every node reports cluster_state:ok. The node
 // timeout is one second, so a stopped master marks the cluster down soon.
-func StartRedisCluster(t testing.TB, n int) *RedisClusterProcess {
+// Extra arguments are passed to every node ("--cluster-require-full-coverage",
+// "no" keeps the other masters serving their slots while one is down).
+func StartRedisCluster(t testing.TB, n int, args ...string) *RedisClusterProcess {
 	t.Helper()
 	if n < 3 {
 		t.Fatalf("testdb: a Redis Cluster needs at least 3 masters, not %d", n)
@@ -170,9 +172,9 @@ func StartRedisCluster(t testing.TB, n int) *RedisClusterProcess {
 	}
 	c := &RedisClusterProcess{}
 	for range n {
-		c.Nodes = append(c.Nodes, StartRedis(t, "--cluster-enabled", "yes",
+		c.Nodes = append(c.Nodes, StartRedis(t, append([]string{"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-			"--cluster-port", strconv.Itoa(FreePort(t))))
+			"--cluster-port", strconv.Itoa(FreePort(t))}, args...)...))
 	}
 	addrs := c.Addrs()
 	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...),

@@ -13,7 +13,10 @@
 // least half of those made), it stops asking Redis for 500 ms, then lets
 // one probe through, and closes again when the probe succeeds. While Redis fails, hangs
 // or the breaker is open, the Fallback decides (fail open to a per-instance
-// limit), or, without one, the event is denied (fail closed). The deadline
+// limit), or, without one, the event is denied (fail closed). On Redis
+// Cluster the breaker is one per master, so while one master is down the
+// keys on the others are decided by Redis as before (given
+// cluster-require-full-coverage no on the servers). The deadline
 // needs a client with ContextTimeoutEnabled (the Store logs a warning when
 // it sees a client without it).
 //
@@ -139,11 +142,12 @@ func New(client redis.Scripter, opts Options) *Store {
 // wrapping ratelimit.ErrUnavailable. A cancelled ctx is returned as is and
 // does not count as Redis being down.
 func (s *Store) Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Result, error) {
-	cctx, call, err := s.guard.Begin(ctx)
+	rkey := s.prefix + keyhash.Sum(key)
+	cctx, call, err := s.guard.BeginKey(ctx, rkey, s.guard.Timeout())
 	if err != nil {
 		return s.failed(ctx, key, limit, err)
 	}
-	vals, err := s.script.Run(cctx, s.client, []string{s.prefix + keyhash.Sum(key)},
+	vals, err := s.script.Run(cctx, s.client, []string{rkey},
 		limit.Period.Microseconds(), limit.Rate, limit.BurstSize()).Int64Slice()
 	s.guard.End(ctx, call, err)
 	if err == nil && len(vals) != 4 {
