@@ -28,6 +28,12 @@ type DecodeOptions struct {
 	// AllowUnknownFields accepts object members that the target type does
 	// not have; false (the default) rejects them.
 	AllowUnknownFields bool
+	// Check, when set, is called with the body once it has been read
+	// within the limit and before it is decoded; an error it returns is
+	// returned as is. Package operation checks the body against its schema
+	// here, so every rule it breaks is reported at once. The body must not
+	// be kept or changed after Check returns. Nil means no check.
+	Check func(body []byte) error
 }
 
 // Decode reads one JSON value of type T from the request body with the
@@ -70,46 +76,87 @@ func Decode[T any](r *http.Request) (T, error) {
 // http.ResponseWriter, so it works inside Handle functions; net/http itself
 // drains or closes a connection whose body was not read to the end.
 func DecodeWithOptions[T any](r *http.Request, opts DecodeOptions) (T, error) {
-	var zero T
+	var v T
+	if err := decodeInto(r, &v, reflect.TypeFor[T](), opts); err != nil {
+		var zero T
+		return zero, err
+	}
+	if err := validate(&v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// DecodeValue is DecodeWithOptions for a type known only at run time: it
+// decodes into v, a non-nil pointer, by the same rules, then runs the
+// Validate() error method of *v when it has one. On error *v is
+// unspecified. Package operation decodes a request body with it into the
+// body field of an operation's input.
+func DecodeValue(r *http.Request, v any, opts DecodeOptions) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return Internal(errors.New("envelope: DecodeValue needs a non-nil pointer"))
+	}
+	if err := decodeInto(r, v, rv.Type().Elem(), opts); err != nil {
+		return err
+	}
+	if x, ok := v.(interface{ Validate() error }); ok {
+		return validationError(x.Validate())
+	}
+	// Only a pointer or interface *v can have Validate where v has not;
+	// boxing any other *v to ask would cost an allocation per request.
+	if k := rv.Elem().Kind(); (k == reflect.Pointer || k == reflect.Interface) && !rv.Elem().IsNil() {
+		if x, ok := rv.Elem().Interface().(interface{ Validate() error }); ok {
+			return validationError(x.Validate())
+		}
+	}
+	return nil
+}
+
+// decodeInto reads the body of r into v, a pointer to a value of type t,
+// by the rules of DecodeWithOptions, all but Validate.
+func decodeInto(r *http.Request, v any, t reflect.Type, opts DecodeOptions) error {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
-		return zero, UnsupportedMediaType("content type must be " + ContentType)
+		return UnsupportedMediaType("content type must be " + ContentType)
 	}
 	limit := cmp.Or(opts.MaxBytes, DefaultMaxBytes)
 	if r.Body == nil || r.Body == http.NoBody {
-		return zero, BadRequest("request body is empty")
+		return BadRequest("request body is empty")
 	}
 	if limit > 0 && r.ContentLength > limit {
-		return zero, PayloadTooLarge(limit)
+		return PayloadTooLarge(limit)
 	}
 	buf := bodyBuffers.Get().(*bodyBuffer)
 	defer buf.release()
 	data, err := buf.read(r.Body, r.ContentLength, limit)
 	if err != nil {
-		return zero, decodeError(err)
+		return decodeError(err)
+	}
+	if opts.Check != nil {
+		if err := opts.Check(data); err != nil {
+			return err
+		}
 	}
 	buf.r.Reset(data)
 	dec := json.NewDecoder(&buf.r)
 	if !opts.AllowUnknownFields {
 		dec.DisallowUnknownFields()
 	}
-	var v T
-	if err := dec.Decode(&v); err != nil {
-		return zero, decodeError(err)
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
 	}
 	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		return zero, BadRequest("request body must hold a single JSON value").WithDetail("offset", end)
+		return BadRequest("request body must hold a single JSON value").WithDetail("offset", end)
 	}
-	if err := strictjson.Check(data[:end], reflect.TypeFor[T]()); err != nil {
-		return zero, strictError(err)
+	if err := strictjson.Check(data[:end], t); err != nil {
+		return strictError(err)
 	}
-	if isNil(&v) {
-		return zero, BadRequest("request body must not be null")
+	if isNilValue(reflect.ValueOf(v).Elem()) {
+		return BadRequest("request body must not be null")
 	}
-	if err := validate(&v); err != nil {
-		return zero, err
-	}
-	return v, nil
+	return nil
 }
 
 // bodyBuffer is the scratch of one Decode: the body and a reader over it,
@@ -227,8 +274,7 @@ func jsonType(t reflect.Type) string {
 	return "value"
 }
 
-func isNil[T any](v *T) bool {
-	rv := reflect.ValueOf(v).Elem()
+func isNilValue(rv reflect.Value) bool {
 	switch rv.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
 		return rv.IsNil()
@@ -252,6 +298,12 @@ func validate[T any](v *T) error {
 			err = y.Validate()
 		}
 	}
+	return validationError(err)
+}
+
+// validationError is what a Validate method's error becomes: itself when
+// it reports a kind or status, else a 400 VALIDATION_ERROR.
+func validationError(err error) error {
 	if err == nil {
 		return nil
 	}

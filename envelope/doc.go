@@ -19,11 +19,12 @@
 // that kind's status, code and standard message, which the same value may
 // override with
 //
-//	ErrorCode() string              // its own code (else the kind's, else one derived from the status)
-//	PublicMessage() string          // client-safe message (else the standard one)
-//	ErrorDetails() map[string]any   // error.details
-//	RetryAfter() time.Duration      // sent as Retry-After, in whole seconds
-//	ResponseHeader() http.Header    // other headers, such as Allow (ResponseHeaderer)
+//	ErrorCode() string               // its own code (else the kind's, else one derived from the status)
+//	PublicMessage() string           // client-safe message (else the standard one)
+//	ErrorDetails() map[string]any    // error.details
+//	RetryAfter() time.Duration       // sent as Retry-After, in whole seconds
+//	ResponseHeader() http.Header     // other headers, such as Allow (ResponseHeaderer)
+//	Violations() []errkind.Violation // error.violations, every rule a request broke (errkind.Violator)
 //
 // The status of each kind comes from one table, errkind.Kind.HTTPStatus. The
 // text of Error() is never sent to the client. context.DeadlineExceeded
@@ -68,7 +69,7 @@
 // When the client's Accept header ranks application/problem+json at least
 // as high as application/json, errors are written as RFC 9457 problem
 // documents: type, title, status, detail and instance, with code, details,
-// timestamp and requestId as extension members. The type is "about:blank"
+// violations, timestamp and requestId as extension members. The type is "about:blank"
 // and instance absent unless the request passed Problems, which maps error
 // codes to type URIs and computes an instance per request.
 package envelope

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // ProblemContentType is the media type of RFC 9457 problem documents.
@@ -101,17 +103,18 @@ func Problems(opts ProblemOptions) func(http.Handler) http.Handler {
 
 // problem is an RFC 9457 problem document: type, title (the status text),
 // status, detail (the client message) and instance, then the extension
-// members code, details, timestamp and requestId.
+// members code, details, violations, timestamp and requestId.
 type problem struct {
-	Type      string         `json:"type"`
-	Title     string         `json:"title"`
-	Status    int            `json:"status"`
-	Detail    string         `json:"detail"`
-	Instance  string         `json:"instance,omitempty"`
-	Code      string         `json:"code"`
-	Details   map[string]any `json:"details,omitempty"`
-	Timestamp time.Time      `json:"timestamp,omitzero"`
-	RequestID string         `json:"requestId,omitempty"`
+	Type       string              `json:"type"`
+	Title      string              `json:"title"`
+	Status     int                 `json:"status"`
+	Detail     string              `json:"detail"`
+	Instance   string              `json:"instance,omitempty"`
+	Code       string              `json:"code"`
+	Details    map[string]any      `json:"details,omitempty"`
+	Violations []errkind.Violation `json:"violations,omitempty"`
+	Timestamp  time.Time           `json:"timestamp,omitzero"`
+	RequestID  string              `json:"requestId,omitempty"`
 }
 
 func newProblem(r *http.Request, status int, e *ErrorBody, m *Meta) problem {
@@ -124,7 +127,7 @@ func newProblem(r *http.Request, status int, e *ErrorBody, m *Meta) problem {
 	}
 	p := problem{
 		Type: "about:blank", Title: title, Status: status, Detail: e.Message,
-		Code: e.Code, Details: e.Details, Timestamp: m.Timestamp, RequestID: m.RequestID,
+		Code: e.Code, Details: e.Details, Violations: e.Violations, Timestamp: m.Timestamp, RequestID: m.RequestID,
 	}
 	if r == nil {
 		return p

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"time"
+
+	"github.com/svckit/svckit/errkind"
 )
 
 // ContentType is the media type of every envelope response.
@@ -40,6 +42,12 @@ type ErrorBody struct {
 	// Details carries machine-readable extras (for example one entry per
 	// invalid field); nil or empty means none.
 	Details map[string]any `json:"details,omitempty"`
+	// Violations lists every rule a refused request broke, each with the
+	// JSON Pointer of its place in the request (/body/email, /query/limit),
+	// when the error reports them (errkind.Violator); nil means none.
+	// Details keeps its shape beside it: one message per field for
+	// VALIDATION_ERROR, the first field or parameter for BAD_REQUEST.
+	Violations []errkind.Violation `json:"violations,omitempty"`
 }
 
 // Meta is the "meta" member of a response. The zero value renders as

@@ -177,6 +177,9 @@ type ResponseHeaderer interface {
 func resolve(err error) (status int, body ErrorBody, header http.Header) {
 	if r, ok := errkind.Inspect(err); ok {
 		body = ErrorBody{Code: r.Code, Message: r.Message, Details: r.Details}
+		if v, ok := r.Source.(errkind.Violator); ok {
+			body.Violations = v.Violations()
+		}
 		if body.Code == "" {
 			body.Code = codeOf(r.Status)
 		}
