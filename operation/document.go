@@ -171,13 +171,13 @@ func (a *API) errorStatuses(d *described) []errorStatus {
 		kinds = append(kinds, errkind.BadRequest, errkind.Validation)
 	}
 	if d.in.body != nil {
-		kinds = append(kinds, errkind.TooLarge, errkind.UnsupportedMedia)
+		kinds = append(kinds, errkind.PayloadTooLarge, errkind.UnsupportedMediaType)
 	}
 	if d.op.Bearer {
-		kinds = append(kinds, errkind.Unauthenticated)
+		kinds = append(kinds, errkind.Unauthorized)
 	}
 	if len(d.op.Roles) > 0 {
-		kinds = append(kinds, errkind.PermissionDenied)
+		kinds = append(kinds, errkind.Forbidden)
 	}
 	kinds = append(kinds, d.op.Errors...)
 	kinds = append(kinds, a.opts.Errors...)

@@ -38,7 +38,7 @@ func sampleAPI() *operation.API {
 	})
 	operation.Handle(api, operation.Operation{
 		Method: "GET", Path: "/accounts/{id}", ID: "getAccount", Summary: "Read an account", Tags: []string{"accounts"},
-		Bearer: true, Errors: []errkind.Kind{errkind.NotFound, errkind.PermissionDenied},
+		Bearer: true, Errors: []errkind.Kind{errkind.NotFound, errkind.Forbidden},
 		Responses: []operation.Response{{Status: 200, Data: account{}}, {Status: 200, Data: publicAccount{}}},
 	}, func(context.Context, struct {
 		ID string `path:"id" doc:"the account's id"`
