@@ -15,6 +15,10 @@
 //     by a ratelimit.Limiter (in memory, or shared through Redis with
 //     ratelimit/redisstore);
 //   - Timeout, MaxBytes, SecurityHeaders;
+//   - CORS: the Fetch standard's CORS protocol for an allow-list of
+//     origins (preflights answered before authentication, Vary: Origin),
+//     beside Go's http.CrossOriginProtection, which CORS's doc tells when
+//     to use;
 //   - Telemetry: an OpenTelemetry server span per request (continuing an
 //     inbound W3C traceparent) and the http.server.request.duration
 //     histogram by route pattern, with TraceLogHandler adding trace_id and

@@ -147,3 +147,26 @@ func ExampleClientIP() {
 	// 192.0.2.1
 	// 198.51.100.9
 }
+
+// CORS lets the pages of the listed origins call the API from a browser;
+// every other origin's preflight is refused, and its simple requests get
+// no Access-Control-Allow-Origin, so the page cannot read the answer.
+func ExampleCORS() {
+	h := middleware.CORS(middleware.CORSOptions{
+		Origins:       []string{"https://app.example.com"},
+		Headers:       []string{"Authorization", "Content-Type", "Idempotency-Key"},
+		ExposeHeaders: []string{"X-Request-Id"},
+	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	for _, origin := range []string{"https://app.example.com", "https://evil.example"} {
+		req := httptest.NewRequest("OPTIONS", "/v1/transfers", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(origin, rec.Code, rec.Header().Get("Access-Control-Allow-Origin"), rec.Header().Get("Access-Control-Allow-Headers"))
+	}
+	// Output:
+	// https://app.example.com 204 https://app.example.com Authorization, Content-Type, Idempotency-Key
+	// https://evil.example 403
+}
