@@ -70,3 +70,33 @@ func ExampleError() {
 	}
 	// Output: migrations/001_bad.sql 2
 }
+
+// ExampleApplied reports what a database has recorded, as a status
+// command does: nil before any migration, then the versions in order.
+func ExampleApplied() {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+
+	before, err := migrate.Applied(ctx, db, dialect.SQLite, "svckit_schema_migrations")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("before:", before == nil)
+	migs := []migrate.Migration{{Version: "001_notes", File: "001_notes.sql", Statements: []string{"CREATE TABLE notes (id INTEGER PRIMARY KEY)"}}}
+	if err := migrate.Run(ctx, db, dialect.SQLite, "svckit_schema_migrations", migs); err != nil {
+		log.Fatal(err)
+	}
+	after, err := migrate.Applied(ctx, db, dialect.SQLite, "svckit_schema_migrations")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("after:", after)
+	// Output:
+	// before: true
+	// after: [001_notes]
+}

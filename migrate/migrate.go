@@ -23,6 +23,19 @@ type Migration struct {
 	File string
 	// Statements are run in order.
 	Statements []string
+	// Func, when not nil, runs after Statements, on the connection (on
+	// PostgreSQL, the transaction) the migration runs on, under the lock:
+	// a step SQL alone cannot say, such as one that depends on what the
+	// database holds. Its error is reported as a *Error of the file.
+	Func func(ctx context.Context, q Querier) error
+}
+
+// Querier runs statements: the *sql.Conn or *sql.Tx a migration runs on,
+// or a *sql.DB.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // FromFS returns the migrations of the "*.sql" files in dir of fsys, in
@@ -127,10 +140,7 @@ func Run(ctx context.Context, db *sql.DB, d dialect.Dialect, table string, migs 
 
 // apply runs one migration and records it; on PostgreSQL in a transaction.
 func apply(ctx context.Context, conn *sql.Conn, d dialect.Dialect, table string, m Migration) (err error) {
-	type execer interface {
-		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	}
-	var ex execer = conn
+	var ex Querier = conn
 	if d == dialect.Postgres {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
@@ -155,11 +165,56 @@ func apply(ctx context.Context, conn *sql.Conn, d dialect.Dialect, table string,
 			return &Error{File: m.File, Index: i + 1, Statement: stmt, Err: err}
 		}
 	}
+	if m.Func != nil {
+		if err := m.Func(ctx, ex); err != nil {
+			return &Error{File: m.File, Index: len(m.Statements) + 1, Statement: "(Func)", Err: err}
+		}
+	}
 	ins := "INSERT INTO " + table + " (version) VALUES (" + d.Placeholder(1) + ")"
 	if _, err := ex.ExecContext(ctx, ins, m.Version); err != nil {
 		return fmt.Errorf("migrate: %s: record version %s: %w", m.File, m.Version, err)
 	}
 	return nil
+}
+
+// Applied returns the versions table records, sorted, or nil when there
+// is no such table (no migration has run). It takes no lock: a status
+// report, not a decision to migrate.
+func Applied(ctx context.Context, q Querier, d dialect.Dialect, table string) ([]string, error) {
+	var exists string
+	switch d {
+	case dialect.Postgres: // in the current schema, as Run's CREATE TABLE
+		exists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+	case dialect.MySQL:
+		exists = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	default:
+		exists = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, exists, table).Scan(&n); err != nil {
+		return nil, fmt.Errorf("migrate: look for %s: %w", table, err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, "SELECT version FROM "+table)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate: read %s: %w", table, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: read %s: %w", table, err)
+	}
+	sort.Strings(out) // byte order, whatever the column's collation
+	return out, nil
 }
 
 // errLockTimeout is returned when MySQL's GET_LOCK gives up.

@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -118,4 +119,66 @@ func TestRunFailure(t *testing.T) {
 func TestFromFSErrors(t *testing.T) {
 	_, err := migrate.FromFS(fstest.MapFS{}, "missing")
 	assert.Error(t, err, "a missing directory is an error")
+}
+
+// TestApplied: no table is nil, no error; then the versions Run recorded,
+// in order.
+func TestApplied(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		d, err := dialect.Parse(db.Dialect)
+		require.NoError(t, err, "dialect")
+		ctx := context.Background()
+		got, err := migrate.Applied(ctx, db.DB, d, "mig_versions")
+		require.NoError(t, err, "Applied before any migration")
+		assert.Nil(t, got, "no table: nil")
+		migs := migrations(t)
+		require.NoError(t, migrate.Run(ctx, db.DB, d, "mig_versions", migs[:1]), "run the first")
+		got, err = migrate.Applied(ctx, db.DB, d, "mig_versions")
+		require.NoError(t, err, "Applied")
+		assert.Equal(t, []string{"001_a"}, got, "the first only")
+		require.NoError(t, migrate.Run(ctx, db.DB, d, "mig_versions", migs), "run both")
+		got, err = migrate.Applied(ctx, db.DB, d, "mig_versions")
+		require.NoError(t, err, "Applied")
+		assert.Equal(t, []string{"001_a", "002_b"}, got, "both, in order")
+	})
+}
+
+// TestFunc: a migration's Func runs once, after its statements, on the
+// migration's connection; its failure is a *Error of the file and nothing
+// is recorded.
+func TestFunc(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		d, err := dialect.Parse(db.Dialect)
+		require.NoError(t, err, "dialect")
+		ctx := context.Background()
+		runs := 0
+		copyRows := migrate.Migration{Version: "001_copy", File: "m/001_copy.go",
+			Statements: []string{"CREATE TABLE mig_src (id INT PRIMARY KEY)", "INSERT INTO mig_src (id) VALUES (1), (2)"},
+			Func: func(ctx context.Context, q migrate.Querier) error {
+				runs++
+				var n int
+				if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM mig_src").Scan(&n); err != nil {
+					return err
+				}
+				_, err := q.ExecContext(ctx, "CREATE TABLE mig_copy_"+strconv.Itoa(n)+" (id INT PRIMARY KEY)")
+				return err
+			}}
+		for range 2 {
+			require.NoError(t, migrate.Run(ctx, db.DB, d, "mig_versions", []migrate.Migration{copyRows}), "run")
+		}
+		assert.Equal(t, 1, runs, "Func runs once")
+		_, err = db.DB.ExecContext(ctx, "INSERT INTO mig_copy_2 (id) VALUES (1)")
+		assert.NoError(t, err, "Func saw the statements' rows and made its table")
+
+		failing := migrate.Migration{Version: "002_fail", File: "m/002_fail.go",
+			Func: func(context.Context, migrate.Querier) error { return errors.New("no such thing") }}
+		err = migrate.Run(ctx, db.DB, d, "mig_versions", []migrate.Migration{copyRows, failing})
+		var me *migrate.Error
+		require.ErrorAs(t, err, &me, "a *Error")
+		assert.Equal(t, "m/002_fail.go", me.File, "names the file")
+		assert.ErrorContains(t, err, "no such thing", "and Func's error")
+		got, err := migrate.Applied(ctx, db.DB, d, "mig_versions")
+		require.NoError(t, err, "Applied")
+		assert.Equal(t, []string{"001_copy"}, got, "the failed migration is not recorded")
+	})
 }
