@@ -1,10 +1,13 @@
 // Command api is the svckit example service: users, tokens, accounts and
 // transfers over a JSON API. See README.md for the walkthrough and the
-// environment variables it reads.
+// environment variables it reads. "api migrate status|up|create NAME"
+// drives its schema migrations instead (migrate.go).
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +18,17 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" { // see migrate.go
+		if err := runMigrate(context.Background(), os.Args[2:], os.Getenv, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if errors.Is(err, errMigrateUsage) {
+				fmt.Fprint(os.Stderr, migrateUsage)
+				os.Exit(2)
+			}
+			os.Exit(1)
+		}
+		return
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(logger); err != nil {
 		logger.Error("api stopped", "err", err)

@@ -97,10 +97,7 @@ func (a *App) init(ctx context.Context) error {
 	if err := Migrate(ctx, a.db, a.dialect); err != nil {
 		return err
 	}
-	a.refreshStore = sqlstore.New(a.db, a.dialect)
-	if err := a.refreshStore.Migrate(ctx); err != nil {
-		return fmt.Errorf("app: migrate refresh tokens: %w", err)
-	}
+	a.refreshStore = sqlstore.New(a.db, a.dialect) // migrated by Migrate
 	if a.rdb == nil && cfg.RedisURL != "" {
 		if err := a.openRedis(ctx); err != nil {
 			return err

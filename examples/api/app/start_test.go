@@ -89,7 +89,7 @@ func concurrentStart(t *testing.T, db *testdb.DB, redisURL, prefix string) {
 	}
 	d, err := dialect.Parse(db.Dialect)
 	require.NoError(t, err, "dialect")
-	for _, table := range []string{"schema_migrations", "svckit_schema_migrations"} {
+	for _, table := range []string{app.MigrationsTable} {
 		rows, err := db.DB.QueryContext(ctx, "SELECT version, COUNT(*) FROM "+table+" GROUP BY version")
 		require.NoError(t, err, "read %s", table)
 		n := 0
