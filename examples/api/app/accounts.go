@@ -134,6 +134,22 @@ func (s *AccountService) Deposit(ctx context.Context, c Caller, id string, amoun
 	return out, err
 }
 
+// Page returns one cursor page of the caller's own accounts, newest
+// first; an admin too sees only their own here.
+func (s *AccountService) Page(ctx context.Context, c Caller, limit int, cursor string) ([]Account, string, error) {
+	page, err := s.accounts.FindPage(ctx, repository.PageOptions{
+		Filter:   repository.Filter{"owner_id": c.ID},
+		OrderBy:  "created_at",
+		OrderDir: repository.Desc,
+		Limit:    limit,
+		Cursor:   cursor,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return page.Items, page.NextCursor, nil
+}
+
 // ByOwners returns the accounts of the users, grouped by owner id, with one
 // query in all.
 func (s *AccountService) ByOwners(ctx context.Context, users []User) (map[string][]Account, error) {

@@ -214,6 +214,38 @@ func contract(t *testing.T, s *server) {
 		assert.Equal(t, int64(700), got.Balance, "an admin may deposit")
 	})
 
+	t.Run("own accounts", func(t *testing.T) {
+		var mine []accountView
+		r := s.expect(t, req{Method: "GET", Path: "/v1/accounts", Token: aliceToken}, 200, "")
+		r.into(t, &mine)
+		require.Len(t, mine, 2, "alice lists her two accounts and nobody else's")
+		assert.Equal(t, []string{aliceEUR.ID, aliceUSD.ID}, []string{mine[0].ID, mine[1].ID}, "newest first")
+		require.NotNil(t, r.Meta.Cursor, "cursor pages")
+		assert.False(t, r.Meta.Cursor.HasMore, "one page holds both")
+
+		// One per page, walked to the end.
+		r = s.expect(t, req{Method: "GET", Path: "/v1/accounts?limit=1", Token: aliceToken}, 200, "")
+		r.into(t, &mine)
+		require.Len(t, mine, 1, "limit=1")
+		assert.Equal(t, aliceEUR.ID, mine[0].ID, "the newest first")
+		require.NotNil(t, r.Meta.Cursor.Next, "a next cursor")
+		next := *r.Meta.Cursor.Next
+		r = s.expect(t, req{Method: "GET", Path: "/v1/accounts?limit=1&cursor=" + next, Token: aliceToken}, 200, "")
+		r.into(t, &mine)
+		require.Len(t, mine, 1, "the second page")
+		assert.Equal(t, aliceUSD.ID, mine[0].ID, "then the older")
+		assert.Nil(t, r.Meta.Cursor.Next, "the last page")
+
+		s.expect(t, req{Method: "GET", Path: "/v1/accounts", Token: bobToken}, 200, "").into(t, &mine)
+		assert.Equal(t, []string{bobUSD.ID}, []string{mine[0].ID}, "bob sees his own")
+		s.expect(t, req{Method: "GET", Path: "/v1/accounts", Token: admin}, 200, "").into(t, &mine)
+		assert.Empty(t, mine, "an admin lists only their own accounts here, none")
+		s.expect(t, req{Method: "GET", Path: "/v1/accounts"}, 401, "UNAUTHORIZED")
+		s.expect(t, req{Method: "GET", Path: "/v1/accounts?limit=0", Token: aliceToken}, 400, "BAD_REQUEST")
+		tampered := next[:len(next)-2] + flip(next[len(next)-2:])
+		s.expect(t, req{Method: "GET", Path: "/v1/accounts?limit=1&cursor=" + tampered, Token: aliceToken}, 400, "BAD_REQUEST")
+	})
+
 	t.Run("include accounts", func(t *testing.T) {
 		var users []userView
 		before := s.queries()

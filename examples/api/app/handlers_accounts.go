@@ -31,6 +31,24 @@ func (a *App) openAccount(r *http.Request) (envelope.Result[Account], error) {
 	return envelope.Created(acc), nil
 }
 
+// listAccounts serves the caller's own accounts in cursor pages (limit,
+// cursor), newest first.
+func (a *App) listAccounts(r *http.Request) (envelope.Result[[]Account], error) {
+	q, err := envelope.Query(r)
+	if err != nil {
+		return envelope.Result[[]Account]{}, err
+	}
+	limit, err := limitQuery(q)
+	if err != nil {
+		return envelope.Result[[]Account]{}, err
+	}
+	items, next, err := a.accounts.Page(r.Context(), callerFrom(r.Context()), limit, q.Get("cursor"))
+	if err != nil {
+		return envelope.Result[[]Account]{}, err
+	}
+	return envelope.CursorPage(items, next), nil
+}
+
 func (a *App) getAccount(r *http.Request) (Account, error) {
 	id, err := envelope.PathValue(r, "id")
 	if err != nil {

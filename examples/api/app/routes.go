@@ -27,6 +27,7 @@ func (a *App) routes() http.Handler {
 	v1("PATCH /v1/users/{id}", user(envelope.Handle(a.patchUser)))
 	v1("GET /v1/users", admin(envelope.HandleResult(a.listUsers)))
 	v1("POST /v1/accounts", user(envelope.HandleResult(a.openAccount)))
+	v1("GET /v1/accounts", user(envelope.HandleResult(a.listAccounts)))
 	v1("GET /v1/accounts/{id}", user(envelope.Handle(a.getAccount)))
 	v1("POST /v1/accounts/{id}/deposits", user(envelope.Handle(a.deposit)))
 	v1("GET /v1/accounts/{id}/transfers", user(envelope.HandleResult(a.listTransfers)))
