@@ -29,9 +29,6 @@ import (
 	"github.com/svckit/svckit/repository"
 )
 
-// Issuer is the "iss" of the tokens the service signs.
-const Issuer = "svckit-example"
-
 // App is the running service: its database pool, Redis client, services and
 // HTTP handler. Build it with New (the zero value is not usable) and Close
 // it when the server has stopped. It is safe for concurrent use.
@@ -113,7 +110,7 @@ func (a *App) init(ctx context.Context) error {
 	a.cursorKey = cfg.CursorKey
 	if len(a.cursorKey) == 0 {
 		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte("svckit-example cursor key"))
+		mac.Write([]byte(cursorKeyLabel))
 		a.cursorKey = mac.Sum(nil)
 	}
 	a.events = &LogBus{Logger: a.logger}
@@ -195,7 +192,7 @@ func (a *App) redisPrefix() string {
 	if a.cfg.RedisPrefix != "" {
 		return a.cfg.RedisPrefix
 	}
-	return "svckit:"
+	return DefaultRedisPrefix
 }
 
 func (a *App) newUsers() *UserService {

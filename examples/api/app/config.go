@@ -20,9 +20,6 @@ import (
 	"github.com/svckit/svckit/middleware"
 )
 
-// DefaultSQLiteFile is the database file used when DATABASE_URL is unset.
-const DefaultSQLiteFile = "svckit-example.db"
-
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("app: invalid configuration")
 
@@ -73,7 +70,8 @@ type Config struct {
 	// "redis+cluster://host:port?addr=host:port&addr=host:port" for a
 	// Redis Cluster (see NewRedisClient).
 	RedisURL string
-	// RedisPrefix is put before every Redis key ("" means "svckit:").
+	// RedisPrefix is put before every Redis key (REDIS_PREFIX; "" means
+	// DefaultRedisPrefix). Services sharing a Redis need different ones.
 	RedisPrefix string
 	// JWTSecret signs the tokens (HS256, at least 32 bytes) unless
 	// SigningKey is set. Empty means a random secret, so tokens die with
@@ -152,6 +150,7 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 	cfg := Config{
 		Addr:          getenv("ADDR"),
 		RedisURL:      getenv("REDIS_URL"),
+		RedisPrefix:   getenv("REDIS_PREFIX"),
 		AdminEmail:    getenv("ADMIN_EMAIL"),
 		AdminPassword: getenv("ADMIN_PASSWORD"),
 	}

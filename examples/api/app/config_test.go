@@ -125,7 +125,7 @@ func TestFromEnv(t *testing.T) {
 	})
 	t.Run("everything set", func(t *testing.T) {
 		cfg, warnings, err := app.FromEnv(env(map[string]string{
-			"ADDR": "127.0.0.1:9000", "DATABASE_URL": "postgres://db/app", "REDIS_URL": "redis://cache:6379/1",
+			"ADDR": "127.0.0.1:9000", "DATABASE_URL": "postgres://db/app", "REDIS_URL": "redis://cache:6379/1", "REDIS_PREFIX": "orders:",
 			"JWT_SECRET": strings.Repeat("s", 32), "CURSOR_KEY": strings.Repeat("c", 40),
 			"ADMIN_EMAIL": "root@example.com", "ADMIN_PASSWORD": "root-password",
 			"LOGIN_RATE_LIMIT": "5/30s", "API_RATE_LIMIT": "100/1m", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
@@ -135,6 +135,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, "127.0.0.1:9000", cfg.Addr, "ADDR")
 		assert.Equal(t, "postgres", cfg.Database.Dialect, "DATABASE_URL")
 		assert.Equal(t, "redis://cache:6379/1", cfg.RedisURL, "REDIS_URL")
+		assert.Equal(t, "orders:", cfg.RedisPrefix, "REDIS_PREFIX")
 		assert.Len(t, cfg.JWTSecret, 32, "JWT_SECRET")
 		assert.Equal(t, []byte(strings.Repeat("c", 40)), cfg.CursorKey, "CURSOR_KEY")
 		assert.Equal(t, "root@example.com", cfg.AdminEmail, "ADMIN_EMAIL")

@@ -14,10 +14,6 @@ import (
 	"github.com/svckit/svckit/errkind"
 )
 
-// ApplicationName is the application_name the service's PostgreSQL
-// connections report (pg_stat_activity), unless DATABASE_URL sets one.
-const ApplicationName = "svckit-example"
-
 // withApplicationName adds application_name=name to a postgres:// URL that
 // has none. Anything that does not parse as a URL is returned as is.
 func withApplicationName(dsn, name string) string {

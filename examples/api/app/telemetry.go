@@ -26,10 +26,6 @@ import (
 	"github.com/svckit/svckit/txn"
 )
 
-// ServiceName is the service.name of the telemetry, unless OTEL_SERVICE_NAME
-// says otherwise.
-const ServiceName = "svckit-example"
-
 // telemetry is the service's OpenTelemetry SDK: a meter provider read by
 // the Prometheus exporter that GET /metrics serves, and, when the OTLP
 // environment variables ask for it, a tracer provider exporting spans over

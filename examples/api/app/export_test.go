@@ -1,0 +1,4 @@
+package app
+
+// TracesWanted is tracesWanted, for TestEnvExample.
+var TracesWanted = tracesWanted
