@@ -69,6 +69,12 @@ type HTTP struct {
 	// taken, the connection idle longest is closed to admit a new one.
 	// Zero means DefaultMaxConns.
 	MaxConns int
+	// MaxConnsPerIP caps the open connections of one client address (an
+	// IPv6 /64, the peer of the TCP connection): past it, a new
+	// connection replaces that address's longest idle one, or is closed at
+	// once. Connections from Config.TrustedProxies are not capped. Zero
+	// means a tenth of MaxConns, at least 1; above MaxConns means MaxConns.
+	MaxConnsPerIP int
 	// IdleTimeout closes a keep-alive connection idle this long. Zero
 	// means DefaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -114,6 +120,7 @@ func (p Pool) withDefaults(d Database) Pool {
 // withDefaults returns h with its zero fields replaced by the defaults.
 func (h HTTP) withDefaults() HTTP {
 	h.MaxConns = positiveOr(h.MaxConns, DefaultMaxConns)
+	h.MaxConnsPerIP = min(positiveOr(h.MaxConnsPerIP, max(1, h.MaxConns/10)), h.MaxConns)
 	h.IdleTimeout = positiveOr(h.IdleTimeout, DefaultIdleTimeout)
 	h.MaxConnAge = positiveOr(h.MaxConnAge, DefaultMaxConnAge)
 	h.DrainDelay = max(h.DrainDelay, 0)
@@ -141,6 +148,7 @@ func readLimits(getenv func(string) string, cfg *Config) error {
 		{"DB_MAX_OPEN_CONNS", &cfg.Pool.MaxOpen},
 		{"DB_MAX_IDLE_CONNS", &cfg.Pool.MaxIdle},
 		{"MAX_CONNS", &cfg.HTTP.MaxConns},
+		{"MAX_CONNS_PER_IP", &cfg.HTTP.MaxConnsPerIP},
 	}
 	for _, v := range ints {
 		s := getenv(v.env)

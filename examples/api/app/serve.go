@@ -22,15 +22,22 @@ import (
 //     to finish.
 //
 // It returns nil after a clean shutdown, or the error that ended serving.
-// The listener is capped at HTTP.MaxConns open connections (see
-// connLimiter) and Serve closes it.
+// The listener is capped at HTTP.MaxConns open connections, and at
+// HTTP.MaxConnsPerIP of one client address (see connLimiter), and Serve
+// closes it.
+// readHeaderTimeout bounds the wait for a request's headers.
+const readHeaderTimeout = 5 * time.Second
+
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	h := a.cfg.HTTP.withDefaults()
-	limited := newConnLimiter(ln, h.MaxConns, h.MaxConnAge)
+	limited := newConnLimiter(ln, h.MaxConns, h.MaxConnsPerIP, a.cfg.TrustedProxies, h.MaxConnAge)
 	srv := &http.Server{
 		Handler:           a.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		// A /v1 body must arrive by the request deadline (readBody); any
+		// other request's body, which net/http reads to reuse the
+		// connection, by the same time after its headers.
+		ReadTimeout: readHeaderTimeout + a.cfg.requestTimeout(),
 		// Past the request deadline, so that the 504 still gets out.
 		WriteTimeout: a.cfg.requestTimeout() + 5*time.Second,
 		IdleTimeout:  h.IdleTimeout,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,4 +148,92 @@ func TestBodyDeadline(t *testing.T) {
 	assert.ErrorIs(t, err, io.EOF, "the server closed the connection")
 
 	s.expect(t, req{Method: "POST", Path: "/v1/accounts", Token: token, Body: map[string]string{"currency": "EUR"}}, 201, "")
+}
+
+// drip opens a connection to addr and sends a request's bytes one a second
+// until stop is closed or the server closes the connection: a client that
+// holds a connection open while costing the server almost nothing. It
+// returns the connection, which the test closes.
+func drip(t *testing.T, addr string, stop <-chan struct{}, wg *sync.WaitGroup) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err, "dial")
+	t.Cleanup(func() { c.Close() })
+	msg := "POST /v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+	wg.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for i := range len(msg) {
+			if _, err := c.Write([]byte{msg[i]}); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return c
+}
+
+// dialFrom returns an HTTP client whose connections come from the
+// loopback address local, or skips when this system cannot bind it
+// (Linux routes all of 127.0.0.0/8 to loopback; not every system does).
+func dialFrom(t *testing.T, local string) *http.Client {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	probe, err := net.Listen("tcp", local+":0")
+	if err != nil {
+		t.Skipf("cannot use %s as a second client address here: %v", local, err)
+	}
+	probe.Close()
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// TestStalledConnectionsDoNotFillTheServer (issue 27, broke 2): 30 sockets
+// from one address dripping a request a byte a second at a server capped
+// at 30 connections keep no one else out: each address may hold at most
+// MaxConnsPerIP connections (a tenth of MaxConns by default), the rest are
+// closed at once, and a client from another address is served within a
+// second (its own deadline, not a sleep, measures it).
+func TestStalledConnectionsDoNotFillTheServer(t *testing.T) {
+	const maxConns, drippers = 30, 30
+	s := serve(t, func(c *app.Config) { c.HTTP.MaxConns = maxConns })
+	other := dialFrom(t, "127.0.0.2")
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	conns := make([]net.Conn, drippers)
+	for i := range conns {
+		conns[i] = drip(t, s.Addr, stop, &wg)
+	}
+	t.Cleanup(func() { close(stop); wg.Wait() })
+
+	// The server accepts in the order the connections arrived: by the time
+	// it serves the other client, it has taken or refused every dripper.
+	for _, path := range []string{"/healthz", "/v1/users/me"} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		rq, err := http.NewRequestWithContext(ctx, "GET", s.URL+path, nil)
+		require.NoError(t, err, "request")
+		res, err := other.Do(rq)
+		require.NoError(t, err, "GET %s from another address is answered within a second", path)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		cancel()
+		assert.Contains(t, []int{http.StatusOK, http.StatusUnauthorized}, res.StatusCode, "GET %s served", path)
+	}
+
+	open := 0
+	for _, c := range conns {
+		rc := &rawConn{c: c, r: bufio.NewReader(c)}
+		if !rc.closedByServer() {
+			open++
+		}
+	}
+	perIP := max(1, maxConns/10)
+	t.Logf("%d of %d dripping connections from one address left open (cap %d)", open, drippers, perIP)
+	assert.Equal(t, perIP, open, "one address holds at most MaxConnsPerIP connections, and gets that many")
 }
