@@ -1,11 +1,15 @@
 package app
 
 import (
-	"github.com/google/uuid"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/svckit/svckit/auth"
 )
 
 // Roles a user can have.
@@ -70,12 +74,17 @@ func validEmail(s string) bool {
 	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
 }
 
-// validName reports whether a name is 1–100 characters of valid UTF-8 after
-// trimming.
-func validName(s string) bool {
-	n := utf8.RuneCountInString(strings.TrimSpace(s))
-	return utf8.ValidString(s) && n >= 1 && n <= MaxNameRunes
+// displayName returns the name to store for s, and whether s is a valid
+// name: 1–100 characters once normalised under auth.NormalizeDisplayName
+// (the PRECIS Nickname profile: spaces trimmed and collapsed, NFKC, no
+// control or invisible characters, so never only a zero-width space).
+func displayName(s string) (string, bool) {
+	n, err := auth.NormalizeDisplayName(s)
+	return n, err == nil && utf8.RuneCountInString(n) <= MaxNameRunes
 }
+
+// nameRule is the validation message of a name displayName refuses.
+func nameRule() string { return fmt.Sprintf("must be 1 to %d visible characters", MaxNameRunes) }
 
 // validID reports whether s can be an id of this service: a UUID in its
 // 36-character text form (newUUID makes them). Anything else names no row,

@@ -152,3 +152,35 @@ func TestEmailIdentity(t *testing.T) {
 	assert.Equal(t, kate.ID, me.ID, "letter case names the same account")
 	s.expect(t, req{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": "\u212Aate@example.com", "password": "password-kate"}}, 401, "UNAUTHORIZED")
 }
+
+// TestLookAlikesAndInvisibleNames: the identifier and display-name rules
+// of auth apply at registration and rename. A Cyrillic "а" beside Latin
+// letters (UTS #39 mixed scripts) is refused rather than a second "kate";
+// a name of only a zero-width space, or with a right-to-left override, is
+// refused; a name is stored in its PRECIS Nickname form.
+func TestLookAlikesAndInvisibleNames(t *testing.T) {
+	s := startSQLite(t, nil)
+	register := func(email, name string) map[string]string {
+		return map[string]string{"email": email, "password": "password-kate", "name": name}
+	}
+	s.register(t, "kate@example.com", "kate")
+	for _, tc := range []struct {
+		name, email, display, field string
+	}{
+		{"Cyrillic а in kate", "k\u0430te@example.com", "Kate", "email"},
+		{"Greek ο in bob", "b\u03bfb@example.com", "Bob", "email"},
+		{"only a zero-width space", "zw@example.com", "\u200b", "name"},
+		{"zero-width spaces and a space", "zw2@example.com", "\u200b \u200b", "name"},
+		{"a right-to-left override", "rlo@example.com", "\u202eetaK", "name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.expect(t, req{Method: "POST", Path: "/v1/auth/register", Body: register(tc.email, tc.display)}, 400, "VALIDATION_ERROR")
+			assert.Contains(t, r.Error.Details, tc.field, "the refusal names the field")
+		})
+	}
+	var u userView
+	s.expect(t, req{Method: "POST", Path: "/v1/auth/register", Body: register("ann@example.com", "  Ann \u00a0 Lee ")}, 201, "").into(t, &u)
+	assert.Equal(t, "Ann Lee", u.Name, "spaces trimmed and collapsed (PRECIS Nickname)")
+	p := s.login(t, "ann@example.com", "password-kate")
+	s.expect(t, req{Method: "PATCH", Path: "/v1/users/" + u.ID, Token: p.AccessToken, Body: map[string]string{"name": "\u200b"}}, 400, "VALIDATION_ERROR")
+}

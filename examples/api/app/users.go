@@ -108,13 +108,14 @@ func (s *UserService) Register(ctx context.Context, email, password, name string
 	if n := len(password); n < MinPasswordBytes || n > MaxPasswordBytes {
 		v.Add("password", fmt.Sprintf("must be %d to %d bytes", MinPasswordBytes, MaxPasswordBytes))
 	}
-	if !validName(name) {
-		v.Add("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
+	name, ok := displayName(name)
+	if !ok {
+		v.Add("name", nameRule())
 	}
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	return s.create(ctx, email, password, strings.TrimSpace(name), []string{RoleUser})
+	return s.create(ctx, email, password, name, []string{RoleUser})
 }
 
 func (s *UserService) create(ctx context.Context, email, password, name string, roles []string) (User, error) {
@@ -292,12 +293,13 @@ func (s *UserService) View(ctx context.Context, c Caller, id string) (any, error
 // Rename changes the name of the user with id; the cached copy is dropped
 // once the change is committed.
 func (s *UserService) Rename(ctx context.Context, id, name string) (User, error) {
-	if !validName(name) {
-		return User{}, fieldError("name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes))
+	name, ok := displayName(name)
+	if !ok {
+		return User{}, fieldError("name", nameRule())
 	}
 	var out User
 	err := s.atomic(ctx, func(ctx context.Context) error {
-		rec, err := s.repo.Update(ctx, id, repository.Set{"name": strings.TrimSpace(name)})
+		rec, err := s.repo.Update(ctx, id, repository.Set{"name": name})
 		if err != nil {
 			return err
 		}
