@@ -20,11 +20,12 @@ import (
 )
 
 // TestLeaseProtocol walks the lease states of one key on the store itself.
-func TestLeaseProtocol(t *testing.T) {
+func TestLeaseProtocol(t *testing.T) { testdb.EachRedis(t, testLeaseProtocol) }
+
+func testLeaseProtocol(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	rdb, prefix := testdb.Redis(t)
 	s := rediscache.New[int](rdb, testOptions(prefix))
-	other := rediscache.New[int](secondClient(t), testOptions(prefix))
+	other := rediscache.New[int](otherClient(t, rdb), testOptions(prefix))
 
 	t.Run("grant, busy, fill, found", func(t *testing.T) {
 		_, found, token, err := s.Lease(ctx, "a", time.Minute)
@@ -145,16 +146,15 @@ func TestMalformedValuesAreReplaced(t *testing.T) {
 	}
 }
 
-// processes returns n Asides on n clients sharing one Redis prefix, as n
-// instances of a service would be.
-func processes(t *testing.T, n int, opts cache.Options[int]) []*cache.Aside[int, string] {
+// processes returns n Asides on n clients of rdb's Redis (standalone or
+// cluster) sharing prefix, as n instances of a service would be.
+func processes(t *testing.T, rdb redis.UniversalClient, prefix string, n int, opts cache.Options[int]) []*cache.Aside[int, string] {
 	t.Helper()
-	rdb, prefix := testdb.Redis(t)
 	out := make([]*cache.Aside[int, string], n)
 	for i := range out {
 		c := rdb
 		if i > 0 {
-			c = secondClient(t)
+			c = otherClient(t, rdb)
 		}
 		out[i] = cache.NewAside[int, string](rediscache.New[string](c, testOptions(prefix)), opts)
 		a := out[i]
@@ -165,9 +165,11 @@ func processes(t *testing.T, n int, opts cache.Options[int]) []*cache.Aside[int,
 
 // TestOneLoadAcrossProcesses: concurrent misses of one key spread over four
 // processes load it once; the others wait for the filler's value.
-func TestOneLoadAcrossProcesses(t *testing.T) {
+func TestOneLoadAcrossProcesses(t *testing.T) { testdb.EachRedis(t, testOneLoadAcrossProcesses) }
+
+func testOneLoadAcrossProcesses(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	procs := processes(t, 4, cache.Options[int]{})
+	procs := processes(t, rdb, prefix, 4, cache.Options[int]{})
 	var loads atomic.Int32
 	waits := func() (n uint64) {
 		for _, p := range procs {
@@ -213,10 +215,12 @@ func TestOneLoadAcrossProcesses(t *testing.T) {
 // store the old row, and reads begun after A's invalidation, in either
 // process, see the new row, including those that joined B's load. The read
 // that ran B's load fills again (see TestRefusedFillNotServed).
-func TestStaleFillAcrossProcesses(t *testing.T) {
+func TestStaleFillAcrossProcesses(t *testing.T) { testdb.EachRedis(t, testStaleFillAcrossProcesses) }
+
+func testStaleFillAcrossProcesses(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
 	sdk := telemetrytest.New(t)
-	procs := processes(t, 2, cache.Options[int]{Name: "stale-fill", MeterProvider: sdk.Meters})
+	procs := processes(t, rdb, prefix, 2, cache.Options[int]{Name: "stale-fill", MeterProvider: sdk.Meters})
 	a, b := procs[0], procs[1]
 	var mu sync.Mutex
 	row := "old"
@@ -260,14 +264,17 @@ func TestStaleFillAcrossProcesses(t *testing.T) {
 // TestDeadFillerBlocksOnlyUntilLeaseTimeout: a filler that took the lease
 // and died leaves the key loadable once its lease times out.
 func TestDeadFillerBlocksOnlyUntilLeaseTimeout(t *testing.T) {
+	testdb.EachRedis(t, testDeadFillerBlocksOnlyUntilLeaseTimeout)
+}
+
+func testDeadFillerBlocksOnlyUntilLeaseTimeout(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	rdb, prefix := testdb.Redis(t)
 	s := rediscache.New[string](rdb, testOptions(prefix))
 	const timeout = 200 * time.Millisecond
 	_, _, token, err := s.Lease(ctx, "1", timeout)
 	require.NoError(t, err, "the filler that dies takes the lease")
 	require.NotZero(t, token, "lease granted")
-	a := cache.NewAside[int, string](rediscache.New[string](secondClient(t), testOptions(prefix)),
+	a := cache.NewAside[int, string](rediscache.New[string](otherClient(t, rdb), testOptions(prefix)),
 		cache.Options[int]{LeaseTimeout: timeout})
 	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	start := time.Now()
@@ -284,9 +291,11 @@ func TestDeadFillerBlocksOnlyUntilLeaseTimeout(t *testing.T) {
 
 // TestLoadErrorReleasesLease: a load that fails gives the lease up, so a
 // caller in another process loads at once instead of waiting it out.
-func TestLoadErrorReleasesLease(t *testing.T) {
+func TestLoadErrorReleasesLease(t *testing.T) { testdb.EachRedis(t, testLoadErrorReleasesLease) }
+
+func testLoadErrorReleasesLease(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	procs := processes(t, 2, cache.Options[int]{LeaseTimeout: time.Minute})
+	procs := processes(t, rdb, prefix, 2, cache.Options[int]{LeaseTimeout: time.Minute})
 	errDB := errors.New("db blip")
 	_, err := procs[0].Get(ctx, 1, func(context.Context) (string, error) { return "", errDB })
 	require.ErrorIs(t, err, errDB, "the load error is returned")

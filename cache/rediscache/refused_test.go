@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/testdb"
 )
 
 // TestRefusedFillNotServed is the history the linearizability check of
@@ -20,9 +22,11 @@ import (
 // fill is refused (C holds the lease). C then stores v1. Had B returned the
 // v2 it loaded, a read that began after B returned would see v1: back in
 // time. B must instead return what the store holds, and later reads agree.
-func TestRefusedFillNotServed(t *testing.T) {
+func TestRefusedFillNotServed(t *testing.T) { testdb.EachRedis(t, testRefusedFillNotServed) }
+
+func testRefusedFillNotServed(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	procs := processes(t, 4, cache.Options[int]{})
+	procs := processes(t, rdb, prefix, 4, cache.Options[int]{})
 	writer, b, c, d := procs[0], procs[1], procs[2], procs[3]
 	var row atomic.Value // the database
 	row.Store("v1")
