@@ -66,8 +66,12 @@ func TestBurst_thousandConcurrentTransfers(t *testing.T) {
 			// ones: this test is about the database pool, and a full
 			// listener would evict an idle connection a client may be
 			// reusing for its POST at that very moment
-			// (TestServe_idleConnectionsDoNotLockOut tests the cap).
+			// (TestServe_idleConnectionsDoNotLockOut tests the cap). The
+			// clients stand for a thousand people but all come from
+			// 127.0.0.1, so the per-address cap is the whole listener's
+			// (TestStalledConnectionsDoNotFillTheServer tests that cap).
 			cfg.HTTP.MaxConns = 4 * transfers
+			cfg.HTTP.MaxConnsPerIP = cfg.HTTP.MaxConns
 			s := serveWith(t, cfg)
 
 			type pair struct{ token, from, to string }
