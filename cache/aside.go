@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/svckit/svckit/dedupe"
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // Defaults used by NewAside for zero Options fields.
@@ -45,14 +47,15 @@ const (
 // fmt.Sprint (strings used as they are), store failures served from the
 // loader and not logged.
 type Options[K comparable] struct {
-	// TTL is how long a loaded value stays cached. Zero means DefaultTTL.
+	// TTL is how long a loaded value stays cached. Zero or negative means
+	// DefaultTTL.
 	TTL time.Duration
 	// NegativeTTL is how long a "not found" answer stays cached. Zero means
 	// DefaultNegativeTTL; negative disables negative caching.
 	NegativeTTL time.Duration
 	// Jitter spreads each TTL uniformly over ±Jitter of itself, so that
-	// entries written together do not expire together. Zero means
-	// DefaultJitter; negative disables jitter. At most 1.
+	// entries written together do not expire together. Zero (or NaN) means
+	// DefaultJitter; negative disables jitter; above 1 means 1.
 	Jitter float64
 	// Rand returns uniform numbers in [0, 1) for the jitter. Nil means
 	// math/rand/v2's Float64. Tests inject a fixed one.
@@ -85,7 +88,8 @@ type Options[K comparable] struct {
 	// LeaseTimeout is how long a fill lease lasts on a Leaser store, and
 	// a refresh lease: the other processes serve a stale value without
 	// refreshing it for that long while one refreshes it. Zero means
-	// DefaultLeaseTimeout. Keep it above the loader's usual time: a fill
+	// DefaultLeaseTimeout, and so does a negative value. Keep it above the
+	// loader's usual time: a fill
 	// that outlives its lease is not stored, and a refresh that does may
 	// be repeated by another process.
 	LeaseTimeout time.Duration
@@ -94,10 +98,10 @@ type Options[K comparable] struct {
 	// negative means no retry.
 	DeleteRetries int
 	// DeleteBackoff is the wait before the first retry, doubled after
-	// each. Zero means DefaultDeleteBackoff.
+	// each. Zero or negative means DefaultDeleteBackoff.
 	DeleteBackoff time.Duration
 	// FenceRetry is how often the background retry of fenced keys runs.
-	// Zero means DefaultFenceRetry.
+	// Zero or negative means DefaultFenceRetry.
 	FenceRetry time.Duration
 	// Name is the value of the svckit.cache.name attribute of the
 	// Aside's metrics and spans (see MetricRequests). Empty means
@@ -188,31 +192,29 @@ type filled[V any] struct {
 	began time.Time
 }
 
-// NewAside returns an Aside keeping its entries in store. It panics on
-// options out of range.
+// NewAside returns an Aside keeping its entries in store. Every option
+// value is accepted (see Options for what each means); a nil store
+// panics.
 func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V] {
 	if store == nil {
-		panic("cache: NewAside with a nil store")
-	}
-	if opts.Jitter > 1 {
-		panic("cache: Options.Jitter above 1")
+		panic("cache: NewAside: nil store")
 	}
 	a := &Aside[K, V]{
 		store:      store,
 		key:        keyFunc(opts.Key, opts.Prefix),
-		ttl:        cmp.Or(opts.TTL, DefaultTTL),
+		ttl:        opt.PositiveOr(opts.TTL, DefaultTTL),
 		negTTL:     cmp.Or(opts.NegativeTTL, DefaultNegativeTTL),
-		jitter:     max(cmp.Or(opts.Jitter, DefaultJitter), 0),
+		jitter:     jitter(opts.Jitter),
 		rand:       opts.Rand,
 		notFound:   append([]error(nil), opts.NotFound...),
 		log:        opts.Logger,
 		failFast:   opts.FailOnStoreError,
 		refresh:    max(opts.RefreshAfter, 0),
 		now:        opts.Now,
-		leaseTTL:   cmp.Or(opts.LeaseTimeout, DefaultLeaseTimeout),
+		leaseTTL:   opt.PositiveOr(opts.LeaseTimeout, DefaultLeaseTimeout),
 		retries:    max(cmp.Or(opts.DeleteRetries, DefaultDeleteRetries), 0),
-		backoff:    cmp.Or(opts.DeleteBackoff, DefaultDeleteBackoff),
-		fenceEvery: cmp.Or(opts.FenceRetry, DefaultFenceRetry),
+		backoff:    opt.PositiveOr(opts.DeleteBackoff, DefaultDeleteBackoff),
+		fenceEvery: opt.PositiveOr(opts.FenceRetry, DefaultFenceRetry),
 		seed:       maphash.MakeSeed(),
 	}
 	a.req = new(requestCounts)
@@ -235,6 +237,18 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	return a
+}
+
+// jitter returns the fraction Options.Jitter means: DefaultJitter for zero
+// and NaN, none for a negative value, at most 1.
+func jitter(j float64) float64 {
+	switch {
+	case j == 0 || j != j:
+		return DefaultJitter
+	case j < 0:
+		return 0
+	}
+	return min(j, 1)
 }
 
 func keyFunc[K comparable](key func(K) string, prefix string) func(K) string {
@@ -390,7 +404,11 @@ func (a *Aside[K, V]) jittered(ttl time.Duration) time.Duration {
 	if a.jitter == 0 {
 		return ttl
 	}
-	return time.Duration(float64(ttl) * (1 + a.jitter*(2*a.rand()-1)))
+	d := float64(ttl) * (1 + a.jitter*(2*a.rand()-1))
+	if d >= math.MaxInt64 {
+		return math.MaxInt64 // a TTL near the top of the range stays there
+	}
+	return time.Duration(d)
 }
 
 // isNotFound reports whether a loader's error says the value does not exist.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -137,6 +138,10 @@ func TestAsideTTLAndJitter(t *testing.T) {
 		{"defaults, middle", cache.Options[string]{}, 0.5, time.Hour, time.Minute},
 		{"custom, high end", cache.Options[string]{TTL: 100 * time.Second, NegativeTTL: 10 * time.Second, Jitter: 0.1}, 1, 110 * time.Second, 11 * time.Second},
 		{"no jitter", cache.Options[string]{TTL: time.Minute, Jitter: -1}, 0, time.Minute, time.Minute},
+		{"jitter above 1 is 1", cache.Options[string]{TTL: time.Minute, NegativeTTL: time.Minute, Jitter: 2}, 0.75, 90 * time.Second, 90 * time.Second},
+		{"NaN jitter is the default", cache.Options[string]{TTL: 100 * time.Second, NegativeTTL: 10 * time.Second, Jitter: math.NaN()}, 1, 105 * time.Second, 10500 * time.Millisecond},
+		{"negative TTL is the default", cache.Options[string]{TTL: -time.Second, Jitter: -1}, 0, time.Hour, time.Minute},
+		{"a TTL at the top of the range stays there", cache.Options[string]{TTL: math.MaxInt64}, 1, math.MaxInt64, 63 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,21 +385,9 @@ func TestAsideCallerCancelDoesNotCancelLoad(t *testing.T) {
 	assert.Equal(t, "v", v, "the load's value was cached")
 }
 
-func TestNewAsideRejectsBadOptions(t *testing.T) {
-	m := newMemory[string](t, cache.MemoryOptions[string]{})
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
-		{"nil store", func() { cache.NewAside[string, string](nil, cache.Options[string]{}) }, "cache: NewAside with a nil store"},
-		{"jitter above 1", func() { cache.NewAside[string, string](m, cache.Options[string]{Jitter: 2}) }, "cache: Options.Jitter above 1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, tt.want, tt.fn, "construction panics on programmer error")
-		})
-	}
+func TestNewAsideNilStore(t *testing.T) {
+	assert.PanicsWithValue(t, "cache: NewAside: nil store", func() { cache.NewAside[string, string](nil, cache.Options[string]{}) },
+		"a nil store is a programming error, reported at once")
 }
 
 func TestNotFoundError(t *testing.T) {

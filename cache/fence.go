@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -90,7 +91,9 @@ func (a *Aside[K, V]) deleteRetrying(ctx context.Context, keys []string) error {
 			return err
 		case <-t.C:
 		}
-		wait *= 2
+		if wait < math.MaxInt64/2 {
+			wait *= 2
+		}
 	}
 }
 
