@@ -49,10 +49,46 @@ func TestLimitValidate(t *testing.T) {
 			err := tt.limit.Validate()
 			if tt.ok {
 				assert.NoError(t, err, "limit %v should be valid", tt.limit)
-				assert.NotPanics(t, func() { New(tt.limit, nil) }, "New should accept a valid limit")
 			} else {
 				assert.Error(t, err, "limit %+v should be invalid", tt.limit)
-				assert.Panics(t, func() { New(tt.limit, nil) }, "New should panic on an invalid limit")
+			}
+			l := New(tt.limit, nil) // every limit is accepted; see TestNewNormalizesLimits
+			defer l.Close()
+			if tt.ok {
+				assert.Equal(t, tt.limit, l.Limit(), "a valid limit is enforced as it is")
+			}
+		})
+	}
+}
+
+// TestNewNormalizesLimits: New accepts every Limit; one that allows no
+// event denies without asking the store, a negative burst is the rate and a
+// span above MaxSpan is cut to it.
+func TestNewNormalizesLimits(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		limit   Limit
+		allowed bool
+		want    Limit
+	}{
+		{"zero rate allows nothing", Limit{Period: time.Second}, false, Limit{Period: time.Second}},
+		{"negative period allows nothing", Limit{Rate: 5, Period: -time.Second}, false, Limit{Rate: 5, Period: -time.Second}},
+		{"negative burst is the rate", Limit{Rate: 2, Period: time.Second, Burst: -3}, true, Limit{Rate: 2, Period: time.Second}},
+		{"once ever is once per MaxSpan", Limit{Rate: 1, Period: math.MaxInt64}, true, Limit{Rate: 1, Period: MaxSpan}},
+		{"largest burst is cut to MaxSpan", Limit{Rate: 1, Period: time.Second, Burst: math.MaxInt}, true, Limit{Rate: 1, Period: time.Second, Burst: int(MaxSpan / time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := New(tt.limit, nil)
+			defer l.Close()
+			assert.Equal(t, tt.want, l.Limit(), "enforced limit")
+			res, err := l.Allow(ctx, "k")
+			require.NoError(t, err, "Allow")
+			assert.Equal(t, tt.allowed, res.Allowed, "first event")
+			if !tt.allowed {
+				assert.Equal(t, MaxSpan, res.RetryAfter, "a limit that allows nothing never will")
+				assert.Equal(t, MaxSpan, res.Refill(), "nor does the window end")
 			}
 		})
 	}

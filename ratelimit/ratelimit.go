@@ -32,12 +32,20 @@ import (
 // Limit is a rate: Rate events per Period, with bursts of up to Burst events.
 // A zero Burst means Burst = Rate, so a fresh key may spend its whole quota
 // at once and then regains one event every Period/Rate.
+//
+// New accepts every Limit. One whose Rate or Period is zero or negative
+// allows no event at all; a negative Burst means Rate; a span above MaxSpan
+// is cut to MaxSpan (see Validate, which refuses all three: call it on a
+// limit read from configuration to fail at start-up instead).
 type Limit struct {
-	// Rate is the number of events allowed per Period. It must be positive.
+	// Rate is the number of events allowed per Period. Zero or negative
+	// allows none.
 	Rate int
-	// Period is the window Rate applies to. It must be positive.
+	// Period is the window Rate applies to. Zero or negative allows no
+	// event.
 	Period time.Duration
-	// Burst is the number of events allowed at once. Zero means Rate.
+	// Burst is the number of events allowed at once. Zero or negative
+	// means Rate.
 	Burst int
 }
 
@@ -62,21 +70,45 @@ func (l Limit) Validate() error {
 		return fmt.Errorf("ratelimit: period %v is not positive", l.Period)
 	case l.Burst < 0:
 		return fmt.Errorf("ratelimit: burst %d is negative", l.Burst)
-	case l.Interval() > MaxSpan/time.Duration(l.BurstSize()):
+	case l.Interval() > MaxSpan/time.Duration(max(l.BurstSize(), 1)):
 		return fmt.Errorf("ratelimit: limit %v takes more than %v to earn a full burst back", l, MaxSpan)
 	}
 	return nil
 }
 
+// enforceable returns l as a Store can enforce it: a negative Burst made
+// Rate and a span above MaxSpan cut to it. ok is false for a Limit that
+// allows no event (a Rate or Period of zero or less).
+func (l Limit) enforceable() (_ Limit, ok bool) {
+	if l.Rate <= 0 || l.Period <= 0 {
+		return l, false
+	}
+	l.Burst = max(l.Burst, 0)
+	if l.Interval() > MaxSpan {
+		l.Rate, l.Period, l.Burst = 1, MaxSpan, 0
+	}
+	if l.Interval() > MaxSpan/time.Duration(l.BurstSize()) {
+		l.Burst = int(MaxSpan / l.Interval())
+	}
+	return l, true
+}
+
 // Interval returns the time one event adds to a key's debt: Period/Rate,
-// at least one nanosecond.
+// at least one nanosecond; MaxSpan for a Limit that allows no event.
 func (l Limit) Interval() time.Duration {
+	if l.Rate <= 0 || l.Period <= 0 {
+		return MaxSpan
+	}
 	return max(l.Period/time.Duration(l.Rate), 1)
 }
 
-// BurstSize returns Burst, or Rate when Burst is zero.
+// BurstSize returns Burst, or Rate when Burst is zero or negative; 0 for
+// a Limit that allows no event.
 func (l Limit) BurstSize() int {
-	if l.Burst == 0 {
+	switch {
+	case l.Rate <= 0 || l.Period <= 0:
+		return 0
+	case l.Burst <= 0:
 		return l.Rate
 	}
 	return l.Burst
@@ -166,11 +198,12 @@ type Limiter struct {
 
 // New returns a Limiter enforcing limit with store. A nil store means a new
 // Memory store with default options, which the Limiter owns and Close closes.
-// New panics when the limit is invalid (see Limit.Validate): that is a
-// programming error.
+// Every limit is accepted, as Limit documents: one that allows no event
+// denies every Allow without asking the store.
 func New(limit Limit, store Store) *Limiter {
-	if err := limit.Validate(); err != nil {
-		panic(err)
+	limit, ok := limit.enforceable()
+	if !ok {
+		return &Limiter{limit: limit, store: denyAll{}}
 	}
 	l := &Limiter{limit: limit, store: store}
 	if store == nil {
@@ -187,6 +220,13 @@ func (l *Limiter) Close() error {
 		return l.own.Close()
 	}
 	return nil
+}
+
+// denyAll is the Store of a Limiter whose Limit allows no event.
+type denyAll struct{}
+
+func (denyAll) Allow(context.Context, string, Limit) (Result, error) {
+	return Result{RetryAfter: MaxSpan}, nil
 }
 
 // Limit returns the limit l enforces.
