@@ -153,8 +153,9 @@ func TestVerifier(t *testing.T) {
 	p, err := f.Issue(ctx, auth.User{ID: "alice"})
 	require.NoError(t, err, "Issue")
 
-	_, err = auth.NewVerifier(nil, auth.VerifierOptions{Issuer: issuer, Audience: audience})
-	assert.Error(t, err, "a KeySource is required")
+	assert.PanicsWithValue(t, "auth: NewVerifier: nil KeySource", func() {
+		_, _ = auth.NewVerifier(nil, auth.VerifierOptions{Issuer: issuer, Audience: audience})
+	}, "a nil KeySource is a programming error")
 	_, err = auth.NewVerifier(f.keys, auth.VerifierOptions{Audience: audience})
 	assert.Error(t, err, "an issuer is required")
 	_, err = auth.NewVerifier(f.keys, auth.VerifierOptions{Issuer: issuer})

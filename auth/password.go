@@ -106,7 +106,9 @@ const bcryptMaxLen = 72
 // needs no closing, and must not be copied after first use.
 type Hasher struct {
 	// Params are the argon2id parameters of new hashes; zero fields take
-	// their default from DefaultArgon2Params.
+	// their default from DefaultArgon2Params, and fields outside the
+	// bounds Verify enforces on stored hashes (MaxArgon2Memory, …; a salt
+	// of 8 to 64 bytes, a key of 16 to 128) are clamped into them.
 	Params Argon2Params
 	// Rand is the salt source; nil means crypto/rand.
 	Rand io.Reader
@@ -153,6 +155,9 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// params returns the Hasher's parameters: DefaultArgon2Params for zero
+// fields, and every field within the bounds Verify enforces on stored
+// hashes.
 func (h *Hasher) params() Argon2Params {
 	p, d := h.Params, DefaultArgon2Params()
 	if p.Memory == 0 {
@@ -170,22 +175,26 @@ func (h *Hasher) params() Argon2Params {
 	if p.KeyLen == 0 {
 		p.KeyLen = d.KeyLen
 	}
+	p.Threads = min(p.Threads, MaxArgon2Thread)
+	p.Time = min(p.Time, MaxArgon2Time)
+	p.Memory = min(max(p.Memory, 8*uint32(p.Threads)), MaxArgon2Memory)
+	if uint64(p.Memory)*uint64(p.Time) > MaxArgon2Cost {
+		p.Time = max(MaxArgon2Cost/p.Memory, 1)
+	}
+	p.SaltLen = min(max(p.SaltLen, 8), 64)
+	p.KeyLen = min(max(p.KeyLen, 16), 128)
 	return p
 }
 
 // Hash returns the argon2id PHC string of password, for example
 // "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" with unpadded standard
-// base64. It fails with ErrPasswordTooLong past MaxPasswordLen bytes, and
-// with ErrUnsupportedHash if Params lie outside the bounds Verify enforces,
-// and with ErrBusy when no hashing slot frees up in time.
+// base64. It fails with ErrPasswordTooLong past MaxPasswordLen bytes and
+// with ErrBusy when no hashing slot frees up in time.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordLen {
 		return "", ErrPasswordTooLong
 	}
 	p := h.params()
-	if err := p.check(); err != nil {
-		return "", fmt.Errorf("auth: Hasher.Params: %w", err)
-	}
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return "", err
@@ -285,9 +294,6 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 // dummy runs one argon2id with the Hasher's parameters and a zero salt.
 func (h *Hasher) dummy(password string) {
 	p := h.params()
-	if p.check() != nil {
-		p = DefaultArgon2Params()
-	}
 	if len(password) > MaxPasswordLen {
 		password = password[:MaxPasswordLen]
 	}

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -158,21 +159,36 @@ func TestHostileHashes(t *testing.T) {
 	}
 }
 
-func TestHashRefusesBadParams(t *testing.T) {
+// TestHashClampsParams: Params outside the bounds Verify enforces are
+// clamped into them, so Hash never writes a hash Verify would refuse.
+func TestHashClampsParams(t *testing.T) {
 	ctx := context.Background()
-	for name, p := range map[string]auth.Argon2Params{
-		"memory below 8 KiB per thread": {Memory: 4, Time: 1, Threads: 1},
-		"memory over the bound":         {Memory: auth.MaxArgon2Memory + 1, Time: 1, Threads: 1},
-		"too many threads":              {Memory: 1024, Time: 1, Threads: auth.MaxArgon2Thread + 1},
-		"too many passes":               {Memory: 64, Time: auth.MaxArgon2Time + 1, Threads: 1},
-		"short salt":                    {Memory: 64, Time: 1, Threads: 1, SaltLen: 4},
-		"short key":                     {Memory: 64, Time: 1, Threads: 1, KeyLen: 8},
-	} {
-		t.Run(name, func(t *testing.T) {
-			h := &auth.Hasher{Params: p}
-			_, err := h.Hash(ctx, "pw")
-			assert.ErrorIs(t, err, auth.ErrUnsupportedHash, "Hash must not write a hash Verify would refuse")
+	tests := []struct {
+		name string
+		p    auth.Argon2Params
+		want string // the parameter section of the PHC string
+	}{
+		{"memory below 8 KiB per thread", auth.Argon2Params{Memory: 4, Time: 1, Threads: 2}, "m=16,t=1,p=2"},
+		{"memory over the bound", auth.Argon2Params{Memory: auth.MaxArgon2Memory + 1, Time: 1, Threads: 1}, fmt.Sprintf("m=%d,t=1,p=1", auth.MaxArgon2Memory)},
+		{"too many threads", auth.Argon2Params{Memory: 1024, Time: 1, Threads: auth.MaxArgon2Thread + 1}, fmt.Sprintf("m=1024,t=1,p=%d", auth.MaxArgon2Thread)},
+		{"too many passes", auth.Argon2Params{Memory: 64, Time: auth.MaxArgon2Time + 1, Threads: 1}, fmt.Sprintf("m=64,t=%d,p=1", auth.MaxArgon2Time)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &auth.Hasher{Params: tt.p}
+			hash, err := h.Hash(ctx, "pw")
+			require.NoError(t, err, "Hash accepts every Params")
+			assert.Equal(t, tt.want, strings.Split(hash, "$")[3], "clamped parameters")
+			_, err = h.Verify(ctx, "pw", hash)
+			assert.NoError(t, err, "and Verify accepts what Hash wrote")
 		})
+	}
+	for _, p := range []auth.Argon2Params{{Memory: 64, Time: 1, Threads: 1, SaltLen: 4, KeyLen: 8}, {Memory: 64, Time: 1, Threads: 1, SaltLen: 200, KeyLen: 400}} {
+		h := &auth.Hasher{Params: p}
+		hash, err := h.Hash(ctx, "pw")
+		require.NoError(t, err, "Hash with salt %d and key %d bytes", p.SaltLen, p.KeyLen)
+		_, err = h.Verify(ctx, "pw", hash)
+		assert.NoError(t, err, "salt and key lengths are clamped into what Verify accepts")
 	}
 }
 

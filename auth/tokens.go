@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/svckit/svckit/internal/opt"
 )
 
 // Token types carried in the "typ" header. Access tokens follow RFC 9068.
@@ -34,6 +35,7 @@ const (
 )
 
 // Options configure Tokens. Issuer, Keys, Store and Users are required.
+// Every duration takes its default when zero or negative.
 type Options struct {
 	Issuer string // "iss" of every token; required
 	// Audience is the "aud" of access tokens, the API that accepts them.
@@ -42,16 +44,16 @@ type Options struct {
 	// RefreshAudience is the "aud" of refresh tokens. It must differ from
 	// Audience; empty means Issuer + "#refresh".
 	RefreshAudience string
-	AccessTTL       time.Duration // zero: DefaultAccessTTL
-	RefreshTTL      time.Duration // zero: DefaultRefreshTTL; the family's absolute lifetime
-	// Leeway tolerates clock skew on exp and nbf. Zero means none; it is
-	// capped at MaxLeeway.
+	AccessTTL       time.Duration // zero or negative: DefaultAccessTTL
+	RefreshTTL      time.Duration // zero or negative: DefaultRefreshTTL; the family's absolute lifetime
+	// Leeway tolerates clock skew on exp and nbf. Zero or negative means
+	// none; it is capped at MaxLeeway.
 	Leeway time.Duration
 	// ReuseGrace lets the immediate predecessor of a family's newest token
 	// be presented again within this time of its use without revoking the
 	// family (two browser tabs refreshing at once); it still gets
-	// ErrTokenReused and no new pair. Zero: every reuse revokes. Keep it to
-	// seconds.
+	// ErrTokenReused and no new pair. Zero or negative: every reuse
+	// revokes. Keep it to seconds.
 	ReuseGrace time.Duration
 	// Algorithms are the signing algorithms verification accepts, among
 	// HS256, EdDSA, ES256 and RS256; empty means all four. Whatever the
@@ -105,19 +107,20 @@ type Tokens struct {
 	refreshParser *jwt.Parser
 }
 
-// NewTokens checks opts and returns a Tokens.
+// NewTokens checks opts and returns a Tokens. It fails for what
+// configuration can get wrong: an empty Issuer, an algorithm it does not
+// know or that the active key does not use, a RefreshAudience equal to
+// Audience. A nil Keys, Store or Users is a programming error and panics.
 func NewTokens(opts Options) (*Tokens, error) {
 	switch {
+	case opts.Keys == nil:
+		panic("auth: NewTokens: nil Keys")
+	case opts.Store == nil:
+		panic("auth: NewTokens: nil Store")
+	case opts.Users == nil:
+		panic("auth: NewTokens: nil Users")
 	case opts.Issuer == "":
 		return nil, errors.New("auth: Options.Issuer is required")
-	case opts.Keys == nil:
-		return nil, errors.New("auth: Options.Keys is required")
-	case opts.Store == nil:
-		return nil, errors.New("auth: Options.Store is required")
-	case opts.Users == nil:
-		return nil, errors.New("auth: Options.Users is required")
-	case opts.AccessTTL < 0 || opts.RefreshTTL < 0 || opts.ReuseGrace < 0:
-		return nil, errors.New("auth: negative TTL or grace")
 	}
 	algs, err := checkAlgorithms(opts.Algorithms)
 	if err != nil {
@@ -136,8 +139,9 @@ func NewTokens(opts Options) (*Tokens, error) {
 	if opts.RefreshAudience == opts.Audience {
 		return nil, errors.New("auth: Options.RefreshAudience must differ from Audience")
 	}
-	opts.AccessTTL = cmp.Or(opts.AccessTTL, DefaultAccessTTL)
-	opts.RefreshTTL = cmp.Or(opts.RefreshTTL, DefaultRefreshTTL)
+	opts.AccessTTL = opt.PositiveOr(opts.AccessTTL, DefaultAccessTTL)
+	opts.RefreshTTL = opt.PositiveOr(opts.RefreshTTL, DefaultRefreshTTL)
+	opts.ReuseGrace = max(opts.ReuseGrace, 0)
 	opts.Leeway = min(max(opts.Leeway, 0), MaxLeeway)
 	if opts.Now == nil {
 		opts.Now = time.Now

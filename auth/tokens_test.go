@@ -36,13 +36,10 @@ func TestNewTokensOptions(t *testing.T) {
 	}{
 		{"valid", func(*auth.Options) {}, true},
 		{"no issuer", func(o *auth.Options) { o.Issuer = "" }, false},
-		{"no keys", func(o *auth.Options) { o.Keys = nil }, false},
-		{"no store", func(o *auth.Options) { o.Store = nil }, false},
-		{"no users", func(o *auth.Options) { o.Users = nil }, false},
 		{"same audiences", func(o *auth.Options) { o.Audience, o.RefreshAudience = "a", "a" }, false},
 		{"refresh audience defaults to the access one", func(o *auth.Options) { o.Audience = issuer + "#refresh" }, false},
-		{"negative ttl", func(o *auth.Options) { o.AccessTTL = -time.Second }, false},
-		{"negative grace", func(o *auth.Options) { o.ReuseGrace = -time.Second }, false},
+		{"negative ttl is the default", func(o *auth.Options) { o.AccessTTL = -time.Second }, true},
+		{"negative grace is none", func(o *auth.Options) { o.ReuseGrace = -time.Second }, true},
 		{"algorithms include the key's", func(o *auth.Options) { o.Algorithms = []string{auth.HS256} }, true},
 		{"algorithms exclude the key's", func(o *auth.Options) { o.Algorithms = []string{auth.EdDSA} }, false},
 		{"unsupported algorithm", func(o *auth.Options) { o.Algorithms = []string{auth.HS256, "PS256"} }, false},
@@ -59,6 +56,18 @@ func TestNewTokensOptions(t *testing.T) {
 				assert.Error(t, err, "invalid options must be refused")
 			}
 		})
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*auth.Options)
+	}{
+		{"no keys", "auth: NewTokens: nil Keys", func(o *auth.Options) { o.Keys = nil }},
+		{"no store", "auth: NewTokens: nil Store", func(o *auth.Options) { o.Store = nil }},
+		{"no users", "auth: NewTokens: nil Users", func(o *auth.Options) { o.Users = nil }},
+	} {
+		o := valid()
+		tc.edit(&o)
+		assert.PanicsWithValue(t, tc.want, func() { _, _ = auth.NewTokens(o) }, "%s: a nil dependency is a programming error", tc.name)
 	}
 }
 

@@ -38,8 +38,8 @@ type VerifierOptions struct {
 	// 7515 §4.1.9). Empty means AccessTokenType only (RFC 9068). Add "JWT"
 	// for an issuer that does not type its access tokens.
 	Types []string
-	// Leeway tolerates clock skew on exp and nbf. Zero means none; it is
-	// capped at MaxLeeway.
+	// Leeway tolerates clock skew on exp and nbf. Zero or negative means
+	// none; it is capped at MaxLeeway.
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -87,11 +87,13 @@ type Verifier struct {
 	counts [verifyResults]telemetry.Add
 }
 
-// NewVerifier returns a Verifier of the tokens signed by keys.
+// NewVerifier returns a Verifier of the tokens signed by keys. It fails
+// for an empty Issuer or Audience and an algorithm it does not know; a nil
+// keys panics.
 func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	switch {
 	case keys == nil:
-		return nil, errors.New("auth: NewVerifier needs a KeySource")
+		panic("auth: NewVerifier: nil KeySource")
 	case opts.Issuer == "":
 		return nil, errors.New("auth: VerifierOptions.Issuer is required")
 	case opts.Audience == "":

@@ -36,6 +36,11 @@
 // wrapping ErrUnavailable, which reports errkind.Unavailable: the service
 // answers 503 UNAVAILABLE with Retry-After and logs in stay impossible until
 // Redis is back, rather than tokens being accepted unchecked.
+//
+// A prefix holding '{' or '}' panics in New, an exception to the rule that
+// option values never do (CONVENTIONS.md): it would put a hash tag of its
+// own in every key and so change which keys share a slot, breaking the
+// layout above; no prefix can be repaired into a correct one silently.
 package redisstore
 
 import (
