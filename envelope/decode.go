@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"sort"
@@ -120,7 +121,7 @@ func decodeInto(r *http.Request, v any, t reflect.Type, opts DecodeOptions) erro
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return UnsupportedMediaType("content type must be " + ContentType)
 	}
-	limit := cmp.Or(opts.MaxBytes, DefaultMaxBytes)
+	limit := min(cmp.Or(opts.MaxBytes, DefaultMaxBytes), math.MaxInt64-1) // read counts to limit+1
 	if r.Body == nil || r.Body == http.NoBody {
 		return BadRequest("request body is empty")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -134,6 +135,11 @@ func TestDecodeLimits(t *testing.T) {
 			return r
 		}, DecodeOptions{MaxBytes: 10}, 413, 10},
 		{"no limit", func() *http.Request { return jsonRequest(big, "application/json") }, DecodeOptions{MaxBytes: -1}, 0, 0},
+		{"largest limit", func() *http.Request {
+			r := jsonRequest(big, "application/json")
+			r.ContentLength = -1
+			return r
+		}, DecodeOptions{MaxBytes: math.MaxInt64}, 0, 0},
 		{"unknown fields allowed", func() *http.Request { return jsonRequest(`{"other":1}`, "application/json") }, DecodeOptions{AllowUnknownFields: true}, 0, 0},
 		{"nil body", func() *http.Request {
 			r := jsonRequest("", "application/json")

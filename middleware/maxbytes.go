@@ -12,10 +12,11 @@ import (
 // is wrapped with http.MaxBytesReader, so reading past n fails with an
 // *http.MaxBytesError, which envelope.WriteError renders as 413 too.
 //
-// It panics when n is negative.
+// A negative n means no limit, as envelope.DecodeOptions.MaxBytes reads
+// it: the middleware hands requests on unchanged.
 func MaxBytes(n int64) func(http.Handler) http.Handler {
 	if n < 0 {
-		panic("middleware: MaxBytes with a negative limit")
+		return passThrough
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,3 +34,7 @@ func MaxBytes(n int64) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// passThrough is the middleware that adds nothing: what Timeout and
+// MaxBytes return for the values that mean "no limit".
+func passThrough(next http.Handler) http.Handler { return next }

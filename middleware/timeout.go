@@ -21,10 +21,11 @@ import (
 // (http.TimeoutHandler answers on time instead, by buffering the whole
 // response in memory and running the handler on another goroutine.)
 //
-// It panics when d is not positive.
+// A d of zero or less sets no deadline, as a zero timeout of http.Server
+// does: the middleware hands requests on unchanged.
 func Timeout(d time.Duration) func(http.Handler) http.Handler {
 	if d <= 0 {
-		panic("middleware: Timeout with a non-positive duration")
+		return passThrough
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -62,7 +62,16 @@ func TestTimeout(t *testing.T) {
 			}
 		})
 	}
-	assert.Panics(t, func() { middleware.Timeout(0) }, "a zero timeout is a programming error")
+	for _, d := range []time.Duration{0, -time.Second} {
+		var deadline bool
+		h := middleware.Timeout(d)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, deadline = r.Context().Deadline()
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		rec := serve(h, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, http.StatusNoContent, rec.Code, "Timeout(%v) hands the request on", d)
+		assert.False(t, deadline, "Timeout(%v) sets no deadline", d)
+	}
 }
 
 // TestTimeoutOverServer runs slow handlers on a real server under -race:
