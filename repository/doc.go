@@ -75,6 +75,12 @@
 // accepted. Services running more than one instance set the same
 // CursorKey (at least MinCursorKeyLen random bytes) on every instance.
 //
+// A shorter CursorKey panics in NewSQL and NewMemory, an exception to the
+// rule that option values never do (CONVENTIONS.md): a key is checked once
+// at start-up and a weak one must not run, yet the constructors return no
+// error because everything else they check (the row type, the table name,
+// the dialect) is code, whose faults are panics.
+//
 // # Safety
 //
 // Filter keys and OrderBy must name mapped, non-private columns (or their

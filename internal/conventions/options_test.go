@@ -1,0 +1,446 @@
+package conventions_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/auth/jwks"
+	authredis "github.com/svckit/svckit/auth/redisstore"
+	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/internal/testdb"
+	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/outbox"
+	"github.com/svckit/svckit/ratelimit"
+	rlredis "github.com/svckit/svckit/ratelimit/redisstore"
+	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// go-redis's pool and the SQL pools of testdb close after the
+		// tests' cleanups, which goleak cannot wait for.
+		goleak.IgnoreTopFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).reaper"),
+		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
+	)
+}
+
+// mixed is how many random mixes of option values each constructor gets
+// besides the uniform variants.
+const mixed = 12
+
+// driven lists, as "package.Func", the exported functions taking an
+// options struct (or a Limit) that the tests below drive.
+// TestEveryConstructorIsDriven fails when one is missing.
+var driven = map[string]bool{
+	"cache.NewMemory": true, "cache.NewAside": true,
+	"rediscache.New": true, "rediscache.NewTwoLevel": true,
+	"ratelimit.New": true, "ratelimit.NewMemory": true,
+	"redisstore.New": true, // ratelimit/redisstore and auth/redisstore
+	"auth.NewTokens": true, "auth.NewVerifier": true,
+	"jwks.New":             true,
+	"repository.NewMemory": true, "repository.NewSQL": true,
+	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.DoWithOptions": true,
+	"txn.DoWith":                 true,
+	"envelope.DecodeWithOptions": true, "envelope.Problems": true,
+	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
+	"middleware.RecoverWithOptions": true, "middleware.TelemetryWithOptions": true,
+	"middleware.RateLimitWithOptions": true,
+	"outbox.New":                      true, "outbox.NewConsumer": true, "outbox.NewRelay": true,
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// failingStore is a cache.Store whose deletes fail, so that an Aside
+// retries them and then fences the keys on its background goroutine.
+type failingStore struct{ *cache.Memory[string] }
+
+func (failingStore) Delete(context.Context, ...string) error { return errors.New("store down") }
+
+func TestCacheOptions(t *testing.T) {
+	t.Run("NewMemory", func(t *testing.T) {
+		base := cache.MemoryOptions[string]{Weigher: func(k, v string) uint32 { return uint32(len(k) + len(v)) }}
+		driveEach(t, base, mixed, func(t *testing.T, opts cache.MemoryOptions[string]) {
+			ctx := ctxFor(t)
+			m := cache.NewMemory(opts)
+			defer m.Close()
+			require.NoError(t, m.Set(ctx, "k", cache.Entry[string]{Value: "v"}, time.Minute), "Set")
+			_, _, err := m.Get(ctx, "k")
+			require.NoError(t, err, "Get")
+			require.NoError(t, m.Delete(ctx, "k"), "Delete")
+		})
+	})
+	t.Run("NewAside", func(t *testing.T) {
+		driveEach(t, cache.Options[string]{}, mixed, func(t *testing.T, opts cache.Options[string]) {
+			ctx := ctxFor(t)
+			store := cache.NewMemory(cache.MemoryOptions[string]{})
+			defer store.Close()
+			a := cache.NewAside(failingStore{store}, opts)
+			for range 2 {
+				_, err := a.Get(ctx, "k", func(context.Context) (string, error) { return "v", nil })
+				require.NoError(t, err, "Get")
+			}
+			_, err := a.Get(ctx, "gone", func(context.Context) (string, error) { return "", cache.ErrNotFound })
+			require.ErrorIs(t, err, cache.ErrNotFound, "Get of a missing value")
+			dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			_ = a.Delete(dctx, "k") // fails, and fences the key
+			cancel()
+			_ = a.Stats()
+			require.NoError(t, a.Close(), "Close")
+		})
+	})
+}
+
+func TestRedisCacheOptions(t *testing.T) {
+	client, prefix := testdb.Redis(t)
+	t.Run("New", func(t *testing.T) {
+		driveEach(t, rediscache.Options{Prefix: prefix}, mixed, func(t *testing.T, opts rediscache.Options) {
+			ctx := ctxFor(t)
+			s := rediscache.New[string](client, opts)
+			_ = s.Set(ctx, "k", cache.Entry[string]{Value: "v"}, time.Minute)
+			_, _, _ = s.Get(ctx, "k")
+			_ = s.Delete(ctx, "k")
+		})
+	})
+	t.Run("NewTwoLevel", func(t *testing.T) {
+		driveEach(t, rediscache.TwoLevelOptions[string]{Options: rediscache.Options{Prefix: prefix}}, mixed,
+			func(t *testing.T, opts rediscache.TwoLevelOptions[string]) {
+				ctx := ctxFor(t)
+				opts.Local.Weigher = func(k, v string) uint32 { return uint32(len(k) + len(v)) }
+				s, err := rediscache.NewTwoLevel[string](ctx, client, opts)
+				if err != nil {
+					return // refused at construction, which the rule allows for a client that cannot subscribe
+				}
+				defer s.Close()
+				_ = s.Set(ctx, "k", cache.Entry[string]{Value: "v"}, time.Minute)
+				_, _, _ = s.Get(ctx, "k")
+				_ = s.Delete(ctx, "k")
+			})
+	})
+}
+
+func TestRateLimitOptions(t *testing.T) {
+	t.Run("NewMemory", func(t *testing.T) {
+		driveEach(t, ratelimit.MemoryOptions{}, mixed, func(t *testing.T, opts ratelimit.MemoryOptions) {
+			m := ratelimit.NewMemory(opts)
+			defer m.Close()
+			_, err := m.Allow(ctxFor(t), "k", ratelimit.PerSecond(10))
+			require.NoError(t, err, "Allow")
+		})
+	})
+	t.Run("New", func(t *testing.T) {
+		driveEach(t, ratelimit.Limit{}, mixed, func(t *testing.T, limit ratelimit.Limit) {
+			l := ratelimit.New(limit, nil)
+			defer l.Close()
+			for range 3 {
+				_, err := l.Allow(ctxFor(t), "k")
+				require.NoError(t, err, "Allow")
+			}
+		})
+	})
+	t.Run("redisstore.New", func(t *testing.T) {
+		client, prefix := testdb.Redis(t)
+		driveEach(t, rlredis.Options{Prefix: prefix}, mixed, func(t *testing.T, opts rlredis.Options) {
+			s := rlredis.New(client, opts)
+			_, _ = s.Allow(ctxFor(t), "k", ratelimit.PerSecond(10))
+		})
+	})
+	t.Run("middleware.RateLimitWithOptions", func(t *testing.T) {
+		driveEach(t, ratelimit.Limit{}, mixed, func(t *testing.T, limit ratelimit.Limit) {
+			l := ratelimit.New(limit, nil)
+			defer l.Close()
+			for range 2 {
+				serve(t, middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: l}))
+			}
+		})
+	})
+}
+
+// serve sends one request through mw to a handler that answers 204.
+func serve(t *testing.T, mw func(http.Handler) http.Handler) {
+	t.Helper()
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	r := httptest.NewRequest("GET", "/v1/things", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	h.ServeHTTP(httptest.NewRecorder(), r)
+}
+
+// authFixture is a key set, a user lookup and a refresh store.
+type authFixture struct {
+	keys  *auth.KeySet
+	users auth.UserLookup
+}
+
+func newAuthFixture(t *testing.T) authFixture {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err, "key")
+	k, err := auth.NewEdDSAKey("k1", priv)
+	require.NoError(t, err, "NewEdDSAKey")
+	keys, err := auth.NewKeySet(k)
+	require.NoError(t, err, "NewKeySet")
+	users := auth.UserLookupFunc(func(_ context.Context, id string) (auth.User, error) { return auth.User{ID: id}, nil })
+	return authFixture{keys: keys, users: users}
+}
+
+func TestAuthOptions(t *testing.T) {
+	f := newAuthFixture(t)
+	t.Run("NewTokens", func(t *testing.T) {
+		base := auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users}
+		driveEach(t, base, mixed, func(t *testing.T, opts auth.Options) {
+			ctx := ctxFor(t)
+			opts.Store = auth.NewMemory()
+			tokens, err := auth.NewTokens(opts)
+			require.NoError(t, err, "NewTokens: option values are never an error")
+			p, err := tokens.Issue(ctx, auth.User{ID: "u1"})
+			require.NoError(t, err, "Issue")
+			_, _ = tokens.VerifyAccess(ctx, p.AccessToken)
+			_, _ = tokens.Refresh(ctx, p.RefreshToken)
+			_, _ = tokens.Refresh(ctx, p.RefreshToken)
+			_ = tokens.LogoutAll(ctx, "u1")
+		})
+	})
+	t.Run("NewVerifier", func(t *testing.T) {
+		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory()})
+		require.NoError(t, err, "NewTokens")
+		p, err := tokens.Issue(context.Background(), auth.User{ID: "u1"})
+		require.NoError(t, err, "Issue")
+		base := auth.VerifierOptions{Issuer: "https://issuer.example", Audience: "https://issuer.example"}
+		driveEach(t, base, mixed, func(t *testing.T, opts auth.VerifierOptions) {
+			v, err := auth.NewVerifier(f.keys, opts)
+			require.NoError(t, err, "NewVerifier: option values are never an error")
+			for range 2 {
+				_, _ = v.VerifyAccess(ctxFor(t), p.AccessToken)
+			}
+		})
+	})
+	t.Run("Hasher", func(t *testing.T) {
+		// The zero value is the constructor; its fields are its options.
+		type hasherOptions struct {
+			Params        auth.Argon2Params
+			MaxConcurrent int
+			MaxWait       time.Duration
+		}
+		driveEach(t, hasherOptions{}, 2, func(t *testing.T, o hasherOptions) {
+			ctx := ctxFor(t)
+			h := &auth.Hasher{Params: o.Params, MaxConcurrent: o.MaxConcurrent, MaxWait: o.MaxWait}
+			_ = h.NeedsRehash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+			if raceEnabled && (o.Params.Memory > 64<<10 || o.Params.Time > 4) {
+				return // NeedsRehash read the clamped parameters; a 256 MiB hash under -race takes half a minute
+			}
+			hash, err := h.Hash(ctx, "correct horse")
+			require.NoError(t, err, "Hash: option values are never an error")
+			_, err = h.Verify(ctx, "correct horse", hash)
+			require.NoError(t, err, "Verify")
+		})
+	})
+	t.Run("jwks.New", func(t *testing.T) {
+		srv := httptest.NewServer(f.keys.JWKSHandler(nil))
+		defer srv.Close()
+		driveEach(t, jwks.Options{}, mixed, func(t *testing.T, opts jwks.Options) {
+			s, err := jwks.New(srv.URL, opts)
+			require.NoError(t, err, "jwks.New: option values are never an error")
+			for range 2 {
+				_, _ = s.VerificationKey(ctxFor(t), "k1")
+			}
+			_ = s.Refresh(ctxFor(t))
+		})
+	})
+	t.Run("redisstore.New", func(t *testing.T) {
+		client, prefix := testdb.Redis(t)
+		driveEach(t, authredis.Options{Prefix: prefix}, mixed, func(t *testing.T, opts authredis.Options) {
+			ctx := ctxFor(t)
+			tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users,
+				Store: authredis.New(client, opts)})
+			require.NoError(t, err, "NewTokens")
+			if p, err := tokens.Issue(ctx, auth.User{ID: "u1"}); err == nil {
+				_, _ = tokens.Refresh(ctx, p.RefreshToken)
+			}
+		})
+	})
+	t.Run("middleware.AuthWithOptions", func(t *testing.T) {
+		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory()})
+		require.NoError(t, err, "NewTokens")
+		driveEach(t, middleware.AuthOptions{Verifier: tokens}, 2, func(t *testing.T, opts middleware.AuthOptions) {
+			serve(t, middleware.AuthWithOptions(opts))
+		})
+	})
+}
+
+type row struct {
+	ID   int64  `db:"id,pk"`
+	Name string `db:"name"`
+}
+
+func TestRepositoryOptions(t *testing.T) {
+	t.Run("NewMemory", func(t *testing.T) {
+		driveEach(t, repository.Options[int64]{}, 2, func(t *testing.T, opts repository.Options[int64]) {
+			ctx := ctxFor(t)
+			r := repository.NewMemory[row]("rows", opts)
+			require.NoError(t, r.Create(ctx, &row{Name: "a"}), "Create")
+			driveEach(t, repository.FindOptions{}, mixed, func(t *testing.T, o repository.FindOptions) {
+				_, _ = r.FindMany(ctx, o)
+			})
+			driveEach(t, repository.PageOptions{}, mixed, func(t *testing.T, o repository.PageOptions) {
+				_, _ = r.FindPage(ctx, o)
+			})
+		})
+	})
+	t.Run("NewSQL", func(t *testing.T) {
+		db := testdb.SQLite(t)
+		_, err := db.DB.Exec(`CREATE TABLE rows (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`)
+		require.NoError(t, err, "create table")
+		driveEach(t, repository.Options[int64]{}, 2, func(t *testing.T, opts repository.Options[int64]) {
+			ctx := ctxFor(t)
+			r := repository.NewSQL[row](db.DB, dialect.SQLite, "rows", opts)
+			require.NoError(t, r.Create(ctx, &row{Name: "a"}), "Create")
+			driveEach(t, repository.FindOptions{}, mixed, func(t *testing.T, o repository.FindOptions) {
+				_, _ = r.FindMany(ctx, o)
+			})
+			driveEach(t, repository.PageOptions{}, mixed, func(t *testing.T, o repository.PageOptions) {
+				_, _ = r.FindPage(ctx, o)
+			})
+		})
+	})
+}
+
+// serializationFailure is the error PostgreSQL reports for a transaction
+// to run again (SQLSTATE 40001), as dialect.Classify reads it.
+type serializationFailure struct{}
+
+func (serializationFailure) Error() string    { return "serialization failure" }
+func (serializationFailure) SQLState() string { return "40001" }
+
+func TestTxnOptions(t *testing.T) {
+	db := testdb.SQLite(t)
+	driveEach(t, txn.Options{}, mixed, func(t *testing.T, opts txn.Options) {
+		attempts := 0
+		_ = txn.DoWith(ctxFor(t), db.DB, opts, func(ctx context.Context) error {
+			attempts++
+			if attempts < 3 {
+				return serializationFailure{}
+			}
+			_, err := txn.From(ctx, db.DB).ExecContext(ctx, `SELECT 1`)
+			return err
+		})
+	})
+}
+
+func TestIdempotencyOptions(t *testing.T) {
+	run := func(t *testing.T, s idempotency.Store, opts idempotency.DoOptions) {
+		ctx := ctxFor(t)
+		k := idempotency.Key{Scope: "u1", Value: "key-1"}
+		for range 2 {
+			_, _, err := idempotency.DoWithOptions(ctx, s, k, "fp", opts, func(context.Context) (idempotency.Outcome, error) {
+				return idempotency.JSON(201, map[string]string{"id": "1"})
+			})
+			require.NoError(t, err, "DoWithOptions")
+		}
+	}
+	t.Run("NewMemory", func(t *testing.T) {
+		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
+			run(t, idempotency.NewMemory(opts), idempotency.DoOptions{})
+		})
+	})
+	t.Run("NewSQL", func(t *testing.T) {
+		db := testdb.SQLite(t)
+		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
+			s := idempotency.NewSQL(db.DB, dialect.SQLite, opts)
+			require.NoError(t, s.Migrate(ctxFor(t)), "Migrate")
+			run(t, s, idempotency.DoOptions{})
+		})
+	})
+	t.Run("DoWithOptions", func(t *testing.T) {
+		driveEach(t, idempotency.DoOptions{}, 2, func(t *testing.T, opts idempotency.DoOptions) {
+			run(t, idempotency.NewMemory(idempotency.Options{}), opts)
+		})
+	})
+}
+
+func TestEnvelopeOptions(t *testing.T) {
+	t.Run("DecodeWithOptions", func(t *testing.T) {
+		driveEach(t, envelope.DecodeOptions{}, mixed, func(t *testing.T, opts envelope.DecodeOptions) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(`{"name":"a"}`))
+			r.Header.Set("Content-Type", "application/json")
+			_, _ = envelope.DecodeWithOptions[struct{ Name string }](r, opts)
+		})
+	})
+	t.Run("Problems", func(t *testing.T) {
+		driveEach(t, envelope.ProblemOptions{}, 2, func(t *testing.T, opts envelope.ProblemOptions) {
+			serve(t, envelope.Problems(opts))
+		})
+	})
+}
+
+func TestMiddlewareOptions(t *testing.T) {
+	driveEach(t, middleware.LoggerOptions{}, 2, func(t *testing.T, opts middleware.LoggerOptions) {
+		serve(t, middleware.LoggerWithOptions(opts))
+	})
+	driveEach(t, middleware.RecoverOptions{}, 2, func(t *testing.T, opts middleware.RecoverOptions) {
+		serve(t, middleware.RecoverWithOptions(opts))
+	})
+	driveEach(t, middleware.TelemetryOptions{}, 2, func(t *testing.T, opts middleware.TelemetryOptions) {
+		serve(t, middleware.TelemetryWithOptions(opts))
+	})
+	type limits struct {
+		Timeout  time.Duration
+		MaxBytes int64
+	}
+	driveEach(t, limits{}, mixed, func(t *testing.T, l limits) {
+		serve(t, middleware.Timeout(l.Timeout))
+		serve(t, middleware.MaxBytes(l.MaxBytes))
+	})
+}
+
+func TestOutboxOptions(t *testing.T) {
+	db := testdb.SQLite(t)
+	base := outbox.New(db.DB, dialect.SQLite, outbox.Options{})
+	require.NoError(t, base.Migrate(ctxFor(t)), "Migrate")
+	t.Run("New", func(t *testing.T) {
+		driveEach(t, outbox.Options{}, mixed, func(t *testing.T, opts outbox.Options) {
+			o := outbox.New(db.DB, dialect.SQLite, opts)
+			_ = txn.Do(ctxFor(t), db.DB, func(ctx context.Context) error {
+				return o.Emit(ctx, outbox.Event{Type: "thing.done", Key: "k", Payload: map[string]int{"n": 1}})
+			})
+		})
+	})
+	t.Run("NewRelay", func(t *testing.T) {
+		driveEach(t, outbox.RelayOptions{}, mixed, func(t *testing.T, opts outbox.RelayOptions) {
+			local := &outbox.Local{}
+			r := outbox.NewRelay(base, local, opts)
+			_, _ = r.Round(ctxFor(t))
+			_, _ = r.Clean(ctxFor(t))
+			ctx, cancel := context.WithTimeout(ctxFor(t), 50*time.Millisecond)
+			defer cancel()
+			_ = r.Run(ctx)
+			_ = r.Stats()
+		})
+	})
+	t.Run("NewConsumer", func(t *testing.T) {
+		driveEach(t, outbox.ConsumerOptions{}, mixed, func(t *testing.T, opts outbox.ConsumerOptions) {
+			c := outbox.NewConsumer(base, "c1", func(context.Context, outbox.Message) error { return errors.New("not yet") }, opts)
+			_ = c.MaxDeliveries()
+			ctx, cancel := context.WithTimeout(ctxFor(t), 200*time.Millisecond) // a failing handler is retried until then
+			defer cancel()
+			_ = c.Deliver(ctx, outbox.Message{ID: "e1", Type: "thing.done", Payload: []byte(`{}`)}, 0, func() {})
+		})
+	})
+}
