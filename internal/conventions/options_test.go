@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -24,7 +26,9 @@ import (
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/outbox"
+	"github.com/svckit/svckit/outbox/natsjs"
 	"github.com/svckit/svckit/ratelimit"
 	rlredis "github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
@@ -57,11 +61,13 @@ var driven = map[string]bool{
 	"repository.NewMemory": true, "repository.NewSQL": true,
 	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.DoWithOptions": true,
 	"txn.DoWith":                 true,
-	"envelope.DecodeWithOptions": true, "envelope.Problems": true,
+	"envelope.DecodeWithOptions": true, "envelope.DecodeValue": true, "envelope.Problems": true,
 	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
 	"middleware.RecoverWithOptions": true, "middleware.TelemetryWithOptions": true,
-	"middleware.RateLimitWithOptions": true,
-	"outbox.New":                      true, "outbox.NewConsumer": true, "outbox.NewRelay": true,
+	"middleware.RateLimitWithOptions": true, "middleware.CORS": true,
+	"natsjs.CreateStream": true, "natsjs.NewPublisher": true, "natsjs.Subscribe": true,
+	"operation.New": true,
+	"outbox.New":    true, "outbox.NewConsumer": true, "outbox.NewRelay": true,
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -383,6 +389,14 @@ func TestEnvelopeOptions(t *testing.T) {
 			_, _ = envelope.DecodeWithOptions[struct{ Name string }](r, opts)
 		})
 	})
+	t.Run("DecodeValue", func(t *testing.T) {
+		driveEach(t, envelope.DecodeOptions{}, mixed, func(t *testing.T, opts envelope.DecodeOptions) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(`{"name":"a"}`))
+			r.Header.Set("Content-Type", "application/json")
+			var v struct{ Name string }
+			_ = envelope.DecodeValue(r, &v, opts)
+		})
+	})
 	t.Run("Problems", func(t *testing.T) {
 		driveEach(t, envelope.ProblemOptions{}, 2, func(t *testing.T, opts envelope.ProblemOptions) {
 			serve(t, envelope.Problems(opts))
@@ -399,6 +413,13 @@ func TestMiddlewareOptions(t *testing.T) {
 	})
 	driveEach(t, middleware.TelemetryOptions{}, 2, func(t *testing.T, opts middleware.TelemetryOptions) {
 		serve(t, middleware.TelemetryWithOptions(opts))
+	})
+	driveEach(t, middleware.CORSOptions{Origins: []string{"https://app.example.com"}}, mixed, func(t *testing.T, opts middleware.CORSOptions) {
+		h := middleware.CORS(opts)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+		r := httptest.NewRequest("OPTIONS", "/v1/things", nil)
+		r.Header.Set("Origin", "https://app.example.com")
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		h.ServeHTTP(httptest.NewRecorder(), r)
 	})
 	type limits struct {
 		Timeout  time.Duration
@@ -441,6 +462,68 @@ func TestOutboxOptions(t *testing.T) {
 			ctx, cancel := context.WithTimeout(ctxFor(t), 200*time.Millisecond) // a failing handler is retried until then
 			defer cancel()
 			_ = c.Deliver(ctx, outbox.Message{ID: "e1", Type: "thing.done", Payload: []byte(`{}`)}, 0, func() {})
+		})
+	})
+}
+
+func TestOperationOptions(t *testing.T) {
+	driveEach(t, operation.Options{}, 2, func(t *testing.T, opts operation.Options) {
+		api := operation.New(opts)
+		op := operation.Operation{Method: "GET", Path: "/v1/things/{id}", ID: "getThing"}
+		h := operation.Handle(api, op, func(_ context.Context, in struct {
+			ID string `path:"id"`
+		}) (struct{ ID string }, error) {
+			return struct{ ID string }{in.ID}, nil
+		})
+		_ = h
+		require.NotEmpty(t, api.Document(), "the document")
+	})
+}
+
+func TestNATSOptions(t *testing.T) {
+	url := testdb.NATSURL(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err, "connect")
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err, "jetstream")
+	db := testdb.SQLite(t)
+	o := outbox.New(db.DB, dialect.SQLite, outbox.Options{})
+	require.NoError(t, o.Migrate(ctxFor(t)), "Migrate")
+
+	stream := func(t *testing.T, opts natsjs.StreamOptions) (string, natsjs.StreamOptions) {
+		sfx := testdb.Suffix()
+		name := "SVCKIT_CONV_" + sfx
+		opts.Prefix, opts.DeadLetterPrefix = "c"+sfx+".events", "c"+sfx+".dead"
+		t.Cleanup(func() { _ = js.DeleteStream(context.Background(), name) })
+		_, _ = natsjs.CreateStream(ctxFor(t), js, name, opts)
+		return name, opts
+	}
+	t.Run("CreateStream", func(t *testing.T) {
+		driveEach(t, natsjs.StreamOptions{}, 4, func(t *testing.T, opts natsjs.StreamOptions) {
+			stream(t, opts) // a replica count the server cannot give is its error, not a panic
+		})
+	})
+	name, sopts := stream(t, natsjs.StreamOptions{})
+	t.Run("NewPublisher", func(t *testing.T) {
+		driveEach(t, natsjs.PublisherOptions{}, 4, func(t *testing.T, opts natsjs.PublisherOptions) {
+			opts.Prefix = sopts.Prefix
+			p := natsjs.NewPublisher(js, opts)
+			ctx, cancel := context.WithTimeout(ctxFor(t), time.Second)
+			defer cancel()
+			_, _ = p.Publish(ctx, []outbox.Message{{ID: testdb.Suffix(), Type: "thing.done", Payload: []byte(`{}`)}})
+		})
+	})
+	t.Run("Subscribe", func(t *testing.T) {
+		driveEach(t, natsjs.SubscribeOptions{}, 4, func(t *testing.T, opts natsjs.SubscribeOptions) {
+			opts.Stream, opts.Prefix = name, sopts.Prefix
+			c := outbox.NewConsumer(o, "c"+testdb.Suffix(), func(context.Context, outbox.Message) error { return nil }, outbox.ConsumerOptions{})
+			sub, err := natsjs.Subscribe(ctxFor(t), js, c, opts)
+			if err != nil {
+				t.Logf("refused: %v", err)
+				return // refused by the server (a pending bound it does not take), not a panic
+			}
+			require.NoError(t, sub.Close(), "Close")
 		})
 	})
 }
