@@ -17,6 +17,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql" // registers "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/svckit/svckit/cache/rediscache"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -41,7 +44,13 @@ type App struct {
 	ownRedis bool
 	dialect  dialect.Dialect
 
-	events       *LogBus
+	events       *LogBus // the consumer "log" hands it every committed event
+	box          *outbox.Outbox
+	relay        *outbox.Relay
+	consumers    []*outbox.Consumer
+	feed         *activityFeed
+	nc           *nats.Conn          // nil without NATS_URL
+	js           jetstream.JetStream // nil without NATS_URL
 	users        *UserService
 	auth         *AuthService
 	accounts     *AccountService
@@ -114,6 +123,9 @@ func (a *App) init(ctx context.Context) error {
 		a.cursorKey = mac.Sum(nil)
 	}
 	a.events = &LogBus{Logger: a.logger}
+	if err := a.newEvents(ctx); err != nil {
+		return err
+	}
 	a.users = a.newUsers()
 	a.accounts = a.newAccounts()
 	a.limits = a.newLimits()
@@ -212,7 +224,7 @@ func (a *App) newUsers() *UserService {
 		inTx(a.db, a.tel.txn),
 		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
 			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
-		a.events,
+		outboxBus{a.box},
 		hasher,
 	)
 }
@@ -226,7 +238,7 @@ func (a *App) newAccounts() *AccountService {
 		repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
 		repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
 		a.idem,
-		a.events,
+		outboxBus{a.box},
 	)
 	s.idemOpts.Telemetry = a.tel.idem
 	return s
@@ -262,16 +274,17 @@ func (a *App) newTokens(secret []byte, store auth.RefreshStore) error {
 	return nil
 }
 
-// Events returns the bus the services emit on, so that side effects (and
-// tests) can subscribe.
+// Events returns the bus every event reaches once its transaction
+// committed and the relay delivered it (the consumer "log"), so that side
+// effects (and tests) can subscribe.
 func (a *App) Events() *LogBus { return a.events }
 
 // Handler returns the service's HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Close releases what New opened: the user cache, the rate limit stores,
-// and the database pool and Redis client New dialled itself (not those
-// given in Config). New starts no goroutine of its own; Run's end when it
+// the NATS connection, and the database pool and Redis client New dialled
+// itself (not those given in Config). New starts no goroutine of its own; Run's end when it
 // returns.
 func (a *App) Close() error {
 	var errs []error
@@ -283,6 +296,9 @@ func (a *App) Close() error {
 	}
 	if a.limits != nil {
 		errs = append(errs, a.limits.close())
+	}
+	if a.nc != nil {
+		a.nc.Close()
 	}
 	if a.ownRedis && a.rdb != nil {
 		errs = append(errs, a.rdb.Close())

@@ -127,6 +127,21 @@ type Config struct {
 	// request answers 504 TIMEOUT, its statement is cancelled and its
 	// transaction rolled back. Zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// NATSURL, when set (NATS_URL, "nats://host:4222"), carries the
+	// events through NATS JetStream: the relay publishes to it and the
+	// consumers read their durable subscriptions. Empty means the
+	// consumers of this process receive them (outbox.Local): no service.
+	NATSURL string
+	// NATSStream is the JetStream stream of the events (NATS_STREAM);
+	// empty means DefaultNATSStream. New creates or updates it.
+	NATSStream string
+	// NATSSubjectPrefix is the subject prefix of the events
+	// (NATS_SUBJECT_PREFIX); empty means DefaultNATSSubjectPrefix.
+	NATSSubjectPrefix string
+	// EventsDegradedAfter is the age of the oldest unpublished event past
+	// which /readyz answers "degraded" (EVENTS_DEGRADED_AFTER, a Go
+	// duration). Zero or negative means DefaultEventsDegradedAfter.
+	EventsDegradedAfter time.Duration
 	// HTTP bounds the server's connections and its shutdown (Serve reads
 	// it). See HTTP for the zero value of each field.
 	HTTP HTTP
@@ -148,11 +163,21 @@ type Database struct {
 func FromEnv(getenv func(string) string) (Config, []string, error) {
 	var warnings []string
 	cfg := Config{
-		Addr:          getenv("ADDR"),
-		RedisURL:      getenv("REDIS_URL"),
-		RedisPrefix:   getenv("REDIS_PREFIX"),
-		AdminEmail:    getenv("ADMIN_EMAIL"),
-		AdminPassword: getenv("ADMIN_PASSWORD"),
+		Addr:              getenv("ADDR"),
+		RedisURL:          getenv("REDIS_URL"),
+		RedisPrefix:       getenv("REDIS_PREFIX"),
+		AdminEmail:        getenv("ADMIN_EMAIL"),
+		AdminPassword:     getenv("ADMIN_PASSWORD"),
+		NATSURL:           getenv("NATS_URL"),
+		NATSStream:        getenv("NATS_STREAM"),
+		NATSSubjectPrefix: getenv("NATS_SUBJECT_PREFIX"),
+	}
+	if s := getenv("EVENTS_DEGRADED_AFTER"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return Config{}, nil, fmt.Errorf("%w: EVENTS_DEGRADED_AFTER: want a positive Go duration, got %q", ErrConfig, s)
+		}
+		cfg.EventsDegradedAfter = d
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
@@ -299,4 +324,25 @@ func randomSecret() []byte {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return b
+}
+
+func (c Config) natsStream() string {
+	if c.NATSStream == "" {
+		return DefaultNATSStream
+	}
+	return c.NATSStream
+}
+
+func (c Config) natsPrefix() string {
+	if c.NATSSubjectPrefix == "" {
+		return DefaultNATSSubjectPrefix
+	}
+	return c.NATSSubjectPrefix
+}
+
+func (c Config) eventsDegradedAfter() time.Duration {
+	if c.EventsDegradedAfter <= 0 {
+		return DefaultEventsDegradedAfter
+	}
+	return c.EventsDegradedAfter
 }

@@ -4,31 +4,49 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+
+	"github.com/svckit/svckit/outbox"
+	"github.com/svckit/svckit/txn"
 )
 
-// Event names the service emits, always after the commit that made them
-// true.
+// Event names the service emits, each in the transaction of the change it
+// reports.
 const (
 	EventUserCreated       = "user.created"
 	EventTransferCompleted = "transfer.completed"
 )
 
 // Event is something that happened, for side effects outside the request
-// (mail, audit, projections).
+// (the activity feed, mail, audit, projections).
 type Event struct {
-	Name    string
+	Name string
+	// Key orders events: those of one key are applied in the order they
+	// were emitted (the user's id, the source account's id).
+	Key     string
 	Payload map[string]any
 }
 
-// EventBus delivers events. Emit must not block for long and must not fail
-// the request: the data is committed already.
+// EventBus records events. The services call Emit inside the transaction
+// of the change, so an event commits with its change or not at all; an
+// error from Emit rolls the change back.
 type EventBus interface {
-	Emit(ctx context.Context, e Event)
+	Emit(ctx context.Context, e Event) error
 }
 
-// LogBus is an EventBus that logs every event and hands it to the
-// subscribers, in order, on the caller's goroutine. The zero value logs
-// to slog.Default. It is safe for concurrent use.
+// outboxBus is the service's EventBus: Emit writes the event into svckit's
+// outbox table in the caller's transaction; the relay publishes it once
+// committed (to JetStream, or to this process's consumers).
+type outboxBus struct{ box *outbox.Outbox }
+
+func (b outboxBus) Emit(ctx context.Context, e Event) error {
+	return b.box.Emit(ctx, outbox.Event{Type: e.Name, Key: e.Key, Payload: e.Payload})
+}
+
+// LogBus logs every event it is handed and passes it to the subscribers,
+// in order, on the caller's goroutine. The service hands it every event
+// once its transaction committed (the consumer "log"); unit tests of the
+// services use it as their EventBus. The zero value logs to slog.Default.
+// It is safe for concurrent use.
 type LogBus struct {
 	Logger *slog.Logger
 
@@ -45,8 +63,8 @@ func (b *LogBus) Subscribe(fn func(context.Context, Event)) {
 	b.subs = append(b.subs, fn)
 }
 
-// Emit logs e and passes it to every subscriber.
-func (b *LogBus) Emit(ctx context.Context, e Event) {
+// Emit logs e and passes it to every subscriber. It never fails.
+func (b *LogBus) Emit(ctx context.Context, e Event) error {
 	logger := b.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -62,5 +80,21 @@ func (b *LogBus) Emit(ctx context.Context, e Event) {
 	b.mu.Unlock()
 	for _, fn := range subs {
 		fn(ctx, e)
+	}
+	return nil
+}
+
+// logHandler is the consumer "log": it hands every committed event to the
+// LogBus. Its effect (a log line, the subscribers) is outside the
+// database, so a redelivery the inbox absorbs is not logged twice, but one
+// after a crash between the handler and its commit may be.
+func logHandler(bus *LogBus) outbox.Handler {
+	return func(ctx context.Context, m outbox.Message) error {
+		var payload map[string]any
+		if err := m.Decode(&payload); err != nil {
+			return err
+		}
+		txn.AfterCommit(ctx, func(ctx context.Context) { _ = bus.Emit(ctx, Event{Name: m.Type, Key: m.Key, Payload: payload}) })
+		return nil
 	}
 }

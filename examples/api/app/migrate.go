@@ -12,6 +12,7 @@ import (
 	"github.com/svckit/svckit/auth/sqlstore"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/migrate"
+	"github.com/svckit/svckit/outbox"
 )
 
 //go:embed migrations
@@ -30,7 +31,8 @@ func Migrations() fs.FS { return migrationFiles }
 
 // Migrate applies the embedded migrations of dialect d that MigrationsTable
 // does not record yet, in file-name order, recording each, then the
-// schemas of the refresh-token and idempotency-key stores. Instances
+// schemas of the refresh-token and idempotency-key stores and of the
+// outbox (its outbox, inbox and lease tables). Instances
 // starting at the same moment on a fresh database take turns: the
 // migrations hold a lock for the database (a PostgreSQL advisory lock,
 // MySQL's GET_LOCK, SQLite's write lock), so each runs once. A failing
@@ -50,7 +52,10 @@ func Migrate(ctx context.Context, db *sql.DB, d dialect.Dialect) error {
 	if err := sqlstore.New(db, d).Migrate(ctx); err != nil {
 		return fmt.Errorf("app: migrate refresh tokens: %w", err)
 	}
-	return newIdempotencyStore(db, d).Migrate(ctx)
+	if err := newIdempotencyStore(db, d).Migrate(ctx); err != nil {
+		return err
+	}
+	return outbox.New(db, d, outbox.Options{}).Migrate(ctx)
 }
 
 // ownMigrations are the service's migrations for d: carryOver, then the

@@ -24,12 +24,14 @@ var ErrDraining = errors.New("app: draining: shutting down")
 type Readiness struct {
 	// Status is "ready", or "degraded" when an optional dependency is down
 	// and its fallback serves (Redis: cache reads from the database, rate
-	// limits in memory), or when the database's connections are all taken
-	// (requests wait for a slot, or were refused one lately).
+	// limits in memory), when the database's connections are all taken
+	// (requests wait for a slot, or were refused one lately), or when events
+	// wait longer than EventsDegradedAfter to be published (they are kept
+	// in the outbox and go out later).
 	Status string `json:"status"`
 	// Checks names each dependency with "ok" or "down", and the service's
 	// pool of database connections ("databasePool") with "ok" or
-	// "saturated".
+	// "saturated", and "events" with "ok" or "delayed".
 	Checks map[string]string `json:"checks"`
 }
 
@@ -59,6 +61,9 @@ func (a *App) Readiness(ctx context.Context) (Readiness, error) {
 		// Ready still: requests are served, some wait or are told to
 		// retry. The body says so, for people and alerts.
 		r.Status, r.Checks["databasePool"] = "degraded", "saturated"
+	}
+	if a.eventsReadiness(r.Checks) {
+		r.Status = "degraded"
 	}
 	if a.rdb != nil {
 		ctx, cancel := context.WithTimeout(ctx, readyRedisTimeout)

@@ -23,6 +23,7 @@ func (a *App) routes() http.Handler {
 	v1("POST /v1/auth/refresh", noStore(envelope.Handle(a.refresh)))
 	v1("POST /v1/auth/logout", envelope.HandleNoContent(a.logout))
 	v1("GET /v1/users/me", user(envelope.Handle(a.me)))
+	v1("GET /v1/users/me/activity", user(envelope.Handle(a.activity)))
 	v1("GET /v1/users/{id}", user(envelope.Handle(a.getUser)))
 	v1("PATCH /v1/users/{id}", user(envelope.Handle(a.patchUser)))
 	v1("GET /v1/users", admin(envelope.HandleResult(a.listUsers)))

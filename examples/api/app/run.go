@@ -9,7 +9,7 @@ import (
 
 // Run is what main runs: it serves on ln (see Serve) and runs the
 // background workers beside it (the janitor that deletes expired refresh
-// tokens and idempotency keys) until ctx ends, then waits for all of them.
+// tokens and idempotency keys, and the events' relay and subscriptions) until ctx ends, then waits for all of them.
 // Every goroutine it starts has ended when it returns. The first error of
 // any of them ends the others; Run returns it, or nil after a clean
 // shutdown.
@@ -24,5 +24,6 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		a.runJanitor(ctx)
 		return nil
 	})
+	g.Go(func() error { return a.RunEvents(ctx) })
 	return g.Wait()
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/repository"
-	"github.com/svckit/svckit/txn"
 )
 
 // newIdempotencyStore returns where transfers keep the outcome of requests
@@ -144,10 +143,10 @@ func (s *AccountService) move(ctx context.Context, c Caller, in TransferRequest)
 			return Transfer{}, err
 		}
 	}
-	txn.AfterCommit(ctx, func(ctx context.Context) {
-		s.events.Emit(ctx, Event{Name: EventTransferCompleted, Payload: map[string]any{
-			"transferId": t.ID, "fromAccountId": t.FromAccountID, "toAccountId": t.ToAccountID, "amount": t.Amount,
-		}})
-	})
+	if err := s.events.Emit(ctx, Event{Name: EventTransferCompleted, Key: t.FromAccountID, Payload: map[string]any{
+		"transferId": t.ID, "fromAccountId": t.FromAccountID, "toAccountId": t.ToAccountID, "amount": t.Amount,
+	}}); err != nil {
+		return Transfer{}, err
+	}
 	return t, nil
 }

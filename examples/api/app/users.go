@@ -135,10 +135,7 @@ func (s *UserService) create(ctx context.Context, email, password, name string, 
 		// The id may have been cached as "not found" by a lookup racing
 		// the insert: drop that answer once the row is visible.
 		s.cache.DeleteAfterCommit(ctx, rec.ID)
-		txn.AfterCommit(ctx, func(ctx context.Context) {
-			s.events.Emit(ctx, Event{Name: EventUserCreated, Payload: map[string]any{"userId": rec.ID}})
-		})
-		return nil
+		return s.events.Emit(ctx, Event{Name: EventUserCreated, Key: rec.ID, Payload: map[string]any{"userId": rec.ID}})
 	})
 	if errors.Is(err, repository.ErrConflict) {
 		return User{}, ErrEmailTaken

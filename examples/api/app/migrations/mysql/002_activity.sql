@@ -1,0 +1,12 @@
+-- The activity feed (GET /v1/users/me/activity), written by the consumer
+-- "activity" from the outbox's events; occurred_at is in Unix microseconds.
+CREATE TABLE IF NOT EXISTS activity (
+	seq         BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	user_id     VARCHAR(40) NOT NULL,
+	event_id    VARCHAR(40) NOT NULL,
+	type        VARCHAR(64) NOT NULL,
+	data        TEXT NOT NULL,
+	occurred_at BIGINT NOT NULL,
+	UNIQUE KEY activity_event (user_id, event_id),
+	KEY activity_user (user_id, occurred_at)
+) ENGINE=InnoDB;
