@@ -24,10 +24,12 @@ func TestMigrateCommand(t *testing.T) {
 		return out.String()
 	}
 
-	assert.Equal(t, "pending  001_init\n", run("status"), "a new database: the file is pending")
+	assert.Equal(t, "pending  001_init\npending  002_activity\n", run("status"), "a new database: the files are pending")
 	up := run("up")
 	assert.Contains(t, up, "applied  001_init\n", "up applies the file")
+	assert.Contains(t, up, "applied  002_activity\n")
 	assert.Contains(t, up, "applied  auth_sqlstore_001 (a schema of svckit's stores)\n", "and the stores' schemas")
+	assert.Contains(t, up, "applied  outbox_001 (a schema of svckit's stores)\n", "the outbox's too")
 	assert.Contains(t, up, " applied, ", "and counts")
 	status := run("status")
 	assert.Contains(t, status, "applied  001_init\n", "now applied")

@@ -71,14 +71,14 @@ func TestPoolGateSaturationIsVisible(t *testing.T) {
 	pair, err := a.auth.Login(context.Background(), "gate@example.com", "gate-password")
 	require.NoError(t, err, "login")
 
-	assert.Equal(t, Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "databasePool": "ok"}}, ready(), "idle")
+	assert.Equal(t, Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "databasePool": "ok", "events": "ok"}}, ready(), "idle")
 	assert.Equal(t, "2", metric("svckit_example_db_gate_limit"), "the limit is Pool.MaxOpen")
 	assert.Equal(t, "0", metric("svckit_example_db_gate_in_use"), "nothing in use")
 
 	for range cap(a.gate.slots) {
 		a.gate.slots <- struct{}{} // requests holding every slot
 	}
-	assert.Equal(t, Readiness{Status: "degraded", Checks: map[string]string{"database": "ok", "databasePool": "saturated"}}, ready(), "every slot taken")
+	assert.Equal(t, Readiness{Status: "degraded", Checks: map[string]string{"database": "ok", "databasePool": "saturated", "events": "ok"}}, ready(), "every slot taken")
 	assert.Equal(t, "2", metric("svckit_example_db_gate_in_use"), "both slots in use")
 
 	status, raw := get("/v1/users/me", pair.AccessToken)
@@ -91,7 +91,7 @@ func TestPoolGateSaturationIsVisible(t *testing.T) {
 	assert.Equal(t, "degraded", ready().Status, "a refusal a moment ago still shows")
 	refused := a.gate.now()
 	a.gate.now = func() time.Time { return refused.Add(gateSaturatedFor) }
-	assert.Equal(t, Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "databasePool": "ok"}}, ready(), "ready again once no refusal is recent")
+	assert.Equal(t, Readiness{Status: "ready", Checks: map[string]string{"database": "ok", "databasePool": "ok", "events": "ok"}}, ready(), "ready again once no refusal is recent")
 	status, raw = get("/v1/users/me", pair.AccessToken)
 	assert.Equal(t, http.StatusOK, status, "served: %s", raw)
 }
