@@ -76,6 +76,7 @@ type successResponse struct {
 	description string
 	data        []*schema // alternatives; nil for no body
 	noBody      bool
+	contentType string // a Raw response's media type
 }
 
 // New returns an API described by opts.
@@ -173,7 +174,7 @@ func (d *described) successes(reg *registry, outType reflect.Type) error {
 			if !ok {
 				i = len(d.success)
 				byStatus[r.Status] = i
-				d.success = append(d.success, successResponse{status: r.Status, description: r.Description, noBody: s == nil})
+				d.success = append(d.success, successResponse{status: r.Status, description: r.Description, noBody: s == nil, contentType: r.ContentType})
 			}
 			if s != nil {
 				d.success[i].data = append(d.success[i].data, s)

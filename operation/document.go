@@ -234,6 +234,7 @@ func (a *API) build() []byte {
 	}
 	paths := ordered{}
 	index := map[string]int{}
+	shared := &sharedResponses{names: map[string]string{}}
 	var tags []string
 	for _, d := range a.ops {
 		p := openAPIPath(d.op.Path)
@@ -244,7 +245,7 @@ func (a *API) build() []byte {
 			paths.set(p, ordered{})
 		}
 		item := paths[i].value.(ordered)
-		item.set(strings.ToLower(d.op.Method), a.operation(d))
+		item.set(strings.ToLower(d.op.Method), a.operation(d, shared))
 		paths[i].value = item
 		for _, t := range d.op.Tags {
 			if !slices.Contains(tags, t) {
@@ -273,6 +274,7 @@ func (a *API) build() []byte {
 		schemas.set(name, a.reg.schemas[name])
 	}
 	components.set("schemas", schemas)
+	components.set("responses", shared.list)
 	security := ordered{}
 	bearer := ordered{}
 	bearer.set("type", "http")
@@ -291,7 +293,7 @@ func (a *API) build() []byte {
 }
 
 // operation is the operation object of d.
-func (a *API) operation(d *described) ordered {
+func (a *API) operation(d *described, shared *sharedResponses) ordered {
 	op := d.op
 	o := ordered{}
 	if len(op.Tags) > 0 {
@@ -333,7 +335,7 @@ func (a *API) operation(d *described) ordered {
 		responses.set(strconv.Itoa(s.status), a.successResponse(d, s))
 	}
 	for _, e := range a.errorStatuses(d) {
-		responses.set(strconv.Itoa(e.status), a.errorResponse(d, e))
+		responses.set(strconv.Itoa(e.status), shared.ref(e, a.errorResponse(d, e), d.op.Headers))
 	}
 	o.set("responses", responses)
 	if op.Deprecated {
@@ -369,6 +371,18 @@ func (a *API) successResponse(d *described, s successResponse) ordered {
 		r.set("headers", h)
 	}
 	if s.noBody {
+		return r
+	}
+	if s.contentType != "" {
+		data := s.data[0]
+		if len(s.data) > 1 {
+			data = &schema{OneOf: s.data}
+		}
+		c := ordered{}
+		c.set("schema", data)
+		content := ordered{}
+		content.set(s.contentType, c)
+		r.set("content", content)
 		return r
 	}
 	data := s.data[0]
@@ -451,4 +465,67 @@ func (a *API) headers(d *described, isError bool, status int) ordered {
 		o.set(h.Name, ho)
 	}
 	return o
+}
+
+// sharedResponses holds the error responses of the document as
+// components, each written once and referred to by every operation that
+// answers it: most operations share their 400, 401, 429 and 500.
+type sharedResponses struct {
+	list  ordered
+	names map[string]string // name → the response's JSON
+}
+
+// ref returns a $ref to the component for response r of error status e,
+// adding it if it is new. Its name is the first code in CamelCase
+// (NotFound, RateLimited), with the names of the operation's own error
+// headers after "With", and a number after that when another response
+// already has the name.
+func (s *sharedResponses) ref(e errorStatus, r ordered, headers []Header) ordered {
+	base := camel(e.codes[0])
+	var with []string
+	for _, h := range headers {
+		if h.Errors {
+			with = append(with, camel(h.Name))
+		}
+	}
+	if len(with) > 0 {
+		base += "With" + strings.Join(with, "")
+	}
+	body, _ := json.Marshal(r)
+	name := base
+	for n := 2; ; n++ {
+		have, taken := s.names[name]
+		if !taken {
+			s.names[name] = string(body)
+			s.list.set(name, r)
+			break
+		}
+		if have == string(body) {
+			break
+		}
+		name = base + strconv.Itoa(n)
+	}
+	o := ordered{}
+	o.set("$ref", "#/components/responses/"+name)
+	return o
+}
+
+// camel turns NOT_FOUND or Idempotent-Replayed into NotFound or
+// IdempotentReplayed; a trailing _ERROR goes, as errkind names kinds.
+func camel(s string) string {
+	s = strings.TrimSuffix(s, "_ERROR")
+	var b strings.Builder
+	upper := true
+	for _, r := range s {
+		switch {
+		case r == '_' || r == '-' || r == ' ':
+			upper = true
+		case upper:
+			b.WriteString(strings.ToUpper(string(r)))
+			upper = false
+		default:
+			b.WriteString(strings.ToLower(string(r)))
+		}
+	}
+	return b.String()
 }

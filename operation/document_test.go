@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -102,6 +103,19 @@ func at(t *testing.T, v any, keys ...string) any {
 	return v
 }
 
+// errorResponse returns the response of op for status, following a $ref to
+// the shared responses of the components.
+func errorResponse(t *testing.T, d map[string]any, op any, status string) any {
+	t.Helper()
+	r := at(t, op, "responses", status)
+	if ref, ok := r.(map[string]any)["$ref"].(string); ok {
+		name, found := strings.CutPrefix(ref, "#/components/responses/")
+		require.True(t, found, "a $ref to a shared response: %s", ref)
+		return at(t, d, "components", "responses", name)
+	}
+	return r
+}
+
 func keys(v any) []string {
 	var out []string
 	for k := range v.(map[string]any) {
@@ -129,8 +143,8 @@ func TestDocumentOperations(t *testing.T) {
 		"success, the input's 400, Bearer's 401, the declared kinds, the API's 429 and 500")
 	data := at(t, get, "responses", "200", "content", "application/json", "schema", "properties", "data")
 	assert.Len(t, at(t, data, "oneOf"), 2, "two bodies of one status are alternatives")
-	assert.Equal(t, true, at(t, get, "responses", "401", "headers", "WWW-Authenticate", "required"), "401 carries the challenge")
-	assert.Contains(t, keys(at(t, get, "responses", "404", "headers")), "X-Request-Id", "the API's headers are on every response")
+	assert.Equal(t, true, at(t, errorResponse(t, d, get, "401"), "headers", "WWW-Authenticate", "required"), "401 carries the challenge")
+	assert.Contains(t, keys(at(t, errorResponse(t, d, get, "404"), "headers")), "X-Request-Id", "the API's headers are on every response")
 	param := at(t, get, "parameters").([]any)[0]
 	assert.Equal(t, map[string]any{"name": "id", "in": "path", "required": true, "description": "the account's id", "schema": map[string]any{"type": "string"}}, param)
 
@@ -139,18 +153,18 @@ func TestDocumentOperations(t *testing.T) {
 	assert.Equal(t, "#/components/schemas/CursorMeta", at(t, list, "responses", "200", "content", "application/json", "schema", "properties", "meta", "$ref"))
 	assert.Equal(t, map[string]any{"type": "integer", "format": "int64", "minimum": float64(1), "maximum": float64(100), "default": float64(20)},
 		at(t, list, "parameters").([]any)[0].(map[string]any)["schema"], "a parameter's rules and default")
-	limited := at(t, list, "responses", "429", "headers")
+	limited := at(t, errorResponse(t, d, list, "429"), "headers")
 	assert.Subset(t, keys(limited), []string{"Retry-After", "RateLimit", "RateLimit-Policy"}, "429 says when to retry")
 	assert.Equal(t, map[string]any{"type": "integer", "format": "int64"}, at(t, limited, "Retry-After", "schema"))
 
 	transfer := at(t, d, "paths", "/transfers", "post")
 	assert.ElementsMatch(t, []string{"201", "400", "401", "413", "415", "422", "429", "500"}, keys(at(t, transfer, "responses")))
-	assert.Equal(t, "INSUFFICIENT_FUNDS: insufficient funds", at(t, transfer, "responses", "422", "description"))
-	assert.Contains(t, keys(at(t, transfer, "responses", "422", "headers")), "Idempotent-Replayed", "an Errors header is on the errors too")
+	assert.Equal(t, "INSUFFICIENT_FUNDS: insufficient funds", at(t, errorResponse(t, d, transfer, "422"), "description"))
+	assert.Contains(t, keys(at(t, errorResponse(t, d, transfer, "422"), "headers")), "Idempotent-Replayed", "an Errors header is on the errors too")
 	assert.Contains(t, keys(at(t, transfer, "responses", "201", "headers")), "Idempotent-Replayed")
 	assert.Equal(t, true, at(t, transfer, "requestBody", "required"))
-	assert.Equal(t, map[string]any{"$ref": "#/components/schemas/ErrorResponse"}, at(t, transfer, "responses", "400", "content", "application/json", "schema"))
-	assert.Equal(t, map[string]any{"$ref": "#/components/schemas/Problem"}, at(t, transfer, "responses", "400", "content", "application/problem+json", "schema"))
+	assert.Equal(t, map[string]any{"$ref": "#/components/schemas/ErrorResponse"}, at(t, errorResponse(t, d, transfer, "400"), "content", "application/json", "schema"))
+	assert.Equal(t, map[string]any{"$ref": "#/components/schemas/Problem"}, at(t, errorResponse(t, d, transfer, "400"), "content", "application/problem+json", "schema"))
 
 	register := at(t, d, "paths", "/register", "post")
 	assert.Equal(t, true, at(t, register, "deprecated"))
@@ -183,4 +197,16 @@ func TestHandlerServesDocument(t *testing.T) {
 			assert.Empty(t, rec.Body.String(), "HEAD serves no body")
 		}
 	}
+}
+
+func TestDocumentSharesErrorResponses(t *testing.T) {
+	d := doc(t, sampleAPI())
+	get := at(t, d, "paths", "/accounts/{id}", "get")
+	list := at(t, d, "paths", "/accounts", "get")
+	transfer := at(t, d, "paths", "/transfers", "post")
+	assert.Equal(t, at(t, get, "responses", "500"), at(t, list, "responses", "500"), "one 500 for both")
+	assert.Equal(t, map[string]any{"$ref": "#/components/responses/Internal"}, at(t, get, "responses", "500"))
+	assert.Equal(t, map[string]any{"$ref": "#/components/responses/InternalWithIdempotentReplayed"}, at(t, transfer, "responses", "500"),
+		"an operation with its own error headers has its own responses")
+	assert.Equal(t, "#/components/responses/RateLimited", at(t, list, "responses", "429", "$ref"))
 }

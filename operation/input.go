@@ -59,45 +59,8 @@ func newInput(t reflect.Type, reg *registry, pathNames []string) (*input, error)
 	if t.Kind() != reflect.Struct {
 		return nil, &describeError{"In", t, "the input must be a struct of parameters and a Body"}
 	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		at := "In." + f.Name
-		if f.Type == requestType() {
-			in.requestAt = int(f.Offset)
-			continue
-		}
-		var where string
-		for _, w := range []string{"path", "query", "header"} {
-			if _, ok := f.Tag.Lookup(w); ok {
-				if where != "" {
-					return nil, &describeError{at, f.Type, "a field is one parameter: " + where + " or " + w}
-				}
-				where = w
-			}
-		}
-		if where == "" {
-			if f.Name != "Body" {
-				return nil, &describeError{at, f.Type, `a field of the input is a parameter (path:"", query:"", header:"" tag), the Body, or an *http.Request`}
-			}
-			s, err := reg.schemaOf(f.Type, "Body")
-			if err != nil {
-				return nil, err
-			}
-			if s, err = applyTags(s, f.Tag, f.Type, at); err != nil {
-				return nil, err
-			}
-			in.body = &body{t: f.Type, ptr: reflect.PointerTo(f.Type), offset: f.Offset, schema: s}
-			continue
-		}
-		p, err := newParam(where, f, at)
-		if err != nil {
-			return nil, err
-		}
-		in.params = append(in.params, p)
-		in.hasQuery = in.hasQuery || where == "query"
+	if err := in.fields(t, 0, "In", reg); err != nil {
+		return nil, err
 	}
 	// Every wildcard of the pattern is a path parameter and the other way
 	// round, so no path value goes unread and no field waits for one.
@@ -513,4 +476,66 @@ func (c *checker) strRules(n *node, val []byte) {
 	if n.format != "" && !formatOK(n.format, val) {
 		c.fail("format", "must be "+formatNoun(n.format))
 	}
+}
+
+// fields adds the fields of struct t, which starts at offset base in the
+// input, and of the structs it embeds (a group of parameters reused by
+// several inputs).
+func (in *input) fields(t reflect.Type, base uintptr, prefix string, reg *registry) error {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		f.Offset += base
+		at := prefix + "." + f.Name
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag == "" {
+			if err := in.fields(f.Type, f.Offset, at, reg); err != nil {
+				return err
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if f.Type == requestType() {
+			in.requestAt = int(f.Offset)
+			continue
+		}
+		var where string
+		for _, w := range []string{"path", "query", "header"} {
+			if _, ok := f.Tag.Lookup(w); ok {
+				if where != "" {
+					return &describeError{at, f.Type, "a field is one parameter: " + where + " or " + w}
+				}
+				where = w
+			}
+		}
+		if where == "" {
+			if f.Name != "Body" {
+				return &describeError{at, f.Type, `a field of the input is a parameter (path:"", query:"", header:"" tag), the Body, or an *http.Request`}
+			}
+			s, err := reg.schemaOf(f.Type, "Body")
+			if err != nil {
+				return err
+			}
+			if s, err = applyTags(s, f.Tag, f.Type, at); err != nil {
+				return err
+			}
+			if in.body != nil {
+				return &describeError{at, f.Type, "the input has two bodies"}
+			}
+			in.body = &body{t: f.Type, ptr: reflect.PointerTo(f.Type), offset: f.Offset, schema: s}
+			continue
+		}
+		p, err := newParam(where, f, at)
+		if err != nil {
+			return err
+		}
+		for _, q := range in.params {
+			if q.in == p.in && q.name == p.name {
+				return &describeError{at, f.Type, "the " + p.in + " parameter " + p.name + " is declared twice"}
+			}
+		}
+		in.params = append(in.params, p)
+		in.hasQuery = in.hasQuery || where == "query"
+	}
+	return nil
 }

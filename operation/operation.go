@@ -97,6 +97,11 @@ type Response struct {
 	// Data is a value of the type of the response's data, such as User{};
 	// nil means no body.
 	Data any
+	// ContentType is the media type of an operation registered with Raw,
+	// whose handler writes its own body: the document gives Data's schema
+	// as that body, with no envelope around it. "" means the envelope, as
+	// application/json.
+	ContentType string
 }
 
 // Paging says which pagination meta a list operation answers with.
@@ -183,6 +188,25 @@ func serve[In any](h *registered, answer func(http.ResponseWriter, *http.Request
 			_ = envelope.WriteError(w, r, err)
 		}
 	}))
+}
+
+// Raw registers op, whose handler h writes its own answer (a Prometheus
+// scrape, a JWK Set, a file), and returns h unchanged: the document lists
+// it with op.Responses as declared, each with its ContentType and the
+// schema of its Data, no envelope around it. Such an operation takes no
+// parameters and no body. Raw panics, at registration, as Handle does, and
+// when op declares no Responses or one without a ContentType.
+func Raw(api *API, op Operation, h http.Handler) http.Handler {
+	if len(op.Responses) == 0 {
+		panic("operation: " + cmpOr(op.ID, op.Pattern()) + ": Raw needs the Responses its handler writes")
+	}
+	for _, r := range op.Responses {
+		if r.ContentType == "" {
+			panic("operation: " + cmpOr(op.ID, op.Pattern()) + ": a Raw response says its ContentType")
+		}
+	}
+	register[struct{}, any](api, op)
+	return h
 }
 
 // registered is what a handler needs of its operation at request time.

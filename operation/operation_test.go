@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -390,4 +391,56 @@ func TestFailedRegistrationLeavesNoTrace(t *testing.T) {
 	doc := string(api.Document())
 	assert.NotContains(t, doc, "BadIn", "the failed type left no component")
 	assert.Contains(t, doc, `"operationId": "x"`, "the ID and route are free again")
+}
+
+func TestRaw(t *testing.T) {
+	api := operation.New(operation.Options{})
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("up 1\n")) })
+	h := operation.Raw(api, operation.Operation{Method: "GET", Path: "/metrics", ID: "metrics",
+		Responses: []operation.Response{{Status: 200, ContentType: "text/plain; version=0.0.4", Data: ""}}}, metrics)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	assert.Equal(t, "up 1\n", rec.Body.String(), "the handler is returned as is")
+	var d map[string]any
+	require.NoError(t, json.Unmarshal(api.Document(), &d))
+	content := d["paths"].(map[string]any)["/metrics"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)["200"].(map[string]any)["content"]
+	assert.Equal(t, map[string]any{"text/plain; version=0.0.4": map[string]any{"schema": map[string]any{"type": "string"}}}, content, "the body as written, no envelope")
+
+	for _, op := range []operation.Operation{
+		{Method: "GET", Path: "/a", ID: "a"},
+		{Method: "GET", Path: "/b", ID: "b", Responses: []operation.Response{{Status: 200, Data: ""}}},
+	} {
+		assert.Panics(t, func() { operation.Raw(api, op, metrics) }, "%s: Raw needs Responses with a ContentType", op.ID)
+	}
+}
+
+// pageQuery is a group of parameters several inputs embed.
+type pageQuery struct {
+	Limit  int    `query:"limit" minimum:"1" default:"20"`
+	Cursor string `query:"cursor"`
+}
+
+func TestEmbeddedParameters(t *testing.T) {
+	api := operation.New(operation.Options{})
+	op := operation.Operation{Method: "GET", Path: "/lists/{id}", ID: "getList"}
+	h := operation.Handle(api, op, func(_ context.Context, in struct {
+		ID string `path:"id"`
+		pageQuery
+	}) (string, error) {
+		return fmt.Sprint(in.ID, " ", in.Limit, " ", in.Cursor), nil
+	})
+	mux := http.NewServeMux()
+	mux.Handle(op.Pattern(), h)
+	r := send(t, mux, "GET", "/lists/l1?cursor=c2", "", nil)
+	assert.JSONEq(t, `"l1 20 c2"`, string(r.Data), "an embedded group's parameters are read: %s", r.Raw)
+	r = send(t, mux, "GET", "/lists/l1?limit=0", "", nil)
+	assert.Equal(t, "/query/limit", r.Error.Violations[0].Location, "and checked")
+	assert.Panics(t, func() {
+		operation.Handle(api, operation.Operation{Method: "GET", Path: "/twice", ID: "twice"}, func(context.Context, struct {
+			Limit int `query:"limit"`
+			pageQuery
+		}) (string, error) {
+			return "", nil
+		})
+	}, "a parameter declared twice is refused")
 }

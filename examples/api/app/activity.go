@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/svckit/svckit/dialect"
@@ -118,6 +117,6 @@ func (f *activityFeed) forUser(ctx context.Context, userID string) ([]Activity, 
 // activity answers GET /v1/users/me/activity: the caller's feed, newest
 // first (by the time of the event). Events reach it after their commit, through the outbox: a write
 // shows in the feed a moment later, never before it committed.
-func (a *App) activity(r *http.Request) ([]Activity, error) {
-	return a.feed.forUser(r.Context(), callerFrom(r.Context()).ID)
+func (a *App) activity(ctx context.Context, _ struct{}) ([]Activity, error) {
+	return a.feed.forUser(ctx, callerFrom(ctx).ID)
 }

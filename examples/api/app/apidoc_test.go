@@ -1,27 +1,81 @@
 package app_test
 
 import (
-	"fmt"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/examples/api/app"
+	"github.com/svckit/svckit/internal/readmesync"
 )
 
-// TestAPIContractFile checks that the contract users copy lives beside the
-// example and lists every route the service serves, and that the README's
-// links to files of the example lead somewhere.
+// openAPIDoc is the part of the OpenAPI document the contract file is held
+// to: each operation's responses.
+type openAPIDoc struct {
+	Paths map[string]map[string]struct {
+		Responses map[string]json.RawMessage `json:"responses"`
+	} `json:"paths"`
+}
+
+// TestAPIContractFile keeps API.md and the document the service serves
+// from drifting apart: every operation of the document has its row in
+// API.md's table, every row names an operation of the document, and every
+// status a row names is a response the document gives that operation. It
+// also checks the rules API.md must state, and that the README's links to
+// files of the example lead somewhere.
 func TestAPIContractFile(t *testing.T) {
-	api, err := os.ReadFile("../API.md")
+	apiMD, err := os.ReadFile("../API.md")
 	require.NoError(t, err, "API.md lives beside the example")
-	routes, err := os.ReadFile("routes.go")
-	require.NoError(t, err, "routes.go")
-	gaps := contractGaps(string(api), string(routes))
-	for _, g := range gaps {
-		t.Error(g)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	key, err := auth.NewEdDSAKey("k1", priv)
+	require.NoError(t, err)
+	s := startSQLite(t, func(c *app.Config) { c.SigningKey = key }) // so that the JWKS route is served too
+
+	var doc openAPIDoc
+	require.NoError(t, json.Unmarshal(s.App.OpenAPI(), &doc), "the document is JSON")
+	rows := map[string][]string{} // "GET /v1/users/{id}" → statuses the row names
+	row := regexp.MustCompile("(?m)^\\| `([A-Z]+) (/[^` ]*)`[^|]*\\|([^|]*)\\|([^|]*)\\|([^|]*)\\|")
+	status := regexp.MustCompile(`(?:^|[\s,;(])([2-5][0-9][0-9])(?:[\s,;)]|$)`)
+	for _, m := range row.FindAllStringSubmatch(string(apiMD), -1) {
+		var named []string
+		for _, n := range status.FindAllStringSubmatch(m[4]+" "+m[5], -1) {
+			named = append(named, n[1])
+		}
+		rows[m[1]+" "+m[2]] = named
+	}
+	require.NotEmpty(t, rows, "API.md has a table of routes")
+
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			route := strings.ToUpper(method) + " " + path
+			statuses, ok := rows[route]
+			if !assert.True(t, ok, "API.md has a row for %s, an operation of the document", route) {
+				continue
+			}
+			for _, st := range statuses {
+				_, ok := op.Responses[st]
+				assert.True(t, ok, "API.md says %s answers %s; the document must too", route, st)
+			}
+		}
+	}
+	for route := range rows {
+		method, path, _ := strings.Cut(route, " ")
+		_, ok := doc.Paths[path][strings.ToLower(method)]
+		assert.True(t, ok, "API.md's %s is an operation of the document", route)
+	}
+
+	for _, rule := range []string{"Idempotent-Replayed", "details.param", "details.field", "error.violations", "REGISTER_QUIET", "{id, name}", "nosniff", "/openapi.json", "CORS_ORIGINS"} {
+		assert.True(t, strings.Contains(string(apiMD), rule), "API.md states the rule about %s", rule)
 	}
 
 	readme, err := os.ReadFile("../README.md")
@@ -40,50 +94,52 @@ func TestAPIContractFile(t *testing.T) {
 	}
 }
 
-// contractRules are rules API.md must state, each found by a phrase.
-var contractRules = []string{"Idempotent-Replayed", "details.param", "details.field", "REGISTER_QUIET", "{id, name}", "nosniff"}
-
-// contractGaps returns one line for each route that routes registers and
-// api does not list, and for each rule of contractRules api does not state:
-// a failure names what is missing, never the whole file.
-func contractGaps(api, routes string) []string {
-	patterns := regexp.MustCompile(`(?:v1|mux\.Handle)\("([A-Z]+ /[^"]*)"`).FindAllStringSubmatch(routes, -1)
-	if len(patterns) == 0 {
-		return []string{"routes.go registers no route that this test can find"}
+// TestOpenAPIServed: GET /openapi.json serves the document the App built,
+// an OpenAPI 3.1.0 document whose operations all have an id.
+func TestOpenAPIServed(t *testing.T) {
+	s := startSQLite(t, nil)
+	r := s.expect(t, req{Method: "GET", Path: "/openapi.json"}, 200, "")
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]map[string]any  `json:"paths"`
+		Info    map[string]string                     `json:"info"`
+		Comps   map[string]map[string]json.RawMessage `json:"components"`
 	}
-	var gaps []string
-	for _, p := range patterns {
-		if !strings.Contains(api, "`"+p[1]) {
-			gaps = append(gaps, fmt.Sprintf("API.md does not list %s, which routes.go registers: add it to the route table as `%s`", p[1], p[1]))
+	require.NoError(t, json.Unmarshal(r.Raw, &doc), "the body is the document itself, no envelope")
+	assert.Equal(t, "3.1.0", doc.OpenAPI)
+	assert.Equal(t, app.Version, doc.Info["version"])
+	assert.JSONEq(t, string(s.App.OpenAPI()), string(r.Raw), "the served document is the built one")
+	var ids []string
+	for _, item := range doc.Paths {
+		for _, op := range item {
+			ids = append(ids, op["operationId"].(string))
 		}
 	}
-	for _, rule := range contractRules {
-		if !strings.Contains(api, rule) {
-			gaps = append(gaps, fmt.Sprintf("API.md does not state the rule about %s", rule))
-		}
-	}
-	return gaps
+	assert.NotContains(t, ids, "", "every operation has an id")
+	assert.Len(t, ids, len(slices.Compact(slices.Sorted(slices.Values(ids)))), "ids are unique")
+	assert.Contains(t, doc.Comps["securitySchemes"], "bearerAuth")
 }
 
-// TestContractGaps: a route missing from the contract is named in one
-// line, and nothing else is reported.
-func TestContractGaps(t *testing.T) {
-	routes := `v1("GET /v1/notes", h)
-	v1("POST /v1/notes", h)
-	mux.Handle("GET /healthz", h)`
-	full := "| `GET /v1/notes` | | `POST /v1/notes` | `GET /healthz` |\n" + strings.Join(contractRules, "\n")
-	tests := []struct {
-		name, api string
-		want      []string
-	}{
-		{"complete", full, nil},
-		{"one route missing", strings.Replace(full, "`POST /v1/notes`", "", 1),
-			[]string{"API.md does not list POST /v1/notes, which routes.go registers: add it to the route table as `POST /v1/notes`"}},
-		{"one rule missing", strings.Replace(full, "nosniff", "", 1), []string{"API.md does not state the rule about nosniff"}},
+// TestOpenAPISnapshot: the committed snapshot examples/api/openapi.json is
+// the document the service builds, so a change of the contract shows in the
+// commit that makes it (and CI's oasdiff says whether it breaks clients).
+// SVCKIT_UPDATE_OPENAPI=1 writes the snapshot anew.
+func TestOpenAPISnapshot(t *testing.T) {
+	s := startSQLite(t, nil)
+	built := s.App.OpenAPI()
+	if os.Getenv("SVCKIT_UPDATE_OPENAPI") == "1" {
+		require.NoError(t, os.WriteFile("../openapi.json", built, 0o644))
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, contractGaps(tt.api, routes), "the gaps reported")
-		})
-	}
+	committed, err := os.ReadFile("../openapi.json")
+	require.NoError(t, err, "the snapshot is committed")
+	require.True(t, string(committed) == string(built),
+		"examples/api/openapi.json differs from the document the service builds: review the change, then run "+
+			"SVCKIT_UPDATE_OPENAPI=1 go test -run TestOpenAPISnapshot ./examples/api/app and commit the snapshot with it")
+}
+
+// TestREADMEAddAnOperation keeps the README's "Add an operation" snippet
+// in step with routes.go.
+func TestREADMEAddAnOperation(t *testing.T) {
+	lines := readmesync.Check(t, "../README.md", "### Add an operation", "routes.go", nil)
+	require.GreaterOrEqual(t, lines, 3, "the snippet declares and mounts an operation")
 }

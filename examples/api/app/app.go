@@ -28,6 +28,7 @@ import (
 	"github.com/svckit/svckit/cache/rediscache"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/repository"
 )
@@ -68,7 +69,8 @@ type App struct {
 	skipOnce  sync.Once
 
 	handler http.Handler
-	tel     *telemetry // metrics and traces (telemetry.go)
+	doc     *operation.API // the typed operations and their document (routes.go)
+	tel     *telemetry     // metrics and traces (telemetry.go)
 }
 
 // New opens the database (and Redis, when configured), applies the
@@ -281,6 +283,10 @@ func (a *App) Events() *LogBus { return a.events }
 
 // Handler returns the service's HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// OpenAPI returns the OpenAPI 3.1.0 document of the service's API, as
+// GET /openapi.json serves it.
+func (a *App) OpenAPI() []byte { return a.doc.Document() }
 
 // Close releases what New opened: the user cache, the rate limit stores,
 // the NATS connection, and the database pool and Redis client New dialled

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -107,6 +108,10 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (CORS_ORIGINS, comma-separated, such as
+	// "https://app.example.com"). Empty means no cross-origin access.
+	CORSOrigins []string
 	// QuietRegister makes POST /v1/auth/register answer 202 {"status":
 	// "accepted"} both for a new and for a taken email, so the route does
 	// not tell who has an account (REGISTER_QUIET=true). False (the
@@ -242,6 +247,9 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		return Config{}, nil, fmt.Errorf("%w: TRUSTED_PROXIES: %w", ErrConfig, err)
 	}
 	cfg.TrustedProxies = proxies
+	if cfg.CORSOrigins, err = parseOrigins(getenv("CORS_ORIGINS")); err != nil {
+		return Config{}, nil, fmt.Errorf("%w: CORS_ORIGINS: %w", ErrConfig, err)
+	}
 	if err := readLimits(getenv, &cfg); err != nil {
 		return Config{}, nil, err
 	}
@@ -345,4 +353,21 @@ func (c Config) eventsDegradedAfter() time.Duration {
 		return DefaultEventsDegradedAfter
 	}
 	return c.EventsDegradedAfter
+}
+
+// parseOrigins reads a comma-separated list of origins as a browser writes
+// them, scheme://host[:port]: no path, no trailing slash, no wildcard.
+func parseOrigins(s string) ([]string, error) {
+	var origins []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("%q is not an origin such as https://app.example.com", o)
+		}
+		origins = append(origins, o)
+	}
+	return origins, nil
 }

@@ -129,6 +129,7 @@ func TestFromEnv(t *testing.T) {
 			"JWT_SECRET": strings.Repeat("s", 32), "CURSOR_KEY": strings.Repeat("c", 40),
 			"ADMIN_EMAIL": "root@example.com", "ADMIN_PASSWORD": "root-password",
 			"LOGIN_RATE_LIMIT": "5/30s", "API_RATE_LIMIT": "100/1m", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7",
+			"CORS_ORIGINS": "https://app.example.com, http://localhost:5173",
 		}))
 		require.NoError(t, err, "a full environment is valid")
 		assert.Empty(t, warnings, "nothing to warn about")
@@ -143,6 +144,7 @@ func TestFromEnv(t *testing.T) {
 		assert.Equal(t, app.Rate{Limit: 100, Window: time.Minute}, cfg.APIRateLimit, "API_RATE_LIMIT")
 		require.Len(t, cfg.TrustedProxies, 2, "TRUSTED_PROXIES")
 		assert.True(t, cfg.TrustedProxies[1].Contains(netip.MustParseAddr("192.0.2.7")), "a bare address is one host")
+		assert.Equal(t, []string{"https://app.example.com", "http://localhost:5173"}, cfg.CORSOrigins, "CORS_ORIGINS")
 	})
 	for _, tc := range []struct{ name, key, value string }{
 		{"short secret", "JWT_SECRET", "too-short"},
@@ -151,6 +153,9 @@ func TestFromEnv(t *testing.T) {
 		{"bad api rate", "API_RATE_LIMIT", "10/"},
 		{"bad proxy", "TRUSTED_PROXIES", "10.0.0.0/99"},
 		{"bad database", "DATABASE_URL", "oracle://db"},
+		{"origin with a path", "CORS_ORIGINS", "https://app.example.com/"},
+		{"origin without a scheme", "CORS_ORIGINS", "app.example.com"},
+		{"wildcard origin", "CORS_ORIGINS", "*"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := app.FromEnv(env(map[string]string{tc.key: tc.value}))

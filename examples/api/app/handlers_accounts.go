@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -11,20 +12,21 @@ import (
 
 // openAccountRequest is the body of POST /v1/accounts.
 type openAccountRequest struct {
-	Currency string `json:"currency"`
+	Currency string `json:"currency" pattern:"^[A-Z]{3}$" example:"EUR" doc:"ISO 4217 code: three upper-case letters"`
 }
 
 // depositRequest is the body of POST /v1/accounts/{id}/deposits.
 type depositRequest struct {
-	Amount int64 `json:"amount"`
+	Amount int64 `json:"amount" minimum:"1" maximum:"100000000" doc:"minor units"`
 }
 
-func (a *App) openAccount(r *http.Request) (envelope.Result[Account], error) {
-	in, err := envelope.Decode[openAccountRequest](r)
-	if err != nil {
-		return envelope.Result[Account]{}, err
-	}
-	acc, err := a.accounts.Open(r.Context(), callerFrom(r.Context()).ID, in.Currency)
+// accountID is the input of the routes of one account.
+type accountID struct {
+	ID string `path:"id" doc:"the account's id, a UUID (anything else is 404)"`
+}
+
+func (a *App) openAccount(ctx context.Context, in struct{ Body openAccountRequest }) (envelope.Result[Account], error) {
+	acc, err := a.accounts.Open(ctx, callerFrom(ctx).ID, in.Body.Currency)
 	if err != nil {
 		return envelope.Result[Account]{}, err
 	}
@@ -33,83 +35,59 @@ func (a *App) openAccount(r *http.Request) (envelope.Result[Account], error) {
 
 // listAccounts serves the caller's own accounts in cursor pages (limit,
 // cursor), newest first.
-func (a *App) listAccounts(r *http.Request) (envelope.Result[[]Account], error) {
-	q, err := envelope.Query(r)
-	if err != nil {
-		return envelope.Result[[]Account]{}, err
-	}
-	limit, err := limitQuery(q)
-	if err != nil {
-		return envelope.Result[[]Account]{}, err
-	}
-	items, next, err := a.accounts.Page(r.Context(), callerFrom(r.Context()), limit, q.Get("cursor"))
+func (a *App) listAccounts(ctx context.Context, in cursorQuery) (envelope.Result[[]Account], error) {
+	items, next, err := a.accounts.Page(ctx, callerFrom(ctx), in.Limit, in.Cursor)
 	if err != nil {
 		return envelope.Result[[]Account]{}, err
 	}
 	return envelope.CursorPage(items, next), nil
 }
 
-func (a *App) getAccount(r *http.Request) (Account, error) {
-	id, err := envelope.PathValue(r, "id")
-	if err != nil {
-		return Account{}, err
-	}
-	return a.accounts.Get(r.Context(), callerFrom(r.Context()), id)
+func (a *App) getAccount(ctx context.Context, in accountID) (Account, error) {
+	return a.accounts.Get(ctx, callerFrom(ctx), in.ID)
 }
 
-func (a *App) deposit(r *http.Request) (Account, error) {
-	id, err := envelope.PathValue(r, "id")
-	if err != nil {
-		return Account{}, err
-	}
-	in, err := envelope.Decode[depositRequest](r)
-	if err != nil {
-		return Account{}, err
-	}
-	return a.accounts.Deposit(r.Context(), callerFrom(r.Context()), id, in.Amount)
+func (a *App) deposit(ctx context.Context, in struct {
+	ID   string `path:"id" doc:"the account's id"`
+	Body depositRequest
+}) (Account, error) {
+	return a.accounts.Deposit(ctx, callerFrom(ctx), in.ID, in.Body.Amount)
 }
 
-func (a *App) listTransfers(r *http.Request) (envelope.Result[[]Transfer], error) {
-	id, err := envelope.PathValue(r, "id")
-	if err != nil {
-		return envelope.Result[[]Transfer]{}, err
-	}
-	q, err := envelope.Query(r)
-	if err != nil {
-		return envelope.Result[[]Transfer]{}, err
-	}
-	limit, err := limitQuery(q)
-	if err != nil {
-		return envelope.Result[[]Transfer]{}, err
-	}
-	items, next, err := a.accounts.TransferPage(r.Context(), callerFrom(r.Context()), id, limit, q.Get("cursor"))
+// cursorQuery is the query of a cursor-paged list.
+type cursorQuery struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"items on a page"`
+	Cursor string `query:"cursor" doc:"the opaque cursor of the next page, from meta.cursor.next"`
+}
+
+func (a *App) listTransfers(ctx context.Context, in struct {
+	ID string `path:"id" doc:"the account's id"`
+	cursorQuery
+}) (envelope.Result[[]Transfer], error) {
+	items, next, err := a.accounts.TransferPage(ctx, callerFrom(ctx), in.ID, in.Limit, in.Cursor)
 	if err != nil {
 		return envelope.Result[[]Transfer]{}, err
 	}
 	return envelope.CursorPage(items, next), nil
+}
+
+// transferInput is the input of POST /v1/transfers.
+type transferInput struct {
+	Key  string `header:"Idempotency-Key" minLength:"1" maxLength:"255" pattern:"^[ -~]+$" doc:"makes a retry safe: the same key and body replay the first answer; send it once"`
+	Body TransferRequest
 }
 
 // transfer honours Idempotency-Key: a retry with the same key and body gets
 // the first answer, success or refusal, marked Idempotent-Replayed: true,
 // and moves no money.
-func (a *App) transfer(r *http.Request) (envelope.Result[json.RawMessage], error) {
+func (a *App) transfer(ctx context.Context, in transferInput) (envelope.Result[json.RawMessage], error) {
 	var none envelope.Result[json.RawMessage]
-	keys := r.Header.Values("Idempotency-Key")
-	key := ""
-	if len(keys) > 1 {
-		return none, envelope.BadRequest("send one Idempotency-Key").WithDetail("header", "Idempotency-Key")
-	}
-	if len(keys) == 1 {
-		key = keys[0]
-		if err := (idempotency.Key{Value: key}).Validate(); err != nil {
+	if in.Key != "" {
+		if err := (idempotency.Key{Value: in.Key}).Validate(); err != nil {
 			return none, err
 		}
 	}
-	in, err := envelope.Decode[TransferRequest](r)
-	if err != nil {
-		return none, err
-	}
-	res, err := a.accounts.Transfer(r.Context(), callerFrom(r.Context()), key, in)
+	res, err := a.accounts.Transfer(ctx, callerFrom(ctx), in.Key, in.Body)
 	if err != nil {
 		if res.Replayed {
 			return none, replayedRefusal(err)

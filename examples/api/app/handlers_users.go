@@ -1,9 +1,7 @@
 package app
 
 import (
-	"net/http"
-	"net/url"
-	"strconv"
+	"context"
 
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/repository"
@@ -18,84 +16,80 @@ const (
 // patchUserRequest is the body of PATCH /v1/users/{id}: only the name may
 // change; any other field is an unknown field (400).
 type patchUserRequest struct {
-	Name *string `json:"name"`
+	Name string `json:"name" minLength:"1" maxLength:"100" pattern:"\\S" doc:"1 to 100 characters, not all white space"`
 }
 
-func (a *App) me(r *http.Request) (User, error) {
-	return a.users.Get(r.Context(), callerFrom(r.Context()).ID)
+// userID is the input of the routes of one user.
+type userID struct {
+	ID string `path:"id" doc:"the user's id, a UUID (anything else is 404)"`
+}
+
+func (a *App) me(ctx context.Context, _ struct{}) (User, error) {
+	return a.users.Get(ctx, callerFrom(ctx).ID)
 }
 
 // getUser answers the whole user to that user and to admins, and only
 // {id, name} to anyone else.
-func (a *App) getUser(r *http.Request) (any, error) {
-	id, err := envelope.PathValue(r, "id")
-	if err != nil {
-		return nil, err
-	}
-	return a.users.View(r.Context(), callerFrom(r.Context()), id)
+func (a *App) getUser(ctx context.Context, in userID) (any, error) {
+	return a.users.View(ctx, callerFrom(ctx), in.ID)
 }
 
-func (a *App) patchUser(r *http.Request) (User, error) {
-	id, err := envelope.PathValue(r, "id")
-	if err != nil {
-		return User{}, err
-	}
-	c := callerFrom(r.Context())
-	if c.ID != id && !c.Admin {
+func (a *App) patchUser(ctx context.Context, in struct {
+	ID   string `path:"id" doc:"the user's id"`
+	Body patchUserRequest
+}) (User, error) {
+	c := callerFrom(ctx)
+	if c.ID != in.ID && !c.Admin {
 		return User{}, ErrForbidden
 	}
-	in, err := envelope.Decode[patchUserRequest](r)
-	if err != nil {
-		return User{}, err
-	}
-	if in.Name == nil {
-		return User{}, fieldError("name", "is required")
-	}
-	return a.users.Rename(r.Context(), id, *in.Name)
+	return a.users.Rename(ctx, in.ID, in.Body.Name)
 }
 
-// listUsers serves offset pages (page, pageSize) unless cursor or limit is
-// given, then cursor pages. include=accounts embeds the accounts of the
-// page's users, loaded with one more query.
-func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
+// listUsersInput is the query of GET /v1/users: offset pages (page,
+// pageSize) unless cursor or limit is given, then cursor pages.
+type listUsersInput struct {
+	Page     int     `query:"page" minimum:"1" default:"1" doc:"the 1-based offset page"`
+	PageSize int     `query:"pageSize" minimum:"1" maximum:"100" default:"20" doc:"items on an offset page"`
+	Limit    *int    `query:"limit" minimum:"1" maximum:"100" doc:"items on a cursor page (20 when only cursor is given); selects cursor pages"`
+	Cursor   *string `query:"cursor" doc:"the opaque cursor of the next page, from meta.cursor.next; selects cursor pages"`
+	OrderBy  string  `query:"orderBy" enum:"createdAt,email,name"`
+	OrderDir string  `query:"orderDir" enum:"asc,desc" default:"asc"`
+	Include  string  `query:"include" enum:"accounts" doc:"accounts: embed each user's accounts"`
+}
+
+// listUsers serves offset pages unless cursor or limit is given, then
+// cursor pages. include=accounts embeds the accounts of the page's users,
+// loaded with one more query.
+func (a *App) listUsers(ctx context.Context, in listUsersInput) (envelope.Result[[]User], error) {
 	var none envelope.Result[[]User]
-	q, err := envelope.Query(r)
+	dir, err := repository.ParseDirection(in.OrderDir)
 	if err != nil {
 		return none, err
 	}
-	dir, err := repository.ParseDirection(q.Get("orderDir"))
-	if err != nil {
-		return none, err
-	}
-	include := q.Get("include")
-	if include != "" && include != "accounts" {
-		return none, envelope.BadRequest("include must be accounts").WithDetail("param", "include")
-	}
-	ctx := r.Context()
 	var users []User
 	var result envelope.Result[[]User]
-	if q.Has("cursor") || q.Has("limit") {
-		limit, err := limitQuery(q)
-		if err != nil {
-			return none, err
+	if in.Cursor != nil || in.Limit != nil {
+		limit := DefaultPageSize
+		if in.Limit != nil {
+			limit = *in.Limit
+		}
+		cursor := ""
+		if in.Cursor != nil {
+			cursor = *in.Cursor
 		}
 		var next string
-		if users, next, err = a.users.Page(ctx, q.Get("orderBy"), dir, limit, q.Get("cursor")); err != nil {
+		if users, next, err = a.users.Page(ctx, in.OrderBy, dir, limit, cursor); err != nil {
 			return none, err
 		}
 		result = envelope.CursorPage(users, next)
 	} else {
-		page, size, err := envelope.PageQuery(q, DefaultPageSize, MaxPageSize)
-		if err != nil {
-			return none, err
-		}
 		var total int64
-		if users, total, err = a.users.List(ctx, q.Get("orderBy"), dir, size, envelope.Offset(page, size)); err != nil {
+		if users, total, err = a.users.List(ctx, in.OrderBy, dir, in.PageSize, envelope.Offset(in.Page, in.PageSize)); err != nil {
 			return none, err
 		}
-		result = envelope.Paginated(users, page, size, int(total))
+		result = envelope.Paginated(users, in.Page, in.PageSize, int(total))
 	}
-	if include == "accounts" {
+	if in.Include == "accounts" {
 		byOwner, err := a.accounts.ByOwners(ctx, users)
 		if err != nil {
 			return none, err
@@ -108,18 +102,4 @@ func (a *App) listUsers(r *http.Request) (envelope.Result[[]User], error) {
 		}
 	}
 	return result, nil
-}
-
-// limitQuery reads the cursor page size "limit": DefaultPageSize when
-// absent, else 1 to MaxPageSize.
-func limitQuery(q url.Values) (int, error) {
-	s := q.Get("limit")
-	if s == "" {
-		return DefaultPageSize, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxPageSize {
-		return 0, envelope.BadRequest("limit must be 1 to "+strconv.Itoa(MaxPageSize)).WithDetail("param", "limit")
-	}
-	return n, nil
 }

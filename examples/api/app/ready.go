@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/svckit/svckit/envelope"
@@ -78,8 +77,8 @@ func (a *App) Readiness(ctx context.Context) (Readiness, error) {
 
 // readyz answers 200 with the Readiness, or 503 UNAVAILABLE when the
 // service cannot serve (draining, or the database is down).
-func (a *App) readyz(r *http.Request) (Readiness, error) {
-	ready, err := a.Readiness(r.Context())
+func (a *App) readyz(ctx context.Context, _ struct{}) (Readiness, error) {
+	ready, err := a.Readiness(ctx)
 	if err != nil {
 		msg := "not ready"
 		if errors.Is(err, ErrDraining) {
