@@ -10,6 +10,7 @@ import (
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/internal/opt"
+	"github.com/svckit/svckit/internal/pause"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -169,7 +170,7 @@ func (c *Consumer) Deliver(ctx context.Context, m Message, prior int, beat func(
 		if beat != nil {
 			beat()
 		}
-		if err := sleep(ctx, c.backoff(n-prior)); err != nil {
+		if err := pause.For(ctx, c.backoff(n-prior)); err != nil {
 			return err
 		}
 	}
@@ -197,21 +198,6 @@ func (o *Outbox) PruneInbox(ctx context.Context, t time.Time) (int64, error) {
 		return 0, fmt.Errorf("outbox: prune inbox: %w", dialect.Wrap(err))
 	}
 	return n, nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Local is a Publisher that hands every message to the consumers

@@ -11,6 +11,7 @@ import (
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/pause"
 )
 
 // ErrRollbackOnly is returned (wrapping the original cause) by a Do call
@@ -216,7 +217,7 @@ func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Cont
 			return dialect.Wrap(&RetryError{Attempts: n, Err: err})
 		}
 		t.retry(ctx, span, err)
-		if werr := wait(ctx, opts.delay(n)); werr != nil {
+		if werr := pause.For(ctx, opts.delay(n)); werr != nil {
 			return fmt.Errorf("txn: %w while waiting to retry: %w", werr, &RetryError{Attempts: n, Err: err})
 		}
 	}
@@ -379,19 +380,4 @@ func savepoint(ctx context.Context, parent *scope, fn func(ctx context.Context) 
 	}
 	sc.finish(released)
 	return nil
-}
-
-// wait sleeps for d or until ctx is done.
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

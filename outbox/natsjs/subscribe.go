@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/svckit/svckit/internal/opt"
+	"github.com/svckit/svckit/internal/pause"
 	"github.com/svckit/svckit/outbox"
 )
 
@@ -139,7 +140,7 @@ func (s *Subscription) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		held, err := s.c.Lease(ctx, s.owner, s.ttl)
 		if err != nil || !held {
-			sleep(ctx, s.ttl/3)
+			_ = pause.For(ctx, s.ttl/3)
 			continue
 		}
 		s.fetch(ctx)
@@ -153,7 +154,7 @@ func (s *Subscription) fetch(ctx context.Context) {
 	defer cancel()
 	iter, err := s.cons.Messages(jetstream.PullMaxMessages(s.pull))
 	if err != nil {
-		sleep(ctx, time.Second)
+		_ = pause.For(ctx, time.Second)
 		return
 	}
 	l := &lanes{m: map[string]*lane{}, apply: s.apply}
@@ -162,7 +163,7 @@ func (s *Subscription) fetch(ctx context.Context) {
 		defer close(renewed)
 		defer iter.Stop()
 		for {
-			if sleep(ctx, s.ttl/3) != nil {
+			if pause.For(ctx, s.ttl/3) != nil {
 				return
 			}
 			if held, err := s.c.Lease(ctx, s.owner, s.ttl); err != nil || !held {
@@ -212,7 +213,7 @@ func (s *Subscription) apply(ctx context.Context, msg jetstream.Msg) {
 		// try again.
 		beat()
 		prior = s.c.MaxDeliveries()
-		if sleep(ctx, time.Second) != nil {
+		if pause.For(ctx, time.Second) != nil {
 			return
 		}
 	}
@@ -259,15 +260,3 @@ func (l *lanes) run(ctx context.Context, key string, ln *lane) {
 }
 
 func (l *lanes) wait() { l.wg.Wait() }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
