@@ -3,7 +3,9 @@ package testdb
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,4 +174,35 @@ func RedisKeys(t testing.TB, client redis.UniversalClient, prefix string) map[st
 		t.Fatalf("testdb: list keys under %s: %v", prefix, err)
 	}
 	return out
+}
+
+// CheckDigestKeys fails t unless the keys under prefix are exactly want,
+// none holds '@' or '{' after the prefix (no email in clear, no hash tag
+// of a client's), and, on a cluster, they sit on every master: the key
+// layout of svckit's stores that keep a digest per client key.
+func CheckDigestKeys(t testing.TB, client redis.UniversalClient, prefix string, want map[string]bool) {
+	t.Helper()
+	byNode := RedisKeys(t, client, prefix)
+	n := 0
+	for node, keys := range byNode {
+		for _, k := range keys {
+			n++
+			if !want[k] {
+				t.Errorf("%s: key %q is not one of the keys wanted", node, k)
+			}
+			if strings.ContainsAny(k[len(prefix):], "@{") {
+				t.Errorf("%s: key %q holds an email or a hash tag of a client's", node, k)
+			}
+		}
+	}
+	if n != len(want) {
+		t.Errorf("%d keys under %s, want %d", n, prefix, len(want))
+	}
+	if c, ok := client.(*redis.ClusterClient); ok {
+		var masters atomic.Int64 // ForEachMaster calls fn concurrently
+		_ = c.ForEachMaster(context.Background(), func(context.Context, *redis.Client) error { masters.Add(1); return nil })
+		if int64(len(byNode)) != masters.Load() {
+			t.Errorf("keys on %d of %d masters: %v", len(byNode), masters.Load(), byNode)
+		}
+	}
 }
