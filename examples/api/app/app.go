@@ -30,6 +30,7 @@ import (
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/outbox"
+	"github.com/svckit/svckit/overload"
 	"github.com/svckit/svckit/repository"
 )
 
@@ -63,6 +64,7 @@ type App struct {
 	limits *limits
 
 	cursorKey []byte
+	shed      *overload.Limiter // adaptive concurrency limit of the /v1 routes (routes.go)
 	gate      *poolGate
 	draining  atomic.Bool   // set by Serve once its context is done
 	skipDrain chan struct{} // closed by SkipDrain
@@ -143,6 +145,7 @@ func (a *App) init(ctx context.Context) error {
 	if a.gate, err = newPoolGate(p.MaxOpen, p.Wait, a.tel.meters); err != nil {
 		return err
 	}
+	a.shed = newShedder(p.Wait, a.tel.meters)
 	a.handler = a.routes()
 	return nil
 }

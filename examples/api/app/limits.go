@@ -20,9 +20,9 @@ const (
 	// DefaultConnMaxIdleTime closes a connection idle for this long.
 	DefaultConnMaxIdleTime = 5 * time.Minute
 	// DefaultPoolWait is how long a request waits for a database slot
-	// before it answers 503 UNAVAILABLE: long enough for a burst of 1 000
-	// transfers on one instance to queue and pass (about 2 s on two cores),
-	// well inside DefaultRequestTimeout.
+	// before it answers 503 UNAVAILABLE, and the longest it waits for a
+	// slot of the overload limit (routes.go), well inside
+	// DefaultRequestTimeout.
 	DefaultPoolWait = 5 * time.Second
 	// DefaultRequestTimeout is the deadline of every request.
 	DefaultRequestTimeout = 10 * time.Second

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/operation"
+	"github.com/svckit/svckit/overload"
 )
 
 // routes builds the handler: the middleware every request passes, then
@@ -125,11 +129,15 @@ func (a *App) routes() http.Handler {
 
 // apiChain is the middleware of the /v1 routes.
 func (a *App) apiChain() middleware.Middlewares {
-	// The /v1 routes first spend from the client IP's budget, before a
-	// bearer token costs a verification, so a flood of made-up tokens is
-	// limited like any other; then they parse the token when one is sent,
-	// so that the API rate limit keys on the user, else on the client IP.
+	// The /v1 routes first pass the adaptive overload limit, the cheapest
+	// refusal (newShedder); then they spend from the client IP's budget,
+	// before a bearer token costs a verification, so a flood of made-up
+	// tokens is limited like any other; then they parse the token when one
+	// is sent, so that the API rate limit keys on the user, else on the
+	// client IP. /healthz, /readyz and /metrics are outside this chain and
+	// never shed.
 	return middleware.Chain(
+		a.shed.Handler,
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
 		middleware.OptionalAuth(a.tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
@@ -170,5 +178,25 @@ func noStore(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		h.ServeHTTP(w, r)
+	})
+}
+
+// newShedder builds the adaptive overload limit of the /v1 routes
+// (overload's defaults): under more load than the service can serve it
+// answers 503 UNAVAILABLE with Retry-After at once, instead of letting
+// every request queue until its deadline. A request that finds the limit
+// full waits for a slot in a queue of twice the limit (at least 32), at
+// most wait (the pool's); a full queue refuses its oldest. The admin's
+// user list is shed first, then reads, then writes.
+func newShedder(wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
+	return overload.New(overload.Options{
+		Classify: func(r *http.Request) overload.Class {
+			if r.Pattern == "GET /v1/users" {
+				return overload.Admin
+			}
+			return overload.DefaultClass(r)
+		},
+		QueueWait:     wait,
+		MeterProvider: meters,
 	})
 }

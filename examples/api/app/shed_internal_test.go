@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/overload"
+)
+
+// TestShed: with the overload limit full, a /v1 request waits its short
+// queue time and is answered 503 UNAVAILABLE with Retry-After before any
+// authentication or database work, and counted in /metrics, while /healthz,
+// /readyz and /metrics are never shed.
+func TestShed(t *testing.T) {
+	a, err := New(context.Background(), Config{
+		Database:     Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
+		JWTSecret:    []byte("shed-secret-shed-secret-shed-secret-sh"),
+		Logger:       slog.New(slog.DiscardHandler),
+		PasswordCost: 64,
+		Pool:         Pool{Wait: 20 * time.Millisecond}, // the queue wait of a young queue
+	})
+	require.NoError(t, err, "New")
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+
+	// Fill the limit: writes may hold all of it.
+	var held []overload.Permit
+	for range a.shed.Limit() {
+		p, err := a.shed.Acquire(context.Background(), overload.Write)
+		require.NoError(t, err)
+		held = append(held, p)
+	}
+	defer func() {
+		for _, p := range held {
+			p.Release()
+		}
+	}()
+
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/v1/users/me", http.StatusServiceUnavailable}, // no token: shed before the 401
+		{http.MethodPost, "/v1/transfers", http.StatusServiceUnavailable},
+		{http.MethodGet, "/healthz", http.StatusOK},
+		{http.MethodGet, "/readyz", http.StatusOK},
+		{http.MethodGet, "/metrics", http.StatusOK},
+	} {
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err, "%s %s", tt.method, tt.path)
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, tt.status, res.StatusCode, "%s %s: %s", tt.method, tt.path, raw)
+		if tt.status != http.StatusServiceUnavailable {
+			continue
+		}
+		assert.Equal(t, "1", res.Header.Get("Retry-After"), "Retry-After")
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+			Meta  struct{ RequestID string } `json:"meta"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &body), "the envelope")
+		assert.Equal(t, "UNAVAILABLE", body.Error.Code)
+		assert.Equal(t, res.Header.Get("X-Request-Id"), body.Meta.RequestID, "a shed request has its request id")
+	}
+
+	res, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`svckit_overload_shed_total{`, `svckit_overload_limit{`, `svckit_overload_inflight{`} {
+		assert.Contains(t, string(raw), want, "/metrics exposes the overload metrics")
+	}
+	assert.Regexp(t, `svckit_overload_shed_total\{[^}]*svckit_overload_class="read"[^}]*\} 1`, string(raw), "one shed read")
+	assert.Regexp(t, `svckit_overload_shed_total\{[^}]*svckit_overload_class="write"[^}]*\} 1`, string(raw), "one shed write")
+}
