@@ -181,14 +181,15 @@ func noStore(h http.Handler) http.Handler {
 	})
 }
 
-// newShedder builds the adaptive overload limit of the /v1 routes
-// (overload's defaults): under more load than the service can serve it
-// answers 503 UNAVAILABLE with Retry-After at once, instead of letting
-// every request queue until its deadline. A request that finds the limit
-// full waits for a slot in a queue of twice the limit (at least 32), at
-// most wait (the pool's); a full queue refuses its oldest. The admin's
-// user list is shed first, then reads, then writes.
-func newShedder(wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
+// newShedder builds the adaptive overload limit of the /v1 routes: under
+// more load than the service can serve it answers 503 UNAVAILABLE with
+// Retry-After at once, instead of letting every request queue until its
+// deadline. The limit stays within the pool's maxOpen connections, since
+// the pool gate behind it admits no more, so this is the one queue a
+// request waits in: twice the limit (at least 32) for at most wait (the
+// pool's); a full queue refuses its oldest. The admin's user list is shed
+// first, then reads, then writes.
+func newShedder(maxOpen int, wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
 	return overload.New(overload.Options{
 		Classify: func(r *http.Request) overload.Class {
 			if r.Pattern == "GET /v1/users" {
@@ -196,6 +197,9 @@ func newShedder(wait time.Duration, meters metric.MeterProvider) *overload.Limit
 			}
 			return overload.DefaultClass(r)
 		},
+		InitialLimit:  maxOpen,
+		MinLimit:      min(overload.DefaultMinLimit, maxOpen),
+		MaxLimit:      maxOpen,
 		QueueWait:     wait,
 		MeterProvider: meters,
 	})
