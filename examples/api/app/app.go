@@ -145,7 +145,7 @@ func (a *App) init(ctx context.Context) error {
 	if a.gate, err = newPoolGate(p.MaxOpen, p.Wait, a.tel.meters); err != nil {
 		return err
 	}
-	a.shed = newShedder(p.MaxOpen, p.Wait, a.tel.meters)
+	a.shed = newShedder(p.MaxOpen, a.cfg.requestTimeout()/2, a.tel.meters)
 	a.handler = a.routes()
 	return nil
 }

@@ -20,9 +20,7 @@ const (
 	// DefaultConnMaxIdleTime closes a connection idle for this long.
 	DefaultConnMaxIdleTime = 5 * time.Minute
 	// DefaultPoolWait is how long a request waits for a database slot
-	// before it answers 503 UNAVAILABLE, and the longest it waits for a
-	// slot of the overload limit (routes.go), well inside
-	// DefaultRequestTimeout.
+	// before it answers 503 UNAVAILABLE, well inside DefaultRequestTimeout.
 	DefaultPoolWait = 5 * time.Second
 	// DefaultRequestTimeout is the deadline of every request.
 	DefaultRequestTimeout = 10 * time.Second

@@ -17,17 +17,17 @@ import (
 	"github.com/svckit/svckit/overload"
 )
 
-// TestShed: with the overload limit full, a /v1 request waits its short
-// queue time and is answered 503 UNAVAILABLE with Retry-After before any
+// TestShed: with the overload limit full, a /v1 request waits its queue
+// time (half the request deadline) and is answered 503 UNAVAILABLE with Retry-After before any
 // authentication or database work, and counted in /metrics, while /healthz,
 // /readyz and /metrics are never shed.
 func TestShed(t *testing.T) {
 	a, err := New(context.Background(), Config{
-		Database:     Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
-		JWTSecret:    []byte("shed-secret-shed-secret-shed-secret-sh"),
-		Logger:       slog.New(slog.DiscardHandler),
-		PasswordCost: 64,
-		Pool:         Pool{Wait: 20 * time.Millisecond}, // the queue wait of a young queue
+		Database:       Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
+		JWTSecret:      []byte("shed-secret-shed-secret-shed-secret-sh"),
+		Logger:         slog.New(slog.DiscardHandler),
+		PasswordCost:   64,
+		RequestTimeout: 40 * time.Millisecond, // the queue wait is half of it
 	})
 	require.NoError(t, err, "New")
 	defer a.Close()
@@ -70,7 +70,7 @@ func TestShed(t *testing.T) {
 		}
 		assert.Equal(t, "1", res.Header.Get("Retry-After"), "Retry-After")
 		var body struct {
-			Error struct{ Code string } `json:"error"`
+			Error struct{ Code string }      `json:"error"`
 			Meta  struct{ RequestID string } `json:"meta"`
 		}
 		require.NoError(t, json.Unmarshal(raw, &body), "the envelope")
