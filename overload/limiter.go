@@ -29,16 +29,18 @@
 //
 // so it shrinks while requests take more than Tolerance times the
 // baseline, grows while they do not, and stays put while fewer than half
-// of its slots are used. Gradient2 takes its baseline from
-// a long moving average, which climbs with the latency under a sustained
-// overload; a minimum of all samples (TCP Vegas) falls to an unrealistic
-// low. Here the baseline is the lowest window average since the last
-// probe, and every Options.ProbeInterval one window runs at limit ÷
-// Tolerance and its average becomes the baseline, as BBR re-measures its
-// minimum round trip. At the limit's resting point, limit ÷ Tolerance is
-// the knee of the throughput curve, so the probe costs no throughput; and
-// a dependency that became slower for good raises the baseline at the
-// next probe instead of pinning the limit to its minimum.
+// of its slots are used. Gradient2 takes its baseline from a long moving
+// average, which climbs with the latency under a sustained overload; a
+// minimum (TCP Vegas, or the lowest window) falls to an unrealistic low on
+// a machine whose latency is noisy, and the limit collapses. Here the
+// baseline is measured: every Options.ProbeInterval one window runs at
+// limit ÷ Tolerance and its average becomes the baseline, as BBR
+// re-measures its minimum round trip. At the limit's resting point, limit
+// ÷ Tolerance is the knee of the throughput curve (the least concurrency
+// that reaches full throughput), so the probe costs no throughput, the
+// limit rests at Tolerance times the knee, and a dependency that became
+// slower for good raises the baseline at the next probe instead of
+// pinning the limit to its minimum.
 //
 // # The queue
 //
@@ -80,7 +82,7 @@ const (
 	DefaultMaxLimit      = 1000
 	DefaultTolerance     = 2.0
 	DefaultWindow        = 100 * time.Millisecond
-	DefaultProbeInterval = 10 * time.Second
+	DefaultProbeInterval = time.Second
 	DefaultQueueWait     = time.Second
 	DefaultMinQueue      = 32
 	DefaultRetryAfter    = time.Second
@@ -437,9 +439,8 @@ func (l *Limiter) observe(now, start time.Time) {
 	switch {
 	case l.probing:
 		l.baseline, l.probing, l.lastProbe = avg, false, now
-	case l.baseline == 0 || avg < l.baseline:
-		l.baseline = avg
-		fallthrough
+	case l.baseline == 0:
+		l.baseline = avg // the first window, until the first probe
 	default:
 		if float64(l.winBusiest) >= l.limit/2 { // not limited by the arrivals
 			gradient := min(max(l.tolerance*float64(l.baseline)/float64(avg), 0.5), 1)

@@ -3,6 +3,7 @@ package overload_test
 import (
 	"container/heap"
 	"context"
+	"math/rand/v2"
 
 	"slices"
 	"testing"
@@ -19,12 +20,17 @@ import (
 // base × inFlight ÷ knee (processor sharing). Its capacity is knee ÷ base
 // requests a second, whatever the concurrency.
 type server struct {
-	base time.Duration
-	knee int
+	base  time.Duration
+	knee  int
+	noise func() float64 // multiplies each service time; nil means 1
 }
 
 func (s server) serviceTime(inFlight int) time.Duration {
-	return s.base * time.Duration(max(inFlight, s.knee)) / time.Duration(s.knee)
+	d := s.base * time.Duration(max(inFlight, s.knee)) / time.Duration(s.knee)
+	if s.noise != nil {
+		d = time.Duration(float64(d) * s.noise())
+	}
+	return d
 }
 
 func (s server) capacity() float64 { return float64(s.knee) / s.base.Seconds() }
@@ -133,6 +139,8 @@ func simulate(t *testing.T, opts overload.Options, phases []phase, settle time.D
 // load falls back, nothing is shed any more.
 func TestLimiter_shedsAndRecovers(t *testing.T) {
 	fast := server{base: 10 * time.Millisecond, knee: 8} // 800 requests a second
+	rng := rand.New(rand.NewPCG(1, 2))
+	noisy := server{base: fast.base, knee: fast.knee, noise: func() float64 { return 0.5 + rng.ExpFloat64()*0.5 }}
 	slow := server{base: 20 * time.Millisecond, knee: 8} // the same service, its database twice as slow
 	const settle = 3 * time.Second
 	tests := []struct {
@@ -156,6 +164,24 @@ func TestLimiter_shedsAndRecovers(t *testing.T) {
 				assert.LessOrEqual(t, over.p99(), 3*fast.base, "served requests take at most 3× their base time (p99)")
 				assert.Zero(t, rs[2].shed, "after the overload nothing is shed")
 				assert.GreaterOrEqual(t, rs[2].limitAtEnd, fast.knee, "the limit stays above the knee")
+			},
+		},
+		{
+			// A machine shared with other work: each service time is
+			// multiplied by 0.5 plus an exponential of mean 0.5 (mean 1,
+			// one in twenty above 2).
+			name: "noisy latency",
+			phases: []phase{
+				{"half", 0.5, 20 * time.Second, noisy},
+				{"four times", 4, 30 * time.Second, noisy},
+				{"half again", 0.5, 20 * time.Second, noisy},
+			},
+			check: func(t *testing.T, rs []phaseResult) {
+				over := rs[1]
+				goodput := float64(over.served) / (30*time.Second - settle).Seconds()
+				assert.GreaterOrEqual(t, goodput, 0.9*fast.capacity(), "noise does not collapse the limit: ≥ 90 %% of capacity")
+				assert.LessOrEqual(t, over.p99(), 3*rs[0].p99(), "served requests' p99 within 3× the p99 at half the capacity")
+				assert.Zero(t, rs[2].shed, "after the overload nothing is shed")
 			},
 		},
 		{

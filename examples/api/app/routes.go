@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -129,15 +130,11 @@ func (a *App) routes() http.Handler {
 
 // apiChain is the middleware of the /v1 routes.
 func (a *App) apiChain() middleware.Middlewares {
-	// The /v1 routes first pass the adaptive overload limit, the cheapest
-	// refusal (newShedder); then they spend from the client IP's budget,
-	// before a bearer token costs a verification, so a flood of made-up
-	// tokens is limited like any other; then they parse the token when one
-	// is sent, so that the API rate limit keys on the user, else on the
-	// client IP. /healthz, /readyz and /metrics are outside this chain and
-	// never shed.
+	// The /v1 routes first spend from the client IP's budget, before a
+	// bearer token costs a verification, so a flood of made-up tokens is
+	// limited like any other; then they parse the token when one is sent,
+	// so that the API rate limit keys on the user, else on the client IP.
 	return middleware.Chain(
-		a.shed.Handler,
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
 		middleware.OptionalAuth(a.tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
@@ -153,12 +150,17 @@ func (a *App) outer(h http.Handler) http.Handler {
 	return middleware.Chain(
 		a.telemetryMiddleware(), // first: the span is in every later context, the log lines too
 		middleware.RequestID,
+		middleware.SecurityHeaders,
+		// The overload limit right after the headers every response
+		// carries: a refused request costs its request id and its 503,
+		// nothing more (no access-log line: svckit_overload_shed_total
+		// counts it).
+		a.shed.Handler,
 		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
 		// Logger before Recover: a panic's value and stack land in the
 		// request's one log line.
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: a.logger}),
 		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: a.logger}),
-		middleware.SecurityHeaders,
 		// Before the routes: a preflight is answered here, never by a
 		// route's authentication or limits (CORS_ORIGINS; none by default).
 		middleware.CORS(middleware.CORSOptions{
@@ -184,7 +186,8 @@ func noStore(h http.Handler) http.Handler {
 // newShedder builds the adaptive overload limit of the /v1 routes: under
 // more load than the service can serve it answers 503 UNAVAILABLE with
 // Retry-After at once, instead of letting every request queue until its
-// deadline. The limit stays within the pool's maxOpen connections, since
+// deadline. Everything outside /v1 (/healthz, /readyz, /metrics, the JWKS)
+// is Critical: never shed. The limit stays within the pool's maxOpen connections, since
 // the pool gate behind it admits no more, so this is the one queue a
 // request waits in: twice the limit (at least 32), for at most wait (half
 // the request deadline: the queue holds a closed loop of clients, such as
@@ -194,7 +197,10 @@ func noStore(h http.Handler) http.Handler {
 func newShedder(maxOpen int, wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
 	return overload.New(overload.Options{
 		Classify: func(r *http.Request) overload.Class {
-			if r.Pattern == "GET /v1/users" {
+			switch {
+			case !strings.HasPrefix(r.URL.Path, "/v1/"):
+				return overload.Critical
+			case r.Method == http.MethodGet && r.URL.Path == "/v1/users":
 				return overload.Admin
 			}
 			return overload.DefaultClass(r)

@@ -69,6 +69,7 @@ func TestShed(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, "1", res.Header.Get("Retry-After"), "Retry-After")
+		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), "the security headers of every response")
 		var body struct {
 			Error struct{ Code string }      `json:"error"`
 			Meta  struct{ RequestID string } `json:"meta"`
