@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,6 +53,28 @@ func BenchmarkVerify(b *testing.B) {
 					if _, err := tokens.VerifyAccess(ctx, token); err != nil {
 						b.Fatal(err)
 					}
+				}
+			})
+			// svckit-10k sends 10 000 distinct tokens in turn, more than
+			// the cache holds (auth.DefaultVerifyCacheSize): what a miss
+			// costs on top of a verification.
+			b.Run("svckit-10k", func(b *testing.B) {
+				ctx := context.Background()
+				many := make([]string, 10_000)
+				for i := range many {
+					p, err := tokens.Issue(ctx, auth.User{ID: fmt.Sprintf("user%d", i), Email: "alice@example.com", Roles: []string{"user", "admin"}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					many[i] = p.AccessToken
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := tokens.VerifyAccess(ctx, many[i%len(many)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
 				}
 			})
 			b.Run("svckit-nocache", func(b *testing.B) {

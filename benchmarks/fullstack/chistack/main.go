@@ -1,8 +1,10 @@
 // Command chistack is the full-stack benchmark's service built the way a
-// team assembles one by hand around chi: chi's router and middleware
-// (request id, logger, recoverer), jwtauth for the bearer token,
-// httprate for a per-user limit, go-redis/cache for cache-aside (its local
-// TinyLFU, or Redis) and sqlx for data access.
+// team assembles one by hand around chi: otelhttp for the request metrics
+// (on an OpenTelemetry SDK meter provider, as svckit's), chi's router and
+// middleware (request id, client IP from the peer address (ClientIPFromRemoteAddr, as svckit trusts no proxy by default), logger, recoverer),
+// jwtauth for the bearer token (issuer and audience checked), httprate for
+// a per-user limit, go-redis/cache for cache-aside (its local TinyLFU, or
+// Redis) and sqlx for data access.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/redis/go-redis/v9"
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 type service struct {
@@ -79,7 +82,7 @@ func run(cfg bench.Config) error {
 		jwt.WithIssuer(bench.Issuer), jwt.WithAudience(bench.Issuer), jwt.WithAcceptableSkew(30*time.Second))
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID,
+	r.Use(middleware.RequestID, middleware.ClientIPFromRemoteAddr,
 		middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(sink, "", log.LstdFlags), NoColor: true}),
 		middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, "ok") })
@@ -90,7 +93,9 @@ func run(cfg bench.Config) error {
 		r.Get("/users/{id}", s.getUser)
 		r.Post("/transfers", s.transfer)
 	})
-	return cfg.Serve(r)
+	meters := bench.Meters()
+	defer meters.Shutdown(context.Background())
+	return cfg.Serve(otelhttp.NewHandler(r, "chistack", otelhttp.WithMeterProvider(meters)))
 }
 
 // requireRole answers 403 unless the token's "roles" claim lists role.

@@ -1,8 +1,13 @@
-// Command runner measures the full-stack benchmark: it builds the four
-// services (svckit, go-zero, a chi stack, bare net/http), seeds SQLite and
-// PostgreSQL, and drives each service in its own process with wrk, the
-// stacks interleaved round by round (A B C D A B C D …) so that noise on
-// the machine hits all of them alike. It prints one table per scenario:
+// Command runner measures the full-stack benchmark: it builds the five
+// services (svckit, go-zero, a chi stack, huma, bare net/http), seeds
+// SQLite and PostgreSQL, and drives each service in its own process with
+// wrk, the stacks interleaved round by round (A B C D E A B C D E …) so
+// that noise on the machine hits all of them alike. wrk sends 10 000
+// distinct valid tokens in turn (and one token, in a scenario labelled so)
+// and counts every response's status: a throughput scenario in which any
+// stack answered anything but 2xx fails the run. With -overload it then
+// runs the overload scenario: vegeta in open loop at 1×, 2× and 4× each
+// stack's measured capacity. It prints one table per scenario:
 // median requests per second, p50 and p99 latency, errors, and the ratios
 // of svckit to each peer. Throughput counts 2xx responses: a stack that
 // sheds load answers errors fast, and those are not served requests.
@@ -26,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,6 +39,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,7 +48,7 @@ import (
 )
 
 // stacks in the order each round runs them.
-var stacks = []string{"svckit", "gozero", "chistack", "bare"}
+var stacks = []string{"svckit", "gozero", "chistack", "huma", "bare"}
 
 // scenario is one route under one configuration.
 type scenario struct {
@@ -49,25 +56,74 @@ type scenario struct {
 	what   string   // one line for the table's heading
 	driver string   // "sqlite" or "pgx"
 	cache  string   // "memory", "redis" or "none"
-	script string   // wrk Lua script
+	script string   // wrk Lua script: the request function (see luaScript)
+	tokens int      // distinct bearer tokens sent in turn
 	stacks []string // which stacks serve it
 }
 
+// Tokens is how many distinct valid tokens the load generators send in
+// turn, one user each (subjects repeat every bench.Users tokens).
+const Tokens = 10_000
+
+// luaScript returns the wrk script of a scenario: the bearer tokens from
+// the file tokens (one a line), sent in turn from a random start, the
+// request function req (which calls bearer() for the header), and the
+// status of every response counted per thread and printed by done() as
+// "status CODE COUNT" lines.
+func luaScript(tokens, req string) string {
+	return fmt.Sprintf(`
+local tokens = {}
+for line in io.lines(%q) do tokens[#tokens + 1] = line end
+local n = #tokens
+local next_token = 1
+statuses = {}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%%x+)"), 16) %% 100000)
+  next_token = math.random(n)
+end
+
+function bearer()
+  next_token = next_token %% n + 1
+  return "Bearer " .. tokens[next_token]
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for code, count in pairs(t:get("statuses")) do
+      total[code] = (total[code] or 0) + count
+    end
+  end
+  for code, count in pairs(total) do
+    io.write(string.format("status %%d %%d\n", code, count))
+  end
+end
+%s`, tokens, req)
+}
+
 const usersScript = `
-math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", string.format("/users/u%04d", math.random(0, 999)))
+  return wrk.format("GET", string.format("/users/u%04d", math.random(0, 999)), {["Authorization"] = bearer()})
 end
 `
 
 const transfersScript = `
-math.randomseed(os.time())
-wrk.headers["Content-Type"] = "application/json"
 request = function()
   local from = math.random(0, 99)
   local to = math.random(0, 98)
   if to >= from then to = to + 1 end
-  return wrk.format("POST", "/transfers", nil, string.format('{"from":%d,"to":%d,"amount":1}', from, to))
+  return wrk.format("POST", "/transfers", {["Authorization"] = bearer(), ["Content-Type"] = "application/json"},
+    string.format('{"from":%d,"to":%d,"amount":1}', from, to))
 end
 `
 
@@ -78,6 +134,10 @@ type options struct {
 	only             string
 	logDir           string
 	profileDir       string
+	overload         bool
+	overloadOnly     bool
+	overloadDuration time.Duration
+	multiples        []float64
 }
 
 func main() {
@@ -90,7 +150,19 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.logDir, "logs", "", "directory for the access logs (default: a temporary one, removed)")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for CPU and allocation profiles of the stacks that serve pprof (default: none)")
+	flag.BoolVar(&o.overload, "overload", false, "also run the overload scenario (vegeta, open loop) on b/postgres")
+	flag.BoolVar(&o.overloadOnly, "overload-only", false, "run only the overload scenario")
+	flag.DurationVar(&o.overloadDuration, "overload-duration", 10*time.Second, "length of one open-loop run")
+	multiples := flag.String("multiples", "1,2,4", "open-loop rates, as multiples of each stack's capacity")
 	flag.Parse()
+	for _, m := range strings.Split(*multiples, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(m), 64)
+		if err != nil || v <= 0 {
+			log.Fatalf("-multiples: %q is not a positive number", m)
+		}
+		o.multiples = append(o.multiples, v)
+	}
+	o.overload = o.overload || o.overloadOnly
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
@@ -153,16 +225,21 @@ func run(o options) error {
 	}
 
 	secret := randomHex(32)
-	token, err := bench.Token(secret, time.Now())
-	if err != nil {
-		return err
+	tokenFiles := map[int]string{}
+	for _, n := range []int{1, Tokens} {
+		tokenFiles[n] = filepath.Join(tmp, fmt.Sprintf("tokens-%d.txt", n))
+		if err := writeTokens(tokenFiles[n], secret, n); err != nil {
+			return err
+		}
 	}
+	peers := stacks[:len(stacks)-1] // all but bare
 	all := []scenario{
-		{"a/memory", "(a) GET /users/{id}, cached in memory, SQLite behind", "sqlite", "memory", usersScript, stacks},
-		{"a/redis", "(a) GET /users/{id}, cached in Redis, SQLite behind", "sqlite", "redis", usersScript, stacks[:3]},
-		{"b/sqlite", "(b) GET /users/{id}, no cache: every read from SQLite", "sqlite", "none", usersScript, stacks[:3]},
-		{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", usersScript, stacks[:3]},
-		{"c/postgres", "(c) POST /transfers, two row locks in a transaction, PostgreSQL", "pgx", "none", transfersScript, stacks[:3]},
+		{"a/memory", "(a) GET /users/{id}, cached in memory, SQLite behind, 10 000 users' tokens", "sqlite", "memory", usersScript, Tokens, stacks},
+		{"a/memory-1token", "(a) GET /users/{id}, cached in memory, SQLite behind, one token for every request", "sqlite", "memory", usersScript, 1, stacks},
+		{"a/redis", "(a) GET /users/{id}, cached in Redis, SQLite behind, 10 000 users' tokens", "sqlite", "redis", usersScript, Tokens, peers},
+		{"b/sqlite", "(b) GET /users/{id}, no cache: every read from SQLite", "sqlite", "none", usersScript, Tokens, peers},
+		{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", usersScript, Tokens, peers},
+		{"c/postgres", "(c) POST /transfers, two row locks in a transaction, PostgreSQL", "pgx", "none", transfersScript, Tokens, withoutHuma(peers)},
 	}
 	var total0 int64
 	if dsn["pgx"] != "" {
@@ -172,6 +249,9 @@ func run(o options) error {
 	}
 	prefix := "svckit-fullstack:" + randomHex(4) + ":"
 	for _, sc := range all {
+		if o.overloadOnly {
+			break
+		}
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), sc.name) {
 			continue
 		}
@@ -179,11 +259,29 @@ func run(o options) error {
 			continue
 		}
 		cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
-		res, err := measure(o, sc, bins, cfg, token, filepath.Join(tmp, strings.ReplaceAll(sc.name, "/", "-")+".lua"))
+		sc.script = luaScript(tokenFiles[sc.tokens], sc.script)
+		res, err := measure(o, sc, bins, cfg, filepath.Join(tmp, strings.ReplaceAll(sc.name, "/", "-")+".lua"))
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
 		printTable(os.Stdout, sc, res)
+		if err := allOK(res); err != nil {
+			return fmt.Errorf("%s: %w: a throughput scenario counts only runs where every response is 2xx", sc.name, err)
+		}
+	}
+	if o.overload && dsn["pgx"] != "" {
+		raw, err := os.ReadFile(tokenFiles[Tokens])
+		if err != nil {
+			return err
+		}
+		tokens := strings.Fields(string(raw))
+		sc := scenario{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", luaScript(tokenFiles[Tokens], usersScript), Tokens, overloadStacks}
+		cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
+		if err := measureOverload(o, sc, bins, cfg, filepath.Join(tmp, "overload-b.lua"), tokens); err != nil {
+			return fmt.Errorf("overload %s: %w", sc.name, err)
+		}
+	} else if o.overload {
+		fmt.Println("SVCKIT_POSTGRES_URL is unset: skipping the overload scenario")
 	}
 	if dsn["pgx"] != "" {
 		total, err := totalBalance(ctx, dsn["pgx"])
@@ -201,17 +299,58 @@ func run(o options) error {
 // serviceConfig is what every stack of a scenario is started with.
 type serviceConfig struct {
 	driver, dsn, cache, redis, prefix, secret string
+	shed                                      bool // the stack's own overload protection on
 }
 
 // result is one wrk run.
 type result struct {
 	rps            float64 // every response
-	okRPS          float64 // 2xx and 3xx responses only
+	okRPS          float64 // 2xx responses only
 	p50, p99       time.Duration
 	errors, non2xx int
+	statuses       map[int]int // responses by status, from the script's response()
 }
 
-func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, token, script string) (map[string][]result, error) {
+// withoutHuma returns ss without "huma", which serves routes (a) and (b)
+// only.
+func withoutHuma(ss []string) []string {
+	return slices.DeleteFunc(slices.Clone(ss), func(s string) bool { return s == "huma" })
+}
+
+// writeTokens writes n distinct valid bearer tokens, one a line, to path.
+func writeTokens(path, secret string, n int) error {
+	var b strings.Builder
+	now := time.Now()
+	for i := range n {
+		t, err := bench.TokenFor(secret, bench.UserID(i%bench.Users), now.Add(-time.Duration(i)*time.Second))
+		if err != nil {
+			return err
+		}
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// allOK returns an error naming every stack that answered anything but 2xx
+// in res. Socket errors (wrk's timeouts) are reported in the table, not
+// counted here.
+func allOK(res map[string][]result) error {
+	var bad []string
+	for _, s := range slices.Sorted(maps.Keys(res)) {
+		for i, r := range res[s] {
+			if r.non2xx > 0 {
+				bad = append(bad, fmt.Sprintf("%s run %d: statuses %v, %d non-2xx, %d socket errors", s, i, r.statuses, r.non2xx, r.errors))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, script string) (map[string][]result, error) {
 	if err := os.WriteFile(script, []byte(sc.script), 0o600); err != nil {
 		return nil, err
 	}
@@ -234,7 +373,7 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 	}
 	res := map[string][]result{}
 	wrk := func(s string, d time.Duration) (result, error) {
-		return runWrk(o, d, "http://"+addrs[s], token, script)
+		return runWrk(o, d, "http://"+addrs[s], script)
 	}
 	if o.warmup > 0 {
 		for _, s := range sc.stacks {
@@ -325,6 +464,9 @@ func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr strin
 		"-redis", cfg.redis, "-prefix", cfg.prefix + filepath.Base(bin) + ":", "-secret", cfg.secret, "-log", logPath}
 	if pprofAddr != "" {
 		args = append(args, "-pprof", pprofAddr)
+	}
+	if cfg.shed {
+		args = append(args, "-shed")
 	}
 	cmd := exec.Command(bin, args...)
 	var stderr bytes.Buffer

@@ -17,11 +17,12 @@ var (
 	reLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
 	reSocket  = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	reStatus  = regexp.MustCompile(`(?m)^status (\d+) (\d+)$`)
 )
 
-func runWrk(o options, d time.Duration, target, token, script string) (result, error) {
+func runWrk(o options, d time.Duration, target, script string) (result, error) {
 	cmd := exec.Command("wrk", "-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.conns), "-d", d.String(),
-		"--latency", "-s", script, "-H", "Authorization: Bearer "+token, target)
+		"--latency", "-s", script, target)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %w: %s", err, out)
@@ -52,7 +53,16 @@ func parseWrk(out string) (result, error) {
 			r.errors += n
 		}
 	}
-	if m := reNon2xx.FindStringSubmatch(out); m != nil {
+	r.statuses = map[int]int{}
+	for _, m := range reStatus.FindAllStringSubmatch(out, -1) {
+		code, _ := strconv.Atoi(m[1])
+		n, _ := strconv.Atoi(m[2])
+		r.statuses[code] += n
+		if code < 200 || code > 299 {
+			r.non2xx += n // 3xx counts too: no route here redirects
+		}
+	}
+	if m := reNon2xx.FindStringSubmatch(out); m != nil && len(r.statuses) == 0 {
 		r.non2xx, _ = strconv.Atoi(m[1])
 	}
 	r.okRPS = r.rps

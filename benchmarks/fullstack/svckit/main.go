@@ -1,8 +1,14 @@
 // Command svckit is the full-stack benchmark's service built with svckit,
-// composed as examples/api composes it: request id, recovery, client IP,
-// access log, optional auth then a role check, a per-user rate limit,
-// cache-aside over the repository, the envelope, and transactions with row
-// locks for transfers.
+// its middleware chain the one of examples/api (app/routes.go), in the same
+// order: telemetry (a server span and the request-duration histogram, on an
+// OpenTelemetry SDK meter provider), request id, security headers, the
+// overload limit (with -shed), client IP, access log, recovery, the request
+// deadline; then on the API routes a per-IP rate limit, optional auth, a
+// per-user rate limit and the body limit; a role check; cache-aside over
+// the repository, the envelope, and transactions with row locks for
+// transfers. What it leaves out of the example: the pool gate (the
+// overload limit, bounded by the pool, stands in for it with -shed) and
+// /metrics.
 package main
 
 import (
@@ -14,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/svckit/svckit/auth"
@@ -23,6 +30,7 @@ import (
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/overload"
 	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
@@ -111,10 +119,22 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	}
 	logger := slog.New(slog.NewJSONHandler(sink, nil))
 
-	limiter := ratelimit.New(ratelimit.PerSecond(bench.HighLimit), nil)
+	meters := bench.Meters()
+	closers = append(closers, func() error { return meters.Shutdown(context.Background()) })
+	ipLimit := ratelimit.New(ratelimit.PerSecond(bench.HighLimit), nil)
+	userLimit := ratelimit.New(ratelimit.PerSecond(bench.HighLimit), nil)
+	// As examples/api builds it: right after the request id, so that a
+	// refused request costs no more than the request id and its 503;
+	// within the pool, waiting at most half the request deadline.
+	shed := func(h http.Handler) http.Handler { return h }
+	if cfg.Shed {
+		shed = overload.New(overload.Options{Classify: apiOnly, InitialLimit: bench.MaxOpenConns,
+			MaxLimit: bench.MaxOpenConns, QueueWait: 5 * time.Second, MeterProvider: meters}).Handler
+	}
 	api := middleware.Chain(
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: ipLimit, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: meters}),
 		middleware.OptionalAuth(tokens),
-		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: limiter, Key: middleware.KeyByUser, Policy: "api"}),
+		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: userLimit, Key: middleware.KeyByUser, Policy: "api", MeterProvider: meters}),
 		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
 	user := middleware.RequireRole(bench.Role)
@@ -123,10 +143,14 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	mux.Handle("POST /transfers", api.Then(user(envelope.Handle(s.transfer))))
 	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (string, error) { return "ok", nil }))
 	h = middleware.Chain(
+		middleware.TelemetryWithOptions(middleware.TelemetryOptions{MeterProvider: meters}),
 		middleware.RequestID,
-		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: logger}),
+		middleware.SecurityHeaders,
+		shed,
 		middleware.ClientIP{}.Handler,
 		middleware.LoggerWithOptions(middleware.LoggerOptions{Logger: logger}),
+		middleware.RecoverWithOptions(middleware.RecoverOptions{Logger: logger}),
+		middleware.Timeout(10*time.Second),
 	).Then(envelope.Routes(mux))
 	return h, closeAll, nil
 }
@@ -176,6 +200,15 @@ func (s *service) transfer(r *http.Request) (map[string]int64, error) {
 		return nil, err
 	}
 	return map[string]int64{"from": t.From, "balance": balance}, nil
+}
+
+// apiOnly classes the requests for the overload limit: the health check
+// is never shed, the API by overload.DefaultClass.
+func apiOnly(r *http.Request) overload.Class {
+	if r.URL.Path == "/healthz" {
+		return overload.Critical
+	}
+	return overload.DefaultClass(r)
 }
 
 // noUser is the user lookup of a service that only verifies access tokens:

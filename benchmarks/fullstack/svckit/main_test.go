@@ -108,3 +108,31 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return len(p), nil
 }
+
+// BenchmarkGetUserManyTokens is BenchmarkGetUser with 10 000 distinct valid
+// tokens sent in turn, as from 10 000 users: more than the verified-token
+// cache holds, so most requests verify their token.
+func BenchmarkGetUserManyTokens(b *testing.B) {
+	h, _ := newTestHandler(b)
+	tokens := make([]string, 10_000)
+	for i := range tokens {
+		var err error
+		if tokens[i], err = bench.TokenFor(testSecret, bench.UserID(i%bench.Users), time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/users/"+bench.UserID(1), nil)
+	w := &discardWriter{header: make(http.Header)}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
+		i++
+		clear(w.header)
+		w.status = 0
+		h.ServeHTTP(w, r)
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}

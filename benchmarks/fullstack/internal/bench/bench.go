@@ -48,6 +48,11 @@ type Config struct {
 	LogPath  string // access log file; empty means io.Discard
 	CacheTTL time.Duration
 	Pprof    string // listen address of net/http/pprof; empty means none
+	// Shed turns on the stack's own overload protection: svckit's
+	// adaptive limit, go-zero's CPU shedder. Off, go-zero runs with
+	// CpuThreshold 0 and svckit without its limit, so that throughput
+	// scenarios measure serving, not shedding.
+	Shed bool
 }
 
 // ParseFlags reads Config from the command line.
@@ -63,6 +68,7 @@ func ParseFlags() Config {
 	flag.StringVar(&c.LogPath, "log", "", "access log file (empty: discard)")
 	flag.DurationVar(&c.CacheTTL, "cache-ttl", time.Hour, "cache entry TTL")
 	flag.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this address (empty: none)")
+	flag.BoolVar(&c.Shed, "shed", false, "turn on the stack's own overload protection")
 	flag.Parse()
 	if c.DSN == "" || len(c.Secret) < 32 {
 		fmt.Fprintln(os.Stderr, "-dsn and a -secret of at least 32 bytes are required")
@@ -164,8 +170,13 @@ func TotalBalance(ctx context.Context, db *sql.DB) (int64, error) {
 // Issuer, subject the first user, the role Role, issued at now and valid for
 // a day.
 func Token(secret string, now time.Time) (string, error) {
+	return TokenFor(secret, UserID(1), now)
+}
+
+// TokenFor is Token for the subject sub.
+func TokenFor(secret, sub string, now time.Time) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": UserID(1), "iss": Issuer, "aud": []string{Issuer},
+		"sub": sub, "iss": Issuer, "aud": []string{Issuer},
 		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "roles": []string{Role},
 	})
 	t.Header["kid"] = KeyID

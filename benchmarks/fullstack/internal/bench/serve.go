@@ -9,7 +9,17 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
+
+// Meters returns the OpenTelemetry SDK meter provider the stacks record
+// their request metrics on (svckit's Telemetry middleware, otelhttp for
+// chi and huma): it aggregates every measurement as an exporter would see
+// it, behind a manual reader nobody collects.
+func Meters() *sdkmetric.MeterProvider {
+	return sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+}
 
 // OpenDB opens the database of c with the pool bound every stack shares.
 func (c Config) OpenDB() (*sql.DB, error) {
