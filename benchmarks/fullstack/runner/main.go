@@ -309,6 +309,9 @@ type result struct {
 	p50, p99       time.Duration
 	errors, non2xx int
 	statuses       map[int]int // responses by status, from the script's response()
+	// CPU time a 2xx response cost the stack's process and PostgreSQL's
+	// processes during the run (zero where /proc is not readable).
+	svcCPU, pgCPU time.Duration
 }
 
 // withoutHuma returns ss without "huma", which serves routes (a) and (b)
@@ -354,7 +357,7 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 	if err := os.WriteFile(script, []byte(sc.script), 0o600); err != nil {
 		return nil, err
 	}
-	addrs, pprofAddrs := map[string]string{}, map[string]string{}
+	addrs, pprofAddrs, pids := map[string]string{}, map[string]string{}, map[string]int{}
 	base := strings.ReplaceAll(sc.name, "/", "-")
 	for _, s := range sc.stacks {
 		if o.profileDir != "" && s != "gozero" { // go-zero runs its own server, without -pprof
@@ -364,16 +367,24 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 			}
 			pprofAddrs[s] = a
 		}
-		addr, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-"+base+".log"), pprofAddrs[s])
+		addr, pid, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-"+base+".log"), pprofAddrs[s])
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", s, err)
 		}
 		defer stop()
-		addrs[s] = addr
+		addrs[s], pids[s] = addr, pid
 	}
 	res := map[string][]result{}
 	wrk := func(s string, d time.Duration) (result, error) {
-		return runWrk(o, d, "http://"+addrs[s], script)
+		svc0, pg0 := procCPU(pids[s]), postgresCPU()
+		r, err := runWrk(o, d, "http://"+addrs[s], script)
+		if ok := float64(r.okRPS) * d.Seconds(); err == nil && ok > 0 {
+			r.svcCPU = time.Duration(float64(procCPU(pids[s])-svc0) / ok)
+			if cfg.driver == "pgx" {
+				r.pgCPU = time.Duration(float64(postgresCPU()-pg0) / ok)
+			}
+		}
+		return r, err
 	}
 	if o.warmup > 0 {
 		for _, s := range sc.stacks {
@@ -456,9 +467,9 @@ func freeAddr() (string, error) {
 // start runs one service on a free loopback port and waits until its
 // /healthz answers; with pprofAddr set, the service serves net/http/pprof
 // there. stop ends the process by its own PID.
-func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr string, stop func(), err error) {
+func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr string, pid int, stop func(), err error) {
 	if addr, err = freeAddr(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	args := []string{"-addr", addr, "-driver", cfg.driver, "-dsn", cfg.dsn, "-cache", cfg.cache,
 		"-redis", cfg.redis, "-prefix", cfg.prefix + filepath.Base(bin) + ":", "-secret", cfg.secret, "-log", logPath}
@@ -472,7 +483,7 @@ func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr strin
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -488,19 +499,19 @@ func start(bin string, cfg serviceConfig, logPath, pprofAddr string) (addr strin
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-done:
-			return "", nil, fmt.Errorf("exited: %s", stderr.String())
+			return "", 0, nil, fmt.Errorf("exited: %s", stderr.String())
 		default:
 		}
 		res, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return addr, stop, nil
+				return addr, cmd.Process.Pid, stop, nil
 			}
 		}
 	}
 	stop()
-	return "", nil, fmt.Errorf("not healthy after 30 s: %s", stderr.String())
+	return "", 0, nil, fmt.Errorf("not healthy after 30 s: %s", stderr.String())
 }
 
 func seed(ctx context.Context, driver, dsn string) error {

@@ -48,7 +48,7 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 	addrs := map[string]string{}
 	base := strings.ReplaceAll(sc.name, "/", "-")
 	for _, s := range sc.stacks {
-		addr, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-overload-"+base+".log"), "")
+		addr, _, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-overload-"+base+".log"), "")
 		if err != nil {
 			return fmt.Errorf("start %s: %w", s, err)
 		}

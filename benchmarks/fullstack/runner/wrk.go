@@ -89,8 +89,8 @@ func median[T int | float64 | time.Duration](rs []result, f func(result) T) T {
 
 func printTable(w io.Writer, sc scenario, res map[string][]result) {
 	fmt.Fprintf(w, "\n### %s  [%s, %d rounds]\n\n", sc.what, sc.name, len(res[sc.stacks[0]]))
-	fmt.Fprintln(w, "| stack | 2xx req/s (median) | all req/s | p50 | p99 | errors | non-2xx | svckit 2xx req/s ÷ this | this p99 ÷ svckit p99 |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| stack | 2xx req/s (median) | all req/s | p50 | p99 | errors | non-2xx | svckit 2xx req/s ÷ this | this p99 ÷ svckit p99 | service CPU / 2xx | PostgreSQL CPU / 2xx |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	ref := res["svckit"]
 	for _, s := range sc.stacks {
 		rs := res[s]
@@ -107,8 +107,13 @@ func printTable(w io.Writer, sc scenario, res map[string][]result) {
 			ratio = fmt.Sprintf("%.2f×", median(ref, func(r result) float64 { return r.okRPS })/rps)
 			p99ratio = fmt.Sprintf("%.2f×", float64(p99)/float64(median(ref, func(r result) time.Duration { return r.p99 })))
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %s | %d | %d | %s | %s |\n", s, rps, all,
+		pg := ""
+		if v := median(rs, func(r result) time.Duration { return r.pgCPU }); v > 0 {
+			pg = v.Round(time.Microsecond).String()
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %s | %d | %d | %s | %s | %s | %s |\n", s, rps, all,
 			median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
-			p99.Round(time.Microsecond), errs, non, ratio, p99ratio)
+			p99.Round(time.Microsecond), errs, non, ratio, p99ratio,
+			median(rs, func(r result) time.Duration { return r.svcCPU }).Round(time.Microsecond), pg)
 	}
 }
