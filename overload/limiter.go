@@ -324,8 +324,24 @@ func (l *Limiter) woken(ctx context.Context, c Class, ok bool) (Permit, error) {
 // Options.Classify, and a refused one is answered with the envelope's 503
 // UNAVAILABLE and Retry-After without reaching next.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
+	return l.With(l.classify)(next)
+}
+
+// With returns Handler as a middleware that classes requests with classify
+// instead of Options.Classify. One limit can so guard two places of a
+// chain: requests without a body at its start, where a refusal costs
+// least, and requests with a body once it has arrived, so that a client
+// sending its body slowly holds no slot; each place passes the others'
+// requests as Critical.
+func (l *Limiter) With(classify func(*http.Request) Class) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return l.handler(classify, next)
+	}
+}
+
+func (l *Limiter) handler(classify func(*http.Request) Class, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := l.Acquire(r.Context(), l.classify(r))
+		p, err := l.Acquire(r.Context(), classify(r))
 		if err != nil {
 			writeError(w, r, err)
 			return

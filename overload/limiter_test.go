@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,29 @@ func TestHandler_shed(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "the envelope")
 		assert.Equal(t, errkind.CodeUnavailable, body.Error.Code)
+	}
+}
+
+// TestWith: a middleware from With classes by its own function.
+func TestWith(t *testing.T) {
+	lim := overload.New(overload.Options{InitialLimit: 1, MinLimit: 1, MaxLimit: 1, QueueSize: -1})
+	busy, err := lim.Acquire(context.Background(), overload.Write)
+	require.NoError(t, err)
+	defer busy.Release()
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	bodiless := lim.With(func(r *http.Request) overload.Class {
+		if r.ContentLength != 0 {
+			return overload.Critical // limited later, once its body has arrived
+		}
+		return overload.Read
+	})(ok)
+	for _, tt := range []struct {
+		body   string
+		status int
+	}{{"", http.StatusServiceUnavailable}, {"{}", http.StatusOK}} {
+		w := httptest.NewRecorder()
+		bodiless.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/x", strings.NewReader(tt.body)))
+		assert.Equal(t, tt.status, w.Code, "body %q", tt.body)
 	}
 }
 

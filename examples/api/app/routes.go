@@ -141,6 +141,9 @@ func (a *App) apiChain() middleware.Middlewares {
 		// The body is read before the database gate, under the request
 		// deadline: a client sending it slowly holds no database slot.
 		readBody(envelope.DefaultMaxBytes),
+		// A request with a body passes the overload limit here, once the
+		// body has arrived, for the same reason (outer: those without).
+		a.shed.With(withBody(classify)),
 		a.gate.Handler,
 	)
 }
@@ -151,11 +154,12 @@ func (a *App) outer(h http.Handler) http.Handler {
 		a.telemetryMiddleware(), // first: the span is in every later context, the log lines too
 		middleware.RequestID,
 		middleware.SecurityHeaders,
-		// The overload limit right after the headers every response
-		// carries: a refused request costs its request id and its 503,
-		// nothing more (no access-log line: svckit_overload_shed_total
-		// counts it).
-		a.shed.Handler,
+		// The overload limit, for requests without a body, right after
+		// the headers every response carries: a refused request costs its
+		// request id and its 503, nothing more (no access-log line:
+		// svckit_overload_shed_total counts it). Requests with a body pass
+		// it in apiChain, once the body has arrived.
+		a.shed.With(withoutBody(classify)),
 		middleware.ClientIP{TrustedProxies: a.cfg.TrustedProxies}.Handler,
 		// Logger before Recover: a panic's value and stack land in the
 		// request's one log line.
@@ -186,8 +190,7 @@ func noStore(h http.Handler) http.Handler {
 // newShedder builds the adaptive overload limit of the /v1 routes: under
 // more load than the service can serve it answers 503 UNAVAILABLE with
 // Retry-After at once, instead of letting every request queue until its
-// deadline. Everything outside /v1 (/healthz, /readyz, /metrics, the JWKS)
-// is Critical: never shed. The limit stays within the pool's maxOpen connections, since
+// deadline (classify says which requests it may refuse, and in what order). The limit stays within the pool's maxOpen connections, since
 // the pool gate behind it admits no more, so this is the one queue a
 // request waits in: twice the limit (at least 32), for at most wait (half
 // the request deadline: the queue holds a closed loop of clients, such as
@@ -196,19 +199,46 @@ func noStore(h http.Handler) http.Handler {
 // admin's user list is shed first, then reads, then writes.
 func newShedder(maxOpen int, wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
 	return overload.New(overload.Options{
-		Classify: func(r *http.Request) overload.Class {
-			switch {
-			case !strings.HasPrefix(r.URL.Path, "/v1/"):
-				return overload.Critical
-			case r.Method == http.MethodGet && r.URL.Path == "/v1/users":
-				return overload.Admin
-			}
-			return overload.DefaultClass(r)
-		},
 		InitialLimit:  maxOpen,
 		MinLimit:      min(overload.DefaultMinLimit, maxOpen),
 		MaxLimit:      maxOpen,
 		QueueWait:     wait,
 		MeterProvider: meters,
 	})
+}
+
+// classify is the overload class of a request: everything outside /v1
+// (/healthz, /readyz, /metrics, the JWKS) is Critical, never shed; the
+// admin's user list is shed first, then reads, then writes.
+func classify(r *http.Request) overload.Class {
+	switch {
+	case !strings.HasPrefix(r.URL.Path, "/v1/"):
+		return overload.Critical
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/users":
+		return overload.Admin
+	}
+	return overload.DefaultClass(r)
+}
+
+// hasBody reports whether r comes with a body (a length, or chunks).
+func hasBody(r *http.Request) bool { return r.ContentLength != 0 }
+
+// withoutBody classes requests that have no body by c; the others pass.
+func withoutBody(c func(*http.Request) overload.Class) func(*http.Request) overload.Class {
+	return func(r *http.Request) overload.Class {
+		if hasBody(r) {
+			return overload.Critical
+		}
+		return c(r)
+	}
+}
+
+// withBody classes requests that have a body by c; the others pass.
+func withBody(c func(*http.Request) overload.Class) func(*http.Request) overload.Class {
+	return func(r *http.Request) overload.Class {
+		if !hasBody(r) {
+			return overload.Critical
+		}
+		return c(r)
+	}
 }
