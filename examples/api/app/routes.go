@@ -190,13 +190,13 @@ func noStore(h http.Handler) http.Handler {
 // newShedder builds the adaptive overload limit of the /v1 routes: under
 // more load than the service can serve it answers 503 UNAVAILABLE with
 // Retry-After at once, instead of letting every request queue until its
-// deadline (classify says which requests it may refuse, and in what order). The limit stays within the pool's maxOpen connections, since
-// the pool gate behind it admits no more, so this is the one queue a
-// request waits in: twice the limit (at least 32), for at most wait (half
-// the request deadline: the queue holds a closed loop of clients, such as
-// a worker pool, without refusing it, even behind slow logins); a full
-// queue refuses its oldest, which is how a sustained overload is shed. The
-// admin's user list is shed first, then reads, then writes.
+// deadline (classify says which requests it may refuse, and in what
+// order). The limit stays within the pool's maxOpen connections, since the
+// pool gate behind it admits no more, so this is the one queue a request
+// waits in: twice the limit (at least 32), for at most wait (half the
+// request deadline: the queue holds a closed loop of clients, such as a
+// worker pool, without refusing it, even behind slow logins); a full queue
+// refuses its oldest, which is how a sustained overload is shed.
 func newShedder(maxOpen int, wait time.Duration, meters metric.MeterProvider) *overload.Limiter {
 	return overload.New(overload.Options{
 		InitialLimit:  maxOpen,
