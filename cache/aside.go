@@ -157,7 +157,7 @@ type Aside[K comparable, V any] struct {
 	backoff     time.Duration
 	fenceEvery  time.Duration
 
-	group dedupe.Group[string, filled[V]]
+	group *dedupe.Group[string, filled[V]] // loads shared in this process
 	seed  maphash.Seed
 	gens  [stripes]stripe
 	down  atomic.Bool // the store is failing; reported once
@@ -224,7 +224,7 @@ func NewAside[K comparable, V any](store Store[V], opts Options[K]) *Aside[K, V]
 		// unregister it once the Aside is unreachable.
 		runtime.AddCleanup(a, func(r metric.Registration) { _ = r.Unregister() }, a.m.requests)
 	}
-	a.group.Telemetry = dedupe.NewTelemetry(opts.MeterProvider, a.m.name) // loads shared in this process
+	a.group = dedupe.New[string, filled[V]](dedupe.Options{Name: a.m.name, MeterProvider: opts.MeterProvider})
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -20,9 +20,9 @@
 //     singleflight re-panics inside DoChan's goroutine and crashes the process.
 //   - runtime.Goexit in the function: the waiting callers receive ErrGoexit
 //     (singleflight's waiters receive its internal errGoexit, unexported).
-//   - Telemetry: with Group.Telemetry set (NewTelemetry), calls are counted
-//     as leader or shared through OpenTelemetry (MetricCalls); the zero
-//     Group counts nothing.
+//   - Telemetry: a Group built with New counts its calls as leader or
+//     shared through OpenTelemetry (MetricCalls); the zero Group counts
+//     nothing.
 package dedupe
 
 import (
@@ -32,6 +32,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // ErrGoexit is returned to the callers waiting on a function that called
@@ -93,16 +95,49 @@ type call[V any] struct {
 
 // Group runs functions once per key at a time.
 //
-// The zero value is ready to use. A Group is safe for concurrent use and must
-// not be copied after first use. It starts goroutines only for calls in
-// flight; they end when the function returns.
+// The zero value is ready to use and counts nothing; New returns one that
+// counts its calls. A Group is safe for concurrent use and must not be
+// copied after first use. It starts goroutines only for calls in flight;
+// they end when the function returns.
 type Group[K comparable, V any] struct {
 	// Telemetry, when set before first use, counts the calls as leader
-	// or shared (MetricCalls). Nil counts nothing.
+	// or shared (MetricCalls).
+	//
+	// Deprecated: build the Group with New, whose Options.MeterProvider
+	// makes the counters once.
 	Telemetry *Telemetry
 
-	mu sync.Mutex
-	m  map[K]*call[V]
+	tel *Telemetry // New's counters; nil: Telemetry's, if any
+	mu  sync.Mutex
+	m   map[K]*call[V]
+}
+
+// Options configure New.
+type Options struct {
+	// Name is the value of AttrName on the Group's metrics, chosen in
+	// code, never from input. Empty means "default".
+	Name string
+	// MeterProvider receives MetricCalls. Nil means otel's global
+	// provider.
+	MeterProvider metric.MeterProvider
+}
+
+// New returns an empty Group that counts its calls as leader or shared
+// (MetricCalls) on opts.MeterProvider.
+func New[K comparable, V any](opts Options) *Group[K, V] {
+	name := opts.Name
+	if name == "" {
+		name = "default"
+	}
+	return &Group[K, V]{tel: newTelemetry(opts.MeterProvider, name)}
+}
+
+// counts returns the Group's counters, nil when it has none.
+func (g *Group[K, V]) counts() *Telemetry {
+	if g.tel != nil {
+		return g.tel
+	}
+	return g.Telemetry
 }
 
 // Do runs fn for key and returns its results, making sure only one execution
@@ -146,7 +181,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 func (g *Group[K, V]) DoChan(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) <-chan Result[V] {
 	ch := make(chan Result[V], 1)
 	c, ok := g.join(key)
-	g.Telemetry.joined(ctx, ok)
+	g.counts().joined(ctx, ok)
 	if !ok {
 		work := context.WithoutCancel(ctx)
 		if ctx.Done() != nil {
@@ -210,7 +245,7 @@ func (g *Group[K, V]) Forget(key K) {
 // unwinding it (Do) rather than being returned (DoChan).
 func (g *Group[K, V]) do(ctx context.Context, key K, fn func(ctx context.Context) (V, error), repanic bool) (*call[V], *PanicError) {
 	c, ok := g.join(key)
-	g.Telemetry.joined(ctx, ok)
+	g.counts().joined(ctx, ok)
 	if ok {
 		return g.wait(ctx, key, c)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/svckit/svckit/internal/telemetry"
 )
 
-// MetricCalls counts the calls of Do and DoChan of a Group whose Telemetry
-// is set, on the meter "github.com/svckit/svckit/dedupe", by AttrName and
+// MetricCalls counts the calls of Do and DoChan of a Group built with New,
+// on the meter "github.com/svckit/svckit/dedupe", by AttrName and
 // AttrRole: "leader" (the call started an execution) or "shared" (it
 // joined one in flight). shared / all is the share of work saved.
 const MetricCalls = "svckit.dedupe.calls"
@@ -21,9 +21,10 @@ const (
 	AttrRole = "role"
 )
 
-// Telemetry counts a Group's calls. Make one with NewTelemetry and set it
-// as Group.Telemetry before the Group's first use. A Telemetry is safe for
-// concurrent use and holds nothing to close.
+// Telemetry counts a Group's calls.
+//
+// Deprecated: build the Group with New, whose Options.MeterProvider makes
+// the counters once.
 type Telemetry struct {
 	leader, shared telemetry.Add
 }
@@ -31,7 +32,14 @@ type Telemetry struct {
 // NewTelemetry returns the counters of the group called name (chosen in
 // code: it becomes an attribute value) on mp, or on otel's global provider
 // when mp is nil.
+//
+// Deprecated: build the Group with New, whose Options.MeterProvider makes
+// the counters once.
 func NewTelemetry(mp metric.MeterProvider, name string) *Telemetry {
+	return newTelemetry(mp, name)
+}
+
+func newTelemetry(mp metric.MeterProvider, name string) *Telemetry {
 	c := telemetry.Counter(telemetry.Meter(mp, "dedupe"), MetricCalls, "{call}", "Deduplicated calls by role.")
 	n := attribute.String(AttrName, name)
 	return &Telemetry{

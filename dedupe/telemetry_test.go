@@ -15,7 +15,7 @@ import (
 
 func TestTelemetryLeaderAndShared(t *testing.T) {
 	sdk := telemetrytest.New(t)
-	g := &dedupe.Group[string, int]{Telemetry: dedupe.NewTelemetry(sdk.Meters, "users")}
+	g := dedupe.New[string, int](dedupe.Options{Name: "users", MeterProvider: sdk.Meters})
 	release := make(chan struct{})
 	const callers = 5
 	ctx, cancel := context.WithCancel(context.Background())
@@ -44,7 +44,7 @@ func TestTelemetryNilCountsNothing(t *testing.T) {
 		_, _, _ = g.Do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })
 	})
 	sdk := telemetrytest.New(t)
-	g2 := dedupe.Group[string, int]{Telemetry: dedupe.NewTelemetry(sdk.Meters, "x")}
+	g2 := dedupe.New[string, int](dedupe.Options{MeterProvider: sdk.Meters})
 	allocs2 := testing.AllocsPerRun(500, func() {
 		_, _, _ = g2.Do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })
 	})

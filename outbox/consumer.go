@@ -43,9 +43,10 @@ type ConsumerOptions struct {
 	// dead_lettered). An error from it leaves the event undelivered: the
 	// broker delivers it again later.
 	DeadLetter func(ctx context.Context, m Message, cause error) error
-	// Txn configures the handler's transaction (retries, telemetry); its
-	// Propagation is ignored: the handler always runs in a new
-	// transaction.
+	// Txn configures the handler's transaction (isolation, retries); its
+	// Propagation is ignored (the handler always runs in a new
+	// transaction), and so are its providers: the transaction reports to
+	// the outbox's Options.MeterProvider and TracerProvider.
 	Txn txn.Options
 }
 
@@ -120,7 +121,7 @@ func (c *Consumer) Apply(ctx context.Context, m Message) (applied bool, err erro
 	if m.ID == "" {
 		return false, fmt.Errorf("%w: a message without an id", ErrInvalid)
 	}
-	err = txn.DoWith(ctx, c.o.db, c.txOpts, func(ctx context.Context) error {
+	err = c.o.tx.DoWith(ctx, c.txOpts, func(ctx context.Context) error {
 		_, err := txn.From(ctx, c.o.db).ExecContext(ctx, c.insert, c.name, m.ID, c.o.now().UnixMicro())
 		switch {
 		case dialect.Classify(err) == dialect.UniqueViolation:

@@ -202,7 +202,7 @@ func TestConsumer_spanJoinsTheEmitter(t *testing.T) {
 	f := newFixture(t, testdb.SQLite(t), outbox.Options{Propagator: propagation.TraceContext{}, TracerProvider: sdk.Tracers, MeterProvider: sdk.Meters})
 	var local outbox.Local
 	local.Subscribe(outbox.NewConsumer(f.box, "feed", func(context.Context, outbox.Message) error { return nil }, outbox.ConsumerOptions{}))
-	f.tx.Telemetry = txn.NewTelemetry(sdk.Meters, sdk.Tracers)
+	f.tx = txn.New(f.db.DB, txn.Options{MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers})
 	ctx, end := sdk.Parent(context.Background())
 	require.NoError(t, f.write(ctx, "w", outbox.Event{Type: "thing.done", Payload: 1}, nil))
 	end()

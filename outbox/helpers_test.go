@@ -25,7 +25,7 @@ type fixture struct {
 	db  *testdb.DB
 	d   dialect.Dialect
 	box *outbox.Outbox
-	tx  txn.Options // of the transactions write begins
+	tx  *txn.Runner // of the transactions write begins
 	n   int         // events emitted by emitted
 }
 
@@ -37,13 +37,13 @@ func newFixture(t *testing.T, db *testdb.DB, opts outbox.Options) *fixture {
 	require.NoError(t, box.Migrate(context.Background()), "the outbox schema migrates")
 	_, err = db.DB.Exec(`CREATE TABLE work (id VARCHAR(64) PRIMARY KEY)`)
 	require.NoError(t, err)
-	return &fixture{db: db, d: d, box: box}
+	return &fixture{db: db, d: d, box: box, tx: txn.New(db.DB, txn.Options{})}
 }
 
 // write inserts a work row and emits e in one transaction; fail makes the
 // transaction roll back after both.
 func (f *fixture) write(ctx context.Context, id string, e outbox.Event, fail error) error {
-	return txn.DoWith(ctx, f.db.DB, f.tx, func(ctx context.Context) error {
+	return f.tx.Do(ctx, func(ctx context.Context) error {
 		if _, err := txn.From(ctx, f.db.DB).ExecContext(ctx, f.d.Rebind(`INSERT INTO work (id) VALUES (?)`), id); err != nil {
 			return err
 		}

@@ -162,6 +162,7 @@ type Outbox struct {
 	prop       propagation.TextMapPropagator
 	now        func() time.Time
 	tel        *instruments
+	tx         *txn.Runner // the consumers' transactions, reported on the outbox's providers
 
 	insert string
 	leases leaseSQL
@@ -196,6 +197,7 @@ func New(db *sql.DB, d dialect.Dialect, opts Options) *Outbox {
 		o.now = time.Now
 	}
 	o.tel = newTelemetry(opts.MeterProvider, opts.TracerProvider)
+	o.tx = txn.New(db, txn.Options{MeterProvider: opts.MeterProvider, TracerProvider: opts.TracerProvider})
 	o.nudge = func(context.Context) {
 		select {
 		case o.wake <- struct{}{}:

@@ -102,7 +102,7 @@ func TestEmit_headersCarryTraceAndRequestID(t *testing.T) {
 		TracerProvider: sdk.Tracers,
 		MeterProvider:  sdk.Meters,
 	})
-	f.tx.Telemetry = txn.NewTelemetry(sdk.Meters, sdk.Tracers)
+	f.tx = txn.New(f.db.DB, txn.Options{MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers})
 	ctx, end := sdk.Parent(context.Background())
 	require.NoError(t, f.write(ctx, "w", outbox.Event{Type: "thing.done", Payload: 1, Headers: map[string]string{"Tenant": "t1"}}, nil))
 	end()

@@ -66,10 +66,16 @@
 //
 // # Telemetry
 //
-// A transaction begun by Do or DoWith reports through OpenTelemetry to
-// Options.Telemetry (NewTelemetry over a meter and tracer provider; nil
-// means the global providers): MetricTransactions by result,
-// MetricAttempts, MetricRetries by reason, and a SpanTransaction span under
-// a traced caller.
-// Counting a transaction allocates nothing.
+// A transaction begun by a Runner reports through OpenTelemetry to the
+// Options.MeterProvider and TracerProvider New was given (nil means the
+// global providers): MetricTransactions by result, MetricAttempts,
+// MetricRetries by reason, and a SpanTransaction span under a traced
+// caller. New makes the instruments once, so build the Runner when the
+// database is opened and use it for every transaction:
+//
+//	tx := txn.New(db, txn.Options{MeterProvider: mp, TracerProvider: tp})
+//	err := tx.Do(ctx, func(ctx context.Context) error { … })
+//
+// The functions Do and DoWith have nowhere to keep instruments and report
+// nothing. Counting a transaction allocates nothing.
 package txn

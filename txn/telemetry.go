@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"reflect"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -43,10 +42,11 @@ const (
 	AttrReason = "reason"
 )
 
-// Telemetry holds the instruments transactions report to. Make one with
-// NewTelemetry per pair of providers and put it in Options.Telemetry; a nil
-// Options.Telemetry reports to the global providers of package otel. A
-// Telemetry is safe for concurrent use and holds nothing to close.
+// Telemetry holds the instruments transactions report to. A Runner makes
+// its own.
+//
+// Deprecated: use New, with Options.MeterProvider and
+// Options.TracerProvider.
 type Telemetry struct {
 	committed, rolledBack, attempts telemetry.Add
 	retries                         map[dialect.Class]telemetry.Add
@@ -56,6 +56,9 @@ type Telemetry struct {
 
 // NewTelemetry returns the instruments of mp and tp; a nil provider means
 // otel's global one.
+//
+// Deprecated: use New, with Options.MeterProvider and
+// Options.TracerProvider.
 func NewTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *Telemetry {
 	m := telemetry.Meter(mp, "txn")
 	txns := telemetry.Counter(m, MetricTransactions, "{transaction}", "Transactions by result.")
@@ -82,20 +85,12 @@ func NewTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *Telemetry {
 	return t
 }
 
-// globalTelemetry is the Telemetry of a nil Options.Telemetry, made on
-// first use. It never changes afterwards; the global providers it holds
-// delegate to whatever provider the application installs later.
-var globalTelemetry = sync.OnceValue(func() *Telemetry { return NewTelemetry(nil, nil) })
-
-func (o Options) telemetry() *Telemetry {
-	if o.Telemetry != nil {
-		return o.Telemetry
-	}
-	return globalTelemetry()
-}
-
-// start begins the transaction's span on db, when the caller is traced.
+// start begins the transaction's span on db, when the caller is traced
+// and t is not nil.
 func (t *Telemetry) start(ctx context.Context, db *sql.DB) (context.Context, trace.Span) {
+	if t == nil {
+		return ctx, nil
+	}
 	ctx, span := telemetry.Child(ctx, t.tracer, SpanTransaction)
 	if span != nil {
 		span.SetAttributes(attribute.String("db.system.name", system(db)))
@@ -131,6 +126,9 @@ func system(db *sql.DB) string {
 
 // retry counts a retry after err.
 func (t *Telemetry) retry(ctx context.Context, span trace.Span, err error) {
+	if t == nil {
+		return
+	}
 	c := dialect.Classify(err)
 	t.retries[c].Inc(ctx)
 	if span != nil {
@@ -142,6 +140,9 @@ func (t *Telemetry) retry(ctx context.Context, span trace.Span, err error) {
 // says whether the last attempt committed, err is what run returns. A
 // transaction that did not commit with a nil err is one whose fn panicked.
 func (t *Telemetry) finish(ctx context.Context, span trace.Span, committed bool, err error) {
+	if t == nil {
+		return
+	}
 	if committed {
 		t.committed.Inc(ctx)
 		telemetry.End(span, nil)
@@ -155,4 +156,11 @@ func (t *Telemetry) finish(ctx context.Context, span trace.Span, committed bool,
 		return
 	}
 	telemetry.End(span, err)
+}
+
+// attempted counts one run of fn; nil t counts nothing.
+func (t *Telemetry) attempted(ctx context.Context) {
+	if t != nil {
+		t.attempts.Inc(ctx)
+	}
 }

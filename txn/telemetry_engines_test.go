@@ -61,7 +61,7 @@ func system(db *testdb.DB) string {
 // the victim runs again once the winner has committed (retrying at once
 // could take the row back before the winner wakes up, and deadlock again);
 // without, each has one attempt.
-func deadlock(t *testing.T, ctx context.Context, db *testdb.DB, tel *txn.Telemetry, retry bool) [2]error {
+func deadlock(t *testing.T, ctx context.Context, db *testdb.DB, r *txn.Runner, retry bool) [2]error {
 	var (
 		locked   = [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 		done     = [2]chan struct{}{make(chan struct{}), make(chan struct{})}
@@ -71,7 +71,7 @@ func deadlock(t *testing.T, ctx context.Context, db *testdb.DB, tel *txn.Telemet
 		wg       sync.WaitGroup
 	)
 	for i := range 2 {
-		opts := txn.Options{Telemetry: tel, MaxAttempts: 1}
+		opts := txn.Options{MaxAttempts: 1}
 		if retry {
 			var once sync.Once
 			opts.MaxAttempts = 2
@@ -86,7 +86,7 @@ func deadlock(t *testing.T, ctx context.Context, db *testdb.DB, tel *txn.Telemet
 		}
 		wg.Go(func() {
 			defer close(done[i])
-			errs[i] = txn.DoWith(ctx, db.DB, opts, func(ctx context.Context) error {
+			errs[i] = r.DoWith(ctx, opts, func(ctx context.Context) error {
 				q := txn.From(ctx, db.DB)
 				first, second := i+1, 2-i
 				if _, err := q.ExecContext(ctx, rebind(db, "UPDATE accounts SET balance = balance + 1 WHERE id = ?"), first); err != nil {
@@ -118,7 +118,7 @@ func TestTelemetryDeadlockRetried(t *testing.T) {
 		db.DB.SetMaxOpenConns(4)
 		sdk := telemetrytest.New(t)
 		ctx, end := sdk.Parent(context.Background())
-		errs := deadlock(t, ctx, db, txn.NewTelemetry(sdk.Meters, sdk.Tracers), true)
+		errs := deadlock(t, ctx, db, txn.New(db.DB, txn.Options{MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers}), true)
 		end()
 		require.NoError(t, errs[0], "first transaction")
 		require.NoError(t, errs[1], "second transaction")
@@ -146,7 +146,7 @@ func TestTelemetryDeadlockRolledBack(t *testing.T) {
 		db.DB.SetMaxOpenConns(4)
 		sdk := telemetrytest.New(t)
 		ctx, end := sdk.Parent(context.Background())
-		errs := deadlock(t, ctx, db, txn.NewTelemetry(sdk.Meters, sdk.Tracers), false)
+		errs := deadlock(t, ctx, db, txn.New(db.DB, txn.Options{MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers}), false)
 		end()
 		failed := 0
 		for _, err := range errs {
@@ -180,11 +180,12 @@ func TestTelemetrySerializationFailureRetriedPostgres(t *testing.T) {
 	db.DB.SetMaxOpenConns(4)
 	sdk := telemetrytest.New(t)
 	ctx, end := sdk.Parent(context.Background())
-	opts := txn.Options{
-		TxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
-		Backoff:   noWait,
-		Telemetry: txn.NewTelemetry(sdk.Meters, sdk.Tracers),
-	}
+	r := txn.New(db.DB, txn.Options{
+		TxOptions:      &sql.TxOptions{Isolation: sql.LevelSerializable},
+		Backoff:        noWait,
+		MeterProvider:  sdk.Meters,
+		TracerProvider: sdk.Tracers,
+	})
 	var (
 		read = [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 		runs [2]atomic.Int64
@@ -193,7 +194,7 @@ func TestTelemetrySerializationFailureRetriedPostgres(t *testing.T) {
 	)
 	for i := range 2 {
 		wg.Go(func() {
-			errs[i] = txn.DoWith(ctx, db.DB, opts, func(ctx context.Context) error {
+			errs[i] = r.Do(ctx, func(ctx context.Context) error {
 				var balance int64
 				q := txn.From(ctx, db.DB)
 				if err := q.QueryRowContext(ctx, "SELECT balance FROM accounts WHERE id = 1").Scan(&balance); err != nil {
@@ -246,13 +247,14 @@ func TestTelemetryRecordChangedRetriedMariaDB(t *testing.T) {
 
 	sdk := telemetrytest.New(t)
 	ctx, end := sdk.Parent(context.Background())
-	opts := txn.Options{
-		TxOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead},
-		Backoff:   noWait,
-		Telemetry: txn.NewTelemetry(sdk.Meters, sdk.Tracers),
-	}
+	r := txn.New(pool, txn.Options{
+		TxOptions:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead},
+		Backoff:        noWait,
+		MeterProvider:  sdk.Meters,
+		TracerProvider: sdk.Tracers,
+	})
 	runs := 0
-	err = txn.DoWith(ctx, pool, opts, func(ctx context.Context) error {
+	err = r.Do(ctx, func(ctx context.Context) error {
 		runs++
 		q := txn.From(ctx, pool)
 		var v int
@@ -285,12 +287,12 @@ func TestTelemetryPanicRollsBack(t *testing.T) {
 	db := testdb.SQLite(t)
 	sdk := telemetrytest.New(t)
 	ctx, end := sdk.Parent(context.Background())
-	opts := txn.Options{Telemetry: txn.NewTelemetry(sdk.Meters, sdk.Tracers)}
+	r := txn.New(db.DB, txn.Options{MeterProvider: sdk.Meters, TracerProvider: sdk.Tracers})
 	assert.PanicsWithValue(t, "kaboom", func() {
-		_ = txn.DoWith(ctx, db.DB, opts, func(context.Context) error { panic("kaboom") })
+		_ = r.Do(ctx, func(context.Context) error { panic("kaboom") })
 	}, "fn's panic goes on")
 	assert.PanicsWithValue(t, "hook", func() {
-		_ = txn.DoWith(ctx, db.DB, opts, func(ctx context.Context) error {
+		_ = r.Do(ctx, func(ctx context.Context) error {
 			txn.AfterCommit(ctx, func(context.Context) { panic("hook") })
 			return nil
 		})

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/internal/pause"
@@ -90,9 +93,10 @@ func (p Propagation) String() string {
 	return "Propagation(" + strconv.Itoa(int(p)) + ")"
 }
 
-// Options configure DoWith. The zero value joins an outer transaction,
-// begins new ones with the driver's default isolation, and runs fn up to
-// DefaultMaxAttempts times with a jittered exponential backoff. An Options
+// Options configure a Runner (New) and DoWith. The zero value joins an
+// outer transaction, begins new ones with the driver's default isolation,
+// runs fn up to DefaultMaxAttempts times with a jittered exponential
+// backoff and, in a Runner, reports to otel's global providers. An Options
 // value holds nothing to close and may be shared by goroutines, provided its
 // Backoff is safe for concurrent use.
 type Options struct {
@@ -119,8 +123,17 @@ type Options struct {
 	// random between half and all of 10ms·2^(failures-1), capped at 1s. The
 	// wait ends early, with ctx's error, when ctx is done.
 	Backoff func(failures int) time.Duration
-	// Telemetry receives the transaction's metrics and span (see
-	// MetricTransactions). Nil means the global providers of package otel.
+	// MeterProvider and TracerProvider receive the metrics and spans of
+	// a Runner's transactions (see MetricTransactions); nil means otel's
+	// global providers. New reads them once; DoWith, which has no
+	// long-lived value to hold instruments, reports nothing and ignores
+	// them.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
+	// Telemetry makes DoWith report to a Telemetry built by hand.
+	//
+	// Deprecated: build a Runner with New, whose MeterProvider and
+	// TracerProvider make its instruments once.
 	Telemetry *Telemetry
 }
 
@@ -134,10 +147,52 @@ func (o Options) attempts() int {
 	return o.MaxAttempts
 }
 
-// Do runs fn in a transaction on db with the zero Options: see DoWith.
+// Do runs fn in a transaction on db with the zero Options: see DoWith. It
+// reports no telemetry; a Runner does.
 func Do(ctx context.Context, db *sql.DB, fn func(ctx context.Context) error) error {
 	return DoWith(ctx, db, Options{}, fn)
 }
+
+// Runner runs transactions on one database with one Options, and reports
+// each through OpenTelemetry (see the package documentation): the
+// long-lived counterpart of Do and DoWith, whose instruments it makes once.
+// Build it with New when the database is opened; the zero Runner is not
+// usable. A Runner is safe for concurrent use and holds nothing to close.
+type Runner struct {
+	db   *sql.DB
+	opts Options
+	tel  *Telemetry
+}
+
+// New returns a Runner of transactions on db with opts, reporting to
+// opts.MeterProvider and opts.TracerProvider. A nil db panics.
+func New(db *sql.DB, opts Options) *Runner {
+	if db == nil {
+		panic("txn: New: nil *sql.DB")
+	}
+	tel := opts.Telemetry
+	if tel == nil {
+		tel = NewTelemetry(opts.MeterProvider, opts.TracerProvider)
+	}
+	opts.Telemetry = nil
+	return &Runner{db: db, opts: opts, tel: tel}
+}
+
+// Do runs fn in a transaction on r's database with r's Options: DoWith,
+// reported.
+func (r *Runner) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	return doWith(ctx, r.db, r.opts, r.tel, fn)
+}
+
+// DoWith is Do with opts in place of r's Options for this call (a
+// savepoint, a read-only transaction), reported to r's instruments; the
+// providers in opts are ignored.
+func (r *Runner) DoWith(ctx context.Context, opts Options, fn func(ctx context.Context) error) error {
+	return doWith(ctx, r.db, opts, r.tel, fn)
+}
+
+// DB returns the database r runs transactions on, for From.
+func (r *Runner) DB() *sql.DB { return r.db }
 
 // DoWith runs fn in a transaction on db. The context fn receives carries the
 // transaction: From(ctx, db) returns it, and a Do call inside fn joins it,
@@ -178,7 +233,15 @@ func Do(ctx context.Context, db *sql.DB, fn func(ctx context.Context) error) err
 // and returns nil: a nil error means the transaction committed, whatever
 // the hooks do. A hook that panics does not stop the others; once all have
 // run, DoWith panics again with the first hook's panic value.
+//
+// DoWith reports no telemetry (unless opts.Telemetry, deprecated, is set):
+// a Runner, built once, does.
 func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) error {
+	return doWith(ctx, db, opts, opts.Telemetry, fn)
+}
+
+// doWith is DoWith reporting to t; a nil t reports nothing.
+func doWith(ctx context.Context, db *sql.DB, opts Options, t *Telemetry, fn func(ctx context.Context) error) error {
 	if sc := current(ctx, db); sc != nil {
 		switch opts.Propagation {
 		case Join:
@@ -190,18 +253,18 @@ func DoWith(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.C
 	if opts.Propagation > Independent {
 		return fmt.Errorf("txn: unknown %v", opts.Propagation)
 	}
-	return run(ctx, db, opts, fn)
+	return run(ctx, db, opts, t, fn)
 }
 
-// run begins the transaction and retries it.
-func run(ctx context.Context, db *sql.DB, opts Options, fn func(ctx context.Context) error) (err error) {
-	t := opts.telemetry()
+// run begins the transaction and retries it, reporting to t (nil: no
+// reports).
+func run(ctx context.Context, db *sql.DB, opts Options, t *Telemetry, fn func(ctx context.Context) error) (err error) {
 	ctx, span := t.start(ctx, db)
 	committed := false
 	defer func() { t.finish(ctx, span, committed, err) }() // also when fn or a hook panics
 	max := opts.attempts()
 	for n := 1; ; n++ {
-		t.attempts.Inc(ctx)
+		t.attempted(ctx)
 		hooks, err := attempt(ctx, db, opts, fn)
 		if err == nil {
 			committed = true

@@ -21,6 +21,7 @@ import (
 	authredis "github.com/svckit/svckit/auth/redisstore"
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/dedupe"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/idempotency"
@@ -60,7 +61,7 @@ var driven = map[string]bool{
 	"jwks.New":             true,
 	"repository.NewMemory": true, "repository.NewSQL": true,
 	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.DoWithOptions": true,
-	"txn.DoWith":                 true,
+	"txn.DoWith": true, "txn.New": true, "dedupe.New": true,
 	"envelope.DecodeWithOptions": true, "envelope.DecodeValue": true, "envelope.Problems": true,
 	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
 	"middleware.RecoverWithOptions": true, "middleware.TelemetryWithOptions": true,
@@ -337,16 +338,37 @@ func (serializationFailure) SQLState() string { return "40001" }
 
 func TestTxnOptions(t *testing.T) {
 	db := testdb.SQLite(t)
-	driveEach(t, txn.Options{}, mixed, func(t *testing.T, opts txn.Options) {
+	retried := func() func(ctx context.Context) error {
 		attempts := 0
-		_ = txn.DoWith(ctxFor(t), db.DB, opts, func(ctx context.Context) error {
+		return func(ctx context.Context) error {
 			attempts++
 			if attempts < 3 {
 				return serializationFailure{}
 			}
 			_, err := txn.From(ctx, db.DB).ExecContext(ctx, `SELECT 1`)
 			return err
+		}
+	}
+	t.Run("DoWith", func(t *testing.T) {
+		driveEach(t, txn.Options{}, mixed, func(t *testing.T, opts txn.Options) {
+			_ = txn.DoWith(ctxFor(t), db.DB, opts, retried())
 		})
+	})
+	t.Run("New", func(t *testing.T) {
+		driveEach(t, txn.Options{}, mixed, func(t *testing.T, opts txn.Options) {
+			r := txn.New(db.DB, opts)
+			_ = r.Do(ctxFor(t), retried())
+			_ = r.DoWith(ctxFor(t), opts, retried())
+		})
+	})
+}
+
+func TestDedupeOptions(t *testing.T) {
+	driveEach(t, dedupe.Options{}, 2, func(t *testing.T, opts dedupe.Options) {
+		g := dedupe.New[string, int](opts)
+		v, _, err := g.Do(ctxFor(t), "k", func(context.Context) (int, error) { return 1, nil })
+		require.NoError(t, err, "Do")
+		require.Equal(t, 1, v, "the function's value")
 	})
 }
 

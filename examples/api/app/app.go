@@ -32,6 +32,7 @@ import (
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/overload"
 	"github.com/svckit/svckit/repository"
+	"github.com/svckit/svckit/txn"
 )
 
 // App is the running service: its database pool, Redis client, services and
@@ -41,6 +42,7 @@ type App struct {
 	cfg      Config
 	logger   *slog.Logger
 	db       *sql.DB
+	tx       *txn.Runner // every transaction of the services, reported once made
 	ownDB    bool
 	rdb      redis.UniversalClient
 	ownRedis bool
@@ -107,6 +109,7 @@ func (a *App) init(ctx context.Context) error {
 	if err := Migrate(ctx, a.db, a.dialect); err != nil {
 		return err
 	}
+	a.tx = txn.New(a.db, txn.Options{MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers})
 	a.refreshStore = sqlstore.New(a.db, a.dialect) // migrated by Migrate
 	if a.rdb == nil && cfg.RedisURL != "" {
 		if err := a.openRedis(ctx); err != nil {
@@ -226,7 +229,7 @@ func (a *App) newUsers() *UserService {
 	}
 	return newUserService(
 		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}),
-		inTx(a.db, a.tel.txn),
+		inTx(a.tx),
 		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
 			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
 		outboxBus{a.box},
@@ -238,7 +241,7 @@ func (a *App) newAccounts() *AccountService {
 	opts := repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}
 	a.idem = newIdempotencyStore(a.db, a.dialect)
 	s := newAccountService(
-		inTx(a.db, a.tel.txn),
+		inTx(a.tx),
 		repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
 		repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
 		repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),

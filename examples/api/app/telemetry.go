@@ -23,7 +23,6 @@ import (
 
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/middleware"
-	"github.com/svckit/svckit/txn"
 )
 
 // telemetry is the service's OpenTelemetry SDK: a meter provider read by
@@ -37,10 +36,9 @@ type telemetry struct {
 	sdkTracers *sdktrace.TracerProvider // nil: traces are not exported
 	propagator propagation.TextMapPropagator
 	metrics    http.Handler
-	// The instruments of the transactions and the idempotent requests,
-	// on meters and tracers above (txn and idempotency default to the
-	// global providers, which tests running several Apps leave alone).
-	txn  *txn.Telemetry
+	// The instruments of the idempotent requests, on meters above
+	// (idempotency defaults to the global providers, which tests running
+	// several Apps leave alone).
 	idem *idempotency.Telemetry
 }
 
@@ -89,7 +87,6 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 		t.sdkTracers = sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
 		t.tracers = t.sdkTracers
 	}
-	t.txn = txn.NewTelemetry(t.meters, t.tracers)
 	t.idem = idempotency.NewTelemetry(t.meters)
 	return t, nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,14 +64,9 @@ func userOrder(orderBy string) (column string, ok bool) {
 // a plain call for repository.Memory in unit tests.
 type atomicFunc func(ctx context.Context, fn func(ctx context.Context) error) error
 
-// inTx returns the atomicFunc of db: txn.DoWith, reporting to tel (nil:
-// the global providers).
-func inTx(db *sql.DB, tel *txn.Telemetry) atomicFunc {
-	opts := txn.Options{Telemetry: tel}
-	return func(ctx context.Context, fn func(ctx context.Context) error) error {
-		return txn.DoWith(ctx, db, opts, fn)
-	}
-}
+// inTx returns the atomicFunc of r: its Do, which reports each
+// transaction.
+func inTx(r *txn.Runner) atomicFunc { return r.Do }
 
 // UserService is the catalogue's UserService: a repository, a cache in front
 // of reads by id, and events after commit. It depends on the
