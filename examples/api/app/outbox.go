@@ -12,7 +12,6 @@ import (
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/outbox/natsjs"
-	"github.com/svckit/svckit/txn"
 )
 
 // Defaults of the events' configuration.
@@ -52,7 +51,7 @@ func (a *App) newEvents(ctx context.Context) error {
 		name string
 		h    outbox.Handler
 	}{{consumerActivity, a.feed.apply}, {consumerLog, logHandler(a.events)}}
-	copts := outbox.ConsumerOptions{Txn: txn.Options{Telemetry: a.tel.txn}}
+	copts := outbox.ConsumerOptions{} // their transactions report to the outbox's providers
 	var pub outbox.Publisher
 	if cfg.NATSURL == "" {
 		local := &outbox.Local{}
