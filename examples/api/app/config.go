@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -277,7 +278,7 @@ func signingKeyFromEnv(getenv func(string) string) (*auth.Key, error) {
 		data = b
 	}
 	kid := getenv("JWT_KEY_ID")
-	if kid == "" && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+	if kid == "" && !jwkHasKid(data) {
 		kid = "k1"
 	}
 	key, err := auth.ParseKey(kid, data)
@@ -288,6 +289,18 @@ func signingKeyFromEnv(getenv func(string) string) (*auth.Key, error) {
 		return nil, fmt.Errorf("%w: JWT private key: a public key cannot sign", ErrConfig)
 	}
 	return key, nil
+}
+
+// jwkHasKid reports whether data is a JWK (a JSON object) with a "kid"
+// member: only then does the key keep its own id when JWT_KEY_ID is unset.
+// It only chooses the default; auth.ParseKey reads the key, and refuses a
+// JWK whose kid is not the id it is given.
+func jwkHasKid(data []byte) bool {
+	var jwk struct {
+		Kid string `json:"kid"`
+	}
+	trimmed := bytes.TrimSpace(data)
+	return bytes.HasPrefix(trimmed, []byte("{")) && json.Unmarshal(trimmed, &jwk) == nil && jwk.Kid != ""
 }
 
 // SQLiteDSN is the DSN the service opens an SQLite file with: WAL journal,

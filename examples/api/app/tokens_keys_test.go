@@ -97,6 +97,11 @@ func TestSigningKeyFromEnv(t *testing.T) {
 	pubRaw, _ := json.Marshal(pubJWK)
 	der, _ := x509.MarshalPKCS8PrivateKey(priv)
 	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	var members map[string]any
+	require.NoError(t, json.Unmarshal(privJWK, &members), "the JWK's members")
+	delete(members, "kid")
+	noKid, err := json.Marshal(members)
+	require.NoError(t, err, "a JWK without kid")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "k.pem")
 	require.NoError(t, os.WriteFile(file, []byte(pemText), 0o600), "key file")
@@ -109,6 +114,8 @@ func TestSigningKeyFromEnv(t *testing.T) {
 		{"PEM in a file, default kid", map[string]string{"JWT_PRIVATE_KEY_FILE": file}, "k1"},
 		{"PEM in the environment", map[string]string{"JWT_PRIVATE_KEY": pemText, "JWT_KEY_ID": "env"}, "env"},
 		{"JWK in the environment, its own kid", map[string]string{"JWT_PRIVATE_KEY": string(privJWK)}, "jwk-kid"},
+		{"JWK without kid: k1, as for PEM (issue 27)", map[string]string{"JWT_PRIVATE_KEY": string(noKid)}, "k1"},
+		{"JWK without kid, JWT_KEY_ID set", map[string]string{"JWT_PRIVATE_KEY": string(noKid), "JWT_KEY_ID": "env"}, "env"},
 		{"both set", map[string]string{"JWT_PRIVATE_KEY": pemText, "JWT_PRIVATE_KEY_FILE": file}, ""},
 		{"a public key", map[string]string{"JWT_PRIVATE_KEY": string(pubRaw)}, ""},
 		{"a missing file", map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "missing.pem")}, ""},
