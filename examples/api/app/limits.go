@@ -29,6 +29,11 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 	// DefaultMaxConns caps the open client connections of the listener.
 	DefaultMaxConns = 1000
+	// DefaultMaxHeaderBytes bounds a request's header section: room for a
+	// bearer token of a few kilobytes and the usual headers, where
+	// net/http's own default, 1 MiB, lets each request in flight hold
+	// megabytes.
+	DefaultMaxHeaderBytes = 16 << 10
 	// DefaultIdleTimeout closes a keep-alive connection idle this long.
 	DefaultIdleTimeout = 60 * time.Second
 	// DefaultMaxConnAge closes a keep-alive connection this old when it
@@ -73,6 +78,11 @@ type HTTP struct {
 	// once. Connections from Config.TrustedProxies are not capped. Zero
 	// means a tenth of MaxConns, at least 1; above MaxConns means MaxConns.
 	MaxConnsPerIP int
+	// MaxHeaderBytes bounds the request line and headers of a request;
+	// past it net/http answers 431 Request Header Fields Too Large (plain
+	// text: no handler runs). net/http allows 4 KiB beyond it. Zero means
+	// DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 	// IdleTimeout closes a keep-alive connection idle this long. Zero
 	// means DefaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -119,6 +129,7 @@ func (p Pool) withDefaults(d Database) Pool {
 func (h HTTP) withDefaults() HTTP {
 	h.MaxConns = positiveOr(h.MaxConns, DefaultMaxConns)
 	h.MaxConnsPerIP = min(positiveOr(h.MaxConnsPerIP, max(1, h.MaxConns/10)), h.MaxConns)
+	h.MaxHeaderBytes = positiveOr(h.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	h.IdleTimeout = positiveOr(h.IdleTimeout, DefaultIdleTimeout)
 	h.MaxConnAge = positiveOr(h.MaxConnAge, DefaultMaxConnAge)
 	h.DrainDelay = max(h.DrainDelay, 0)
@@ -147,6 +158,7 @@ func readLimits(getenv func(string) string, cfg *Config) error {
 		{"DB_MAX_IDLE_CONNS", &cfg.Pool.MaxIdle},
 		{"MAX_CONNS", &cfg.HTTP.MaxConns},
 		{"MAX_CONNS_PER_IP", &cfg.HTTP.MaxConnsPerIP},
+		{"MAX_HEADER_BYTES", &cfg.HTTP.MaxHeaderBytes},
 	}
 	for _, v := range ints {
 		s := getenv(v.env)

@@ -34,6 +34,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    h.MaxHeaderBytes,
 		// A /v1 body must arrive by the request deadline (readBody); any
 		// other request's body, which net/http reads to reuse the
 		// connection, by the same time after its headers.

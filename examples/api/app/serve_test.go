@@ -380,16 +380,16 @@ func TestFromEnv_limits(t *testing.T) {
 	cfg, _, err = app.FromEnv(env(map[string]string{
 		"DB_MAX_OPEN_CONNS": "7", "DB_MAX_IDLE_CONNS": "3", "DB_CONN_MAX_LIFETIME": "1h",
 		"DB_CONN_MAX_IDLE_TIME": "2m", "DB_POOL_WAIT": "250ms", "REQUEST_TIMEOUT": "3s",
-		"MAX_CONNS": "99", "MAX_CONNS_PER_IP": "9", "IDLE_TIMEOUT": "15s", "MAX_CONN_AGE": "1m", "DRAIN_DELAY": "0s",
+		"MAX_CONNS": "99", "MAX_CONNS_PER_IP": "9", "MAX_HEADER_BYTES": "8192", "IDLE_TIMEOUT": "15s", "MAX_CONN_AGE": "1m", "DRAIN_DELAY": "0s",
 		"SHUTDOWN_TIMEOUT": "9s",
 	}))
 	require.NoError(t, err, "every limit set")
 	assert.Equal(t, app.Pool{MaxOpen: 7, MaxIdle: 3, MaxLifetime: time.Hour, MaxIdleTime: 2 * time.Minute, Wait: 250 * time.Millisecond}, cfg.Pool, "pool")
 	assert.Equal(t, 3*time.Second, cfg.RequestTimeout, "request timeout")
-	assert.Equal(t, app.HTTP{MaxConns: 99, MaxConnsPerIP: 9, IdleTimeout: 15 * time.Second, MaxConnAge: time.Minute, ShutdownTimeout: 9 * time.Second}, cfg.HTTP, "DRAIN_DELAY=0s means none")
+	assert.Equal(t, app.HTTP{MaxConns: 99, MaxConnsPerIP: 9, MaxHeaderBytes: 8192, IdleTimeout: 15 * time.Second, MaxConnAge: time.Minute, ShutdownTimeout: 9 * time.Second}, cfg.HTTP, "DRAIN_DELAY=0s means none")
 
 	for _, bad := range []map[string]string{
-		{"DB_MAX_OPEN_CONNS": "0"}, {"DB_MAX_OPEN_CONNS": "x"}, {"MAX_CONNS": "-1"}, {"MAX_CONNS_PER_IP": "0"},
+		{"DB_MAX_OPEN_CONNS": "0"}, {"DB_MAX_OPEN_CONNS": "x"}, {"MAX_CONNS": "-1"}, {"MAX_CONNS_PER_IP": "0"}, {"MAX_HEADER_BYTES": "-1"},
 		{"DB_POOL_WAIT": "0s"}, {"REQUEST_TIMEOUT": "-1s"}, {"IDLE_TIMEOUT": "soon"}, {"DRAIN_DELAY": "-5s"},
 	} {
 		_, _, err := app.FromEnv(env(bad))

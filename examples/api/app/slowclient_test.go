@@ -237,3 +237,40 @@ func TestStalledConnectionsDoNotFillTheServer(t *testing.T) {
 	t.Logf("%d of %d dripping connections from one address left open (cap %d)", open, drippers, perIP)
 	assert.Equal(t, perIP, open, "one address holds at most MaxConnsPerIP connections, and gets that many")
 }
+
+// TestMaxHeaderBytes (issue 27, unclear item a): request headers are
+// bounded by HTTP.MaxHeaderBytes, 16 KiB by default (net/http's 1 MiB let
+// each request in flight hold megabytes): a bearer-sized header is served,
+// 64 KiB of headers is answered 431 before any handler runs, and a larger
+// limit, when configured, admits it.
+func TestMaxHeaderBytes(t *testing.T) {
+	get := func(t *testing.T, s *serving, header int) int {
+		t.Helper()
+		rq, err := http.NewRequest("GET", s.URL+"/healthz", nil)
+		require.NoError(t, err, "request")
+		rq.Header.Set("X-Filler", strings.Repeat("a", header))
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(rq)
+		require.NoError(t, err, "answered")
+		res.Body.Close()
+		return res.StatusCode
+	}
+	tests := []struct {
+		name   string
+		limit  int // HTTP.MaxHeaderBytes; 0: the default
+		header int // bytes of one header's value
+		want   int
+	}{
+		{"default, a token's worth", 0, 8 << 10, http.StatusOK},
+		{"default, 64 KiB", 0, 64 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"default, 1 MiB", 0, 1 << 20, http.StatusRequestHeaderFieldsTooLarge},
+		{"128 KiB configured, 64 KiB", 128 << 10, 64 << 10, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := serve(t, func(c *app.Config) { c.HTTP.MaxHeaderBytes = tt.limit })
+			assert.Equal(t, tt.want, get(t, s, tt.header), "status for %d bytes of header", tt.header)
+		})
+	}
+}
