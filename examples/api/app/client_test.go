@@ -52,8 +52,11 @@ func testConfig() app.Config {
 		LoginRateLimit: app.Rate{Limit: 1000, Window: time.Minute},
 		APIRateLimit:   app.Rate{Limit: 100000, Window: time.Minute},
 		IPRateLimit:    app.Rate{Limit: 1000000, Window: time.Minute},
-		Logger:         slog.New(slog.DiscardHandler),
-		PasswordCost:   64,
+		// Tests register many users from 127.0.0.1; TestRegisterRateLimit
+		// lowers it.
+		RegisterRateLimit: app.Rate{Limit: 1000000, Window: time.Minute},
+		Logger:            slog.New(slog.DiscardHandler),
+		PasswordCost:      64,
 	}
 }
 

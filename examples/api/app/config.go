@@ -106,6 +106,10 @@ type Config struct {
 	// IPRateLimit limits /v1 requests per client IP before their bearer
 	// token is verified. Zero means 1200/1m.
 	IPRateLimit Rate
+	// RegisterRateLimit limits registrations per client IP, each of which
+	// costs a password hash, on top of IPRateLimit, so that a flood of
+	// registrations cannot slow logins. Zero means 10/1m.
+	RegisterRateLimit Rate
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
@@ -225,6 +229,7 @@ func FromEnv(getenv func(string) string) (Config, []string, error) {
 		{"LOGIN_RATE_LIMIT", &cfg.LoginRateLimit, "10/1m"},
 		{"API_RATE_LIMIT", &cfg.APIRateLimit, "600/1m"},
 		{"IP_RATE_LIMIT", &cfg.IPRateLimit, "1200/1m"},
+		{"REGISTER_RATE_LIMIT", &cfg.RegisterRateLimit, "10/1m"},
 	} {
 		s := getenv(v.env)
 		if s == "" {

@@ -202,3 +202,47 @@ func TestAPIRateLimit(t *testing.T) {
 	s.expect(t, req{Method: "GET", Path: "/v1/users/me", Token: other}, 200, "")
 	s.expect(t, req{Method: "GET", Path: "/healthz"}, 200, "")
 }
+
+// TestRegisterRateLimit (issue 27, unclear item b): registration, which
+// costs a password hash, has its own budget per client address
+// (REGISTER_RATE_LIMIT, policy "register"), far below the per-IP rate of
+// the API, so a flood of registrations is refused before it can slow the
+// logins that share the hashing; logins from the same address keep their
+// own budget.
+func TestRegisterRateLimit(t *testing.T) {
+	s := startSQLite(t, func(cfg *app.Config) {
+		cfg.RegisterRateLimit = app.Rate{Limit: 3, Window: time.Hour}
+		trustLoopback(cfg)
+	})
+	s.register(t, "old@example.com", "old")
+	const flood = "192.0.2.66"
+	register := func(i int, ip string) *response {
+		return s.do(t, req{Method: "POST", Path: "/v1/auth/register", Header: map[string]string{"X-Forwarded-For": ip},
+			Body: map[string]string{"email": fmt.Sprintf("flood%d@example.com", i), "password": "password-flood", "name": "Flood"}})
+	}
+	for i := range 3 {
+		r := register(i, flood)
+		require.Equal(t, 201, r.Status, "registration %d within the budget: %s", i, r.Raw)
+	}
+	r := register(3, flood)
+	require.Equal(t, 429, r.Status, "past the budget: %s", r.Raw)
+	assert.Equal(t, "RATE_LIMITED", r.code(), "code")
+	assert.Contains(t, r.Header.Values("RateLimit"), `"register";r=0;t=1200`, "the refusing policy")
+	assert.Contains(t, r.Header.Values("RateLimit-Policy"), `"register";q=3;w=3600`, "the policy")
+	assert.NotEmpty(t, r.Header.Get("Retry-After"), "Retry-After")
+
+	login := s.do(t, req{Method: "POST", Path: "/v1/auth/login", Header: map[string]string{"X-Forwarded-For": flood},
+		Body: map[string]string{"email": "old@example.com", "password": "password-old"}})
+	assert.Equal(t, 200, login.Status, "a login from the flooding address is not refused: %s", login.Raw)
+	other := register(4, "198.51.100.9")
+	assert.Equal(t, 201, other.Status, "another address registers: %s", other.Raw)
+
+	cfg, _, err := app.FromEnv(func(k string) string { return map[string]string{"REGISTER_RATE_LIMIT": "7/30s"}[k] })
+	require.NoError(t, err, "FromEnv")
+	assert.Equal(t, app.Rate{Limit: 7, Window: 30 * time.Second}, cfg.RegisterRateLimit, "REGISTER_RATE_LIMIT")
+	cfg, _, err = app.FromEnv(func(string) string { return "" })
+	require.NoError(t, err, "FromEnv")
+	assert.Equal(t, app.Rate{Limit: 10, Window: time.Minute}, cfg.RegisterRateLimit, "the default")
+	_, _, err = app.FromEnv(func(k string) string { return map[string]string{"REGISTER_RATE_LIMIT": "lots"}[k] })
+	assert.ErrorIs(t, err, app.ErrConfig, "a bad rate is refused")
+}

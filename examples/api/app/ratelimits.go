@@ -17,6 +17,8 @@ import (
 //   - ip, per client IP, on every /v1 request before its bearer token is
 //     verified, so a flood of made-up tokens pays before it costs anything;
 //   - api, per authenticated user (else client IP), after verification;
+//   - register, per client IP, on registrations, each of which costs a
+//     password hash, so a flood of them cannot slow logins;
 //   - login, the login throttle (see loginThrottle).
 //
 // All budgets live in one store, each under its policy's key prefix: one
@@ -24,8 +26,8 @@ import (
 // and a request passing several limits waits for Redis at most once before
 // every limit falls back, and one in-memory store, the fallback.
 type limits struct {
-	ip, api *ratelimit.Limiter
-	login   loginThrottle
+	ip, api, register *ratelimit.Limiter
+	login             loginThrottle
 	// memory is the in-memory store, closed by close.
 	memory *ratelimit.Memory
 }
@@ -49,6 +51,7 @@ func (a *App) newLimits() *limits {
 	}
 	l.ip = limiter(orDefault(a.cfg.IPRateLimit, Rate{1200, time.Minute}), "ip")
 	l.api = limiter(orDefault(a.cfg.APIRateLimit, Rate{600, time.Minute}), "api")
+	l.register = limiter(orDefault(a.cfg.RegisterRateLimit, Rate{10, time.Minute}), "register")
 	login := orDefault(a.cfg.LoginRateLimit, Rate{10, time.Minute})
 	l.login = loginThrottle{
 		ip:    limiter(login, "login-ip"),

@@ -39,7 +39,10 @@ func (a *App) routes() http.Handler {
 		Description: "201 with the user; 409 when the email is taken (case-insensitive). With REGISTER_QUIET=true, " +
 			"202 {status: accepted} for a new and a taken email alike.",
 		Responses: []operation.Response{{Status: http.StatusCreated, Data: User{}}, {Status: http.StatusAccepted, Data: registered{}, Description: "with REGISTER_QUIET=true"}}})
-	mount(op, operation.HandleResult(doc, op, a.register))
+	// Each registration costs a password hash: it has its own budget.
+	mount(op, middleware.RateLimitWithOptions(middleware.RateLimitOptions{
+		Limiter: a.limits.register, Key: middleware.KeyByIP, Policy: "register", MeterProvider: a.tel.meters,
+	})(operation.HandleResult(doc, op, a.register)))
 	// Login attempts are throttled by the handler, which knows the email
 	// (loginThrottle).
 	op = v1(operation.Operation{Method: "POST", Path: "/v1/auth/login", ID: "login", Tags: []string{"auth"},
