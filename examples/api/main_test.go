@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,6 +68,23 @@ func TestMain_secondSignalSkipsTheDrain(t *testing.T) {
 	assert.Contains(t, all, "msg=stopped", "the shutdown completes")
 }
 
+// bin is the example's binary, built once by the first test that runs it
+// and removed by TestMain.
+var bin struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin.path != "" {
+		os.RemoveAll(filepath.Dir(bin.path))
+	}
+	os.Exit(code)
+}
+
 // process is the example's binary, running.
 type process struct {
 	cmd  *exec.Cmd
@@ -84,19 +102,26 @@ func (p *process) unready() bool {
 	return res.StatusCode == http.StatusServiceUnavailable
 }
 
-// startBinary builds the binary and starts it on a loopback port with an
+// startBinary starts the binary (built once) on a loopback port with an
 // SQLite file and env, waiting until it logs its address.
 func startBinary(t *testing.T, env ...string) *process {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	bin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "api-binary-")
+		if err != nil {
+			bin.out, bin.err = nil, err
+			return
+		}
+		bin.path = filepath.Join(dir, "api")
+		bin.out, bin.err = exec.Command("go", "build", "-o", bin.path, ".").CombinedOutput()
+	})
+	require.NoError(t, bin.err, "go build: %s", bin.out)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "api")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
 
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin.path)
 	cmd.Env = append(append(os.Environ(),
 		"ADDR=127.0.0.1:0",
 		"DATABASE_URL=sqlite://"+filepath.Join(dir, "api.db"),
