@@ -87,7 +87,7 @@ cpu)
 	# Attribute each package to its module (longest module path that
 	# prefixes it; no dot in the first element: the standard library).
 	go list -m all 2>/dev/null | awk '{print "M", $1}' >"$tmp/mods"
-	awk -v own="$(go list -m -f '{{if .Main}}{{.Path}}{{end}}' all 2>/dev/null | tr '\n' ' ')" '
+	awk '
 	FNR == NR { mods[$2] = 1; next }
 	{
 		p = $1; sub(/_test$/, "", p); sub(/\.test$/, "", p)
@@ -97,7 +97,7 @@ cpu)
 		for (x in mods) if ((p == x || index(p, x "/") == 1) && length(x) > length(m)) m = x
 		if (m == "") { split(p, e, "/"); m = (e[1] ~ /\./) ? p : "std" }
 		cpu[m] += $3; total += $3
-		if (index(" " own " ", " " m " ")) pkg[p] += $3
+		if (index(m, "github.com/svckit/svckit") == 1) pkg[p] += $3
 	}
 	END {
 		print "CPU-seconds by module (compile, assemble and vet of its packages):"
@@ -107,7 +107,7 @@ cpu)
 		print "by tool:"
 		for (t in tool) printf "%8.1f  %s\n", tool[t], t | "sort -rn"
 		close("sort -rn")
-		print "the workspace'"'"'s own packages, most expensive first:"
+		print "svckit'"'"'s own packages (compile and vet), most expensive first:"
 		for (q in pkg) printf "%8.1f  %s\n", pkg[q], q | "sort -rn | head -n 12"
 		close("sort -rn | head -n 12")
 	}' "$tmp/mods" "$tmp/cpu"
