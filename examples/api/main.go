@@ -45,6 +45,7 @@ func run(logger *slog.Logger) error {
 		logger.Warn(w)
 	}
 	cfg.Logger = logger
+	app.RouteRedisLogs(logger) // go-redis's own lines too, in this format
 
 	// SIGINT and SIGTERM: the first shuts down gracefully (ctx ends), the
 	// second skips the drain delay, the third ends the process at once.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -158,4 +159,37 @@ func startBinary(t *testing.T, env ...string) *process {
 		t.Fatal("the binary did not log its address within 60 s")
 	}
 	return p
+}
+
+// TestMain_redisUnreachableAtStart (issue 27, audit item 8): with REDIS_URL
+// where no Redis listens, the binary starts degraded instead of exiting,
+// serves, and go-redis's own log lines come out through the service's
+// logger (its text format), not go-redis's standard logger.
+func TestMain_redisUnreachableAtStart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err, "find a free port")
+	free := l.Addr().String()
+	l.Close()
+	p := startBinary(t, "REDIS_URL=redis://"+free+"/0")
+
+	res, err := http.Get(p.base + "/readyz")
+	require.NoError(t, err, "GET /readyz")
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "ready without Redis: %s", raw)
+	assert.Contains(t, string(raw), `"status":"degraded"`, "and says it is degraded")
+	res, err = http.Post(p.base+"/v1/auth/register", "application/json",
+		strings.NewReader(`{"email":"early@example.com","password":"early-password","name":"Early"}`))
+	require.NoError(t, err, "POST register")
+	res.Body.Close()
+	assert.Equal(t, http.StatusCreated, res.StatusCode, "served from the fallbacks")
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM), "SIGTERM")
+	require.NoError(t, p.cmd.Wait(), "the process exits 0")
+	all := p.logs()
+	assert.Contains(t, all, "starting degraded", "the start without Redis is logged")
+	assert.Contains(t, all, `msg="redis client"`, "go-redis's lines go through the service's logger")
+	for _, line := range strings.Split(all, "\n") {
+		assert.False(t, strings.HasPrefix(line, "redis: "), "no line from go-redis's own logger: %q", line)
+	}
 }

@@ -117,9 +117,15 @@ func FreePort(t testing.TB) int {
 // passed to redis-server ("--maxmemory", "1mb", ...).
 func StartRedis(t testing.TB, args ...string) *RedisProcess {
 	t.Helper()
+	return StartRedisAt(t, FreePort(t), args...)
+}
+
+// StartRedisAt is StartRedis on a port the test chose, such as one a
+// service was told to use before any Redis listened there (FreePort).
+func StartRedisAt(t testing.TB, port int, args ...string) *RedisProcess {
+	t.Helper()
 	path := serverPath(t)
 	dir := t.TempDir()
-	port := FreePort(t)
 	all := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--logfile", "redis.log"}, args...)

@@ -201,8 +201,13 @@ func (a *App) openRedis(ctx context.Context) error {
 		return err
 	}
 	a.rdb, a.ownRedis = rdb, true
+	// Redis is optional (every use has a fallback), at start too: the
+	// client dials again on each use, so the service starts degraded and
+	// uses Redis as soon as it answers (readiness says which).
+	ctx, cancel := context.WithTimeout(ctx, readyRedisTimeout)
+	defer cancel()
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("app: reach redis: %w", err)
+		a.logger.Warn("redis does not answer: starting degraded, with the fallbacks, until it does", "err", err)
 	}
 	return nil
 }

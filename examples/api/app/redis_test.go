@@ -1,13 +1,20 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/examples/api/app"
+	"github.com/svckit/svckit/internal/testdb"
 )
 
 func TestNewRedisClient(t *testing.T) {
@@ -46,4 +53,52 @@ func TestNewRedisClient(t *testing.T) {
 			assert.True(t, sc.Options().ContextTimeoutEnabled, "calls honour their deadlines")
 		})
 	}
+}
+
+// TestRedisOptionalAtStart (issue 27, audit item 8): with REDIS_URL
+// pointing where no Redis listens, the service starts anyway, degraded:
+// readiness says redis "down", and every route is served from its
+// fallbacks. Once a Redis answers there (one the test starts itself, after
+// the service, and stops by its PID at cleanup), readiness says ready and
+// the cache and rate limits use it again, without a restart.
+func TestRedisOptionalAtStart(t *testing.T) {
+	port := testdb.FreePort(t)
+	logs := &logBuffer{}
+	prefix := "svckit-start-" + testdb.Suffix() + ":"
+	s := serve(t, func(c *app.Config) {
+		c.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+		c.RedisPrefix = prefix
+		c.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	})
+	readiness := func() app.Readiness {
+		var body struct{ Data app.Readiness }
+		r := s.expect(t, req{Method: "GET", Path: "/readyz"}, 200, "")
+		require.NoError(t, json.Unmarshal(r.Raw, &body), "readiness: %s", r.Raw)
+		return body.Data
+	}
+	ready := readiness()
+	assert.Equal(t, "degraded", ready.Status, "degraded without Redis")
+	assert.Equal(t, "down", ready.Checks["redis"], "redis down")
+	var warned bool
+	for _, l := range logs.lines() {
+		warned = warned || (l["level"] == "WARN" && strings.Contains(fmt.Sprint(l["msg"]), "redis"))
+	}
+	assert.True(t, warned, "the start without Redis is logged")
+
+	u, token := s.newUser(t, "early")
+	s.expect(t, req{Method: "GET", Path: "/v1/users/" + u.ID, Token: token}, 200, "")
+	s.newAccount(t, token, "EUR", 100)
+
+	srv := testdb.StartRedisAt(t, port) // killed by its PID at cleanup
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { direct.Close() })
+	require.Eventually(t, func() bool {
+		r := readiness()
+		return r.Status == "ready" && r.Checks["redis"] == "ok"
+	}, 10*time.Second, 20*time.Millisecond, "ready once Redis answers")
+	require.Eventually(t, func() bool {
+		s.expect(t, req{Method: "GET", Path: "/v1/users/" + u.ID, Token: token}, 200, "")
+		keys, err := direct.Keys(context.Background(), prefix+"*").Result()
+		return err == nil && len(keys) > 0
+	}, 10*time.Second, 20*time.Millisecond, "requests use Redis again (cache entries and rate-limit keys under %s)", prefix)
 }
