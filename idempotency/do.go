@@ -53,8 +53,10 @@ var (
 // loses the race must roll back before it can read the winner's outcome. Do
 // inside a transaction joins it; losing the race then returns an error
 // wrapping ErrTaken and the caller's transaction can only roll back.
+//
+// Do counts nothing; a Runner (New) runs it and counts each call.
 func Do(ctx context.Context, s Store, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (Outcome, bool, error) {
-	return DoWithOptions(ctx, s, k, fingerprint, DoOptions{}, fn)
+	return do(ctx, s, k, fingerprint, fn)
 }
 
 func do(ctx context.Context, s Store, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (o Outcome, replayed bool, err error) {

@@ -57,6 +57,9 @@
 // the process, with the same behaviour, for tests and prototypes. Delete old
 // keys now and then with DeleteBefore.
 //
-// DoWithOptions counts its calls through OpenTelemetry (MetricRequests:
-// claimed, replayed, mismatch, ...); Do reports to the global providers.
+// # Telemetry
+//
+// A Runner, built once with New over a store, runs Do and counts each call
+// through OpenTelemetry on Options.MeterProvider (MetricRequests: claimed,
+// replayed, mismatch, ...). The function Do counts nothing.
 package idempotency

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/migrate"
 	"github.com/svckit/svckit/txn"
@@ -23,16 +25,20 @@ const DefaultTable = "svckit_idempotency_keys"
 // maxTableLen keeps "<table>_created_at" within PostgreSQL's 63 bytes.
 const maxTableLen = 48
 
-// Options configure NewSQL and NewMemory. The zero value uses DefaultTable
-// and time.Now.
+// Options configure New, NewSQL and NewMemory, each reading its own
+// fields. The zero value uses DefaultTable, time.Now and otel's global
+// meter provider.
 type Options struct {
 	// Table is the SQL table: a letter or underscore, then letters, digits
 	// and underscores, at most 48 bytes, unquoted. Empty means
 	// DefaultTable. Memory ignores it.
 	Table string
 	// Now stamps claims with their creation time, which DeleteBefore
-	// compares with. Nil means time.Now.
+	// compares with. Nil means time.Now. New ignores it.
 	Now func() time.Time
+	// MeterProvider receives a Runner's MetricRequests. Nil means otel's
+	// global provider. New reads it; the stores ignore it.
+	MeterProvider metric.MeterProvider
 }
 
 func (o Options) now() func() time.Time {

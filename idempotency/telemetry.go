@@ -3,7 +3,6 @@ package idempotency
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -11,7 +10,7 @@ import (
 	"github.com/svckit/svckit/internal/telemetry"
 )
 
-// MetricRequests counts the calls of Do by AttrResult, on the meter
+// MetricRequests counts the calls of a Runner's Do by AttrResult, on the meter
 // "github.com/svckit/svckit/idempotency": "claimed" (the key was new and
 // fn's outcome was recorded), "replayed" (a retry got the recorded
 // outcome), "mismatch" (ErrKeyMismatch), "in_progress" (ErrInProgress),
@@ -22,22 +21,56 @@ const MetricRequests = "svckit.idempotency.requests"
 // AttrResult is the attribute of MetricRequests.
 const AttrResult = "result"
 
-// DoOptions configure DoWithOptions. The zero value is what Do uses.
+// Runner runs Do against one Store and counts every call in
+// MetricRequests: the long-lived counterpart of the function Do, which has
+// nowhere to keep instruments and counts nothing. Build it once with New;
+// the zero Runner is not usable. A Runner is safe for concurrent use and
+// holds nothing to close.
+type Runner struct {
+	s Store
+	t *Telemetry
+}
+
+// New returns a Runner of Do on s, counting on opts.MeterProvider. A nil
+// s panics.
+func New(s Store, opts Options) *Runner {
+	if s == nil {
+		panic("idempotency: New: nil Store")
+	}
+	return &Runner{s: s, t: newTelemetry(opts.MeterProvider)}
+}
+
+// Do is the function Do on r's Store, counted.
+func (r *Runner) Do(ctx context.Context, k Key, fingerprint string, fn func(ctx context.Context) (Outcome, error)) (Outcome, bool, error) {
+	o, replayed, err := do(ctx, r.s, k, fingerprint, fn)
+	r.t.count(ctx, k, o, replayed, err)
+	return o, replayed, err
+}
+
+// DoOptions configure DoWithOptions.
+//
+// Deprecated: use a Runner (New).
 type DoOptions struct {
-	// Telemetry receives MetricRequests. Nil means the global providers
-	// of package otel.
+	// Telemetry receives MetricRequests. Nil counts nothing.
 	Telemetry *Telemetry
 }
 
-// Telemetry holds the counters of Do. Make one with NewTelemetry per meter
-// provider; it is safe for concurrent use and holds nothing to close.
+// Telemetry holds the counters of Do.
+//
+// Deprecated: use a Runner (New), whose Options.MeterProvider makes the
+// counters once.
 type Telemetry struct {
 	claimed, replayed, mismatch, inProgress, noKey, failed telemetry.Add
 }
 
 // NewTelemetry returns the counters on mp, or on otel's global provider
 // when mp is nil.
-func NewTelemetry(mp metric.MeterProvider) *Telemetry {
+//
+// Deprecated: use a Runner (New), whose Options.MeterProvider makes the
+// counters once.
+func NewTelemetry(mp metric.MeterProvider) *Telemetry { return newTelemetry(mp) }
+
+func newTelemetry(mp metric.MeterProvider) *Telemetry {
 	c := telemetry.Counter(telemetry.Meter(mp, "idempotency"), MetricRequests,
 		"{request}", "Idempotent requests by result.")
 	res := func(v string) telemetry.Add { return telemetry.NewAdd(c, attribute.String(AttrResult, v)) }
@@ -47,19 +80,19 @@ func NewTelemetry(mp metric.MeterProvider) *Telemetry {
 	}
 }
 
-// globalTelemetry is the Telemetry of a nil DoOptions.Telemetry, made on
-// first use and never changed; the global providers it holds delegate to
-// whatever provider the application installs later.
-var globalTelemetry = sync.OnceValue(func() *Telemetry { return NewTelemetry(nil) })
-
-// DoWithOptions is Do, reporting to opts.Telemetry.
+// DoWithOptions is Do, counted on opts.Telemetry.
+//
+// Deprecated: use a Runner (New).
 func DoWithOptions(ctx context.Context, s Store, k Key, fingerprint string, opts DoOptions, fn func(ctx context.Context) (Outcome, error)) (Outcome, bool, error) {
 	o, replayed, err := do(ctx, s, k, fingerprint, fn)
-	t := opts.Telemetry
-	if t == nil {
-		t = globalTelemetry()
-	}
+	opts.Telemetry.count(ctx, k, o, replayed, err)
+	return o, replayed, err
+}
+
+// count counts one call of Do; a nil t counts nothing.
+func (t *Telemetry) count(ctx context.Context, k Key, o Outcome, replayed bool, err error) {
 	switch {
+	case t == nil:
 	case k.Value == "":
 		t.noKey.Inc(ctx)
 	case replayed:
@@ -73,5 +106,4 @@ func DoWithOptions(ctx context.Context, s Store, k Key, fingerprint string, opts
 	default:
 		t.failed.Inc(ctx)
 	}
-	return o, replayed, err
 }

@@ -15,8 +15,7 @@ import (
 
 func TestDoTelemetry(t *testing.T) {
 	sdk := telemetrytest.New(t)
-	s := idempotency.NewMemory(idempotency.Options{})
-	opts := idempotency.DoOptions{Telemetry: idempotency.NewTelemetry(sdk.Meters)}
+	r := idempotency.New(idempotency.NewMemory(idempotency.Options{}), idempotency.Options{MeterProvider: sdk.Meters})
 	ctx := context.Background()
 	ok := func(context.Context) (idempotency.Outcome, error) {
 		return idempotency.JSON(http.StatusCreated, map[string]int{"n": 1})
@@ -24,18 +23,18 @@ func TestDoTelemetry(t *testing.T) {
 	k := idempotency.Key{Scope: "transfers", Value: "key-1"}
 	boom := errors.New("boom")
 
-	_, replayed, err := idempotency.DoWithOptions(ctx, s, k, "fp", opts, ok)
+	_, replayed, err := r.Do(ctx, k, "fp", ok)
 	require.NoError(t, err, "first request")
 	require.False(t, replayed, "ran")
-	_, replayed, err = idempotency.DoWithOptions(ctx, s, k, "fp", opts, ok)
+	_, replayed, err = r.Do(ctx, k, "fp", ok)
 	require.NoError(t, err, "retry")
 	require.True(t, replayed, "replayed")
-	_, _, err = idempotency.DoWithOptions(ctx, s, k, "other", opts, ok)
+	_, _, err = r.Do(ctx, k, "other", ok)
 	require.ErrorIs(t, err, idempotency.ErrKeyMismatch, "another body")
-	_, _, err = idempotency.DoWithOptions(ctx, s, idempotency.Key{Scope: "transfers", Value: "key-2"}, "fp", opts,
+	_, _, err = r.Do(ctx, idempotency.Key{Scope: "transfers", Value: "key-2"}, "fp",
 		func(context.Context) (idempotency.Outcome, error) { return idempotency.Outcome{}, boom })
 	require.ErrorIs(t, err, boom, "fn failed")
-	_, _, err = idempotency.DoWithOptions(ctx, s, idempotency.Key{Scope: "transfers"}, "fp", opts, ok)
+	_, _, err = r.Do(ctx, idempotency.Key{Scope: "transfers"}, "fp", ok)
 	require.NoError(t, err, "no key")
 
 	assert.Equal(t, map[string]int64{
@@ -45,4 +44,10 @@ func TestDoTelemetry(t *testing.T) {
 		"svckit.idempotency.requests{result=error}":    1,
 		"svckit.idempotency.requests{result=no_key}":   1,
 	}, sdk.Sums(t), "claims, replays and mismatches, never a key")
+
+	_, _, err = idempotency.Do(ctx, idempotency.NewMemory(idempotency.Options{}), k, "fp", ok)
+	require.NoError(t, err, "the function Do")
+	assert.Equal(t, int64(1), sdk.Sums(t)["svckit.idempotency.requests{result=claimed}"], "counts nothing")
+	assert.PanicsWithValue(t, "idempotency: New: nil Store", func() { idempotency.New(nil, idempotency.Options{}) },
+		"a nil Store is a programming error")
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/outbox/natsjs"
+	"github.com/svckit/svckit/overload"
 	"github.com/svckit/svckit/ratelimit"
 	rlredis "github.com/svckit/svckit/ratelimit/redisstore"
 	"github.com/svckit/svckit/repository"
@@ -60,8 +61,8 @@ var driven = map[string]bool{
 	"auth.NewTokens": true, "auth.NewVerifier": true,
 	"jwks.New":             true,
 	"repository.NewMemory": true, "repository.NewSQL": true,
-	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.DoWithOptions": true,
-	"txn.DoWith": true, "txn.New": true, "dedupe.New": true,
+	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.New": true,
+	"txn.DoWith": true, "txn.New": true, "overload.New": true, "dedupe.New": true,
 	"envelope.DecodeWithOptions": true, "envelope.DecodeValue": true, "envelope.Problems": true,
 	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
 	"middleware.RecoverWithOptions": true, "middleware.TelemetryWithOptions": true,
@@ -373,19 +374,20 @@ func TestDedupeOptions(t *testing.T) {
 }
 
 func TestIdempotencyOptions(t *testing.T) {
-	run := func(t *testing.T, s idempotency.Store, opts idempotency.DoOptions) {
+	run := func(t *testing.T, s idempotency.Store, opts idempotency.Options) {
 		ctx := ctxFor(t)
+		r := idempotency.New(s, opts)
 		k := idempotency.Key{Scope: "u1", Value: "key-1"}
 		for range 2 {
-			_, _, err := idempotency.DoWithOptions(ctx, s, k, "fp", opts, func(context.Context) (idempotency.Outcome, error) {
+			_, _, err := r.Do(ctx, k, "fp", func(context.Context) (idempotency.Outcome, error) {
 				return idempotency.JSON(201, map[string]string{"id": "1"})
 			})
-			require.NoError(t, err, "DoWithOptions")
+			require.NoError(t, err, "Do")
 		}
 	}
 	t.Run("NewMemory", func(t *testing.T) {
 		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
-			run(t, idempotency.NewMemory(opts), idempotency.DoOptions{})
+			run(t, idempotency.NewMemory(opts), idempotency.Options{})
 		})
 	})
 	t.Run("NewSQL", func(t *testing.T) {
@@ -393,11 +395,11 @@ func TestIdempotencyOptions(t *testing.T) {
 		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
 			s := idempotency.NewSQL(db.DB, dialect.SQLite, opts)
 			require.NoError(t, s.Migrate(ctxFor(t)), "Migrate")
-			run(t, s, idempotency.DoOptions{})
+			run(t, s, idempotency.Options{})
 		})
 	})
-	t.Run("DoWithOptions", func(t *testing.T) {
-		driveEach(t, idempotency.DoOptions{}, 2, func(t *testing.T, opts idempotency.DoOptions) {
+	t.Run("New", func(t *testing.T) {
+		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
 			run(t, idempotency.NewMemory(idempotency.Options{}), opts)
 		})
 	})
@@ -547,5 +549,28 @@ func TestNATSOptions(t *testing.T) {
 			}
 			require.NoError(t, sub.Close(), "Close")
 		})
+	})
+}
+
+func TestOverloadOptions(t *testing.T) {
+	driveEach(t, overload.Options{}, mixed, func(t *testing.T, opts overload.Options) {
+		l := overload.New(opts)
+		for range 3 {
+			serve(t, l.Handler)
+		}
+		ctx, cancel := context.WithTimeout(ctxFor(t), 50*time.Millisecond)
+		defer cancel()
+		var held []overload.Permit
+		for range 5 {
+			p, err := l.Acquire(ctx, overload.Write)
+			if err != nil {
+				break // refused or timed out, as the options say
+			}
+			held = append(held, p)
+		}
+		for _, p := range held {
+			p.Release()
+		}
+		_ = l.Limit()
 	})
 }

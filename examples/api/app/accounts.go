@@ -57,7 +57,7 @@ var _ lockingRepository[Account] = (*repository.SQL[Account, string])(nil)
 
 // AccountService opens accounts, takes deposits and moves money. It depends
 // on the repository contract (and row locks for the accounts) and on an
-// idempotency.Store, so it runs on SQL in the service and in memory in its
+// idempotency.Runner over any store, so it runs on SQL in the service and in memory in its
 // unit tests. Build it with newAccountService; the zero value is not
 // usable. It is safe for concurrent use and holds nothing to close.
 type AccountService struct {
@@ -65,13 +65,12 @@ type AccountService struct {
 	accounts  lockingRepository[Account]
 	transfers repository.Repository[Transfer, string]
 	entries   repository.Repository[entry, string]
-	idem      idempotency.Store
-	idemOpts  idempotency.DoOptions // the zero value reports to the global providers
+	idem      *idempotency.Runner
 	events    EventBus
 }
 
 func newAccountService(atomic atomicFunc, accounts lockingRepository[Account], transfers repository.Repository[Transfer, string],
-	entries repository.Repository[entry, string], idem idempotency.Store, events EventBus) *AccountService {
+	entries repository.Repository[entry, string], idem *idempotency.Runner, events EventBus) *AccountService {
 	return &AccountService{atomic: atomic, accounts: accounts, transfers: transfers, entries: entries, idem: idem, events: events}
 }
 

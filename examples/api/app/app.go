@@ -250,10 +250,9 @@ func (a *App) newAccounts() *AccountService {
 		repository.NewSQL[Account, string](a.db, a.dialect, "accounts", opts),
 		repository.NewSQL[Transfer, string](a.db, a.dialect, "transfers", opts),
 		repository.NewSQL[entry, string](a.db, a.dialect, "transfer_entries", opts),
-		a.idem,
+		idempotency.New(a.idem, idempotency.Options{MeterProvider: a.tel.meters}),
 		outboxBus{a.box},
 	)
-	s.idemOpts.Telemetry = a.tel.idem
 	return s
 }
 

@@ -24,7 +24,7 @@ func TestSweep(t *testing.T) {
 	require.NoError(t, err, "New")
 	defer a.Close()
 
-	idem := a.accounts.idem
+	idem := a.idem // the store the accounts' Runner runs on
 	k := idempotency.Key{Scope: "u1", Value: "k1"}
 	require.NoError(t, idem.Claim(ctx, k, "hash"), "claim a key")
 	require.NoError(t, idem.Finish(ctx, k, idempotency.Outcome{Status: 201, Data: json.RawMessage(`{"id":"t1"}`)}), "finish it")

@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/middleware"
 )
 
@@ -36,10 +35,6 @@ type telemetry struct {
 	sdkTracers *sdktrace.TracerProvider // nil: traces are not exported
 	propagator propagation.TextMapPropagator
 	metrics    http.Handler
-	// The instruments of the idempotent requests, on meters above
-	// (idempotency defaults to the global providers, which tests running
-	// several Apps leave alone).
-	idem *idempotency.Telemetry
 }
 
 // tracesWanted reports whether the standard OTEL_* variables of getenv
@@ -87,7 +82,6 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 		t.sdkTracers = sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
 		t.tracers = t.sdkTracers
 	}
-	t.idem = idempotency.NewTelemetry(t.meters)
 	return t, nil
 }
 

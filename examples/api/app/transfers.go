@@ -71,7 +71,7 @@ func (s *AccountService) Transfer(ctx context.Context, c Caller, key string, in 
 		return TransferResult{}, err
 	}
 	k := idempotency.Key{Scope: c.ID, Value: key}
-	out, replayed, err := idempotency.DoWithOptions(ctx, s.idem, k, in.fingerprint(), s.idemOpts, func(ctx context.Context) (idempotency.Outcome, error) {
+	out, replayed, err := s.idem.Do(ctx, k, in.fingerprint(), func(ctx context.Context) (idempotency.Outcome, error) {
 		t, err := s.move(ctx, c, in)
 		if err != nil {
 			return idempotency.Refuse(err) // the client's fault is kept; anything else rolls back
