@@ -21,6 +21,12 @@ type Options struct {
 	Version string
 	// Description is info.description, in CommonMark; "" means none.
 	Description string
+	// License is info.license; nil means none.
+	License *License
+	// Tags describe the tags operations use, in the order the document
+	// lists them; a tag an operation uses and Tags does not name is listed
+	// after them, without a description. Nil means none described.
+	Tags []Tag
 	// Servers are the base URLs the API is served at, such as
 	// "https://api.example.com"; nil means none (clients use the
 	// document's own origin).
@@ -36,6 +42,20 @@ type Options struct {
 	// BearerFormat is the bearerFormat of the bearer security scheme;
 	// "" means "JWT".
 	BearerFormat string
+}
+
+// License is the license of the API: an SPDX Identifier ("MIT") or a
+// URL, and a Name.
+type License struct {
+	Name       string
+	Identifier string
+	URL        string
+}
+
+// Tag describes one tag of the document.
+type Tag struct {
+	Name        string
+	Description string
 }
 
 // Server is one entry of the document's servers.

@@ -219,6 +219,16 @@ func (a *API) build() []byte {
 	if a.opts.Description != "" {
 		info.set("description", a.opts.Description)
 	}
+	if l := a.opts.License; l != nil {
+		lo := ordered{}
+		lo.set("name", l.Name)
+		if l.Identifier != "" {
+			lo.set("identifier", l.Identifier)
+		} else if l.URL != "" {
+			lo.set("url", l.URL)
+		}
+		info.set("license", lo)
+	}
 	doc.set("info", info)
 	if len(a.opts.Servers) > 0 {
 		var servers []ordered
@@ -236,7 +246,15 @@ func (a *API) build() []byte {
 	index := map[string]int{}
 	shared := &sharedResponses{names: map[string]string{}}
 	var tags []string
+	described := map[string]string{}
+	for _, t := range a.opts.Tags {
+		tags = append(tags, t.Name)
+		described[t.Name] = t.Description
+	}
+	var offsetOnly, cursorOnly bool // whether OffsetMeta and CursorMeta are used
 	for _, d := range a.ops {
+		offsetOnly = offsetOnly || d.op.Paging == OffsetPages
+		cursorOnly = cursorOnly || d.op.Paging == CursorPages
 		p := openAPIPath(d.op.Path)
 		i, ok := index[p]
 		if !ok {
@@ -258,6 +276,9 @@ func (a *API) build() []byte {
 		for _, t := range tags {
 			o := ordered{}
 			o.set("name", t)
+			if d := described[t]; d != "" {
+				o.set("description", d)
+			}
 			list = append(list, o)
 		}
 		doc.set("tags", list)
@@ -268,6 +289,10 @@ func (a *API) build() []byte {
 	schemas := ordered{}
 	std := envelopeSchemas()
 	for _, name := range standardComponents() {
+		// The meta of one kind of page only when an operation pages so.
+		if name == compOffsetMeta && !offsetOnly || name == compCursorMeta && !cursorOnly {
+			continue
+		}
 		schemas.set(name, std[name])
 	}
 	for _, name := range a.reg.names {
@@ -335,7 +360,7 @@ func (a *API) operation(d *described, shared *sharedResponses) ordered {
 		responses.set(strconv.Itoa(s.status), a.successResponse(d, s))
 	}
 	for _, e := range a.errorStatuses(d) {
-		responses.set(strconv.Itoa(e.status), shared.ref(e, a.errorResponse(d, e), d.op.Headers))
+		responses.set(strconv.Itoa(e.status), shared.ref(e, a.errorResponse(d, e), d))
 	}
 	o.set("responses", responses)
 	if op.Deprecated {
@@ -347,6 +372,8 @@ func (a *API) operation(d *described, shared *sharedResponses) ordered {
 			roles = []string{}
 		}
 		o.set("security", []ordered{{{securityScheme, roles}}})
+	} else {
+		o.set("security", []ordered{}) // says "no credentials", not "unsaid"
 	}
 	return o
 }
@@ -452,7 +479,10 @@ func (a *API) headers(d *described, isError bool, status int) ordered {
 		if h.Description != "" {
 			ho.set("description", h.Description)
 		}
-		if status == http.StatusUnauthorized && name == "Www-Authenticate" || status == http.StatusTooManyRequests && name == "Retry-After" {
+		// The bearer challenge is sure only where a token is required: an
+		// operation that takes one optionally, or checks a password,
+		// answers 401 without it.
+		if status == http.StatusUnauthorized && name == "Www-Authenticate" && d.op.Bearer || status == http.StatusTooManyRequests && name == "Retry-After" {
 			ho.set("required", true)
 		}
 		s := str("")
@@ -477,13 +507,17 @@ type sharedResponses struct {
 
 // ref returns a $ref to the component for response r of error status e,
 // adding it if it is new. Its name is the first code in CamelCase
-// (NotFound, RateLimited), with the names of the operation's own error
-// headers after "With", and a number after that when another response
-// already has the name.
-func (s *sharedResponses) ref(e errorStatus, r ordered, headers []Header) ordered {
+// (NotFound, RateLimited; UnauthorizedWithoutBearer for the 401 of an
+// operation that needs no token), with the names of the operation's own
+// error headers after "With", and a number after that when another
+// response already has the name.
+func (s *sharedResponses) ref(e errorStatus, r ordered, d *described) ordered {
 	base := camel(e.codes[0])
+	if e.status == http.StatusUnauthorized && !d.op.Bearer {
+		base += "WithoutBearer"
+	}
 	var with []string
-	for _, h := range headers {
+	for _, h := range d.op.Headers {
 		if h.Errors {
 			with = append(with, camel(h.Name))
 		}

@@ -210,3 +210,20 @@ func TestDocumentSharesErrorResponses(t *testing.T) {
 		"an operation with its own error headers has its own responses")
 	assert.Equal(t, "#/components/responses/RateLimited", at(t, list, "responses", "429", "$ref"))
 }
+
+func TestDocumentLicenseTagsAndUnusedMeta(t *testing.T) {
+	api := operation.New(operation.Options{
+		License: &operation.License{Name: "MIT", Identifier: "MIT"},
+		Tags:    []operation.Tag{{Name: "notes", Description: "Notes of a user"}},
+	})
+	operation.Handle(api, operation.Operation{Method: "GET", Path: "/x", ID: "x", Tags: []string{"other", "notes"}},
+		func(context.Context, struct{}) (string, error) { return "", nil })
+	d := doc(t, api)
+	assert.Equal(t, map[string]any{"name": "MIT", "identifier": "MIT"}, at(t, d, "info", "license"))
+	assert.Equal(t, []any{map[string]any{"name": "notes", "description": "Notes of a user"}, map[string]any{"name": "other"}}, d["tags"],
+		"described tags first, in their order, then the others")
+	assert.Equal(t, []any{}, at(t, d, "paths", "/x", "get", "security"), "an operation without Bearer says it needs no credentials")
+	schemas := keys(at(t, d, "components", "schemas"))
+	assert.NotContains(t, schemas, "OffsetMeta", "no page meta when no operation pages")
+	assert.NotContains(t, schemas, "CursorMeta")
+}

@@ -102,7 +102,7 @@ func TestOpenAPIServed(t *testing.T) {
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]map[string]any  `json:"paths"`
-		Info    map[string]string                     `json:"info"`
+		Info    map[string]any                        `json:"info"`
 		Comps   map[string]map[string]json.RawMessage `json:"components"`
 	}
 	require.NoError(t, json.Unmarshal(r.Raw, &doc), "the body is the document itself, no envelope")

@@ -185,16 +185,20 @@ type req struct {
 func (s *server) do(t testing.TB, rq req) *response {
 	t.Helper()
 	var body io.Reader
+	var sent []byte
 	switch b := rq.Body.(type) {
 	case nil:
 	case string:
-		body = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		body = bytes.NewReader(b)
+		sent = b
 	default:
 		raw, err := json.Marshal(b)
 		require.NoError(t, err, "request body must marshal")
-		body = bytes.NewReader(raw)
+		sent = raw
+	}
+	if rq.Body != nil {
+		body = bytes.NewReader(sent)
 	}
 	hr, err := http.NewRequest(rq.Method, s.URL+rq.Path, body)
 	require.NoError(t, err, "request must build")
@@ -216,6 +220,7 @@ func (s *server) do(t testing.TB, rq req) *response {
 	raw, err := io.ReadAll(res.Body)
 	require.NoError(t, err, "body must read")
 	out := &response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	openAPICheck(t, hr, sent, res, raw)
 	checkResponse(t, rq, out)
 	return out
 }

@@ -19,7 +19,16 @@ func newAPI() *operation.API {
 		Description: "The example service of svckit: users, sessions, accounts and idempotent transfers. " +
 			"Every response is the envelope {data, meta} or {error, meta}; a client that prefers " +
 			"application/problem+json gets errors as RFC 9457 documents. The contract in prose is API.md.",
-		Servers: []operation.Server{{URL: "http://localhost:8080", Description: "go run ./examples/api"}},
+		License: &operation.License{Name: "MIT", Identifier: "MIT"},
+		Tags: []operation.Tag{
+			{Name: "auth", Description: "Registration and sessions: access and refresh tokens"},
+			{Name: "users", Description: "Users: yourself, others as far as you may see them, and (admins) all"},
+			{Name: "accounts", Description: "Accounts in one currency each, their deposits and transfers"},
+			{Name: "transfers", Description: "Moving money between two accounts, idempotently"},
+			{Name: "operations", Description: "Health, readiness, metrics and this document"},
+		},
+		// Relative: the origin that serves this document, wherever it runs.
+		Servers: []operation.Server{{URL: "/", Description: "the origin that serves this document"}},
 		Headers: []operation.Header{{Name: "X-Request-Id", Description: "the request id, equal to meta.requestId; an inbound one of 1-64 characters of [A-Za-z0-9._-] is kept"}},
 		Errors:  []errkind.Kind{errkind.Timeout},
 	})
