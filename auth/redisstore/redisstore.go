@@ -92,14 +92,11 @@ func (e *unavailableError) HTTPStatus() int       { return errkind.Unavailable.H
 func (e *unavailableError) ErrorCode() string     { return errkind.Unavailable.Code() }
 func (e *unavailableError) PublicMessage() string { return errkind.Unavailable.Message() }
 
-// Client is the part of a go-redis client the Store uses; *redis.Client,
-// *redis.ClusterClient, Sentinel-backed clients and every
-// redis.UniversalClient have it.
-type Client interface {
-	redis.Scripter
-	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
-	ZRangeWithScores(ctx context.Context, key string, start, stop int64) *redis.ZSliceCmd
-}
+// Client is the client New takes.
+//
+// Deprecated: use redis.UniversalClient, which New takes as every svckit
+// Redis store does.
+type Client = redis.UniversalClient
 
 // Options configure a Store. The zero value is valid.
 type Options struct {
@@ -125,7 +122,7 @@ type Options struct {
 // A Store is safe for concurrent use. It does not own the client: close it
 // yourself.
 type Store struct {
-	c      Client
+	c      redis.UniversalClient
 	prefix string
 	now    func() time.Time
 	margin time.Duration
@@ -136,9 +133,10 @@ type Store struct {
 
 var _ auth.RefreshStore = (*Store)(nil)
 
-// New returns a Store on c (a *redis.Client, *redis.ClusterClient, ...).
-// It panics on a nil client and on a prefix with a hash tag.
-func New(c Client, opts Options) *Store {
+// New returns a Store on c: a *redis.Client, *redis.ClusterClient, a
+// Sentinel-backed client or any other redis.UniversalClient. It panics on
+// a nil client and on a prefix with a hash tag.
+func New(c redis.UniversalClient, opts Options) *Store {
 	if c == nil {
 		panic("redisstore: New needs a client")
 	}

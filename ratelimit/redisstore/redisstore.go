@@ -100,7 +100,7 @@ const DefaultTimeout = 50 * time.Millisecond
 // Store is a ratelimit.Store in Redis. It is safe for concurrent use. It does
 // not own the client: close the client, not the Store.
 type Store struct {
-	client   redis.Scripter
+	client   redis.UniversalClient
 	script   *redis.Script
 	prefix   string
 	fallback ratelimit.Store
@@ -110,10 +110,10 @@ type Store struct {
 
 var _ ratelimit.Store = (*Store)(nil)
 
-// New returns a Store that runs its script on client (a *redis.Client,
-// *redis.ClusterClient, a Sentinel-backed client or any
-// redis.UniversalClient).
-func New(client redis.Scripter, opts Options) *Store {
+// New returns a Store that runs its script on client: a *redis.Client,
+// *redis.ClusterClient, a Sentinel-backed client or any other
+// redis.UniversalClient. It panics on a nil client.
+func New(client redis.UniversalClient, opts Options) *Store {
 	if client == nil {
 		panic("redisstore: nil client")
 	}
