@@ -50,6 +50,12 @@ type renamePatch struct {
 	Name repository.Optional[string] `db:"name" json:"displayName"`
 }
 
+// The patches' mappings, built once.
+var (
+	memberPatches = repository.NewPatch[memberPatch]()
+	renamePatches = repository.NewPatch[renamePatch]()
+)
+
 // safetySchema is plain enough to run unchanged on every engine.
 var safetySchema = []string{
 	`CREATE TABLE members (id VARCHAR(40) PRIMARY KEY, handle VARCHAR(100) NOT NULL UNIQUE,
@@ -364,7 +370,7 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 			case tc.renamed:
 				var p renamePatch
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &p), "the body decodes into a patch")
-				changes = repository.PatchOf(p)
+				changes = renamePatches.Of(p)
 			case tc.set:
 				var s repository.Set
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &s), "the body decodes into a Set")
@@ -372,7 +378,7 @@ func testPatchNull(t *testing.T, mk safetyRepos) {
 			default:
 				var p memberPatch
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &p), "the body decodes into a patch")
-				changes = repository.PatchOf(p)
+				changes = memberPatches.Of(p)
 			}
 			got, err := r.Update(ctx, m.ID, changes)
 			stored, ferr := r.FindByID(ctx, m.ID)

@@ -123,7 +123,7 @@ func testPartialUpdate(t *testing.T, users repository.Repository[user, int64], _
 		Score repository.Optional[float64] `db:"score"`
 		Nick  repository.Optional[*string] `db:"nick"`
 	}
-	got, err = users.Update(ctx, u.ID, repository.PatchOf(patch{Score: repository.Some(0.0), Nick: repository.Some(ptr("A"))}))
+	got, err = users.Update(ctx, u.ID, repository.NewPatch[patch]().Of(patch{Score: repository.Some(0.0), Nick: repository.Some(ptr("A"))}))
 	require.NoError(t, err, "a typed patch must apply")
 	assert.Equal(t, "Ada L.", got.Name, "absent Optional leaves name alone")
 	assert.Zero(t, got.Score, "present zero Optional sets score to zero")

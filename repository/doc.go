@@ -24,8 +24,9 @@
 // stays the one type the service uses everywhere (no parallel "input" type
 // per table to keep in sync). Update takes Changes, Go's form of
 // Partial<T>: a Set (column name to value, for fields that come from a
-// request) or PatchOf a struct of Optional fields (checked by the
-// compiler). Either way only present fields
+// request) or a struct of Optional fields through its Patch (field names
+// and types checked by the compiler, the struct's shape by NewPatch when
+// the program starts, never at a request). Either way only present fields
 // change, so "not set" differs from "set to zero", and every key is checked
 // against the mapped, writable columns. A JSON null (in a Set, or decoded
 // into an Optional) means NULL: accepted for pointer columns, and a

@@ -153,7 +153,7 @@ func ExampleLoadMany() {
 	// Cat 2 invoices
 }
 
-func ExamplePatchOf() {
+func ExamplePatch() {
 	ctx := context.Background()
 	customers := repository.NewMemory[Customer, int64]("customers", repository.Options[int64]{})
 	c := Customer{Email: "ann@example.com", Name: "Ann"}
@@ -161,12 +161,18 @@ func ExamplePatchOf() {
 		panic(err)
 	}
 	// A patch struct: field names and value types are checked by the
-	// compiler; absent Optionals leave their column alone.
+	// compiler, its shape by NewPatch (once, as the program starts);
+	// absent Optionals leave their column alone.
 	type CustomerPatch struct {
-		Name  repository.Optional[string] `db:"name"`
-		Email repository.Optional[string] `db:"email"`
+		Name  repository.Optional[string] `db:"name" json:"name"`
+		Email repository.Optional[string] `db:"email" json:"email"`
 	}
-	got, err := customers.Update(ctx, c.ID, repository.PatchOf(CustomerPatch{Name: repository.Some("Anne")}))
+	customerPatch := repository.NewPatch[CustomerPatch]()
+	var p CustomerPatch
+	if err := json.Unmarshal([]byte(`{"name":"Anne"}`), &p); err != nil { // a PATCH body
+		panic(err)
+	}
+	got, err := customers.Update(ctx, c.ID, customerPatch.Of(p))
 	if err != nil {
 		panic(err)
 	}

@@ -3,7 +3,9 @@ package repository
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,7 +184,7 @@ func TestOptionalJSON(t *testing.T) {
 	for _, tc := range []struct {
 		body    string
 		present bool
-		value   any // what PatchOf passes on
+		value   any // what the patch passes on
 	}{
 		{`{}`, false, nil},
 		{`{"name":null}`, true, nil},
@@ -192,12 +194,10 @@ func TestOptionalJSON(t *testing.T) {
 		{`{"name":"a","name":null}`, true, nil},
 		{`{"name":null,"name":"b"}`, true, "b"},
 	} {
-		var q struct {
-			Name Optional[string] `db:"name" json:"name"`
-		}
+		var q patchOfName
 		require.NoError(t, json.Unmarshal([]byte(tc.body), &q), "decode %s", tc.body)
 		assert.Equal(t, tc.present, q.Name.Valid, "%s: present", tc.body)
-		set, err := PatchOf(q).changes()
+		set, err := NewPatch[patchOfName]().Of(q).changes()
 		require.NoError(t, err, "changes of %s", tc.body)
 		v, ok := set["name"]
 		assert.Equal(t, tc.present, ok, "%s: in the set", tc.body)
@@ -208,13 +208,82 @@ func TestOptionalJSON(t *testing.T) {
 			assert.Equal(t, "null", string(out), "%s: a null encodes as null", tc.body)
 		}
 	}
+}
 
-	_, err = PatchOf(3).changes()
-	assert.Error(t, err, "PatchOf a non-struct fails")
-	_, err = PatchOf(struct {
-		A int `db:"a"`
-	}{}).changes()
-	assert.Error(t, err, "PatchOf a struct with a plain field fails")
+// patchOfName is a patch of one field, for TestOptionalJSON.
+type patchOfName struct {
+	Name Optional[string] `db:"name" json:"name"`
+}
+
+// TestNewPatch: the shape of a patch struct is checked when its Patch is
+// built, so a mistake fails as the program starts (a package variable),
+// never at a request: an Optional without a db tag would otherwise be
+// filled from a request body and dropped without a word.
+func TestNewPatch(t *testing.T) {
+	type good struct {
+		Name    Optional[string]  `db:"name" json:"displayName"`
+		Nick    Optional[*string] `db:"nick,omitempty"`
+		Derived Optional[int]     `db:"-" json:"derived"` // not a column: the handler's own
+		Note    string            // not tagged, not an Optional: not part of the patch
+	}
+	tests := []struct {
+		name  string
+		build func()
+		panic string // "" for none
+	}{
+		{"a good patch", func() { NewPatch[good]() }, ""},
+		{"not a struct", func() { NewPatch[int]() }, "not a struct"},
+		{"an Optional without a db tag", func() {
+			NewPatch[struct {
+				Title Optional[string] `json:"title"`
+			}]()
+		}, "field Title is an Optional without a db tag"},
+		{"an Optional with an empty db tag", func() {
+			NewPatch[struct {
+				Title Optional[string] `db:",omitempty"`
+			}]()
+		}, "field Title is an Optional without a db tag"},
+		{"a db tag on a plain field", func() {
+			NewPatch[struct {
+				Title string `db:"title"`
+			}]()
+		}, `field Title is tagged db:"title" but is not an Optional`},
+		{"a db tag on a pointer to an Optional", func() {
+			NewPatch[struct {
+				Title *Optional[string] `db:"title"`
+			}]()
+		}, "field Title is tagged"},
+		{"two fields, one column", func() {
+			NewPatch[struct {
+				A Optional[string] `db:"title"`
+				B Optional[string] `db:"title"`
+			}]()
+		}, `fields A and B both name column "title"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.panic == "" {
+				assert.NotPanics(t, tt.build, "NewPatch accepts it")
+				return
+			}
+			var got any
+			func() {
+				defer func() { got = recover() }()
+				tt.build()
+			}()
+			require.NotNil(t, got, "NewPatch panics")
+			assert.Contains(t, fmt.Sprint(got), tt.panic, "the panic names the field and the mistake")
+			assert.True(t, strings.HasPrefix(fmt.Sprint(got), "repository: NewPatch["), "the panic names the function: %v", got)
+		})
+	}
+
+	nick := "n"
+	set, err := NewPatch[good]().Of(good{Name: Some("Ada"), Nick: Some(&nick), Derived: Some(3), Note: "x"}).changes()
+	require.NoError(t, err, "changes")
+	assert.Equal(t, Set{"name": "Ada", "nick": &nick}, set, "the columns of the present Optionals, nothing else")
+	c := NewPatch[good]().Of(good{}).(patchChanges[good])
+	assert.Equal(t, "displayName", c.clientName("name"), "an error names the field as the client sent it")
+	assert.Equal(t, "nick", c.clientName("nick"), "or the column when the field has no json name")
 }
 
 func TestParseDirection(t *testing.T) {
@@ -303,6 +372,7 @@ func FuzzPatchFromJSON(f *testing.F) {
 	}
 	m, err := newMapping(reflect.TypeFor[patchRow]())
 	require.NoError(f, err, "patchRow must map")
+	patches := NewPatch[patchBody]()
 	for _, s := range []string{`{}`, `{"name":null}`, `{"age":null}`, `{"nick":null}`, `{"name":"a","age":3,"nick":"n"}`, `{"name":""}`, `null`, `{"age":1e99}`} {
 		f.Add(s)
 	}
@@ -311,7 +381,7 @@ func FuzzPatchFromJSON(f *testing.F) {
 		if json.Unmarshal([]byte(body), &p) != nil {
 			return
 		}
-		set, err := m.resolveSet(PatchOf(p), time.Time{})
+		set, err := m.resolveSet(patches.Of(p), time.Time{})
 		if (p.Name.null || p.Age.null) && err == nil {
 			t.Fatalf("resolveSet(%s): a null for a NOT NULL column was accepted", body)
 		}

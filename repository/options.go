@@ -1,10 +1,6 @@
 package repository
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 )
@@ -94,8 +90,9 @@ type Page[T any] struct {
 	HasMore    bool
 }
 
-// Changes is a partial update for Update: either a Set or the result of
-// PatchOf. It is sealed: only this package implements it.
+// Changes is a partial update for Update: either a Set or what a Patch
+// makes of a patch struct (Patch.Of). It is sealed: only this package
+// implements it.
 type Changes interface {
 	changes() (Set, error)
 }
@@ -109,116 +106,6 @@ type Changes interface {
 type Set map[string]any
 
 func (s Set) changes() (Set, error) { return s, nil }
-
-// Optional is a value that may be absent: the field type of a patch struct
-// given to PatchOf. The zero value is absent. Decoding JSON into it marks it
-// present, so a struct of Optional fields decoded from a request body tells
-// an omitted field from an explicit zero.
-//
-// A JSON null is present too, and means "set to NULL": V is left zero and
-// PatchOf passes nil for the field, which only a pointer column accepts.
-// For any other column Update answers a *FieldError whose Field is the
-// patch field's json name (the column name when it has none) and whose
-// Reason is "null not allowed", never a silent "" or 0.
-type Optional[V any] struct {
-	V     V
-	Valid bool
-	null  bool // present as JSON null
-}
-
-// Some returns a present Optional holding v.
-func Some[V any](v V) Optional[V] { return Optional[V]{V: v, Valid: true} }
-
-// UnmarshalJSON decodes b into V and marks the value present; a JSON null
-// leaves V zero and marks it null.
-func (o *Optional[V]) UnmarshalJSON(b []byte) error {
-	var zero V
-	if string(bytes.TrimSpace(b)) == "null" {
-		*o = Optional[V]{V: zero, Valid: true, null: true}
-		return nil
-	}
-	if err := json.Unmarshal(b, &o.V); err != nil {
-		return err
-	}
-	o.Valid, o.null = true, false
-	return nil
-}
-
-// MarshalJSON encodes V, or null when absent or null.
-func (o Optional[V]) MarshalJSON() ([]byte, error) {
-	if !o.Valid || o.null {
-		return []byte("null"), nil
-	}
-	return json.Marshal(o.V)
-}
-
-func (o Optional[V]) optional() (any, bool) {
-	if o.null {
-		return nil, o.Valid
-	}
-	return o.V, o.Valid
-}
-
-type optionalValue interface{ optional() (any, bool) }
-
-// PatchOf turns a struct whose fields are Optional values tagged
-// `db:"column"` into Changes for Update: present fields are set, absent ones
-// left alone. Field names and value types are checked by the compiler;
-// column names are checked against the repository when Update runs. A
-// non-struct P, or a tagged field that is not an Optional, is reported by
-// Update as an error.
-//
-//	type UserPatch struct {
-//		Name  repository.Optional[string] `db:"name"`
-//		Email repository.Optional[string] `db:"email"`
-//	}
-//	u, err := users.Update(ctx, id, repository.PatchOf(UserPatch{Name: repository.Some("Ada")}))
-func PatchOf[P any](p P) Changes { return patch[P]{p} }
-
-type patch[P any] struct{ p P }
-
-func (p patch[P]) changes() (Set, error) {
-	v := reflect.ValueOf(p.p)
-	if v.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("repository: PatchOf(%T): not a struct", p.p)
-	}
-	set := Set{}
-	for i := range v.NumField() {
-		f := v.Type().Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("db"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		o, ok := v.Field(i).Interface().(optionalValue)
-		if !ok {
-			return nil, fmt.Errorf("repository: PatchOf(%T): field %s is not an Optional", p.p, f.Name)
-		}
-		if val, present := o.optional(); present {
-			set[name] = val
-		}
-	}
-	return set, nil
-}
-
-// clientName returns the json name of the patch field mapped to column, so
-// an error about a decoded request names the field as the client sent it
-// (and not the column); column itself when that field has no json name.
-func (p patch[P]) clientName(column string) string {
-	t := reflect.TypeOf(p.p)
-	if t == nil || t.Kind() != reflect.Struct {
-		return column
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("db"), ","); name != column {
-			continue
-		}
-		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
-			return j
-		}
-	}
-	return column
-}
 
 // sortedKeys returns the keys of a filter or set in order, so equal
 // filters produce equal SQL text.
