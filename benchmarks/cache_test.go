@@ -14,7 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -157,7 +157,7 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 }
 
 // BenchmarkAsideHit measures a cache-aside hit on Redis: svckit's Aside on
-// rediscache (JSON) against go-redis/cache's Once (msgpack), both without a
+// cache/redisstore (JSON) against go-redis/cache's Once (msgpack), both without a
 // local cache, so each hit is one Redis round trip. svckit-twolevel adds the
 // in-process level in front of Redis (a hit costs no round trip).
 //
@@ -169,25 +169,25 @@ func BenchmarkAsideHit(b *testing.B) {
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
 	b.Run("svckit-redis", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
+		benchAsideHit(b, redisstore.New[*cachedUser](rdb, redisstore.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
 	})
 	b.Run("svckit-redis-cluster", func(b *testing.B) {
 		// The same on a three-master Redis Cluster: one round trip to the
 		// key's shard.
 		rdb, prefix := testdb.RedisCluster(b)
-		benchAsideHit(b, rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
+		benchAsideHit(b, redisstore.New[*cachedUser](rdb, redisstore.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}))
 	})
 	b.Run("svckit-redis-msgpack", func(b *testing.B) {
 		// The same with go-redis/cache's codec, to separate the codec's
 		// share from the rest of the hit path.
 		rdb, prefix := testdb.Redis(b)
-		benchAsideHit(b, rediscache.New[*cachedUser](rdb,
-			rediscache.Options{Prefix: prefix, Codec: msgpackCodec{}}))
+		benchAsideHit(b, redisstore.New[*cachedUser](rdb,
+			redisstore.Options{Prefix: prefix, Codec: msgpackCodec{}}))
 	})
 	b.Run("svckit-twolevel", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[*cachedUser]{
-			Options: rediscache.Options{Prefix: prefix},
+		tl, err := redisstore.NewTwoLevel(ctx, rdb, redisstore.TwoLevelOptions[*cachedUser]{
+			Options: redisstore.Options{Prefix: prefix},
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -256,7 +256,7 @@ func BenchmarkAsideMiss(b *testing.B) {
 	want := &cachedUser{ID: 1, Name: "Ada", Email: "ada@example.com"}
 	b.Run("svckit-redis", func(b *testing.B) {
 		rdb, prefix := testdb.Redis(b)
-		a := cache.NewAside[string, *cachedUser](rediscache.New[*cachedUser](rdb, rediscache.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}), cache.Options[string]{})
+		a := cache.NewAside[string, *cachedUser](redisstore.New[*cachedUser](rdb, redisstore.Options{Prefix: prefix, Timeout: benchRedisTimeout, WriteTimeout: benchRedisTimeout}), cache.Options[string]{})
 		defer a.Close()
 		load := func(context.Context) (*cachedUser, error) { return want, nil }
 		b.ReportAllocs()
@@ -305,7 +305,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 }
 
 // msgpackCodec is MessagePack, go-redis/cache's encoding, as a
-// rediscache.Codec.
+// redisstore.Codec.
 type msgpackCodec struct{}
 
 func (msgpackCodec) Marshal(v any) ([]byte, error)      { return msgpack.Marshal(v) }

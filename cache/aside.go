@@ -132,7 +132,7 @@ type stripe struct {
 // Consistency: once Delete (or the hook queued by DeleteAfterCommit) has
 // returned, no Get that starts afterwards returns a value read before the
 // Delete removed it: in this process always, and in every process sharing
-// a Leaser store (rediscache.Store) too. The package documentation gives
+// a Leaser store (redisstore.Store) too. The package documentation gives
 // the protocol and the bounds of the two-level store.
 //
 // Use NewAside; the zero value is not usable. An Aside is safe for concurrent

@@ -18,7 +18,7 @@ var ErrNotFound = errors.New("cache: not found")
 var ErrUndecodable = errors.New("cache: stored value cannot be decoded")
 
 // Store keeps an Aside's entries by string key, each with its own time to
-// live. Memory, in this package, and the stores of the rediscache
+// live. Memory, in this package, and the stores of the redisstore
 // sub-package implement it; users pick one and never handle the way it
 // encodes entries.
 //
@@ -43,7 +43,7 @@ type AbsentSetter[V any] interface {
 }
 
 // Leaser is the optional capability of a Store that several processes
-// share (rediscache has it) to hand out fill leases, as memcache does: the
+// share (redisstore has it) to hand out fill leases, as memcache does: the
 // caller that misses a key gets a lease, a token only valid until the key is
 // deleted or the lease times out; its fill is stored only while the lease
 // holds, checked in the same atomic step that stores it. See the package
@@ -74,7 +74,7 @@ type Leaser[V any] interface {
 
 // Entry is what an Aside keeps in its Store for one key: a value, or a
 // placeholder saying the value does not exist. How a store encodes it is
-// the store's own business (rediscache's format is private, versioned and
+// the store's own business (redisstore's format is private, versioned and
 // stable); a process reads entries written by another whatever order it
 // lists Options.NotFound in.
 type Entry[V any] struct {

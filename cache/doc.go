@@ -5,11 +5,11 @@
 // commit, and reads that fall through to the loader when the store is down.
 //
 // Aside is the typed layer services use. It keeps its entries in a Store:
-// Memory, in this package, or the stores of the rediscache sub-package
+// Memory, in this package, or the stores of the redisstore sub-package
 // (importing this package does not compile a Redis client): Redis alone, or
 // TwoLevel, process memory in front of Redis with invalidation across
 // processes over pub/sub. Options.RefreshAfter adds stale-while-revalidate.
-// A user names the value type only (NewMemory[User], rediscache.New[User]);
+// A user names the value type only (NewMemory[User], redisstore.New[User]);
 // how a store encodes an entry is its own, private, versioned format.
 //
 // Invalidate with Aside.Delete after the write has committed, or with
@@ -108,10 +108,10 @@
 //
 // # Two-level mode
 //
-// rediscache.TwoLevel serves hits from process memory, so a process learns
+// redisstore.TwoLevel serves hits from process memory, so a process learns
 // of another's invalidation only when the pub/sub message reaches it: reads
 // there are coherent within that delay, not linearizable. The tests of
-// rediscache measure it (TestTwoLevelStalenessBound), from the start of
+// redisstore measure it (TestTwoLevelStalenessBound), from the start of
 // Delete in one process until each of three other processes has dropped its
 // copy. On loopback on a shared two-core machine: p50 0.17 ms, p99 0.30 ms
 // over 1000 rounds on a quiet moment, p50 0.20 ms, p99 7.5 ms over 200

@@ -20,7 +20,7 @@ import (
 	"github.com/svckit/svckit/auth/jwks"
 	authredis "github.com/svckit/svckit/auth/redisstore"
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	cacheredis "github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/dedupe"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
@@ -55,9 +55,9 @@ const mixed = 12
 // TestEveryConstructorIsDriven fails when one is missing.
 var driven = map[string]bool{
 	"cache.NewMemory": true, "cache.NewAside": true,
-	"rediscache.New": true, "rediscache.NewTwoLevel": true,
-	"ratelimit.New": true, "ratelimit.NewMemory": true,
-	"redisstore.New": true, // ratelimit/redisstore and auth/redisstore
+	"redisstore.NewTwoLevel": true,
+	"ratelimit.New":          true, "ratelimit.NewMemory": true,
+	"redisstore.New": true, // cache/redisstore, ratelimit/redisstore and auth/redisstore
 	"auth.NewTokens": true, "auth.NewVerifier": true,
 	"jwks.New":             true,
 	"repository.NewMemory": true, "repository.NewSQL": true,
@@ -121,20 +121,20 @@ func TestCacheOptions(t *testing.T) {
 func TestRedisCacheOptions(t *testing.T) {
 	client, prefix := testdb.Redis(t)
 	t.Run("New", func(t *testing.T) {
-		driveEach(t, rediscache.Options{Prefix: prefix}, mixed, func(t *testing.T, opts rediscache.Options) {
+		driveEach(t, cacheredis.Options{Prefix: prefix}, mixed, func(t *testing.T, opts cacheredis.Options) {
 			ctx := ctxFor(t)
-			s := rediscache.New[string](client, opts)
+			s := cacheredis.New[string](client, opts)
 			_ = s.Set(ctx, "k", cache.Entry[string]{Value: "v"}, time.Minute)
 			_, _, _ = s.Get(ctx, "k")
 			_ = s.Delete(ctx, "k")
 		})
 	})
 	t.Run("NewTwoLevel", func(t *testing.T) {
-		driveEach(t, rediscache.TwoLevelOptions[string]{Options: rediscache.Options{Prefix: prefix}}, mixed,
-			func(t *testing.T, opts rediscache.TwoLevelOptions[string]) {
+		driveEach(t, cacheredis.TwoLevelOptions[string]{Options: cacheredis.Options{Prefix: prefix}}, mixed,
+			func(t *testing.T, opts cacheredis.TwoLevelOptions[string]) {
 				ctx := ctxFor(t)
 				opts.Local.Weigher = func(k, v string) uint32 { return uint32(len(k) + len(v)) }
-				s, err := rediscache.NewTwoLevel[string](ctx, client, opts)
+				s, err := cacheredis.NewTwoLevel[string](ctx, client, opts)
 				if err != nil {
 					return // refused at construction, which the rule allows for a client that cannot subscribe
 				}

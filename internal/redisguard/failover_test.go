@@ -16,7 +16,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	authredis "github.com/svckit/svckit/auth/redisstore"
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	cacheredis "github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/ratelimit"
@@ -42,7 +42,7 @@ func TestClusterMasterFailure(t *testing.T) {
 	ctx := context.Background()
 
 	const timeout = 100 * time.Millisecond
-	caches := rediscache.New[string](client, rediscache.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout})
+	caches := cacheredis.New[string](client, cacheredis.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout})
 	aside := cache.NewAside[string, string](caches, cache.Options[string]{})
 	var loads atomic.Int64
 	load := func(context.Context) (string, error) { loads.Add(1); return "row", nil }

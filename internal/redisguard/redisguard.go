@@ -57,7 +57,7 @@ var ErrOpen = errors.New("redis circuit breaker open")
 
 // Options configure a Guard.
 type Options struct {
-	// Name names the store in log records, for example "rediscache".
+	// Name names the store in log records, for example "cache/redisstore".
 	Name string
 	// Timeout is each call's deadline; it must be positive.
 	Timeout time.Duration

@@ -14,7 +14,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	authredis "github.com/svckit/svckit/auth/redisstore"
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	cacheredis "github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/ratelimit"
@@ -39,7 +39,7 @@ func TestClusterOneShardDown(t *testing.T) {
 	ctx := context.Background()
 
 	const timeout = 100 * time.Millisecond
-	aside := cache.NewAside[string, string](rediscache.New[string](client, rediscache.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout}),
+	aside := cache.NewAside[string, string](cacheredis.New[string](client, cacheredis.Options{Prefix: "c:", Timeout: timeout, WriteTimeout: timeout}),
 		cache.Options[string]{})
 	t.Cleanup(func() { aside.Close() })
 	var loads atomic.Int64

@@ -26,7 +26,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
@@ -98,7 +98,7 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	case "redis":
 		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis})
 		closers = append(closers, rdb.Close)
-		store := rediscache.New[bench.User](rdb, rediscache.Options{Prefix: cfg.Prefix})
+		store := redisstore.New[bench.User](rdb, redisstore.Options{Prefix: cfg.Prefix})
 		s.cache = cache.NewAside[string, bench.User](store, cache.Options[string]{TTL: cfg.CacheTTL, NotFound: []error{repository.ErrNotFound}})
 	}
 

@@ -25,7 +25,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/sqlstore"
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/operation"
@@ -223,7 +223,7 @@ func (a *App) redisPrefix() string {
 func (a *App) newUsers() *UserService {
 	var store cache.Store[User]
 	if a.rdb != nil {
-		store = rediscache.New[User](a.rdb, rediscache.Options{Prefix: a.redisPrefix() + "cache:"})
+		store = redisstore.New[User](a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "cache:"})
 	} else {
 		a.memory = cache.NewMemory[User](cache.MemoryOptions[User]{})
 		store = a.memory

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/repository"
 )
@@ -45,7 +45,7 @@ func historySeconds() time.Duration {
 const fillDelay = 2 * time.Millisecond
 
 // fencedStore is the Redis store as the service uses it, with slow fills.
-type fencedStore struct{ *rediscache.Store[User] }
+type fencedStore struct{ *redisstore.Store[User] }
 
 func (s fencedStore) Fill(ctx context.Context, key string, token uint64, e cache.Entry[User], ttl time.Duration) (bool, error) {
 	time.Sleep(fillDelay)
@@ -54,7 +54,7 @@ func (s fencedStore) Fill(ctx context.Context, key string, token uint64, e cache
 
 // brokenStore is the same store without its leases, so the Aside fills
 // with a plain SET, unfenced: the deliberately broken control.
-type brokenStore struct{ s *rediscache.Store[User] }
+type brokenStore struct{ s *redisstore.Store[User] }
 
 func (b brokenStore) Get(ctx context.Context, k string) (cache.Entry[User], bool, error) {
 	return b.s.Get(ctx, k)
@@ -78,7 +78,7 @@ func (b brokenStore) Delete(ctx context.Context, keys ...string) error {
 // store, with the service's options and deadlines generous enough that no
 // read falls back to the database on a slow machine.
 func useStore(t *testing.T, a *App, broken bool) {
-	rs := rediscache.New[User](a.rdb, rediscache.Options{Prefix: a.redisPrefix() + "cache:",
+	rs := redisstore.New[User](a.rdb, redisstore.Options{Prefix: a.redisPrefix() + "cache:",
 		Timeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	var st cache.Store[User] = fencedStore{rs}
 	if broken {

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 // OnInvalidation makes t call fn after applying each message it receives, so
 // tests wait for an invalidation instead of sleeping.

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -14,15 +14,15 @@ import (
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/internal/storetest"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
-func newTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) *rediscache.TwoLevel[V] {
+func newTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) *redisstore.TwoLevel[V] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
+	tl, err := redisstore.NewTwoLevel(ctx, rdb, redisstore.TwoLevelOptions[V]{Options: testOptions(prefix)})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl
@@ -40,9 +40,9 @@ func secondClient(t *testing.T) *redis.Client {
 }
 
 // invalidations returns a channel receiving a value per message tl applies.
-func invalidations[V any](tl *rediscache.TwoLevel[V]) <-chan struct{} {
+func invalidations[V any](tl *redisstore.TwoLevel[V]) <-chan struct{} {
 	ch := make(chan struct{}, 64)
-	rediscache.OnInvalidation(tl, func() { ch <- struct{}{} })
+	redisstore.OnInvalidation(tl, func() { ch <- struct{}{} })
 	return ch
 }
 
@@ -70,7 +70,7 @@ func TestTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 	assert.Equal(t, 1, v.Value, "B reads A's value")
 
 	// Change Redis behind everyone's back: B's local copy answers.
-	behind := rediscache.New[int](rdb, testOptions(prefix))
+	behind := redisstore.New[int](rdb, testOptions(prefix))
 	require.NoError(t, behind.Set(ctx, "k", ent(2), time.Hour), "write to Redis alone")
 	v, _, _ = b.Get(ctx, "k")
 	assert.Equal(t, 1, v.Value, "B serves its local copy without a round trip")
@@ -97,7 +97,7 @@ func TestTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 	assert.False(t, set, "present key refused")
 	v, _, _ = b.Get(ctx, "nx")
 	assert.Equal(t, 4, v.Value, "the first value stays")
-	assert.False(t, rediscache.Degraded(b), "the subscription is healthy")
+	assert.False(t, redisstore.Degraded(b), "the subscription is healthy")
 }
 
 func TestTwoLevelAsideAcrossProcesses(t *testing.T) {
@@ -133,9 +133,9 @@ func TestTwoLevelAsideAcrossProcesses(t *testing.T) {
 func TestTwoLevelRedisDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := rediscache.NewTwoLevel[int](ctx, deadRedis(t), rediscache.TwoLevelOptions[int]{})
+	_, err := redisstore.NewTwoLevel[int](ctx, deadRedis(t), redisstore.TwoLevelOptions[int]{})
 	assert.Error(t, err, "no subscription without Redis")
-	assert.Panics(t, func() { _, _ = rediscache.NewTwoLevel[int](ctx, nil, rediscache.TwoLevelOptions[int]{}) }, "nil client")
+	assert.Panics(t, func() { _, _ = redisstore.NewTwoLevel[int](ctx, nil, redisstore.TwoLevelOptions[int]{}) }, "nil client")
 }
 
 func TestTwoLevelCloseTwice(t *testing.T) {
@@ -166,7 +166,7 @@ func TestTwoLevelSubscriptionBreak(t *testing.T) {
 	other := redis.NewClient(opts)
 	t.Cleanup(func() { other.Close() })
 	logs := make(signal, 8)
-	b, err := rediscache.NewTwoLevel(ctx, other, rediscache.TwoLevelOptions[int]{
+	b, err := redisstore.NewTwoLevel(ctx, other, redisstore.TwoLevelOptions[int]{
 		Options: testOptions(prefix),
 		Logger:  slog.New(logs),
 	})
@@ -197,14 +197,14 @@ func TestTwoLevelSubscriptionBreak(t *testing.T) {
 
 	// Meanwhile writes reach Redis without B hearing of them; B reads
 	// through to Redis rather than trusting its copies.
-	behind := rediscache.New[int](rdb, testOptions(prefix))
+	behind := redisstore.New[int](rdb, testOptions(prefix))
 	require.NoError(t, behind.Set(ctx, "k", ent(2), time.Hour), "write B does not hear about")
 	assert.Equal(t, slog.LevelInfo, <-logs, "the subscription comes back")
 	v, ok, err := b.Get(ctx, "k")
 	require.NoError(t, err, "read after the break")
 	require.True(t, ok, "found")
 	assert.Equal(t, 2, v.Value, "copies from before the break are dropped")
-	assert.False(t, rediscache.Degraded(b), "healthy again")
+	assert.False(t, redisstore.Degraded(b), "healthy again")
 }
 
 // ent is an entry holding v.

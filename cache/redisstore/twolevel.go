@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"context"
@@ -135,7 +135,7 @@ type invalidation struct {
 // reached within ctx.
 func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts TwoLevelOptions[V]) (*TwoLevel[V], error) {
 	if rdb == nil {
-		panic("rediscache: NewTwoLevel with a nil client")
+		panic("redisstore: NewTwoLevel with a nil client")
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
@@ -167,7 +167,7 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 	if _, err := t.sub.Receive(ctx); err != nil {
 		t.sub.Close()
 		t.local.Close()
-		return nil, fmt.Errorf("rediscache: subscribe %q: %w", t.channel, err)
+		return nil, fmt.Errorf("redisstore: subscribe %q: %w", t.channel, err)
 	}
 	t.probeEvery = opts.ProbeInterval
 	if t.probeEvery == 0 && t.sharded {
@@ -372,10 +372,10 @@ func parseInvalidation(payload string) (inv invalidation, ok bool) {
 func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
 	msg, err := json.Marshal(invalidation{Origin: t.origin, Keys: keys})
 	if err != nil {
-		return fmt.Errorf("rediscache: encode invalidation: %w", err)
+		return fmt.Errorf("redisstore: encode invalidation: %w", err)
 	}
 	if err := t.send(ctx, msg); err != nil {
-		return fmt.Errorf("rediscache: publish invalidation: %w", err)
+		return fmt.Errorf("redisstore: publish invalidation: %w", err)
 	}
 	return nil
 }
@@ -425,7 +425,7 @@ func (t *TwoLevel[V]) listen() {
 			}
 			if t.degraded.CompareAndSwap(false, true) {
 				t.clearLocal()
-				t.log.LogAttrs(ctx, slog.LevelWarn, "rediscache: invalidation subscription broken, bypassing local copies",
+				t.log.LogAttrs(ctx, slog.LevelWarn, "redisstore: invalidation subscription broken, bypassing local copies",
 					slog.String("channel", t.channel), slog.Any("error", err))
 			}
 			select {
@@ -443,13 +443,13 @@ func (t *TwoLevel[V]) listen() {
 			case "subscribe", "ssubscribe":
 				if t.degraded.CompareAndSwap(true, false) {
 					t.clearLocal()
-					t.log.LogAttrs(ctx, slog.LevelInfo, "rediscache: invalidation subscription restored",
+					t.log.LogAttrs(ctx, slog.LevelInfo, "redisstore: invalidation subscription restored",
 						slog.String("channel", t.channel))
 				}
 			case "sunsubscribe":
 				// The shard dropped the channel (its slot moved): messages
 				// may be lost until the subscription is back.
-				t.lost(ctx, "rediscache: invalidation subscription dropped by the shard, bypassing local copies")
+				t.lost(ctx, "redisstore: invalidation subscription dropped by the shard, bypassing local copies")
 				t.resubscribe(ctx)
 			}
 		case *redis.Message:

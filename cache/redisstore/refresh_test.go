@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
 	"github.com/svckit/svckit/internal/testdb"
 )
@@ -68,7 +68,7 @@ func refreshers(t *testing.T, n int, rdb redis.UniversalClient, prefix string, t
 		if i > 0 {
 			c = otherClient(t, rdb)
 		}
-		p := &process{t: t, store: rediscache.New[string](c, testOptions(prefix)), opts: cache.Options[string]{
+		p := &process{t: t, store: redisstore.New[string](c, testOptions(prefix)), opts: cache.Options[string]{
 			TTL: time.Hour, RefreshAfter: time.Minute, Jitter: -1, Now: clk.Now, LeaseTimeout: lease,
 		}}
 		if twoLevel {
@@ -98,8 +98,8 @@ func (p *process) settle() cache.Stats {
 func TestLeaseRefreshProtocol(t *testing.T) {
 	ctx := context.Background()
 	testdb.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient, prefix string) {
-		s := rediscache.New[int](rdb, testOptions(prefix))
-		other := rediscache.New[int](otherClient(t, rdb), testOptions(prefix))
+		s := redisstore.New[int](rdb, testOptions(prefix))
+		other := redisstore.New[int](otherClient(t, rdb), testOptions(prefix))
 		stale := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 		until := stale + int64(2*time.Second)
 		set := func(t *testing.T, key string, refreshAt int64) cache.Entry[int] {
@@ -207,7 +207,7 @@ func TestLeaseRefreshProtocol(t *testing.T) {
 func TestLeaseRefreshMalformed(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	s := rediscache.New[string](rdb, testOptions(prefix))
+	s := redisstore.New[string](rdb, testOptions(prefix))
 	e := cache.Entry[string]{Value: "x", Version: 1, RefreshAt: 0}
 	tests := []struct{ name, raw string }{
 		{"empty", ""},
@@ -501,7 +501,7 @@ func TestRefreshRoundTrips(t *testing.T) {
 	procs := refreshers(t, 2, rdb, prefix, false, clk, time.Hour)
 	cmds := new(commands)
 	p := procs[1]
-	p.store = rediscache.New[string](func() *redis.Client {
+	p.store = redisstore.New[string](func() *redis.Client {
 		c := secondClient(t)
 		require.NoError(t, c.Ping(ctx).Err(), "connect before counting")
 		c.AddHook(cmds)
@@ -520,7 +520,7 @@ func TestRefreshRoundTrips(t *testing.T) {
 
 	_, err = procs[0].Get(ctx, "k", load)
 	require.NoError(t, err, "first load")
-	elsewhere := rediscache.New[string](rdb, testOptions(prefix))
+	elsewhere := redisstore.New[string](rdb, testOptions(prefix))
 	tests := []struct {
 		name    string
 		advance time.Duration
@@ -565,12 +565,12 @@ func TestRefreshLeaseStoreError(t *testing.T) {
 	cmds := &commands{fail: "evalsha"}
 	c := secondClient(t)
 	c.AddHook(cmds)
-	a := cache.NewAside[string, string](rediscache.New[string](c, testOptions(prefix)), cache.Options[string]{
+	a := cache.NewAside[string, string](redisstore.New[string](c, testOptions(prefix)), cache.Options[string]{
 		TTL: time.Hour, RefreshAfter: time.Minute, Jitter: -1, Now: clk.Now,
 		Name: "flaky", MeterProvider: sdk.Meters,
 	})
 	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
-	require.NoError(t, rediscache.New[string](c, testOptions(prefix)).Set(ctx, "k",
+	require.NoError(t, redisstore.New[string](c, testOptions(prefix)).Set(ctx, "k",
 		cache.Entry[string]{Value: "stale", RefreshAt: clk.Now().UnixNano()}, time.Hour), "plant a stale entry")
 
 	cmds.failing.Store(true)

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -67,7 +67,7 @@ func TestClusterTwoLevelSlotMove(t *testing.T) {
 
 	assert.Equal(t, slog.LevelWarn, next(t, logs), "B notices its subscription went deaf")
 	assert.Equal(t, slog.LevelInfo, next(t, logs), "and subscribes again, on the new shard")
-	require.Eventually(t, func() bool { return !rediscache.Degraded(b) }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return !redisstore.Degraded(b) }, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool {
 		subs, err := to.PubSubShardNumSub(ctx, channel).Result()
 		return err == nil && subs[channel] >= 1
@@ -93,11 +93,11 @@ func TestClusterTwoLevelSlotMove(t *testing.T) {
 	}
 }
 
-func newTestTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string, log *slog.Logger) *rediscache.TwoLevel[V] {
+func newTestTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string, log *slog.Logger) *redisstore.TwoLevel[V] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[V]{Options: testOptions(prefix), Logger: log})
+	tl, err := redisstore.NewTwoLevel(ctx, rdb, redisstore.TwoLevelOptions[V]{Options: testOptions(prefix), Logger: log})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/internal/storetest"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -27,7 +27,7 @@ func TestRedisContract(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.Redis(t)
-			return rediscache.New[storetest.User](rdb, testOptions(prefix)), nil
+			return redisstore.New[storetest.User](rdb, testOptions(prefix)), nil
 		},
 	})
 }
@@ -35,7 +35,7 @@ func TestRedisContract(t *testing.T) {
 func TestRedisTTLAndPrefix(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	s := rediscache.New[string](rdb, testOptions(prefix))
+	s := redisstore.New[string](rdb, testOptions(prefix))
 	tests := []struct {
 		name    string
 		set     func(key string) error
@@ -81,7 +81,7 @@ func TestRedisCodec(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
 	calls := 0
-	s := rediscache.New[map[string]int](rdb, rediscache.Options{Prefix: prefix, Codec: upperJSON{&calls}})
+	s := redisstore.New[map[string]int](rdb, redisstore.Options{Prefix: prefix, Codec: upperJSON{&calls}})
 	require.NoError(t, s.Set(ctx, "m", cache.Entry[map[string]int]{Value: map[string]int{"a": 1}}, time.Minute), "set")
 	got, ok, err := s.Get(ctx, "m")
 	require.NoError(t, err, "get")
@@ -90,18 +90,18 @@ func TestRedisCodec(t *testing.T) {
 	assert.Equal(t, 2, calls, "the custom codec encoded and decoded")
 
 	require.NoError(t, s.Set(ctx, "bad", cache.Entry[map[string]int]{Value: map[string]int{"a": 1}}, time.Minute), "set")
-	_, _, err = rediscache.New[int](rdb, testOptions(prefix)).Get(ctx, "bad")
+	_, _, err = redisstore.New[int](rdb, testOptions(prefix)).Get(ctx, "bad")
 	var typeErr *json.UnmarshalTypeError
 	assert.ErrorAs(t, err, &typeErr, "a value the codec cannot decode is an error")
 	assert.ErrorIs(t, err, cache.ErrUndecodable, "... wrapping cache.ErrUndecodable")
 
-	_, err = rediscache.New[func()](rdb, testOptions(prefix)).SetIfAbsent(ctx, "f", cache.Entry[func()]{Value: func() {}}, 0)
+	_, err = redisstore.New[func()](rdb, testOptions(prefix)).SetIfAbsent(ctx, "f", cache.Entry[func()]{Value: func() {}}, 0)
 	var unsupported *json.UnsupportedTypeError
 	assert.ErrorAs(t, err, &unsupported, "an unencodable value is an error")
 }
 
 func TestNewRejectsNilClient(t *testing.T) {
-	assert.PanicsWithValue(t, "rediscache: New with a nil client", func() { rediscache.New[int](nil, rediscache.Options{}) },
+	assert.PanicsWithValue(t, "redisstore: New with a nil client", func() { redisstore.New[int](nil, redisstore.Options{}) },
 		"a nil client is a programming error")
 }
 
@@ -114,7 +114,7 @@ func deadRedis(t *testing.T) *redis.Client {
 
 func TestRedisDown(t *testing.T) {
 	ctx := context.Background()
-	s := rediscache.New[int](deadRedis(t), rediscache.Options{})
+	s := redisstore.New[int](deadRedis(t), redisstore.Options{})
 	_, _, err := s.Get(ctx, "k")
 	assert.Error(t, err, "get fails")
 	assert.Error(t, s.Set(ctx, "k", cache.Entry[int]{Value: 1}, time.Minute), "set fails")
@@ -144,8 +144,8 @@ func (r *recorder) WithGroup(string) slog.Handler      { return r }
 func TestAsideSurvivesRedisGoingDown(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	live := rediscache.New[string](rdb, testOptions(prefix))
-	dead := rediscache.New[string](deadRedis(t), testOptions(prefix))
+	live := redisstore.New[string](rdb, testOptions(prefix))
+	dead := redisstore.New[string](deadRedis(t), testOptions(prefix))
 	rec := &recorder{}
 	opts := cache.Options[string]{Logger: slog.New(rec)}
 
@@ -178,7 +178,7 @@ func TestAsideSurvivesRedisGoingDown(t *testing.T) {
 func TestRedisStoresEntryFrames(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	s := rediscache.New[storetest.User](rdb, testOptions(prefix))
+	s := redisstore.New[storetest.User](rdb, testOptions(prefix))
 	require.NoError(t, s.Set(ctx, "u", cache.Entry[storetest.User]{Value: storetest.User{ID: 1, Name: "alice"}}, time.Minute), "set")
 	raw, err := rdb.Get(ctx, rkey(prefix, "u")).Bytes()
 	require.NoError(t, err, "raw get")
@@ -195,7 +195,7 @@ func TestRedisStoresEntryFrames(t *testing.T) {
 func TestRedisUndecodableEntryIsReplaced(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
-	store := rediscache.New[storetest.User](rdb, testOptions(prefix))
+	store := redisstore.New[storetest.User](rdb, testOptions(prefix))
 	load := func(context.Context) (storetest.User, error) { return storetest.User{ID: 1, Name: "alice"}, nil }
 
 	t.Run("served and overwritten", func(t *testing.T) {

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"encoding/binary"
@@ -34,7 +34,7 @@ const (
 )
 
 // errFormat is wrapped by the errors of decodeEntry on malformed input.
-var errFormat = errors.New("rediscache: malformed entry")
+var errFormat = errors.New("redisstore: malformed entry")
 
 // appendEntry appends e's encoding, with version, to b.
 func appendEntry[V any](b []byte, e cache.Entry[V], version uint64, c Codec) ([]byte, error) {
@@ -93,7 +93,7 @@ func decodeEntry[V any](data []byte, c Codec) (e cache.Entry[V], lease uint64, e
 		return e, 0, nil
 	}
 	if err := c.Unmarshal(rest, &e.Value); err != nil {
-		return e, 0, fmt.Errorf("rediscache: decode value: %w", err)
+		return e, 0, fmt.Errorf("redisstore: decode value: %w", err)
 	}
 	return e, 0, nil
 }

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/dedupe"
 	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
 	"github.com/svckit/svckit/internal/testdb"
@@ -24,8 +24,8 @@ func TestLeaseProtocol(t *testing.T) { testdb.EachRedis(t, testLeaseProtocol) }
 
 func testLeaseProtocol(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	s := rediscache.New[int](rdb, testOptions(prefix))
-	other := rediscache.New[int](otherClient(t, rdb), testOptions(prefix))
+	s := redisstore.New[int](rdb, testOptions(prefix))
+	other := redisstore.New[int](otherClient(t, rdb), testOptions(prefix))
 
 	t.Run("grant, busy, fill, found", func(t *testing.T) {
 		_, found, token, err := s.Lease(ctx, "a", time.Minute)
@@ -130,7 +130,7 @@ func TestMalformedValuesAreReplaced(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "m" + string(rune('a'+i))
 			require.NoError(t, rdb.Set(ctx, rkey(prefix, "user:"+key), tt.raw, tt.ttl).Err(), "plant")
-			a := cache.NewAside[string, string](rediscache.New[string](rdb, testOptions(prefix)),
+			a := cache.NewAside[string, string](redisstore.New[string](rdb, testOptions(prefix)),
 				cache.Options[string]{Prefix: "user:", LeaseTimeout: time.Second})
 			t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -156,7 +156,7 @@ func processes(t *testing.T, rdb redis.UniversalClient, prefix string, n int, op
 		if i > 0 {
 			c = otherClient(t, rdb)
 		}
-		out[i] = cache.NewAside[int, string](rediscache.New[string](c, testOptions(prefix)), opts)
+		out[i] = cache.NewAside[int, string](redisstore.New[string](c, testOptions(prefix)), opts)
 		a := out[i]
 		t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	}
@@ -269,12 +269,12 @@ func TestDeadFillerBlocksOnlyUntilLeaseTimeout(t *testing.T) {
 
 func testDeadFillerBlocksOnlyUntilLeaseTimeout(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	s := rediscache.New[string](rdb, testOptions(prefix))
+	s := redisstore.New[string](rdb, testOptions(prefix))
 	const timeout = 200 * time.Millisecond
 	_, _, token, err := s.Lease(ctx, "1", timeout)
 	require.NoError(t, err, "the filler that dies takes the lease")
 	require.NotZero(t, token, "lease granted")
-	a := cache.NewAside[int, string](rediscache.New[string](otherClient(t, rdb), testOptions(prefix)),
+	a := cache.NewAside[int, string](redisstore.New[string](otherClient(t, rdb), testOptions(prefix)),
 		cache.Options[int]{LeaseTimeout: timeout})
 	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	start := time.Now()
@@ -316,12 +316,12 @@ func testLoadErrorReleasesLease(t *testing.T, rdb redis.UniversalClient, prefix 
 // any other: served from the loader.
 func TestRedisDownDuringLease(t *testing.T) {
 	ctx := context.Background()
-	a := cache.NewAside[int, string](rediscache.New[string](deadRedis(t), rediscache.Options{}), cache.Options[int]{DeleteRetries: -1})
+	a := cache.NewAside[int, string](redisstore.New[string](deadRedis(t), redisstore.Options{}), cache.Options[int]{DeleteRetries: -1})
 	t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 	v, err := a.Get(ctx, 1, func(context.Context) (string, error) { return "row", nil })
 	require.NoError(t, err, "served from the loader")
 	assert.Equal(t, "row", v, "value")
-	_, found, token, err := rediscache.New[string](deadRedis(t), rediscache.Options{}).Lease(ctx, "k", time.Second)
+	_, found, token, err := redisstore.New[string](deadRedis(t), redisstore.Options{}).Lease(ctx, "k", time.Second)
 	assert.Error(t, err, "lease fails with the connection error")
 	assert.False(t, errors.Is(err, redis.Nil), "not a miss")
 	assert.False(t, found, "nothing found")
@@ -335,8 +335,8 @@ func TestPlaceholderIndependentOfNotFoundOrder(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := testdb.Redis(t)
 	errA, errB := errors.New("a: no row"), errors.New("b: no row")
-	p1 := cache.NewAside[int, string](rediscache.New[string](rdb, testOptions(prefix)), cache.Options[int]{NotFound: []error{errA, errB}})
-	p2 := cache.NewAside[int, string](rediscache.New[string](secondClient(t), testOptions(prefix)), cache.Options[int]{NotFound: []error{errB, errA}})
+	p1 := cache.NewAside[int, string](redisstore.New[string](rdb, testOptions(prefix)), cache.Options[int]{NotFound: []error{errA, errB}})
+	p2 := cache.NewAside[int, string](redisstore.New[string](secondClient(t), testOptions(prefix)), cache.Options[int]{NotFound: []error{errB, errA}})
 	t.Cleanup(func() { p1.Close(); p2.Close() })
 	_, err := p1.Get(ctx, 1, func(context.Context) (string, error) { return "", errB })
 	require.ErrorIs(t, err, errB, "the loading process gets its loader's error")

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -30,7 +30,7 @@ func TestTwoLevelStalenessBound(t *testing.T) {
 	}
 	rdb, prefix := testdb.Redis(t)
 	const procs = 4
-	tls := make([]*rediscache.TwoLevel[int], procs)
+	tls := make([]*redisstore.TwoLevel[int], procs)
 	msgs := make([]<-chan struct{}, procs)
 	for i := range tls {
 		c := rdb
@@ -41,7 +41,7 @@ func TestTwoLevelStalenessBound(t *testing.T) {
 		if i > 0 {
 			ch := make(chan struct{}, 1)
 			msgs[i] = ch
-			rediscache.OnInvalidation(tls[i], func() { ch <- struct{}{} })
+			redisstore.OnInvalidation(tls[i], func() { ch <- struct{}{} })
 		}
 	}
 	writer := tls[0]

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -37,7 +37,7 @@ func TestHungRedisFallsBackToTheLoader(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	logs := &syncBuf{}
 	const timeout = 50 * time.Millisecond
-	store := rediscache.New[string](rdb, rediscache.Options{Prefix: "c:", Timeout: timeout,
+	store := redisstore.New[string](rdb, redisstore.Options{Prefix: "c:", Timeout: timeout,
 		WriteTimeout: timeout, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	aside := cache.NewAside[string, string](store, cache.Options[string]{})
 	ctx := context.Background()

@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -12,15 +12,15 @@ import (
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/cache/internal/storetest"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
 // testOptions are the store options of the functional tests: generous
 // deadlines, since these tests check behaviour, not deadlines, on a busy
 // machine.
-func testOptions(prefix string) rediscache.Options {
-	return rediscache.Options{Prefix: prefix, Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+func testOptions(prefix string) redisstore.Options {
+	return redisstore.Options{Prefix: prefix, Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 }
 
 func TestClusterContract(t *testing.T) {
@@ -28,16 +28,16 @@ func TestClusterContract(t *testing.T) {
 		New: func(t *testing.T) (cache.Store[storetest.User], func(time.Duration)) {
 			rdb, prefix := testdb.RedisCluster(t)
 			opts := testOptions(prefix)
-			return rediscache.New[storetest.User](rdb, opts), nil
+			return redisstore.New[storetest.User](rdb, opts), nil
 		},
 	})
 }
 
-func newClusterTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) *rediscache.TwoLevel[V] {
+func newClusterTwoLevel[V any](t *testing.T, rdb redis.UniversalClient, prefix string) *redisstore.TwoLevel[V] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tl, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[V]{Options: testOptions(prefix)})
+	tl, err := redisstore.NewTwoLevel(ctx, rdb, redisstore.TwoLevelOptions[V]{Options: testOptions(prefix)})
 	require.NoError(t, err, "subscribe")
 	t.Cleanup(func() { require.NoError(t, tl.Close(), "close") })
 	return tl
@@ -90,7 +90,7 @@ func TestClusterTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 		require.True(t, ok, "B finds %s", k)
 		assert.Equal(t, i, v.Value)
 	}
-	behind := rediscache.New[int](rdb, testOptions(prefix))
+	behind := redisstore.New[int](rdb, testOptions(prefix))
 	for i := range keys {
 		k := fmt.Sprint("k", i)
 		require.NoError(t, behind.Set(ctx, k, ent(100), time.Hour), "write to Redis alone")
@@ -102,5 +102,5 @@ func TestClusterTwoLevelInvalidatesOtherProcesses(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, ok, "A's delete of %s reached B's local copy", k)
 	}
-	assert.False(t, rediscache.Degraded(b), "the subscription is healthy")
+	assert.False(t, redisstore.Degraded(b), "the subscription is healthy")
 }

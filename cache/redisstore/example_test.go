@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 )
 
 type Product struct {
@@ -32,7 +32,7 @@ func ExampleNew() {
 	defer rdb.Close()
 
 	products := cache.NewAside[string, Product](
-		rediscache.New[Product](rdb, rediscache.Options{Prefix: "shop:"}),
+		redisstore.New[Product](rdb, redisstore.Options{Prefix: "shop:"}),
 		cache.Options[string]{
 			Prefix:   "product:",
 			NotFound: []error{errNoProduct},
@@ -59,8 +59,8 @@ func ExampleNewTwoLevel() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 	defer rdb.Close()
 
-	store, err := rediscache.NewTwoLevel(ctx, rdb, rediscache.TwoLevelOptions[Product]{
-		Options: rediscache.Options{Prefix: "shop:"},
+	store, err := redisstore.NewTwoLevel(ctx, rdb, redisstore.TwoLevelOptions[Product]{
+		Options: redisstore.Options{Prefix: "shop:"},
 		Local:   cache.MemoryOptions[Product]{MaxEntries: 50_000},
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package rediscache
+package redisstore
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func (t *TwoLevel[V]) probe() {
 		case <-tick.C:
 		}
 		if published && t.probeSeen.Load() < sent {
-			t.lost(ctx, "rediscache: invalidation subscription missed its probe, bypassing local copies")
+			t.lost(ctx, "redisstore: invalidation subscription missed its probe, bypassing local copies")
 			t.resubscribe(ctx)
 		}
 		sent++

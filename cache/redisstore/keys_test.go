@@ -1,4 +1,4 @@
-package rediscache_test
+package redisstore_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/cache"
-	"github.com/svckit/svckit/cache/rediscache"
+	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/testdb"
 )
@@ -26,7 +26,7 @@ func rkey(prefix, key string) string { return prefix + keyhash.Sum(key) }
 func TestKeyLayout(t *testing.T) {
 	testdb.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient, prefix string) {
 		ctx := context.Background()
-		a := cache.NewAside[string, string](rediscache.New[string](rdb, testOptions(prefix)), cache.Options[string]{Prefix: "user:"})
+		a := cache.NewAside[string, string](redisstore.New[string](rdb, testOptions(prefix)), cache.Options[string]{Prefix: "user:"})
 		t.Cleanup(func() { require.NoError(t, a.Close(), "close") })
 		keys := []string{strings.Repeat("k", 1<<20)}
 		for i := range 60 {
