@@ -63,11 +63,22 @@
 //     age (Relay.Stats, MetricOldestAge); it never fails the request that
 //     emitted them.
 //
+// # Cache invalidations
+//
+// An Invalidator carries a cache's invalidations through the outbox: Emit
+// writes the keys in the update's transaction, and the Invalidator's Run,
+// in every process, deletes them (cache.Aside's Delete) once committed.
+// When the writer is cut off from the cache after its commit, another
+// process deletes the keys within InvalidatorOptions.PollInterval, so the
+// others stop serving the old entry then; its events' type begins with
+// InvalidationPrefix, which Emit refuses and relays skip.
+//
 // # Wake-up
 //
-// A relay publishes an event committed through its own Outbox at once (the
-// commit wakes it); events committed by other processes are found at the
-// next poll, RelayOptions.PollInterval (100ms by default). PostgreSQL's
+// A commit through an Outbox wakes every relay (and Invalidator) running
+// on it in this process, which publishes the event at once; events
+// committed by other processes are found at the next poll,
+// RelayOptions.PollInterval (100ms by default). PostgreSQL's
 // LISTEN/NOTIFY would need a driver's own API, and svckit's SQL code
 // speaks database/sql; benchmarks/README.md has the lag measured both
 // ways.

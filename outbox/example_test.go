@@ -106,3 +106,40 @@ func ExampleOutbox_Emit_errors() {
 	// true outbox: payload does not encode as JSON: user.created event: json: unsupported type: func()
 	// true outbox: payload too large: user.created event: 32 bytes, the limit is 16
 }
+
+// A cache invalidation rides the outbox: it commits with the update, and
+// an Invalidator (here in the same process; in production every instance
+// runs one) deletes the keys once committed, whichever process can.
+func ExampleInvalidator() {
+	dir, _ := os.MkdirTemp("", "outbox-invalidator")
+	defer os.RemoveAll(dir)
+	db, _ := sql.Open("sqlite", "file:"+filepath.Join(dir, "app.db")+"?_txlock=immediate&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	defer db.Close()
+	ctx := context.Background()
+
+	o := outbox.New(db, dialect.SQLite, outbox.Options{})
+	if err := o.Migrate(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, _ = db.Exec(`CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)`)
+	_, _ = db.Exec(`INSERT INTO users VALUES ('u1', 'Ada')`)
+
+	cached := map[string]string{"u1": "Ada"} // stands for a cache.Aside
+	inv := outbox.NewInvalidator(o, "users", func(_ context.Context, keys ...string) error {
+		for _, k := range keys {
+			delete(cached, k)
+		}
+		return nil
+	}, outbox.InvalidatorOptions{})
+
+	_ = txn.Do(ctx, db, func(ctx context.Context) error {
+		if _, err := txn.From(ctx, db).ExecContext(ctx, `UPDATE users SET name = 'Ada L.' WHERE id = 'u1'`); err != nil {
+			return err
+		}
+		return inv.Emit(ctx, "u1")
+	})
+	n, err := inv.Round(ctx) // what Run does whenever it is woken or polls
+	fmt.Println(n, err, len(cached))
+	// Output: 1 <nil> 0
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -166,9 +168,11 @@ type Outbox struct {
 
 	insert string
 	leases leaseSQL
-	wake   chan struct{}           // a relay in this process waits on it
-	nudge  func(context.Context)   // AfterCommit hook that wakes it
+	nudge  func(context.Context)   // AfterCommit hook that wakes the relays
 	part   func(key string) uint16 // the key's partition
+
+	wakeMu sync.Mutex
+	wakers map[chan struct{}]struct{} // of the relays running in this process
 }
 
 // New returns the outbox of db, which speaks dialect d. It panics if db is
@@ -187,7 +191,6 @@ func New(db *sql.DB, d dialect.Dialect, opts Options) *Outbox {
 		requestID:  opts.RequestID,
 		prop:       opts.Propagator,
 		now:        opts.Now,
-		wake:       make(chan struct{}, 1),
 		part:       partition,
 	}
 	if o.prop == nil {
@@ -198,12 +201,7 @@ func New(db *sql.DB, d dialect.Dialect, opts Options) *Outbox {
 	}
 	o.tel = newTelemetry(opts.MeterProvider, opts.TracerProvider)
 	o.tx = txn.New(db, txn.Options{MeterProvider: opts.MeterProvider, TracerProvider: opts.TracerProvider})
-	o.nudge = func(context.Context) {
-		select {
-		case o.wake <- struct{}{}:
-		default:
-		}
-	}
+	o.nudge = func(context.Context) { o.wakeRelays() }
 	o.leases = newLeaseSQL(d)
 	o.insert = d.Rebind(`INSERT INTO svckit_outbox (id, type, event_key, part, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	return o
@@ -253,9 +251,18 @@ func (o *Outbox) Migrate(ctx context.Context) error {
 // not encode is ErrPayload, one over Options.MaxPayload ErrTooLarge, a bad
 // type, key, id or header ErrInvalid. Return the error from the
 // transaction's function and nothing commits. Once the transaction
-// commits, a relay in this process is woken to publish it at once; the
-// others find it at their next poll.
+// commits, the relays in this process are woken to publish it at once;
+// the others find it at their next poll. Types beginning with
+// InvalidationPrefix are the Invalidator's: Emit refuses them (ErrInvalid).
 func (o *Outbox) Emit(ctx context.Context, e Event) error {
+	if strings.HasPrefix(e.Type, InvalidationPrefix) {
+		return fmt.Errorf("%w: type %q: the prefix %s is the Invalidator's", ErrInvalid, e.Type, InvalidationPrefix)
+	}
+	return o.emit(ctx, e)
+}
+
+// emit is Emit without the check of the reserved prefix.
+func (o *Outbox) emit(ctx context.Context, e Event) error {
 	if !txn.InTx(ctx, o.db) {
 		return ErrNoTransaction
 	}
@@ -285,6 +292,35 @@ func (o *Outbox) Emit(ctx context.Context, e Event) error {
 	endSpan(span, nil)
 	txn.AfterCommit(ctx, o.nudge)
 	return nil
+}
+
+// wakeRelays wakes every relay running on o in this process.
+func (o *Outbox) wakeRelays() {
+	o.wakeMu.Lock()
+	defer o.wakeMu.Unlock()
+	for ch := range o.wakers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waker returns a channel that wakeRelays signals, and the function that
+// stops it.
+func (o *Outbox) waker() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	o.wakeMu.Lock()
+	defer o.wakeMu.Unlock()
+	if o.wakers == nil {
+		o.wakers = map[chan struct{}]struct{}{}
+	}
+	o.wakers[ch] = struct{}{}
+	return ch, func() {
+		o.wakeMu.Lock()
+		defer o.wakeMu.Unlock()
+		delete(o.wakers, ch)
+	}
 }
 
 // encode returns the payload's JSON, checked for size.

@@ -130,6 +130,11 @@ type Relay struct {
 	heads, lockParts, rows string
 	mark, clean, stats     string
 
+	// aux is the relay of an Invalidator: it publishes the events of one
+	// type (whose effects are idempotent and commutative) without
+	// partition locks, and reads no statistics.
+	aux bool
+
 	mu    sync.Mutex
 	st    Stats
 	depth atomic.Int64
@@ -142,6 +147,13 @@ func NewRelay(o *Outbox, pub Publisher, opts RelayOptions) *Relay {
 	if o == nil || pub == nil {
 		panic("outbox: NewRelay: nil outbox or publisher")
 	}
+	return newRelay(o, pub, opts, "")
+}
+
+// newRelay returns a relay of the events of type only or, when only is
+// empty, of every type but the Invalidators' (InvalidationPrefix). only
+// must be a valid type: it is written into the statements.
+func newRelay(o *Outbox, pub Publisher, opts RelayOptions, only string) *Relay {
 	r := &Relay{
 		o:          o,
 		pub:        pub,
@@ -166,11 +178,19 @@ func NewRelay(o *Outbox, pub Publisher, opts RelayOptions) *Relay {
 	}
 	d := o.d
 	cols := `seq, id, type, event_key, payload, headers, created_at`
-	r.heads = `SELECT seq, part FROM svckit_outbox WHERE published_at IS NULL ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
+	// The types are checked words and dots (validType): safe as literals.
+	types := ` AND type NOT LIKE '` + InvalidationPrefix + `%'`
+	if only != "" {
+		types = ` AND type = '` + only + `'`
+		r.aux = true
+	}
+	pending := `published_at IS NULL` + types
+	r.heads = `SELECT seq, part FROM svckit_outbox WHERE ` + pending + ` ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
 	r.lockParts = `SELECT part FROM svckit_outbox_parts WHERE part IN (%s) ORDER BY part FOR UPDATE SKIP LOCKED`
-	r.rows = `SELECT ` + cols + ` FROM svckit_outbox WHERE published_at IS NULL AND part IN (%s) ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
-	if d == dialect.SQLite {
-		r.rows = `SELECT ` + cols + ` FROM svckit_outbox WHERE published_at IS NULL ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
+	// A format for fmt.Sprintf: its own percent signs doubled.
+	r.rows = `SELECT ` + cols + ` FROM svckit_outbox WHERE ` + strings.ReplaceAll(pending, "%", "%%") + ` AND part IN (%s) ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
+	if d == dialect.SQLite || r.aux {
+		r.rows = `SELECT ` + cols + ` FROM svckit_outbox WHERE ` + pending + ` ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
 	}
 	r.mark = `UPDATE svckit_outbox SET published_at = ` + d.Placeholder(1) + ` WHERE seq IN (%s)`
 	r.clean = d.Rebind(`DELETE FROM svckit_outbox WHERE published_at IS NOT NULL AND published_at < ?`)
@@ -203,11 +223,15 @@ func (r *Relay) Stats() Stats {
 //
 // While it runs, the relay reports MetricDepth and MetricOldestAge.
 func (r *Relay) Run(ctx context.Context) error {
-	reg, err := r.observe()
-	if err == nil {
-		defer func() { _ = reg.Unregister() }()
+	if !r.aux {
+		reg, err := r.observe()
+		if err == nil {
+			defer func() { _ = reg.Unregister() }()
+		}
 	}
-	if r.o.d == dialect.SQLite {
+	wake, stop := r.o.waker()
+	defer stop()
+	if r.o.d == dialect.SQLite && !r.aux {
 		defer func() { _ = r.o.unlease(context.WithoutCancel(ctx), relayLease, r.owner) }()
 	}
 	var (
@@ -224,7 +248,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		}
 		now := time.Now()
-		if now.Sub(lastStats) >= r.statsEvery {
+		if !r.aux && now.Sub(lastStats) >= r.statsEvery {
 			lastStats = now
 			r.readStats(ctx)
 		}
@@ -254,7 +278,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
-		case <-r.o.wake:
+		case <-wake:
 			if !timer.Stop() {
 				<-timer.C
 			}
@@ -275,6 +299,9 @@ func (r *Relay) Run(ctx context.Context) error {
 // partitions or, on SQLite, the lease), and returns how many it published.
 // Run calls it in a loop; tests and tools may call it directly.
 func (r *Relay) Round(ctx context.Context) (int, error) {
+	if r.aux {
+		return r.roundUnordered(ctx)
+	}
 	if r.o.d == dialect.SQLite {
 		return r.roundLease(ctx)
 	}
@@ -358,6 +385,26 @@ func (r *Relay) roundLease(ctx context.Context) (int, error) {
 	if err != nil || !held { // another relay holds the lease
 		return 0, err
 	}
+	msgs, err := r.read(ctx, r.o.db, r.rows)
+	if err != nil {
+		return 0, err
+	}
+	n, perr := r.publish(ctx, msgs)
+	if n > 0 {
+		if err := r.markPublished(ctx, r.o.db, msgs[:n]); err != nil {
+			return 0, err
+		}
+		r.published(ctx, msgs[:n])
+	}
+	return n, perr
+}
+
+// roundUnordered is a round of an Invalidator's relay: publish the oldest
+// pending events of its type and mark them, with no lock and no lease.
+// Their effects (deletes) are idempotent and commute, so relays of many
+// processes may publish one event at once, and one that cannot (its
+// instance cut off from the cache) holds up no other.
+func (r *Relay) roundUnordered(ctx context.Context) (int, error) {
 	msgs, err := r.read(ctx, r.o.db, r.rows)
 	if err != nil {
 		return 0, err

@@ -70,6 +70,7 @@ var driven = map[string]bool{
 	"natsjs.CreateStream": true, "natsjs.NewPublisher": true, "natsjs.Subscribe": true,
 	"operation.New": true,
 	"outbox.New":    true, "outbox.NewConsumer": true, "outbox.NewRelay": true,
+	"outbox.NewInvalidator": true,
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -486,6 +487,17 @@ func TestOutboxOptions(t *testing.T) {
 			ctx, cancel := context.WithTimeout(ctxFor(t), 200*time.Millisecond) // a failing handler is retried until then
 			defer cancel()
 			_ = c.Deliver(ctx, outbox.Message{ID: "e1", Type: "thing.done", Payload: []byte(`{}`)}, 0, func() {})
+		})
+	})
+	t.Run("NewInvalidator", func(t *testing.T) {
+		driveEach(t, outbox.InvalidatorOptions{}, mixed, func(t *testing.T, opts outbox.InvalidatorOptions) {
+			inv := outbox.NewInvalidator(base, "c1", func(context.Context, ...string) error { return errors.New("not yet") }, opts)
+			_ = txn.Do(ctxFor(t), db.DB, func(ctx context.Context) error { return inv.Emit(ctx, "k") })
+			_, _ = inv.Round(ctxFor(t))
+			ctx, cancel := context.WithTimeout(ctxFor(t), 50*time.Millisecond)
+			defer cancel()
+			_ = inv.Run(ctx)
+			_ = inv.Stats()
 		})
 	})
 }
