@@ -8,9 +8,9 @@
 //
 // Place Handler early, before authentication, decoding and the database,
 // so that a refused request costs microseconds. Requests are classed by
-// Options.Classify (DefaultClass: /healthz, /readyz and /livez are
-// Critical and never shed; GET, HEAD and OPTIONS are Read; other methods
-// Write); each class may fill its share of the limit, and a freed slot
+// Options.Classify (DefaultClass: /healthz, /readyz, /livez and CORS
+// preflights are Critical and never shed; GET, HEAD and other OPTIONS are
+// Read; other methods Write); each class may fill its share of the limit, and a freed slot
 // goes to the highest class waiting. Acquire and Permit.Release are the
 // same limit for work that is not HTTP.
 //

@@ -3,6 +3,7 @@ package overload_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -20,22 +21,29 @@ import (
 )
 
 func TestDefaultClass(t *testing.T) {
+	preflight := http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}
 	tests := []struct {
 		method, path string
+		header       http.Header
 		want         overload.Class
 	}{
-		{http.MethodGet, "/healthz", overload.Critical},
-		{http.MethodGet, "/readyz", overload.Critical},
-		{http.MethodHead, "/livez", overload.Critical},
-		{http.MethodPost, "/healthz", overload.Write},
-		{http.MethodGet, "/v1/users/42", overload.Read},
-		{http.MethodOptions, "/v1/users", overload.Read},
-		{http.MethodPost, "/v1/transfers", overload.Write},
-		{http.MethodDelete, "/v1/users/42", overload.Write},
-		{"BREW", "/pot", overload.Write},
+		{http.MethodGet, "/healthz", nil, overload.Critical},
+		{http.MethodGet, "/readyz", nil, overload.Critical},
+		{http.MethodHead, "/livez", nil, overload.Critical},
+		{http.MethodPost, "/healthz", nil, overload.Write},
+		{http.MethodGet, "/v1/users/42", nil, overload.Read},
+		{http.MethodOptions, "/v1/users", nil, overload.Read},
+		{http.MethodOptions, "/v1/transfers", preflight, overload.Critical},
+		{http.MethodOptions, "/v1/transfers", http.Header{"Origin": {"https://app.example"}}, overload.Read}, // not a preflight
+		{http.MethodOptions, "/v1/transfers", http.Header{"Access-Control-Request-Method": {"POST"}}, overload.Read},
+		{http.MethodPost, "/v1/transfers", nil, overload.Write},
+		{http.MethodDelete, "/v1/users/42", nil, overload.Write},
+		{"BREW", "/pot", nil, overload.Write},
 	}
 	for _, tt := range tests {
-		got := overload.DefaultClass(httptest.NewRequest(tt.method, tt.path, nil))
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		maps.Copy(r.Header, tt.header)
+		got := overload.DefaultClass(r)
 		assert.Equal(t, tt.want, got, "%s %s", tt.method, tt.path)
 	}
 }

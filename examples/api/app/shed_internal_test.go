@@ -20,7 +20,9 @@ import (
 // TestShed: with the overload limit full, a /v1 request waits its queue
 // time (half the request deadline) and is answered 503 UNAVAILABLE with Retry-After before any
 // authentication or database work, and counted in /metrics, while /healthz,
-// /readyz and /metrics are never shed.
+// /readyz, /metrics and CORS preflights (which the CORS middleware answers
+// with no work behind them, and which a browser needs to send the write
+// they ask about) are never shed.
 func TestShed(t *testing.T) {
 	a, err := New(context.Background(), Config{
 		Database:       Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
@@ -28,6 +30,7 @@ func TestShed(t *testing.T) {
 		Logger:         slog.New(slog.DiscardHandler),
 		PasswordCost:   64,
 		RequestTimeout: 40 * time.Millisecond, // the queue wait is half of it
+		CORSOrigins:    []string{"https://app.example"},
 	})
 	require.NoError(t, err, "New")
 	defer a.Close()
@@ -47,24 +50,38 @@ func TestShed(t *testing.T) {
 		}
 	}()
 
+	preflight := http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}
 	for _, tt := range []struct {
 		method, path string
+		header       http.Header
 		status       int
 	}{
-		{http.MethodGet, "/v1/users/me", http.StatusServiceUnavailable}, // no token: shed before the 401
-		{http.MethodPost, "/v1/transfers", http.StatusServiceUnavailable},
-		{http.MethodGet, "/healthz", http.StatusOK},
-		{http.MethodGet, "/readyz", http.StatusOK},
-		{http.MethodGet, "/metrics", http.StatusOK},
+		{http.MethodGet, "/v1/users/me", nil, http.StatusServiceUnavailable}, // no token: shed before the 401
+		{http.MethodPost, "/v1/transfers", nil, http.StatusServiceUnavailable},
+		{http.MethodOptions, "/v1/transfers", preflight, http.StatusNoContent},
+		{http.MethodOptions, "/v1/users/me", http.Header{"Origin": {"https://app.example"}}, http.StatusServiceUnavailable}, // not a preflight: a read
+		{http.MethodGet, "/healthz", nil, http.StatusOK},
+		{http.MethodGet, "/readyz", nil, http.StatusOK},
+		{http.MethodGet, "/metrics", nil, http.StatusOK},
 	} {
-		req, err := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
+		var reqBody io.Reader = strings.NewReader("{}")
+		if tt.method == http.MethodOptions {
+			reqBody = nil
+		}
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, reqBody)
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
+		for k, v := range tt.header {
+			req.Header[k] = v
+		}
 		res, err := http.DefaultClient.Do(req)
 		require.NoError(t, err, "%s %s", tt.method, tt.path)
 		raw, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		require.Equal(t, tt.status, res.StatusCode, "%s %s: %s", tt.method, tt.path, raw)
+		if tt.header.Get("Access-Control-Request-Method") != "" {
+			assert.Equal(t, "https://app.example", res.Header.Get("Access-Control-Allow-Origin"), "the preflight's answer")
+		}
 		if tt.status != http.StatusServiceUnavailable {
 			continue
 		}
@@ -86,6 +103,6 @@ func TestShed(t *testing.T) {
 	for _, want := range []string{`svckit_overload_shed_total{`, `svckit_overload_limit{`, `svckit_overload_inflight{`} {
 		assert.Contains(t, string(raw), want, "/metrics exposes the overload metrics")
 	}
-	assert.Regexp(t, `svckit_overload_shed_total\{[^}]*svckit_overload_class="read"[^}]*\} 1`, string(raw), "one shed read")
+	assert.Regexp(t, `svckit_overload_shed_total\{[^}]*svckit_overload_class="read"[^}]*\} 2`, string(raw), "two shed reads: the GET and the OPTIONS that is no preflight")
 	assert.Regexp(t, `svckit_overload_shed_total\{[^}]*svckit_overload_class="write"[^}]*\} 1`, string(raw), "one shed write")
 }
