@@ -137,6 +137,16 @@
 // Redis was back, and none after. Run the cache's Redis without persistence (or flush it after a
 // restore): a snapshot taken before a delete brings the entry back.
 //
+// To bound that window by something other than the writer's own way back
+// to Redis, write the invalidation into the update's transaction as well,
+// with outbox.Invalidator (this package imports no outbox: the Invalidator
+// takes Delete as a function): every instance's Invalidator then deletes
+// the keys of committed invalidations, so another instance deletes what
+// the cut-off writer could not. outbox's TestInvalidatorStalenessBound
+// measures it with four processes, the writer's Redis behind a black hole:
+// from the commit until three other processes serve the update, p50 25 ms,
+// p99 225 ms over 100 rounds on a shared two-core machine at load 28.
+//
 // # Telemetry
 //
 // An Aside reports through OpenTelemetry (MetricRequests and the names

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -17,7 +18,12 @@ import (
 	"github.com/svckit/svckit/txn"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(cacheChildEnv) != "" {
+		os.Exit(cacheChild())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // fixture is a migrated outbox on a fresh database with a table "work"
 // that transactions write beside their events.
