@@ -138,6 +138,7 @@ type options struct {
 	overloadOnly     bool
 	overloadDuration time.Duration
 	multiples        []float64
+	overloadStacks   []string // the stacks of the overload scenario
 	// require2xx names the stacks whose non-2xx answers fail a throughput
 	// scenario; nil means every stack.
 	require2xx []string
@@ -157,6 +158,7 @@ func main() {
 	flag.BoolVar(&o.overloadOnly, "overload-only", false, "run only the overload scenario")
 	flag.DurationVar(&o.overloadDuration, "overload-duration", 10*time.Second, "length of one open-loop run")
 	multiples := flag.String("multiples", "1,2,4", "open-loop rates, as multiples of each stack's capacity")
+	ovStacks := flag.String("overload-stacks", strings.Join(overloadStacks, ","), "comma-separated stacks of the overload scenario")
 	require2xx := flag.String("require-2xx", "all", "stacks whose non-2xx answers fail a throughput scenario: all, or a comma-separated list such as svckit (the others' are printed in the table and as a warning)")
 	flag.Parse()
 	if *require2xx != "all" {
@@ -170,6 +172,12 @@ func main() {
 		o.multiples = append(o.multiples, v)
 	}
 	o.overload = o.overload || o.overloadOnly
+	o.overloadStacks = strings.Split(*ovStacks, ",")
+	for _, s := range o.overloadStacks {
+		if !slices.Contains(overloadStacks, s) {
+			log.Fatalf("-overload-stacks: %q is not one of %s", s, strings.Join(overloadStacks, ", "))
+		}
+	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
@@ -285,7 +293,7 @@ func run(o options) error {
 			return err
 		}
 		tokens := strings.Fields(string(raw))
-		sc := scenario{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", luaScript(tokenFiles[Tokens], usersScript), Tokens, overloadStacks}
+		sc := scenario{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", luaScript(tokenFiles[Tokens], usersScript), Tokens, o.overloadStacks}
 		cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
 		if err := measureOverload(o, sc, bins, cfg, filepath.Join(tmp, "overload-b.lua"), tokens); err != nil {
 			return fmt.Errorf("overload %s: %w", sc.name, err)

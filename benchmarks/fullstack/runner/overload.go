@@ -36,7 +36,8 @@ type loadResult struct {
 func (r loadResult) goodput() float64 { return float64(r.ok) / r.duration.Seconds() }
 
 // measureOverload runs the overload scenario of sc: each stack's capacity
-// is its median 2xx rate over o.rounds closed-loop wrk runs (interleaved),
+// is its median 2xx rate over o.rounds closed-loop wrk runs (interleaved,
+// after o.warmup),
 // then vegeta drives each stack in open loop at every multiple of it, the
 // stacks interleaved at each multiple. svckit and go-zero run with their
 // shedding on.
@@ -45,10 +46,17 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 		return err
 	}
 	cfg.shed = true
-	addrs := map[string]string{}
+	addrs, pprofAddrs := map[string]string{}, map[string]string{}
 	base := strings.ReplaceAll(sc.name, "/", "-")
 	for _, s := range sc.stacks {
-		addr, _, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-overload-"+base+".log"), "")
+		if o.profileDir != "" && s != "gozero" { // go-zero runs its own server, without -pprof
+			a, err := freeAddr()
+			if err != nil {
+				return err
+			}
+			pprofAddrs[s] = a
+		}
+		addr, _, stop, err := start(bins[s], cfg, filepath.Join(o.logDir, s+"-overload-"+base+".log"), pprofAddrs[s])
 		if err != nil {
 			return fmt.Errorf("start %s: %w", s, err)
 		}
@@ -57,6 +65,13 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 	}
 	capacity := map[string]float64{}
 	runs := map[string][]result{}
+	if o.warmup > 0 { // a fresh process's first requests open its pool
+		for _, s := range sc.stacks {
+			if _, err := runWrk(o, o.warmup, "http://"+addrs[s], script); err != nil {
+				return err
+			}
+		}
+	}
 	for range o.rounds {
 		for _, s := range sc.stacks {
 			r, err := runWrk(o, o.duration, "http://"+addrs[s], script)
@@ -73,7 +88,19 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 	for _, m := range o.multiples {
 		for _, s := range sc.stacks {
 			rate := m * capacity[s]
+			var profiled chan error
+			if a := pprofAddrs[s]; a != "" {
+				// Every multiple's run is profiled but its last second.
+				secs := max(1, int(o.overloadDuration.Seconds())-1)
+				profiled = fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", a, secs),
+					filepath.Join(o.profileDir, fmt.Sprintf("%s-overload-%s-%gx.cpu.pprof", s, base, m)))
+			}
 			r := attack(o.overloadDuration, rate, "http://"+addrs[s], tokens)
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return err
+				}
+			}
 			res[s] = append(res[s], r)
 		}
 	}
