@@ -8,6 +8,7 @@ import (
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/txn"
 )
@@ -35,7 +36,7 @@ func BenchmarkIdempotency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			store := idempotency.NewSQL(db.DB, d, idempotency.Options{})
+			store := sqlstore.New(db.DB, d, sqlstore.Options{})
 			if err := store.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -70,14 +71,14 @@ func BenchmarkIdempotency(b *testing.B) {
 			return idempotency.Outcome{Status: http.StatusCreated, Data: []byte(`{"id":"t1"}`)}, nil
 		}
 		b.Run("no-key", func(b *testing.B) {
-			m := idempotency.NewMemory(idempotency.Options{})
+			m := idempotency.NewMemory(idempotency.MemoryOptions{})
 			for b.Loop() {
 				if _, _, err := idempotency.Do(ctx, m, idempotency.Key{}, "", fn); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		runDo(b, idempotency.NewMemory(idempotency.Options{}), fn)
+		runDo(b, idempotency.NewMemory(idempotency.MemoryOptions{}), fn)
 	})
 }
 

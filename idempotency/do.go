@@ -6,8 +6,10 @@ import (
 	"fmt"
 )
 
-// Store keeps keys, their fingerprints and outcomes. *SQL and *Memory
-// implement it; Do needs nothing else.
+// Store keeps keys, their fingerprints and outcomes. *Memory and
+// sqlstore's *Store implement it; Do needs nothing else. A Store keeps an
+// outcome as its status and the bytes of Outcome.Encode, and rebuilds it
+// with DecodeOutcome.
 type Store interface {
 	// Atomic runs fn as one unit of work: what Claim and Finish do in the
 	// context fn receives is kept if fn returns nil and undone otherwise
@@ -25,13 +27,10 @@ type Store interface {
 	Load(ctx context.Context, k Key) (Record, error)
 }
 
-var (
-	_ Store = (*SQL)(nil)
-	_ Store = (*Memory)(nil)
-)
+var _ Store = (*Memory)(nil)
 
 // Do runs fn at most once per key: it claims k, runs fn and records the
-// outcome fn returns, in one unit of work of s (for SQL, a transaction on
+// outcome fn returns, in one unit of work of s (for sqlstore's Store, a transaction on
 // its database that fn's statements join through txn.From). The result:
 //
 //   - first request: fn's outcome, replayed false;

@@ -213,7 +213,7 @@ func TestDo(t *testing.T) {
 // replayed refusal rendered by svckit's envelope, which this package does
 // not import.
 func TestErrorsRenderThroughEnvelope(t *testing.T) {
-	m := idempotency.NewMemory(idempotency.Options{})
+	m := idempotency.NewMemory(idempotency.MemoryOptions{})
 	ctx := context.Background()
 	k := idempotency.Key{Value: "k"}
 	_, _, err := idempotency.Do(ctx, m, k, "fp", (&work{refuse: errInsufficientFunds}).fn)

@@ -47,15 +47,17 @@
 // caused (ErrKeyMismatch, ErrInProgress, ErrInvalidKey) and replayed
 // refusals report their kind, code and public message through the
 // interfaces of package errkind, which svckit's envelope renders. Errors
-// of the SQL store's database pass through dialect.Wrap, so a lost
+// of sqlstore's database pass through dialect.Wrap, so a lost
 // connection is Unavailable (503), not a 500.
 //
 // # Stores
 //
-// SQL keeps keys in one table on PostgreSQL, SQLite or MySQL/MariaDB, on the
-// same *sql.DB as the work (Migrate creates the table). Memory keeps them in
-// the process, with the same behaviour, for tests and prototypes. Delete old
-// keys now and then with DeleteBefore.
+// Package sqlstore (idempotency/sqlstore) keeps keys in one table on
+// PostgreSQL, SQLite or MySQL/MariaDB, on the same *sql.DB as the work
+// (its Migrate creates the table). Memory keeps them in the process, with
+// the same behaviour, for tests and prototypes. Delete old keys now and
+// then with DeleteBefore. A Store of your own keeps outcomes as
+// Outcome.Encode gives them and reads them back with DecodeOutcome.
 //
 // # Telemetry
 //

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/txn"
 )
 
@@ -29,7 +29,7 @@ func Example() {
 	if _, err := db.Exec(`CREATE TABLE transfers (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)`); err != nil {
 		panic(err)
 	}
-	store := idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{})
+	store := sqlstore.New(db, dialect.SQLite, sqlstore.Options{})
 	if err := store.Migrate(ctx); err != nil {
 		panic(err)
 	}
@@ -74,7 +74,7 @@ func Example() {
 // retry is refused the same way, even after the client tops up.
 func ExampleRefuse() {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotency.NewMemory(idempotency.MemoryOptions{})
 	balance := int64(10)
 	pay := func(amount int64) {
 		_, replayed, err := idempotency.Do(ctx, store, idempotency.Key{Scope: "user-1", Value: "order-7"}, "pay 50",
@@ -99,32 +99,4 @@ func ExampleRefuse() {
 	// 422 replayed: false
 	// 422 replayed: true
 	// balance: 100
-}
-
-// ExampleSQL_DeleteBefore forgets keys after the retention promised to
-// clients; a janitor runs it now and then.
-func ExampleSQL_DeleteBefore() {
-	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:idempotency-delete?mode=memory&cache=shared")
-	if err != nil {
-		panic(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	store := idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{
-		Table: "idempotency_keys",
-		Now:   func() time.Time { return now },
-	})
-	if err := store.Migrate(ctx); err != nil {
-		panic(err)
-	}
-	_ = store.Claim(ctx, idempotency.Key{Value: "yesterday"}, "fp")
-	now = now.Add(25 * time.Hour)
-	_ = store.Claim(ctx, idempotency.Key{Value: "today"}, "fp")
-
-	n, err := store.DeleteBefore(ctx, now.Add(-24*time.Hour))
-	fmt.Println("deleted:", n, err)
-	// Output:
-	// deleted: 1 <nil>
 }

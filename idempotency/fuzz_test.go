@@ -9,6 +9,7 @@ import (
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -24,11 +25,11 @@ func FuzzKey(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	db := testdb.SQLite(f)
-	sqlStore := idempotency.NewSQL(db.DB, dialect.SQLite, idempotency.Options{})
+	sqlStore := sqlstore.New(db.DB, dialect.SQLite, sqlstore.Options{})
 	if err := sqlStore.Migrate(context.Background()); err != nil {
 		f.Fatalf("Migrate: %v", err)
 	}
-	mem := idempotency.NewMemory(idempotency.Options{})
+	mem := idempotency.NewMemory(idempotency.MemoryOptions{})
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, scope, value string) {
 		k := idempotency.Key{Scope: scope, Value: value}

@@ -16,6 +16,7 @@ import (
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/internal/testdb"
 )
 
@@ -50,14 +51,14 @@ func (c *clock) Add(d time.Duration) {
 // newStore returns a fresh, empty store and its clock.
 type newStore func(t *testing.T) (store, *clock)
 
-// eachStore runs fn against Memory and against SQL on every engine testdb
+// eachStore runs fn against Memory and against sqlstore's Store on every engine testdb
 // gives (SQLite always; PostgreSQL and MySQL when configured). On SQL every
 // newStore call migrates a table of its own.
 func eachStore(t *testing.T, fn func(t *testing.T, open newStore)) {
 	t.Run("memory", func(t *testing.T) {
 		fn(t, func(t *testing.T) (store, *clock) {
 			clk := newClock()
-			return idempotency.NewMemory(idempotency.Options{Now: clk.Now}), clk
+			return idempotency.NewMemory(idempotency.MemoryOptions{Now: clk.Now}), clk
 		})
 	})
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
@@ -65,15 +66,15 @@ func eachStore(t *testing.T, fn func(t *testing.T, open newStore)) {
 		fn(t, func(t *testing.T) (store, *clock) {
 			clk := newClock()
 			table := "idem_" + strconv.FormatInt(n.Add(1), 10)
-			return openSQL(t, db, idempotency.Options{Table: table, Now: clk.Now}), clk
+			return openSQL(t, db, sqlstore.Options{Table: table, Now: clk.Now}), clk
 		})
 	})
 }
 
-// openSQL migrates a SQL store on db (twice: Migrate is idempotent). A small
+// openSQL migrates a sqlstore.Store on db (twice: Migrate is idempotent). A small
 // pool keeps racing goroutines queueing in database/sql rather than against
 // the servers' connection limits, shared with other tests.
-func openSQL(t testing.TB, db *testdb.DB, opts idempotency.Options) *idempotency.SQL {
+func openSQL(t testing.TB, db *testdb.DB, opts sqlstore.Options) *sqlstore.Store {
 	t.Helper()
 	d, err := dialect.Parse(db.Dialect)
 	require.NoError(t, err, "dialect of %s", db.Name)
@@ -81,7 +82,7 @@ func openSQL(t testing.TB, db *testdb.DB, opts idempotency.Options) *idempotency
 	if d == dialect.SQLite {
 		db.DB.SetMaxOpenConns(4)
 	}
-	s := idempotency.NewSQL(db.DB, d, opts)
+	s := sqlstore.New(db.DB, d, opts)
 	require.NoError(t, s.Migrate(context.Background()), "Migrate")
 	require.NoError(t, s.Migrate(context.Background()), "Migrate again must be a no-op")
 	return s

@@ -104,6 +104,12 @@ func (k Key) Validate() error {
 	return nil
 }
 
+// ValidateFingerprint returns an error unless fingerprint is at most
+// MaxKeyLen bytes of UTF-8 without NUL, which every database keeps in a
+// text column unchanged. Do checks it before it claims; a Store's Claim
+// checks it too.
+func ValidateFingerprint(fingerprint string) error { return checkText("fingerprint", fingerprint) }
+
 // checkText accepts what every database stores in a text column unchanged.
 func checkText(what, s string) error {
 	if len(s) > MaxKeyLen || !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
@@ -236,6 +242,23 @@ type refusalBody struct {
 	Message string         `json:"message,omitempty"`
 	Details map[string]any `json:"details,omitempty"`
 }
+
+// Encode returns the bytes a Store keeps for o, the inverse of
+// DecodeOutcome: Data for a success, the refusal's code, message and
+// details as JSON otherwise. It returns an error for an outcome Finish
+// must refuse (Status outside 100 to 599, Data not JSON). A Store of
+// your own keeps o.Status and these bytes.
+func (o Outcome) Encode() ([]byte, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return o.encode()
+}
+
+// DecodeOutcome returns the outcome a Store kept as status and body (see
+// Outcome.Encode). Numbers in a refusal's details stay json.Number, so
+// they render as they were stored.
+func DecodeOutcome(status int, body []byte) (Outcome, error) { return decode(status, body) }
 
 // validate checks what Finish stores.
 func (o Outcome) validate() error {

@@ -14,8 +14,8 @@ import (
 // they begin no database transaction, so pair it with work that has no
 // database (txn.AfterCommit inside them runs at once).
 //
-// The zero Memory is empty, uses time.Now and is ready to use; NewMemory
-// sets the clock. A Memory is safe for concurrent use and holds nothing to
+// The zero Memory is empty, uses time.Now and is ready to use, as is
+// NewMemory(MemoryOptions{}). A Memory is safe for concurrent use and holds nothing to
 // close. It forgets everything when the process ends, and it never shrinks
 // unless DeleteBefore runs.
 type Memory struct {
@@ -46,9 +46,15 @@ type memTx struct {
 // memTxKey is the context key of m's unit of work.
 type memTxKey struct{ m *Memory }
 
+// MemoryOptions configure NewMemory. The zero value uses time.Now.
+type MemoryOptions struct {
+	// Now stamps claims with their creation time, which DeleteBefore
+	// compares with. Nil means time.Now.
+	Now func() time.Time
+}
+
 // NewMemory returns an empty Memory stamping claims with opts.Now.
-// opts.Table is ignored.
-func NewMemory(opts Options) *Memory { return &Memory{now: opts.Now} }
+func NewMemory(opts MemoryOptions) *Memory { return &Memory{now: opts.Now} }
 
 func (m *Memory) clock() time.Time {
 	if m.now == nil {
@@ -149,7 +155,7 @@ func (m *Memory) Claim(ctx context.Context, k Key, fingerprint string) error {
 }
 
 // Finish records o as the outcome of the pending key k, or returns
-// ErrNotPending; see SQL.Finish.
+// ErrNotPending; see Store.
 func (m *Memory) Finish(ctx context.Context, k Key, o Outcome) error {
 	if err := o.validate(); err != nil {
 		return err

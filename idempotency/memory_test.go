@@ -29,7 +29,7 @@ func TestMemoryZeroValue(t *testing.T) {
 }
 
 func TestMemoryClaimWaitEndsWithContext(t *testing.T) {
-	m := idempotency.NewMemory(idempotency.Options{})
+	m := idempotency.NewMemory(idempotency.MemoryOptions{})
 	k := idempotency.Key{Value: "k"}
 	claimed, release := make(chan struct{}), make(chan struct{})
 	holder := make(chan error, 1)
@@ -62,7 +62,7 @@ func TestMemoryClaimWaitEndsWithContext(t *testing.T) {
 }
 
 func TestMemoryAtomicJoins(t *testing.T) {
-	m := idempotency.NewMemory(idempotency.Options{})
+	m := idempotency.NewMemory(idempotency.MemoryOptions{})
 	ctx := context.Background()
 	k := idempotency.Key{Value: "k"}
 	err := m.Atomic(ctx, func(ctx context.Context) error {
@@ -82,7 +82,7 @@ func TestMemoryAtomicJoins(t *testing.T) {
 }
 
 func TestMemoryStoresOnlyCopies(t *testing.T) {
-	m := idempotency.NewMemory(idempotency.Options{})
+	m := idempotency.NewMemory(idempotency.MemoryOptions{})
 	ctx := context.Background()
 	k := idempotency.Key{Value: "k"}
 	data := []byte(`{"a":1}`)

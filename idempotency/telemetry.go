@@ -21,6 +21,14 @@ const MetricRequests = "svckit.idempotency.requests"
 // AttrResult is the attribute of MetricRequests.
 const AttrResult = "result"
 
+// Options configure New. The zero value counts on otel's global meter
+// provider.
+type Options struct {
+	// MeterProvider receives a Runner's MetricRequests. Nil means otel's
+	// global provider.
+	MeterProvider metric.MeterProvider
+}
+
 // Runner runs Do against one Store and counts every call in
 // MetricRequests: the long-lived counterpart of the function Do, which has
 // nowhere to keep instruments and counts nothing. Build it once with New;

@@ -15,7 +15,7 @@ import (
 
 func TestDoTelemetry(t *testing.T) {
 	sdk := telemetrytest.New(t)
-	r := idempotency.New(idempotency.NewMemory(idempotency.Options{}), idempotency.Options{MeterProvider: sdk.Meters})
+	r := idempotency.New(idempotency.NewMemory(idempotency.MemoryOptions{}), idempotency.Options{MeterProvider: sdk.Meters})
 	ctx := context.Background()
 	ok := func(context.Context) (idempotency.Outcome, error) {
 		return idempotency.JSON(http.StatusCreated, map[string]int{"n": 1})
@@ -45,7 +45,7 @@ func TestDoTelemetry(t *testing.T) {
 		"svckit.idempotency.requests{result=no_key}":   1,
 	}, sdk.Sums(t), "claims, replays and mismatches, never a key")
 
-	_, _, err = idempotency.Do(ctx, idempotency.NewMemory(idempotency.Options{}), k, "fp", ok)
+	_, _, err = idempotency.Do(ctx, idempotency.NewMemory(idempotency.MemoryOptions{}), k, "fp", ok)
 	require.NoError(t, err, "the function Do")
 	assert.Equal(t, int64(1), sdk.Sums(t)["svckit.idempotency.requests{result=claimed}"], "counts nothing")
 	assert.PanicsWithValue(t, "idempotency: New: nil Store", func() { idempotency.New(nil, idempotency.Options{}) },

@@ -25,6 +25,7 @@ import (
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/idempotency"
+	idemsql "github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/operation"
@@ -61,7 +62,7 @@ var driven = map[string]bool{
 	"auth.NewTokens": true, "auth.NewVerifier": true,
 	"jwks.New":             true,
 	"repository.NewMemory": true, "repository.NewSQL": true,
-	"idempotency.NewMemory": true, "idempotency.NewSQL": true, "idempotency.New": true,
+	"idempotency.NewMemory": true, "sqlstore.New": true, "idempotency.New": true, // sqlstore: idempotency/sqlstore
 	"txn.DoWith": true, "txn.New": true, "overload.New": true, "dedupe.New": true,
 	"envelope.DecodeWithOptions": true, "envelope.DecodeValue": true, "envelope.Problems": true,
 	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
@@ -387,21 +388,21 @@ func TestIdempotencyOptions(t *testing.T) {
 		}
 	}
 	t.Run("NewMemory", func(t *testing.T) {
-		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
+		driveEach(t, idempotency.MemoryOptions{}, 2, func(t *testing.T, opts idempotency.MemoryOptions) {
 			run(t, idempotency.NewMemory(opts), idempotency.Options{})
 		})
 	})
-	t.Run("NewSQL", func(t *testing.T) {
+	t.Run("sqlstore.New", func(t *testing.T) {
 		db := testdb.SQLite(t)
-		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
-			s := idempotency.NewSQL(db.DB, dialect.SQLite, opts)
+		driveEach(t, idemsql.Options{}, 2, func(t *testing.T, opts idemsql.Options) {
+			s := idemsql.New(db.DB, dialect.SQLite, opts)
 			require.NoError(t, s.Migrate(ctxFor(t)), "Migrate")
 			run(t, s, idempotency.Options{})
 		})
 	})
 	t.Run("New", func(t *testing.T) {
 		driveEach(t, idempotency.Options{}, 2, func(t *testing.T, opts idempotency.Options) {
-			run(t, idempotency.NewMemory(idempotency.Options{}), opts)
+			run(t, idempotency.NewMemory(idempotency.MemoryOptions{}), opts)
 		})
 	})
 }

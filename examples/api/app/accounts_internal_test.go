@@ -49,7 +49,7 @@ func memoryAccounts(t *testing.T) *AccountService {
 		memoryLocking[Account]{repository.NewMemory[Account, string]("accounts", opts)},
 		repository.NewMemory[Transfer, string]("transfers", opts),
 		repository.NewMemory[entry, string]("transfer_entries", opts),
-		idempotency.New(idempotency.NewMemory(idempotency.Options{}), idempotency.Options{}),
+		idempotency.New(idempotency.NewMemory(idempotency.MemoryOptions{}), idempotency.Options{}),
 		&LogBus{Logger: slog.New(slog.DiscardHandler)},
 	)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/svckit/svckit/cache/redisstore"
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	idemsql "github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/overload"
@@ -60,7 +61,7 @@ type App struct {
 	accounts     *AccountService
 	tokens       *auth.Tokens
 	refreshStore *sqlstore.Store
-	idem         *idempotency.SQL    // transfers' Idempotency-Key outcomes
+	idem         *idemsql.Store      // transfers' Idempotency-Key outcomes
 	memory       *cache.Memory[User] // nil with Redis
 
 	limits *limits

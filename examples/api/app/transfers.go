@@ -11,14 +11,15 @@ import (
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/idempotency"
+	idemsql "github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/repository"
 )
 
 // newIdempotencyStore returns where transfers keep the outcome of requests
 // made with an Idempotency-Key, per user: svckit's idempotency table
-// (idempotency.DefaultTable) on the service's database, created by Migrate.
-func newIdempotencyStore(db *sql.DB, d dialect.Dialect) *idempotency.SQL {
-	return idempotency.NewSQL(db, d, idempotency.Options{})
+// (idemsql.DefaultTable) on the service's database, created by Migrate.
+func newIdempotencyStore(db *sql.DB, d dialect.Dialect) *idemsql.Store {
+	return idemsql.New(db, d, idemsql.Options{})
 }
 
 // TransferRequest is the body of POST /v1/transfers.

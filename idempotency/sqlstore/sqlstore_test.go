@@ -1,7 +1,9 @@
-package idempotency_test
+package sqlstore_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -9,53 +11,95 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/idempotency"
+	"github.com/svckit/svckit/idempotency/sqlstore"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/txn"
 )
 
-func TestNewSQLPanics(t *testing.T) {
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var errBoom = errors.New("boom")
+
+// openSQL migrates a Store on db (twice: Migrate is idempotent). A small
+// pool keeps racing goroutines queueing in database/sql rather than against
+// the servers' connection limits, shared with other tests.
+func openSQL(t testing.TB, db *testdb.DB, opts sqlstore.Options) *sqlstore.Store {
+	t.Helper()
+	d, err := dialect.Parse(db.Dialect)
+	require.NoError(t, err, "dialect of %s", db.Name)
+	db.DB.SetMaxOpenConns(12)
+	if d == dialect.SQLite {
+		db.DB.SetMaxOpenConns(4)
+	}
+	s := sqlstore.New(db.DB, d, opts)
+	require.NoError(t, s.Migrate(context.Background()), "Migrate")
+	require.NoError(t, s.Migrate(context.Background()), "Migrate again must be a no-op")
+	return s
+}
+
+func TestNewPanics(t *testing.T) {
 	db := testdb.SQLite(t).DB
 	for _, tc := range []struct {
 		name string
 		fn   func()
 	}{
-		{"nil db", func() { idempotency.NewSQL(nil, dialect.SQLite, idempotency.Options{}) }},
-		{"zero dialect", func() { idempotency.NewSQL(db, 0, idempotency.Options{}) }},
+		{"nil db", func() { sqlstore.New(nil, dialect.SQLite, sqlstore.Options{}) }},
+		{"zero dialect", func() { sqlstore.New(db, 0, sqlstore.Options{}) }},
 		{"quoted table", func() {
-			idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: `keys"; DROP TABLE users; --`})
+			sqlstore.New(db, dialect.SQLite, sqlstore.Options{Table: `keys"; DROP TABLE users; --`})
 		}},
-		{"schema-qualified table", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "public.keys"}) }},
-		{"leading digit", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "1keys"}) }},
-		{"too long", func() { idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: strings.Repeat("k", 49)}) }},
+		{"schema-qualified table", func() { sqlstore.New(db, dialect.SQLite, sqlstore.Options{Table: "public.keys"}) }},
+		{"leading digit", func() { sqlstore.New(db, dialect.SQLite, sqlstore.Options{Table: "1keys"}) }},
+		{"too long", func() { sqlstore.New(db, dialect.SQLite, sqlstore.Options{Table: strings.Repeat("k", 49)}) }},
 	} {
 		assert.Panics(t, tc.fn, tc.name)
 	}
 	assert.NotPanics(t, func() {
-		idempotency.NewSQL(db, dialect.SQLite, idempotency.Options{Table: "_Keys_2" + strings.Repeat("k", 41)})
+		sqlstore.New(db, dialect.SQLite, sqlstore.Options{Table: "_Keys_2" + strings.Repeat("k", 41)})
 	}, "48 bytes of letters, digits and underscores")
 }
 
 func TestSchema(t *testing.T) {
-	db := testdb.SQLite(t).DB
 	for _, d := range []dialect.Dialect{dialect.Postgres, dialect.SQLite, dialect.MySQL} {
-		def := idempotency.NewSQL(db, d, idempotency.Options{}).Schema()
-		assert.Contains(t, def, "CREATE TABLE IF NOT EXISTS svckit_idempotency_keys (", "%v: default table", d)
-		assert.NotContains(t, def, "--", "%v: comments are dropped", d)
-		custom := idempotency.NewSQL(db, d, idempotency.Options{Table: "idem"}).Schema()
-		assert.Contains(t, custom, "CREATE TABLE IF NOT EXISTS idem (", "%v: custom table", d)
-		assert.Contains(t, custom, "idem_created_at", "%v: the index follows the table's name", d)
-		assert.NotContains(t, custom, "svckit_", "%v: nothing of the default name is left", d)
+		body, err := fs.ReadFile(sqlstore.Schema(), d.String()+".sql")
+		require.NoError(t, err, "%v: a schema file per dialect", d)
+		assert.Contains(t, string(body), "CREATE TABLE IF NOT EXISTS svckit_idempotency_keys (", "%v: default table", d)
+		assert.Contains(t, string(body), "svckit_idempotency_keys_created_at", "%v: the index", d)
 	}
+	names, err := fs.Glob(sqlstore.Schema(), "*")
+	require.NoError(t, err, "list the schema files")
+	assert.Equal(t, []string{"mysql.sql", "postgres.sql", "sqlite.sql"}, names, "one file per dialect and nothing else")
+}
+
+// TestCustomTable checks that a Store with its own table creates it and
+// its index under that name and uses nothing of the default one.
+func TestCustomTable(t *testing.T) {
+	db := testdb.SQLite(t)
+	s := openSQL(t, db, sqlstore.Options{Table: "idem"})
+	require.NoError(t, s.Claim(context.Background(), idempotency.Key{Value: "k"}, "fp"), "claim")
+	rows, err := db.DB.Query(`SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	require.NoError(t, err, "list tables")
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n), "scan")
+		names = append(names, n)
+	}
+	require.NoError(t, rows.Err(), "rows")
+	assert.Equal(t, []string{"idem", "idem_created_at", "svckit_schema_migrations"}, names,
+		"the table and its index follow Options.Table; the migrations table is the shared one")
 }
 
 func TestMigrateConcurrently(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		d, err := dialect.Parse(db.Dialect)
 		require.NoError(t, err, "dialect")
-		s := idempotency.NewSQL(db.DB, d, idempotency.Options{})
+		s := sqlstore.New(db.DB, d, sqlstore.Options{})
 		errs := make([]error, 4)
 		var wg sync.WaitGroup
 		for i := range errs {
@@ -69,12 +113,12 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
-// TestSQLJoinsTheCallersTransaction shows the claim committing or rolling
+// TestJoinsTheCallersTransaction shows the claim committing or rolling
 // back with the caller's own statements, in the caller's txn.Do.
-func TestSQLJoinsTheCallersTransaction(t *testing.T) {
+func TestJoinsTheCallersTransaction(t *testing.T) {
 	ctx := context.Background()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		s := openSQL(t, db, idempotency.Options{})
+		s := openSQL(t, db, sqlstore.Options{})
 		_, err := db.DB.Exec("CREATE TABLE work (id VARCHAR(20) PRIMARY KEY)")
 		require.NoError(t, err, "create work")
 		insert := "INSERT INTO work (id) VALUES (?)"
@@ -111,9 +155,9 @@ func TestSQLJoinsTheCallersTransaction(t *testing.T) {
 	})
 }
 
-func TestSQLLoadCorruptRefusal(t *testing.T) {
+func TestLoadCorruptRefusal(t *testing.T) {
 	db := testdb.SQLite(t)
-	s := openSQL(t, db, idempotency.Options{})
+	s := openSQL(t, db, sqlstore.Options{})
 	_, err := db.DB.Exec(`INSERT INTO svckit_idempotency_keys (scope, idem_key, fingerprint, status, body, created_at) VALUES ('', 'k', 'fp', 422, X'7b', 0)`)
 	require.NoError(t, err, "insert a corrupt row")
 	_, err = s.Load(context.Background(), idempotency.Key{Value: "k"})
@@ -121,25 +165,25 @@ func TestSQLLoadCorruptRefusal(t *testing.T) {
 	assert.NotErrorIs(t, err, idempotency.ErrNotFound, "it is there, just unreadable")
 }
 
-func TestSQLErrorsWrapTheDriver(t *testing.T) {
+func TestErrorsWrapTheDriver(t *testing.T) {
 	db := testdb.SQLite(t)
-	s := idempotency.NewSQL(db.DB, dialect.SQLite, idempotency.Options{Table: "never_migrated"})
+	s := sqlstore.New(db.DB, dialect.SQLite, sqlstore.Options{Table: "never_migrated"})
 	ctx := context.Background()
 	k := idempotency.Key{Value: "k"}
-	require.ErrorContains(t, s.Claim(ctx, k, "fp"), "idempotency: claim", "claim")
-	require.ErrorContains(t, s.Finish(ctx, k, idempotency.Outcome{Status: 200}), "idempotency: finish", "finish")
+	require.ErrorContains(t, s.Claim(ctx, k, "fp"), "sqlstore: claim", "claim")
+	require.ErrorContains(t, s.Finish(ctx, k, idempotency.Outcome{Status: 200}), "sqlstore: finish", "finish")
 	_, err := s.Load(ctx, k)
-	require.ErrorContains(t, err, "idempotency: load", "load")
+	require.ErrorContains(t, err, "sqlstore: load", "load")
 	_, err = s.DeleteBefore(ctx, time.Now())
-	require.ErrorContains(t, err, "idempotency: delete before", "delete")
+	require.ErrorContains(t, err, "sqlstore: delete before", "delete")
 	require.NoError(t, db.DB.Close(), "close")
-	require.ErrorContains(t, s.Migrate(ctx), "idempotency: migrate never_migrated", "migrate on a closed pool")
+	require.ErrorContains(t, s.Migrate(ctx), "sqlstore: migrate never_migrated", "migrate on a closed pool")
 }
 
-// TestSQLClaimWaitsOnTheRowLock proves that a racing claim really waits
+// TestClaimWaitsOnTheRowLock proves that a racing claim really waits
 // for the transaction holding the key (seen in the server's lock waits)
 // before it learns the outcome, on the servers that report lock waits.
-func TestSQLClaimWaitsOnTheRowLock(t *testing.T) {
+func TestClaimWaitsOnTheRowLock(t *testing.T) {
 	ctx := context.Background()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var waiting string
@@ -153,7 +197,7 @@ func TestSQLClaimWaitsOnTheRowLock(t *testing.T) {
 			t.Skip("SQLite does not report who waits for its write lock")
 		}
 		table := "idem_wait_" + testdb.Suffix()
-		s := openSQL(t, db, idempotency.Options{Table: table})
+		s := openSQL(t, db, sqlstore.Options{Table: table})
 		k := idempotency.Key{Value: "k"}
 		claimed, release := make(chan struct{}), make(chan struct{})
 		var releaseOnce sync.Once

@@ -1,4 +1,17 @@
-package idempotency
+// Package sqlstore is an idempotency.Store in one table on PostgreSQL,
+// SQLite or MySQL/MariaDB, on the same *sql.DB as the work it guards:
+//
+//	store := sqlstore.New(db, dialect.Postgres, sqlstore.Options{})
+//	if err := store.Migrate(ctx); err != nil { ... }
+//	out, replayed, err := idempotency.Do(ctx, store, k, fp, work)
+//
+// A claim is a row inserted in the caller's transaction, so it commits or
+// rolls back with the work; a concurrent claim of the same key waits for
+// that transaction's row lock (the writer lock on SQLite). Migrate creates
+// the table from an embedded schema, one file per dialect (Schema returns
+// them, for those who run migrations with their own tool), and records it
+// in svckit_schema_migrations.
+package sqlstore
 
 import (
 	"context"
@@ -6,12 +19,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/svckit/svckit/dialect"
+	"github.com/svckit/svckit/idempotency"
 	"github.com/svckit/svckit/migrate"
 	"github.com/svckit/svckit/txn"
 )
@@ -19,38 +32,39 @@ import (
 //go:embed schema/*.sql
 var schemas embed.FS
 
-// DefaultTable is the table SQL uses when Options.Table is empty.
+// DefaultTable is the table a Store uses when Options.Table is empty.
 const DefaultTable = "svckit_idempotency_keys"
 
 // maxTableLen keeps "<table>_created_at" within PostgreSQL's 63 bytes.
 const maxTableLen = 48
 
-// Options configure New, NewSQL and NewMemory, each reading its own
-// fields. The zero value uses DefaultTable, time.Now and otel's global
-// meter provider.
+// Options configure New. The zero value uses DefaultTable and time.Now.
 type Options struct {
 	// Table is the SQL table: a letter or underscore, then letters, digits
 	// and underscores, at most 48 bytes, unquoted. Empty means
-	// DefaultTable. Memory ignores it.
+	// DefaultTable.
 	Table string
 	// Now stamps claims with their creation time, which DeleteBefore
-	// compares with. Nil means time.Now. New ignores it.
+	// compares with. Nil means time.Now.
 	Now func() time.Time
-	// MeterProvider receives a Runner's MetricRequests. Nil means otel's
-	// global provider. New reads it; the stores ignore it.
-	MeterProvider metric.MeterProvider
 }
 
-func (o Options) now() func() time.Time {
-	if o.Now == nil {
-		return time.Now
+// Schema returns the store's schema files, one per dialect: postgres.sql,
+// sqlite.sql and mysql.sql. Migrate runs the one of its dialect; users who
+// keep their migrations in a tool of their own give it these instead.
+// They create DefaultTable: for a Store with another Options.Table,
+// replace that name in them (the index's name starts with it too).
+func Schema() fs.FS {
+	sub, err := fs.Sub(schemas, "schema")
+	if err != nil { // a constant path: a build defect
+		panic("sqlstore: " + err.Error())
 	}
-	return o.Now
+	return sub
 }
 
-// SQL is a Store in one table on PostgreSQL, SQLite or MySQL/MariaDB. Build
-// it with NewSQL on the *sql.DB your work uses, and create the table with
-// Migrate (or your own migrations, from Schema).
+// Store is an idempotency.Store in one table on PostgreSQL, SQLite or
+// MySQL/MariaDB. Build it with New on the *sql.DB your work uses, and
+// create the table with Migrate (or your own migrations, from Schema).
 //
 // Claim, Finish and Load run on the transaction the context carries for
 // that database (txn.From), or on the pool outside one. On SQLite, open
@@ -58,9 +72,9 @@ func (o Options) now() func() time.Time {
 // racing transactions queue for the write lock from their BEGIN; deferred
 // transactions may fail with SQLITE_BUSY instead, which txn.Do retries.
 //
-// The zero SQL is not usable. A SQL is safe for concurrent use; it does
-// not own db: close db yourself.
-type SQL struct {
+// The zero Store is not usable. A Store is safe for concurrent use; it
+// does not own db: close db yourself.
+type Store struct {
 	db    *sql.DB
 	d     dialect.Dialect
 	table string
@@ -69,22 +83,28 @@ type SQL struct {
 	claim, finish, load, deleteBefore string
 }
 
-// NewSQL returns a store on db speaking dialect d. It panics if db is nil,
+var _ idempotency.Store = (*Store)(nil)
+
+// New returns a Store on db speaking dialect d. It panics if db is nil,
 // d is not valid or opts.Table is not a plain identifier.
-func NewSQL(db *sql.DB, d dialect.Dialect, opts Options) *SQL {
+func New(db *sql.DB, d dialect.Dialect, opts Options) *Store {
 	if db == nil || !d.Valid() {
-		panic("idempotency: NewSQL needs a *sql.DB and a valid dialect.Dialect")
+		panic("sqlstore: New needs a *sql.DB and a valid dialect.Dialect")
 	}
 	table := opts.Table
 	if table == "" {
 		table = DefaultTable
 	}
 	if !plainIdent(table) {
-		panic(fmt.Sprintf("idempotency: table name %q is not a plain identifier of at most %d bytes", table, maxTableLen))
+		panic(fmt.Sprintf("sqlstore: table name %q is not a plain identifier of at most %d bytes", table, maxTableLen))
 	}
 	b := func(q string) string { return d.Rebind(strings.ReplaceAll(q, "$table", table)) }
-	return &SQL{
-		db: db, d: d, table: table, now: opts.now(),
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{
+		db: db, d: d, table: table, now: now,
 		claim:        b(`INSERT INTO $table (scope, idem_key, fingerprint, status, created_at) VALUES (?, ?, ?, 0, ?)`),
 		finish:       b(`UPDATE $table SET status = ?, body = ? WHERE scope = ? AND idem_key = ? AND status = 0`),
 		load:         b(`SELECT fingerprint, status, body, created_at FROM $table WHERE scope = ? AND idem_key = ?`),
@@ -108,16 +128,12 @@ func plainIdent(s string) bool {
 	return true
 }
 
-// Schema returns the statements Migrate runs, separated by ";\n", for
-// those who keep migrations in their own tool.
-func (s *SQL) Schema() string { return strings.Join(s.statements(), ";\n") + ";\n" }
-
 // statements reads the embedded schema of s's dialect, for s's table,
 // without comments, one statement per element.
-func (s *SQL) statements() []string {
+func (s *Store) statements() []string {
 	body, err := schemas.ReadFile("schema/" + s.d.String() + ".sql")
 	if err != nil { // every valid dialect has a file: a build defect
-		panic("idempotency: no schema for " + s.d.String())
+		panic("sqlstore: no schema for " + s.d.String())
 	}
 	out := migrate.Statements(string(body))
 	for i, stmt := range out {
@@ -131,21 +147,21 @@ func (s *SQL) statements() []string {
 // to run at every start, from many instances at once: they take a lock
 // shared by every svckit migration (a PostgreSQL advisory lock, MySQL's
 // GET_LOCK, SQLite's write lock) and the schema is applied once.
-func (s *SQL) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error {
 	m := migrate.Migration{
 		Version:    "idempotency_001_" + s.table,
-		File:       "idempotency/schema/" + s.d.String() + ".sql",
+		File:       "idempotency/sqlstore/schema/" + s.d.String() + ".sql",
 		Statements: s.statements(),
 	}
 	if err := migrate.Run(ctx, s.db, s.d, "svckit_schema_migrations", []migrate.Migration{m}); err != nil {
-		return fmt.Errorf("idempotency: migrate %s: %w", s.table, err)
+		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
 	}
 	return nil
 }
 
 // Atomic runs fn in a transaction on the store's database: txn.Do, which
 // joins the transaction ctx carries, if any.
-func (s *SQL) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+func (s *Store) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
 	return txn.Do(ctx, s.db, fn)
 }
 
@@ -155,19 +171,19 @@ func (s *SQL) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 // transaction holds the same key, the insert waits for it (a row lock on
 // PostgreSQL and MySQL, the writer lock on SQLite): if it commits, ErrTaken;
 // if it rolls back, the claim succeeds.
-func (s *SQL) Claim(ctx context.Context, k Key, fingerprint string) error {
+func (s *Store) Claim(ctx context.Context, k idempotency.Key, fingerprint string) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	if err := checkText("fingerprint", fingerprint); err != nil {
+	if err := idempotency.ValidateFingerprint(fingerprint); err != nil {
 		return err
 	}
 	_, err := txn.From(ctx, s.db).ExecContext(ctx, s.claim, k.Scope, k.Value, fingerprint, s.now().UnixMicro())
 	switch {
 	case dialect.Classify(err) == dialect.UniqueViolation:
-		return ErrTaken
+		return idempotency.ErrTaken
 	case err != nil:
-		return fmt.Errorf("idempotency: claim: %w", dialect.Wrap(err))
+		return fmt.Errorf("sqlstore: claim: %w", dialect.Wrap(err))
 	}
 	return nil
 }
@@ -175,33 +191,30 @@ func (s *SQL) Claim(ctx context.Context, k Key, fingerprint string) error {
 // Finish records o as the outcome of the pending key k. It returns
 // ErrNotPending when k is not claimed or has its outcome already, and an
 // error when o is invalid (Status outside 100 to 599, Data not JSON).
-func (s *SQL) Finish(ctx context.Context, k Key, o Outcome) error {
-	if err := o.validate(); err != nil {
-		return err
-	}
-	body, err := o.encode()
+func (s *Store) Finish(ctx context.Context, k idempotency.Key, o idempotency.Outcome) error {
+	body, err := o.Encode()
 	if err != nil {
 		return err
 	}
 	res, err := txn.From(ctx, s.db).ExecContext(ctx, s.finish, o.Status, body, k.Scope, k.Value)
 	if err != nil {
-		return fmt.Errorf("idempotency: finish: %w", dialect.Wrap(err))
+		return fmt.Errorf("sqlstore: finish: %w", dialect.Wrap(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("idempotency: finish: %w", dialect.Wrap(err))
+		return fmt.Errorf("sqlstore: finish: %w", dialect.Wrap(err))
 	}
 	if n != 1 {
-		return ErrNotPending
+		return idempotency.ErrNotPending
 	}
 	return nil
 }
 
 // Load returns the record of k, read in the transaction ctx carries (or
 // on the pool), or ErrNotFound.
-func (s *SQL) Load(ctx context.Context, k Key) (Record, error) {
+func (s *Store) Load(ctx context.Context, k idempotency.Key) (idempotency.Record, error) {
 	var (
-		r      Record
+		r      idempotency.Record
 		status int
 		body   []byte
 		micros int64
@@ -209,14 +222,14 @@ func (s *SQL) Load(ctx context.Context, k Key) (Record, error) {
 	err := txn.From(ctx, s.db).QueryRowContext(ctx, s.load, k.Scope, k.Value).Scan(&r.Fingerprint, &status, &body, &micros)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Record{}, ErrNotFound
+		return idempotency.Record{}, idempotency.ErrNotFound
 	case err != nil:
-		return Record{}, fmt.Errorf("idempotency: load: %w", dialect.Wrap(err))
+		return idempotency.Record{}, fmt.Errorf("sqlstore: load: %w", dialect.Wrap(err))
 	}
 	r.CreatedAt = time.UnixMicro(micros)
 	if status != 0 {
-		if r.Outcome, err = decode(status, body); err != nil {
-			return Record{}, err
+		if r.Outcome, err = idempotency.DecodeOutcome(status, body); err != nil {
+			return idempotency.Record{}, err
 		}
 	}
 	return r, nil
@@ -225,14 +238,14 @@ func (s *SQL) Load(ctx context.Context, k Key) (Record, error) {
 // DeleteBefore deletes the keys claimed before t, finished or not, and
 // returns how many went. Run it now and then (a ticker you own) with the
 // retention you promise clients, such as 24 hours ago.
-func (s *SQL) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+func (s *Store) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := txn.From(ctx, s.db).ExecContext(ctx, s.deleteBefore, t.UnixMicro())
 	if err != nil {
-		return 0, fmt.Errorf("idempotency: delete before: %w", dialect.Wrap(err))
+		return 0, fmt.Errorf("sqlstore: delete before: %w", dialect.Wrap(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("idempotency: delete before: %w", dialect.Wrap(err))
+		return 0, fmt.Errorf("sqlstore: delete before: %w", dialect.Wrap(err))
 	}
 	return n, nil
 }
