@@ -31,7 +31,10 @@
 // the caller's context says; it needs a client with ContextTimeoutEnabled)
 // and the Store sits behind circuit breakers, one per master on Redis
 // Cluster: while one master is down, the families and subjects on the
-// others are served. When Redis fails, times out,
+// others are served, provided the servers keep serving a partial slot map
+// (cluster-require-full-coverage no; by default every master answers
+// CLUSTERDOWN once one is marked failed, and every call fails with
+// ErrUnavailable until a replica takes over). When Redis fails, times out,
 // answers CLUSTERDOWN or the breaker is open, methods return an error
 // wrapping ErrUnavailable, which reports errkind.Unavailable: the service
 // answers 503 UNAVAILABLE with Retry-After and logs in stay impossible until
