@@ -11,7 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"reflect"
 	"strings"
+
+	"github.com/svckit/svckit/internal/strictjson"
 )
 
 // Bounds on the documents the JWK parsers accept.
@@ -121,7 +124,13 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 	return keys, nil
 }
 
-// strictJSON decodes one JSON value and nothing after it.
+// strictJSON decodes one JSON value and nothing after it into v, a
+// pointer, and refuses it as a token's claims are refused (see
+// strictClaims): a member named twice in any object, a name that differs
+// from a member of v only by letter case ("KTY", "X"), a string with NUL
+// or invalid UTF-8. encoding/json would keep the last of two "x" and
+// read "X" as "x", while the key's publisher or another verifier may read
+// the first: two readers of one key set must not verify with two keys.
 func strictJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
@@ -132,6 +141,9 @@ func strictJSON(data []byte, v any) error {
 	}
 	if _, err := dec.Token(); err == nil {
 		return errors.New("data after the JSON value")
+	}
+	if err := strictjson.Check(data, reflect.TypeOf(v).Elem()); err != nil {
+		return err
 	}
 	return nil
 }

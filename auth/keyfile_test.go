@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/auth"
+	"github.com/svckit/svckit/internal/strictjson"
 )
 
 // testKeys are one private key of each supported asymmetric kind, made
@@ -300,6 +301,7 @@ func FuzzParseKey(f *testing.F) {
 	f.Add([]byte(`{"kty":"EC","crv":"P-256","x":"AA","y":"AA","kid":"k"}`))
 	f.Add([]byte(`{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"k"}`))
 	f.Add([]byte(`{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","kid":"k"}`))
+	f.Add([]byte(`{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","K":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB","kid":"k"}`))
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		key, err := auth.ParseKey("fz", data)
@@ -308,6 +310,11 @@ func FuzzParseKey(f *testing.F) {
 				t.Fatalf("ParseKey returned a key and an error %v", err)
 			}
 			return
+		}
+		if json.Valid(data) {
+			if serr := strictjson.Check(data, nil); serr != nil {
+				t.Fatalf("ParseKey accepted a JWK another parser may read otherwise: %v", serr)
+			}
 		}
 		switch key.Alg() {
 		case auth.HS256, auth.EdDSA, auth.ES256, auth.RS256:
@@ -343,10 +350,15 @@ func FuzzParseJWKS(f *testing.F) {
 	f.Add([]byte(`{"keys":[]}`))
 	f.Add([]byte(`{"keys":[{"kty":"RSA","use":"enc","kid":"x"}]}`))
 	f.Add([]byte(`{"keys":null}`))
+	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","x":"AA"}]}`))
+	f.Add([]byte(`{"KEYS":[{"kty":"OKP","crv":"Ed25519","KID":"a","X":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys, err := auth.ParseJWKS(data)
 		if err != nil {
 			return
+		}
+		if serr := strictjson.Check(data, nil); serr != nil {
+			t.Fatalf("ParseJWKS accepted a document another parser may read otherwise: %v", serr)
 		}
 		if len(keys) == 0 || len(keys) > auth.MaxJWKSKeys {
 			t.Fatalf("ParseJWKS returned %d keys and no error", len(keys))
