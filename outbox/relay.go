@@ -37,7 +37,7 @@ const (
 	DefaultRetention       = time.Hour
 	DefaultCleanupInterval = time.Minute
 	DefaultLeaseTTL        = 10 * time.Second
-	DefaultMaxPartitions   = 8
+	DefaultMaxPartitions   = Partitions
 	DefaultStatsInterval   = time.Second
 )
 
@@ -70,8 +70,12 @@ type RelayOptions struct {
 	// Zero or negative means DefaultStatsInterval.
 	StatsInterval time.Duration
 	// MaxPartitions is how many key partitions a relay on PostgreSQL or
-	// MySQL holds in one round (of Partitions), so that several relays
-	// share the work. Zero or negative means DefaultMaxPartitions; above
+	// MySQL holds in one round (of Partitions). Zero or negative means
+	// DefaultMaxPartitions, all of them: a relay publishes every pending
+	// event it finds in one round, and relays share the work by taking
+	// what the others do not hold (SKIP LOCKED). Fewer spreads the work
+	// over more relays but delays events: with a quarter of the
+	// partitions a round, an event may wait four rounds. Above
 	// Partitions means Partitions.
 	MaxPartitions int
 	// LeaseTTL is, on SQLite, how long the lease of the one publishing
@@ -128,12 +132,15 @@ type Relay struct {
 	backoff                func(int) time.Duration
 	owner                  string
 	heads, lockParts, rows string
+	lockHeads              string // PostgreSQL: heads and lockParts in one
 	mark, clean, stats     string
 
 	// aux is the relay of an Invalidator: it publishes the events of one
 	// type (whose effects are idempotent and commutative) without
 	// partition locks, and reads no statistics.
 	aux bool
+	// busy: the last round published something (roundLocked).
+	busy atomic.Bool
 
 	mu    sync.Mutex
 	st    Stats
@@ -187,6 +194,15 @@ func newRelay(o *Outbox, pub Publisher, opts RelayOptions, only string) *Relay {
 	pending := `published_at IS NULL` + types
 	r.heads = `SELECT seq, part FROM svckit_outbox WHERE ` + pending + ` ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
 	r.lockParts = `SELECT part FROM svckit_outbox_parts WHERE part IN (%s) ORDER BY part FOR UPDATE SKIP LOCKED`
+	if d == dialect.Postgres {
+		// heads and lockParts in one statement: the partitions of the
+		// oldest pending events, oldest first, those no other relay
+		// holds. The rows are read by a later statement, whose snapshot
+		// follows the lock, so that it sees what the partitions' last
+		// holder marked.
+		r.lockHeads = `SELECT p.part FROM svckit_outbox_parts p JOIN (SELECT part, MIN(seq) AS head FROM (` + r.heads +
+			`) h GROUP BY part) q ON q.part = p.part ORDER BY q.head LIMIT ` + fmt.Sprint(r.maxParts) + ` FOR UPDATE OF p SKIP LOCKED`
+	}
 	// A format for fmt.Sprintf: its own percent signs doubled.
 	r.rows = `SELECT ` + cols + ` FROM svckit_outbox WHERE ` + strings.ReplaceAll(pending, "%", "%%") + ` AND part IN (%s) ORDER BY seq LIMIT ` + fmt.Sprint(r.batch)
 	if d == dialect.SQLite || r.aux {
@@ -311,17 +327,33 @@ func (r *Relay) Round(ctx context.Context) (int, error) {
 // roundLocked is a round on PostgreSQL and MySQL: read the oldest pending
 // events' partitions, lock those no other relay holds, then publish their
 // events in one transaction that marks them published.
-func (r *Relay) roundLocked(ctx context.Context) (int, error) {
-	parts, err := r.pendingParts(ctx)
-	if err != nil || len(parts) == 0 {
-		return 0, err
+//
+// On PostgreSQL, while the rounds find events, the first two steps are
+// one statement (lockHeads), so a busy round is five round trips: begin,
+// lock, read, mark, commit; each counts in the lag of the events that
+// commit while it runs. An idle relay first looks for pending events
+// without a transaction, one round trip a poll.
+func (r *Relay) roundLocked(ctx context.Context) (n int, err error) {
+	busy := r.lockHeads != "" && r.busy.Load()
+	defer func() { r.busy.Store(n > 0) }()
+	var parts []any
+	if !busy {
+		var err error
+		if parts, err = r.pendingParts(ctx); err != nil || len(parts) == 0 {
+			return 0, err
+		}
 	}
 	tx, err := r.o.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, fmt.Errorf("outbox: relay: begin: %w", dialect.Wrap(err))
 	}
 	defer tx.Rollback()
-	locked, err := scanInts(tx.QueryContext(ctx, fmt.Sprintf(r.lockParts, list(r.o.d, 1, len(parts))), parts...))
+	var locked []any
+	if busy {
+		locked, err = scanInts(tx.QueryContext(ctx, r.lockHeads))
+	} else {
+		locked, err = scanInts(tx.QueryContext(ctx, fmt.Sprintf(r.lockParts, list(r.o.d, 1, len(parts))), parts...))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("outbox: relay: lock partitions: %w", dialect.Wrap(err))
 	}
