@@ -44,7 +44,7 @@ type checkAll struct {
 }
 
 // compileFor compiles the schema of t as Handle does.
-func compileFor(t *testing.T, typ reflect.Type) *node {
+func compileFor(t testing.TB, typ reflect.Type) *node {
 	t.Helper()
 	g := newRegistry()
 	s, err := g.schemaOf(typ, "T")
@@ -163,5 +163,48 @@ func TestCheckAgreesWithDecoder(t *testing.T) {
 		dec.DisallowUnknownFields()
 		var v checkAll
 		assert.NoError(t, dec.Decode(&v), "encoding/json decodes what the checker passes: %s", body)
+	}
+}
+
+// benchSignup is the body of ten members with rules of benchmarks/'s
+// BenchmarkValidate, where huma checks it too.
+type benchSignup struct {
+	Email      string   `json:"email" format:"email" maxLength:"254"`
+	Name       string   `json:"name" minLength:"1" maxLength:"100"`
+	Password   string   `json:"password" minLength:"12" maxLength:"128"`
+	Age        int      `json:"age" minimum:"13" maximum:"150"`
+	Country    string   `json:"country" pattern:"^[A-Z]{2}$"`
+	Plan       string   `json:"plan" enum:"free,pro,team"`
+	Seats      int      `json:"seats" minimum:"1" maximum:"1000"`
+	Tags       []string `json:"tags" maxItems:"10"`
+	Website    string   `json:"website" format:"uri"`
+	Newsletter bool     `json:"newsletter"`
+}
+
+// BenchmarkCheckBody is the check of a body against its schema alone,
+// from its bytes, as Handle runs it before decoding: a valid body and one
+// that breaks a rule of each of its ten members.
+func BenchmarkCheckBody(b *testing.B) {
+	n := compileFor(b, reflect.TypeFor[benchSignup]())
+	for _, body := range []struct {
+		name, text string
+		violations int
+	}{
+		{"valid", `{"email":"ada@example.com","name":"Ada Lovelace","password":"correct horse battery",` +
+			`"age":36,"country":"GB","plan":"pro","seats":5,"tags":["math","engines"],` +
+			`"website":"https://example.com/ada","newsletter":true}`, 0},
+		{"invalid", `{"email":"ada","name":"","password":"short",` +
+			`"age":7,"country":"gb","plan":"gold","seats":0,"tags":["1","2","3","4","5","6","7","8","9","10","11"],` +
+			`"website":"://nope","newsletter":"yes"}`, 10},
+	} {
+		b.Run("body="+body.name, func(b *testing.B) {
+			data := []byte(body.text)
+			b.ReportAllocs()
+			for b.Loop() {
+				if vs := checkBody(n, data); len(vs) != body.violations {
+					b.Fatalf("%d violations: %v", len(vs), vs)
+				}
+			}
+		})
 	}
 }
