@@ -137,9 +137,14 @@ type response struct {
 	Raw    []byte
 	Data   json.RawMessage
 	Error  *struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details"`
+		Code       string         `json:"code"`
+		Message    string         `json:"message"`
+		Details    map[string]any `json:"details"`
+		Violations []struct {
+			Location string `json:"location"`
+			Reason   string `json:"reason"`
+			Message  string `json:"message"`
+		} `json:"violations"`
 	}
 	Meta struct {
 		RequestID  string `json:"requestId"`
@@ -175,8 +180,10 @@ func (r *response) code() string {
 type req struct {
 	Method, Path string
 	Token        string
-	Body         any // marshalled to JSON unless it is a string or []byte
-	Header       map[string]string
+	Body         any               // marshalled to JSON unless it is a string or []byte
+	Header       map[string]string // a value of "" removes the header
+	// Chunked sends the body without a Content-Length.
+	Chunked bool
 }
 
 // do sends rq and checks the rules every response follows: JSON content
@@ -199,6 +206,9 @@ func (s *server) do(t testing.TB, rq req) *response {
 	}
 	if rq.Body != nil {
 		body = bytes.NewReader(sent)
+		if rq.Chunked {
+			body = io.MultiReader(body) // a reader of unknown length
+		}
 	}
 	hr, err := http.NewRequest(rq.Method, s.URL+rq.Path, body)
 	require.NoError(t, err, "request must build")
@@ -212,6 +222,10 @@ func (s *server) do(t testing.TB, rq req) *response {
 		hr.Header.Set("X-Forwarded-For", s.ForwardedFor)
 	}
 	for k, v := range rq.Header {
+		if v == "" {
+			hr.Header.Del(k) // "" sends no such header
+			continue
+		}
 		hr.Header.Set(k, v)
 	}
 	res, err := s.Client.Do(hr)
