@@ -14,7 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/svckit/svckit/internal/telemetry/telemetrytest"
 	"github.com/svckit/svckit/internal/testdb"
 	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/outbox/natsjs"
@@ -271,4 +273,39 @@ func TestCrash_writerKilledTwentyTimesAppliesExactlyTheCommittedEvents(t *testin
 		total += n
 	}
 	assert.Equal(t, len(committed), total, "the nats CLI counts as many events in the stream as the database committed")
+}
+
+// TestEndToEnd_spanJoinsTheEmitterThroughJetStream: the trace context Emit
+// writes into the event's headers crosses JetStream as message headers,
+// so the consumer's span in another subscription is the Emit span's child,
+// in the emitting request's trace.
+func TestEndToEnd_spanJoinsTheEmitterThroughJetStream(t *testing.T) {
+	sdk := telemetrytest.New(t)
+	b := newBroker(t, testdb.NATSURL(t))
+	db := testdb.SQLite(t)
+	s := newStore(t, db)
+	box := outbox.New(db.DB, s.d, outbox.Options{Propagator: propagation.TraceContext{}, TracerProvider: sdk.Tracers, MeterProvider: sdk.Meters})
+	stopRelay := run(outbox.NewRelay(box, natsjs.NewPublisher(b.js, natsjs.PublisherOptions{Prefix: b.prefix}), fast).Run)
+	sub, err := natsjs.Subscribe(context.Background(), b.js, outbox.NewConsumer(box, "traced", s.applier(), outbox.ConsumerOptions{}),
+		natsjs.SubscribeOptions{Stream: b.stream, Prefix: b.prefix, AckWait: 2 * time.Second})
+	require.NoError(t, err)
+	ctx, end := sdk.Parent(context.Background())
+	require.NoError(t, emit(ctx, db.DB, s.d, box, "traced1", "k", false))
+	end()
+	require.Eventually(t, func() bool { return s.count(t, `SELECT COUNT(*) FROM applied`) == 1 }, 60*time.Second, 10*time.Millisecond)
+	require.NoError(t, sub.Close())
+	require.NoError(t, stopRelay())
+	var emitSpan, parent, trace1, trace2 string
+	for _, sp := range sdk.Spans.GetSpans() {
+		switch sp.Name {
+		case outbox.SpanEmit:
+			emitSpan, trace1 = sp.SpanContext.SpanID().String(), sp.SpanContext.TraceID().String()
+		case outbox.SpanProcess:
+			parent, trace2 = sp.Parent.SpanID().String(), sp.SpanContext.TraceID().String()
+		}
+	}
+	require.NotEmpty(t, emitSpan, "Emit made a span under the request's")
+	require.NotEmpty(t, parent, "the delivery from JetStream made a span")
+	assert.Equal(t, emitSpan, parent, "the consumer's span is the Emit span's child, read from the NATS headers")
+	assert.Equal(t, trace1, trace2, "one trace from producer to consumer")
 }
