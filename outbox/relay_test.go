@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/svckit/svckit/dialect"
@@ -223,6 +224,14 @@ func TestRelay_statsAndMetrics(t *testing.T) {
 	m := sdk.Collect(t)
 	require.Contains(t, m, outbox.MetricDepth, "depth is observed while Run runs")
 	require.Contains(t, m, outbox.MetricOldestAge)
+	depth, ok := m[outbox.MetricDepth].Data.(metricdata.Gauge[int64])
+	require.True(t, ok, "depth is an integer gauge")
+	require.Len(t, depth.DataPoints, 1)
+	assert.Equal(t, int64(4), depth.DataPoints[0].Value, "the gauge reports the events waiting")
+	age, ok := m[outbox.MetricOldestAge].Data.(metricdata.Gauge[float64])
+	require.True(t, ok, "the oldest age is a gauge of seconds")
+	require.Len(t, age.DataPoints, 1)
+	assert.Greater(t, age.DataPoints[0].Value, 0.0, "the oldest event's age, while the broker is down")
 	sums := sdk.Sums(t)
 	assert.Equal(t, int64(4), sums[outbox.MetricPublishFailures])
 	cancel()
