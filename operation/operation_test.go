@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -443,4 +444,105 @@ func TestEmbeddedParameters(t *testing.T) {
 			return "", nil
 		})
 	}, "a parameter declared twice is refused")
+}
+
+// TestHandleRefusesPathValues: a path value that does not read as its
+// type, breaks its rule or holds what envelope refuses is 400 naming the
+// parameter, and the handler never runs.
+func TestHandleRefusesPathValues(t *testing.T) {
+	calls := 0
+	api := operation.New(operation.Options{})
+	op := operation.Operation{Method: "GET", Path: "/items/{n}/{day}", ID: "getItem"}
+	mux := http.NewServeMux()
+	mux.Handle(op.Pattern(), operation.Handle(api, op, func(_ context.Context, in struct {
+		N   int64  `path:"n" minimum:"1"`
+		Day string `path:"day" format:"date"`
+	}) (string, error) {
+		calls++
+		return fmt.Sprint(in.N, " ", in.Day), nil
+	}))
+	tests := []struct {
+		name       string
+		target     string
+		status     int
+		code       string
+		violations []string
+	}{
+		{"valid", "/items/7/2026-01-02", 200, "", nil},
+		{"not a number", "/items/seven/2026-01-02", 400, "BAD_REQUEST", []string{"/path/n type"}},
+		{"a fraction", "/items/1.5/2026-01-02", 400, "BAD_REQUEST", []string{"/path/n type"}},
+		{"past int64", "/items/9223372036854775808/2026-01-02", 400, "BAD_REQUEST", []string{"/path/n format"}},
+		{"below the minimum", "/items/0/2026-01-02", 400, "BAD_REQUEST", []string{"/path/n minimum"}},
+		{"not a date, with a bad number", "/items/-1/2026-13-01", 400, "BAD_REQUEST", []string{"/path/n minimum", "/path/day format"}},
+		{"NUL: envelope's answer", "/items/1/2026%00", 400, "BAD_REQUEST", nil},
+		{"invalid UTF-8: envelope's answer", "/items/%ff/2026-01-02", 400, "BAD_REQUEST", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := calls
+			r := send(t, mux, "GET", tt.target, "", nil)
+			assert.Equal(t, tt.status, r.Status, "status: %s", r.Raw)
+			assert.Equal(t, tt.code, r.Error.Code, "code")
+			var got []string
+			for _, v := range r.Error.Violations {
+				got = append(got, v.Location+" "+v.Reason)
+			}
+			assert.Equal(t, tt.violations, got, "every violation, in order")
+			if tt.status != 200 {
+				assert.Equal(t, before, calls, "the handler never sees a refused request")
+				assert.NotEmpty(t, r.Error.Details, "details name the parameter")
+			}
+		})
+	}
+}
+
+// TestHandleRefusesBodyBeforeChecking: a body of the wrong content type is
+// 415 and one over the limit 413, with or without a Content-Length,
+// before a byte of it is checked: no violation is listed though the body
+// breaks the schema.
+func TestHandleRefusesBodyBeforeChecking(t *testing.T) {
+	h, calls := server(t)
+	bad := `{"title":"","stars":"many","color":"red"}`
+	big := `{"title":"` + strings.Repeat("x", envelope.DefaultMaxBytes) + `","stars":"many"}`
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		chunked     bool
+		status      int
+		code        string
+	}{
+		{"text/plain", "text/plain", bad, false, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"no content type", "", bad, false, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"a charset other than UTF-8", "application/json; charset=latin1", bad, false, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"form data", "application/x-www-form-urlencoded", "title=x", false, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"over the limit", "application/json", big, false, 413, "PAYLOAD_TOO_LARGE"},
+		{"over the limit, chunked", "application/json", big, true, 413, "PAYLOAD_TOO_LARGE"},
+		{"the content type of the checks", "application/json; charset=utf-8", bad, false, 400, "BAD_REQUEST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				body = io.MultiReader(body) // a reader of unknown length
+			}
+			req := httptest.NewRequest("POST", "/users/u1/notes", body)
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			req.Header.Set("X-Trace", "t1")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var r response
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r), "%s", rec.Body.String())
+			assert.Equal(t, tt.status, rec.Code, "status: %.300s", rec.Body.String())
+			assert.Equal(t, tt.code, r.Error.Code)
+			if tt.status == 400 {
+				assert.Len(t, r.Error.Violations, 3, "the same body, accepted as JSON, is checked: %s", rec.Body.String())
+			} else {
+				assert.Empty(t, r.Error.Violations, "nothing of the body was checked")
+			}
+			assert.Zero(t, *calls)
+		})
+	}
 }
