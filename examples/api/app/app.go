@@ -63,6 +63,9 @@ type App struct {
 	refreshStore *sqlstore.Store
 	idem         *idemsql.Store      // transfers' Idempotency-Key outcomes
 	memory       *cache.Memory[User] // nil with Redis
+	// userInv carries the user cache's invalidations through the outbox,
+	// with Redis (nil without): see UserService.invalidate.
+	userInv *outbox.Invalidator[string]
 
 	limits *limits
 
@@ -233,14 +236,23 @@ func (a *App) newUsers() *UserService {
 	if a.cfg.PasswordCost != 0 {
 		hasher.Params = auth.Argon2Params{Memory: a.cfg.PasswordCost, Time: 1}
 	}
-	return newUserService(
+	users := cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
+		Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers})
+	s := newUserService(
 		repository.NewSQL[userRecord, string](a.db, a.dialect, "users", repository.Options[string]{NewID: newUUID, CursorKey: a.cursorKey, TracerProvider: a.tel.tracers}),
 		inTx(a.tx),
-		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}, Logger: a.logger,
-			Name: "users", MeterProvider: a.tel.meters, TracerProvider: a.tel.tracers}),
+		users,
 		outboxBus{a.box},
 		hasher,
 	)
+	if a.rdb != nil {
+		// The instances share the entries in Redis: an update's
+		// invalidation also rides the outbox, so that another instance
+		// deletes what this one cannot reach (RunEvents runs it).
+		a.userInv = outbox.NewInvalidator(a.box, "users", users.Delete, outbox.InvalidatorOptions{})
+		s.outboxInv = a.userInv
+	}
+	return s
 }
 
 func (a *App) newAccounts() *AccountService {

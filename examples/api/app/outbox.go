@@ -95,6 +95,9 @@ func (a *App) newEvents(ctx context.Context) error {
 func (a *App) RunEvents(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if a.userInv != nil {
+		wg.Go(func() { _ = a.userInv.Run(ctx) })
+	}
 	if a.js != nil {
 		for _, c := range a.consumers {
 			wg.Add(1)

@@ -10,6 +10,7 @@ import (
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/outbox"
 	"github.com/svckit/svckit/repository"
 	"github.com/svckit/svckit/txn"
 )
@@ -80,6 +81,24 @@ type UserService struct {
 	cache  *cache.Aside[string, User]
 	events EventBus
 	hasher *auth.Hasher
+	// outboxInv, when set, writes every invalidation into the outbox too
+	// (App.newUsers sets it with Redis).
+	outboxInv *outbox.Invalidator[string]
+}
+
+// invalidate drops id's cached copy once the transaction ctx carries
+// commits (DeleteAfterCommit: the fast path, before the response) and,
+// with outboxInv, writes the invalidation into the outbox in the same
+// transaction: when this instance cannot reach Redis after the commit,
+// another instance's Invalidator deletes the entry within its poll
+// (outbox.Invalidator), instead of the others serving it until this one
+// reaches Redis again.
+func (s *UserService) invalidate(ctx context.Context, id string) error {
+	s.cache.DeleteAfterCommit(ctx, id)
+	if s.outboxInv == nil {
+		return nil
+	}
+	return s.outboxInv.Emit(ctx, id)
 }
 
 // newUserService returns a UserService over repo, writing through atomic,
@@ -128,7 +147,9 @@ func (s *UserService) create(ctx context.Context, email, password, name string, 
 		}
 		// The id may have been cached as "not found" by a lookup racing
 		// the insert: drop that answer once the row is visible.
-		s.cache.DeleteAfterCommit(ctx, rec.ID)
+		if err := s.invalidate(ctx, rec.ID); err != nil {
+			return err
+		}
 		return s.events.Emit(ctx, Event{Name: EventUserCreated, Key: rec.ID, Payload: map[string]any{"userId": rec.ID}})
 	})
 	if errors.Is(err, repository.ErrConflict) {
@@ -185,8 +206,7 @@ func (s *UserService) EnsureAdmin(ctx context.Context, email, password string) (
 		if _, err := s.repo.Update(ctx, rec.ID, repository.Set{"roles": roles}); err != nil {
 			return err
 		}
-		s.cache.DeleteAfterCommit(ctx, rec.ID)
-		return nil
+		return s.invalidate(ctx, rec.ID)
 	})
 	if err != nil {
 		return User{}, adminUnchanged, err
@@ -294,9 +314,8 @@ func (s *UserService) Rename(ctx context.Context, id, name string) (User, error)
 		if err != nil {
 			return err
 		}
-		s.cache.DeleteAfterCommit(ctx, id)
 		out = rec.user()
-		return nil
+		return s.invalidate(ctx, id)
 	})
 	return out, err
 }
