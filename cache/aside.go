@@ -160,7 +160,8 @@ type Aside[K comparable, V any] struct {
 	group *dedupe.Group[string, filled[V]] // loads shared in this process
 	seed  maphash.Seed
 	gens  [stripes]stripe
-	down  atomic.Bool // the store is failing; reported once
+	reads [stripes]readStripe[V] // store reads shared in this process (see read)
+	down  atomic.Bool            // the store is failing; reported once
 
 	bg     bg     // background refreshes
 	fences fences // keys whose invalidation failed
@@ -279,6 +280,13 @@ func keyFunc[K comparable](key func(K) string, prefix string) func(K) string {
 // calling load. Either matches ErrNotFound and the declared errors with
 // errors.Is. Other errors are returned as they are and not cached.
 //
+// On a Leaser store, Gets of one key in this process share their reads of
+// the store: a Get never joins a read begun before it asked, but waits for
+// the next one, which all the Gets that came meanwhile share; so a burst
+// of misses of one key makes a read or two per process, not one per Get
+// queued for the client's connections. The Get that runs a shared read
+// waits for it whatever its context says (the store bounds the call).
+//
 // When the store fails, Get serves from load (or, with FailOnStoreError,
 // returns the store error).
 func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Context) (V, error)) (V, error) {
@@ -289,7 +297,7 @@ func (a *Aside[K, V]) Get(ctx context.Context, key K, load func(ctx context.Cont
 		// Its invalidation failed: the store may hold a stale entry.
 		write = false
 	} else {
-		e, ok, err := a.store.Get(ctx, k)
+		e, ok, err := a.read(ctx, k)
 		if err != nil && errors.Is(err, ErrUndecodable) {
 			if err := a.undecodable(ctx, err); err != nil {
 				return zero, err
@@ -361,10 +369,14 @@ func (a *Aside[K, V]) miss(ctx context.Context, k string, load func(ctx context.
 			case f.lost:
 				continue // not stored: fill again
 			default:
-				e, ok, gerr := a.store.Get(ctx, k)
+				e, ok, gerr := a.read(ctx, k)
 				switch {
 				case gerr != nil:
-					f, err = a.load(ctx, k, load, false, 0)
+					// The store failed this read, shared by
+					// every caller in its wave: share one
+					// load without the store too.
+					write = false
+					continue
 				case ok && e.NotFound:
 					return zero, a.placeholderErr(k)
 				case ok:
