@@ -334,12 +334,9 @@ func linearizable(t *testing.T, db *testdb.DB, openRedis func(testing.TB) (strin
 }
 
 // TestOneLoadPerThousandMisses: 1000 concurrent reads of a row missing from
-// the cache, spread over four instances, load it from the database once
-// when Redis answers within the read deadline, on a server and on a
-// cluster. With the service's own deadline (50 ms) a burst this size on a
-// small machine pushes some Redis calls past it, and those reads load from
-// the database instead: the test reports that figure and checks that no
-// load happens without such a call behind it.
+// the cache, spread over four instances, load it from the database once,
+// on a server and on a cluster: with the service's own Redis deadlines
+// (50 ms reads), and with deadlines that cannot bind.
 func TestOneLoadPerThousandMisses(t *testing.T) {
 	for _, e := range historyEngines {
 		for _, r := range historyRedis {
@@ -354,16 +351,34 @@ func thousandMissesOn(t *testing.T, db *testdb.DB, openRedis func(testing.TB) (s
 	apps := instances(t, 4, db, url, prefix)
 	ids := users(t, apps[0], 2)
 	t.Run("service deadlines", func(t *testing.T) {
-		errsBefore := storeErrors(apps)
+		before := make([]uint64, len(apps))
+		for i, a := range apps {
+			before[i] = a.users.cache.Stats().StoreErrors
+		}
 		loads := thousandMisses(t, apps, ids[0])
-		missed := storeErrors(apps) - errsBefore
-		t.Logf("database loads for 1000 concurrent misses over %d instances, 50 ms read deadline: %d (failed cache store calls, past their deadline or refused by an open breaker: %d)", len(apps), loads, missed)
-		// A read whose Redis call misses its deadline loads for itself
-		// (the documented fallback); every other read waits for the one
-		// lease holder's load. So each load beyond the first has a Redis
-		// call that failed behind it.
-		assert.LessOrEqual(t, loads, 1+missed, "no database load without a failed Redis call behind it")
-		assert.Positive(t, loads, "the row was loaded")
+		var missed uint64
+		failing := 0 // instances with a Redis call past its deadline
+		for i, a := range apps {
+			if n := a.users.cache.Stats().StoreErrors - before[i]; n > 0 {
+				missed += n
+				failing++
+			}
+		}
+		t.Logf("database loads for 1000 concurrent misses over %d instances, 50 ms read deadline: %d (reads served a failed cache store call: %d, on %d instances)", len(apps), loads, missed, failing)
+		// Each instance shares its Redis reads of the key (a caller
+		// joins the next read, begun after it asked), so its 250
+		// misses make a few Redis calls, not 250 queued for the pool
+		// past their 50 ms deadline, and every read waits for the one
+		// lease holder's load. A machine too loaded to run Redis or
+		// the client within 50 ms can still fail one of those shared
+		// reads; its callers then share one load without the store
+		// (the documented fallback), at most once for the first reads
+		// and once for the reads after the fill: two per instance.
+		if failing == 0 {
+			assert.Equal(t, uint64(1), loads, "one database load across the instances at the service's deadlines")
+		} else {
+			assert.LessOrEqual(t, loads, uint64(1+2*failing), "one load, and at most two more per instance whose shared Redis read failed")
+		}
 	})
 	t.Run("deadlines not binding", func(t *testing.T) {
 		for _, a := range apps {
@@ -373,14 +388,6 @@ func thousandMissesOn(t *testing.T, db *testdb.DB, openRedis func(testing.TB) (s
 		t.Logf("database loads for 1000 concurrent misses over %d instances: %d", len(apps), loads)
 		assert.Equal(t, uint64(1), loads, "one database load across the instances")
 	})
-}
-
-// storeErrors sums the failed cache store operations of apps.
-func storeErrors(apps []*App) (n uint64) {
-	for _, a := range apps {
-		n += a.users.cache.Stats().StoreErrors
-	}
-	return n
 }
 
 // thousandMisses evicts id and reads it 1000 times at once over apps; it
