@@ -14,13 +14,16 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
 	"github.com/go-chi/jwtauth/v5"
+	"github.com/go-playground/validator/v10"
 	gocache "github.com/go-redis/cache/v9"
 	"github.com/jmoiron/sqlx"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -37,7 +40,28 @@ type service struct {
 	lock     string
 	setBal   string
 	cacheKey string
+	addNote  string
+	validate *validator.Validate
 }
+
+// note is route (d)'s input, with the rules of bench.NoteJSON as
+// go-playground/validator tags: pointers where a zero value is valid, so
+// that "required" means present.
+type note struct {
+	UserID   string   `json:"-" validate:"userid"`
+	Title    string   `json:"title" validate:"required,max=100"`
+	Body     string   `json:"body" validate:"required,max=2000"`
+	Email    string   `json:"email" validate:"required,email"`
+	Link     string   `json:"link" validate:"required,url"`
+	Color    string   `json:"color" validate:"required,oneof=red green blue"`
+	Priority *int64   `json:"priority" validate:"required,gte=1,lte=5"`
+	Rating   *float64 `json:"rating" validate:"required,gte=0,lte=10"`
+	Tags     []string `json:"tags" validate:"required,max=5"`
+	Due      string   `json:"due" validate:"required,datetime=2006-01-02T15:04:05Z07:00"`
+	Pinned   *bool    `json:"pinned" validate:"required"`
+}
+
+var userID = regexp.MustCompile(`^u[0-9]{4}$`)
 
 func main() {
 	cfg := bench.ParseFlags()
@@ -60,6 +84,13 @@ func run(cfg bench.Config) error {
 		lock:     "SELECT id, balance FROM accounts WHERE id IN (" + cfg.Placeholder(1) + ", " + cfg.Placeholder(2) + ") ORDER BY id FOR UPDATE",
 		setBal:   "UPDATE accounts SET balance = " + cfg.Placeholder(1) + " WHERE id = " + cfg.Placeholder(2),
 		cacheKey: cfg.Prefix + "user:",
+		addNote:  cfg.InsertNote(),
+		validate: validator.New(validator.WithRequiredStructEnabled()),
+	}
+	if err := s.validate.RegisterValidation("userid", func(fl validator.FieldLevel) bool {
+		return userID.MatchString(fl.Field().String())
+	}); err != nil {
+		return err
 	}
 	if cfg.Driver == "sqlite" {
 		s.lock = "SELECT id, balance FROM accounts WHERE id IN (?, ?) ORDER BY id"
@@ -92,6 +123,7 @@ func run(cfg bench.Config) error {
 			middleware.RequestSize(1<<20))
 		r.Get("/users/{id}", s.getUser)
 		r.Post("/transfers", s.transfer)
+		r.Post("/users/{id}/notes", s.addNoteHandler)
 	})
 	meters := bench.Meters()
 	defer meters.Shutdown(context.Background())
@@ -193,4 +225,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+func (s *service) addNoteHandler(w http.ResponseWriter, r *http.Request) {
+	n := note{UserID: chi.URLParam(r, "id")}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad request"})
+		return
+	}
+	if err := s.validate.Struct(&n); err != nil {
+		var fields validator.ValidationErrors
+		errors.As(err, &fields)
+		list := make([]string, len(fields))
+		for i, f := range fields {
+			list[i] = f.Field() + ": " + f.Tag()
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid", "fields": list})
+		return
+	}
+	var id int64
+	err := s.db.QueryRowxContext(r.Context(), s.addNote, n.UserID, n.Title, n.Body, n.Email, n.Link, n.Color, *n.Priority,
+		*n.Rating, strings.Join(n.Tags, ","), n.Due, *n.Pinned).Scan(&id)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
 }

@@ -20,7 +20,13 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/mail"
+	"net/url"
+	"regexp"
 	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 	"github.com/zeromicro/go-zero/core/collection"
@@ -44,6 +50,57 @@ type service struct {
 	lock   string
 	setBal string
 	prefix string
+	note   string
+}
+
+// noteRequest is route (d)'s input as go-zero declares one: the path's id
+// and the body's fields read by httpx.Parse, which requires each field not
+// tagged optional and checks its range= and options= rules; the rules its
+// tags cannot say are in Validate, which httpx.Parse calls after them.
+type noteRequest struct {
+	ID       string   `path:"id"`
+	Title    string   `json:"title"`
+	Body     string   `json:"body"`
+	Email    string   `json:"email"`
+	Link     string   `json:"link"`
+	Color    string   `json:"color,options=red|green|blue"`
+	Priority int64    `json:"priority,range=[1:5]"`
+	Rating   float64  `json:"rating,range=[0:10]"`
+	Tags     []string `json:"tags"`
+	Due      string   `json:"due"`
+	Pinned   bool     `json:"pinned"`
+}
+
+var userID = regexp.MustCompile(`^u[0-9]{4}$`)
+
+// Validate checks what noteRequest's tags cannot.
+func (n *noteRequest) Validate() error {
+	var bad []string
+	if !userID.MatchString(n.ID) {
+		bad = append(bad, "id")
+	}
+	if l := utf8.RuneCountInString(n.Title); l < 1 || l > 100 {
+		bad = append(bad, "title")
+	}
+	if l := utf8.RuneCountInString(n.Body); l < 1 || l > 2000 {
+		bad = append(bad, "body")
+	}
+	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email {
+		bad = append(bad, "email")
+	}
+	if u, err := url.Parse(n.Link); err != nil || u.Scheme == "" || u.Host == "" {
+		bad = append(bad, "link")
+	}
+	if len(n.Tags) > 5 {
+		bad = append(bad, "tags")
+	}
+	if _, err := time.Parse(time.RFC3339, n.Due); err != nil {
+		bad = append(bad, "due")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("invalid: %s", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 func main() {
@@ -96,6 +153,7 @@ func run(cfg bench.Config) error {
 		lock:   "SELECT id, balance FROM accounts WHERE id IN (" + cfg.Placeholder(1) + ", " + cfg.Placeholder(2) + ") ORDER BY id FOR UPDATE",
 		setBal: "UPDATE accounts SET balance = " + cfg.Placeholder(1) + " WHERE id = " + cfg.Placeholder(2),
 		prefix: cfg.Prefix + "user:",
+		note:   cfg.InsertNote(),
 	}
 	switch cfg.Cache {
 	case "redis":
@@ -113,6 +171,7 @@ func run(cfg bench.Config) error {
 	server.AddRoutes([]rest.Route{
 		{Method: http.MethodGet, Path: "/users/:id", Handler: s.getUser},
 		{Method: http.MethodPost, Path: "/transfers", Handler: s.transfer},
+		{Method: http.MethodPost, Path: "/users/:id/notes", Handler: s.addNote},
 	}, rest.WithJwt(cfg.Secret))
 	server.Start()
 	return nil
@@ -201,4 +260,25 @@ func (s *service) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.OkJsonCtx(ctx, w, map[string]int64{"from": t.From, "balance": balance})
+}
+
+func (s *service) addNote(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !hasRole(ctx, bench.Role) {
+		httpx.WriteJsonCtx(ctx, w, http.StatusForbidden, map[string]string{"error": errForbidden.Error()})
+		return
+	}
+	var n noteRequest
+	if err := httpx.Parse(r, &n); err != nil {
+		httpx.WriteJsonCtx(ctx, w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	var id int64
+	err := s.db.QueryRowCtx(ctx, &id, s.note, n.ID, n.Title, n.Body, n.Email, n.Link, n.Color, n.Priority, n.Rating,
+		strings.Join(n.Tags, ","), n.Due, n.Pinned)
+	if err != nil {
+		httpx.ErrorCtx(ctx, w, err)
+		return
+	}
+	httpx.WriteJsonCtx(ctx, w, http.StatusCreated, map[string]int64{"id": id})
 }

@@ -41,6 +41,7 @@ type service struct {
 	ttl      time.Duration
 	byID     string
 	cacheKey string
+	addNote  string
 }
 
 // getUserInput is the input of GET /users/{id}: huma validates the id.
@@ -50,6 +51,30 @@ type getUserInput struct {
 
 type getUserOutput struct {
 	Body bench.User
+}
+
+// addNoteInput is route (d)'s input, with the rules of bench.NoteJSON as
+// huma's schema tags (every field is required, no other field allowed).
+type addNoteInput struct {
+	ID   string `path:"id" pattern:"^u[0-9]{4}$" maxLength:"16"`
+	Body struct {
+		Title    string   `json:"title" minLength:"1" maxLength:"100"`
+		Body     string   `json:"body" minLength:"1" maxLength:"2000"`
+		Email    string   `json:"email" format:"email"`
+		Link     string   `json:"link" format:"uri"`
+		Color    string   `json:"color" enum:"red,green,blue"`
+		Priority int64    `json:"priority" minimum:"1" maximum:"5"`
+		Rating   float64  `json:"rating" minimum:"0" maximum:"10"`
+		Tags     []string `json:"tags" maxItems:"5"`
+		Due      string   `json:"due" format:"date-time"`
+		Pinned   bool     `json:"pinned"`
+	}
+}
+
+type addNoteOutput struct {
+	Body struct {
+		ID int64 `json:"id"`
+	}
 }
 
 type claimsKey struct{}
@@ -69,7 +94,7 @@ func run(cfg bench.Config) error {
 	db := sqlx.NewDb(sqldb, cfg.Driver)
 	defer db.Close()
 	s := &service{db: db, ttl: cfg.CacheTTL, cacheKey: cfg.Prefix + "user:",
-		byID: "SELECT id, name, email FROM users WHERE id = " + cfg.Placeholder(1)}
+		byID: "SELECT id, name, email FROM users WHERE id = " + cfg.Placeholder(1), addNote: cfg.InsertNote()}
 	switch cfg.Cache {
 	case "memory":
 		s.cache = gocache.New(&gocache.Options{LocalCache: gocache.NewTinyLFU(10_000, cfg.CacheTTL)})
@@ -94,6 +119,8 @@ func run(cfg bench.Config) error {
 	api.UseMiddleware(authenticate(api, ja, limiter))
 	huma.Register(api, huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/users/{id}",
 		Security: []map[string][]string{{"bearer": {bench.Role}}}}, s.getUser)
+	huma.Register(api, huma.Operation{OperationID: "add-note", Method: http.MethodPost, Path: "/users/{id}/notes",
+		DefaultStatus: http.StatusCreated, Security: []map[string][]string{{"bearer": {bench.Role}}}}, s.addNoteHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`"ok"`))
@@ -168,4 +195,15 @@ func (s *service) getUser(ctx context.Context, in *getUserInput) (*getUserOutput
 		return nil, huma.Error500InternalServerError("internal error")
 	}
 	return &getUserOutput{Body: u}, nil
+}
+
+func (s *service) addNoteHandler(ctx context.Context, in *addNoteInput) (*addNoteOutput, error) {
+	b := in.Body
+	out := &addNoteOutput{}
+	err := s.db.QueryRowxContext(ctx, s.addNote, in.ID, b.Title, b.Body, b.Email, b.Link, b.Color, b.Priority, b.Rating,
+		strings.Join(b.Tags, ","), b.Due, b.Pinned).Scan(&out.Body.ID)
+	if err != nil {
+		return nil, huma.Error500InternalServerError("internal error")
+	}
+	return out, nil
 }

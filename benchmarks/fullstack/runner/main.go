@@ -22,6 +22,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -127,6 +128,15 @@ request = function()
 end
 `
 
+// notesScript is route (d)'s request: bench.NoteJSON for a random user.
+var notesScript = `
+local note = [[` + bench.NoteJSON + `]]
+request = function()
+  return wrk.format("POST", string.format("/users/u%04d/notes", math.random(0, 999)),
+    {["Authorization"] = bearer(), ["Content-Type"] = "application/json"}, note)
+end
+`
+
 type options struct {
 	duration, warmup time.Duration
 	rounds, conns    int
@@ -154,7 +164,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.logDir, "logs", "", "directory for the access logs (default: a temporary one, removed)")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for CPU and allocation profiles of the stacks that serve pprof (default: none)")
-	flag.BoolVar(&o.overload, "overload", false, "also run the overload scenario (vegeta, open loop) on b/postgres")
+	flag.BoolVar(&o.overload, "overload", false, "also run the overload scenario (vegeta, open loop) on b/postgres and d/postgres (-only selects among them too)")
 	flag.BoolVar(&o.overloadOnly, "overload-only", false, "run only the overload scenario")
 	flag.DurationVar(&o.overloadDuration, "overload-duration", 10*time.Second, "length of one open-loop run")
 	multiples := flag.String("multiples", "1,2,4", "open-loop rates, as multiples of each stack's capacity")
@@ -255,6 +265,7 @@ func run(o options) error {
 		{"b/sqlite", "(b) GET /users/{id}, no cache: every read from SQLite", "sqlite", "none", usersScript, Tokens, peers},
 		{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", usersScript, Tokens, peers},
 		{"c/postgres", "(c) POST /transfers, two row locks in a transaction, PostgreSQL", "pgx", "none", transfersScript, Tokens, withoutHuma(peers)},
+		{"d/postgres", "(d) POST /users/{id}/notes, ten fields validated, one row inserted, PostgreSQL", "pgx", "none", notesScript, Tokens, stacks},
 	}
 	var total0 int64
 	if dsn["pgx"] != "" {
@@ -293,10 +304,19 @@ func run(o options) error {
 			return err
 		}
 		tokens := strings.Fields(string(raw))
-		sc := scenario{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", luaScript(tokenFiles[Tokens], usersScript), Tokens, o.overloadStacks}
-		cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
-		if err := measureOverload(o, sc, bins, cfg, filepath.Join(tmp, "overload-b.lua"), tokens); err != nil {
-			return fmt.Errorf("overload %s: %w", sc.name, err)
+		for _, sc := range []scenario{
+			{"b/postgres", "(b) GET /users/{id}, no cache: every read from PostgreSQL", "pgx", "none", usersScript, Tokens, o.overloadStacks},
+			{"d/postgres", "(d) POST /users/{id}/notes, ten fields validated, one row inserted, PostgreSQL", "pgx", "none", notesScript, Tokens, o.overloadStacks},
+		} {
+			if o.only != "" && !slices.Contains(strings.Split(o.only, ","), sc.name) {
+				continue
+			}
+			sc.script = luaScript(tokenFiles[Tokens], sc.script)
+			cfg := serviceConfig{driver: sc.driver, dsn: dsn[sc.driver], cache: sc.cache, redis: redisAddr, prefix: prefix, secret: secret}
+			lua := filepath.Join(tmp, "overload-"+strings.ReplaceAll(sc.name, "/", "-")+".lua")
+			if err := measureOverload(o, sc, bins, cfg, lua, tokens); err != nil {
+				return fmt.Errorf("overload %s: %w", sc.name, err)
+			}
 		}
 	} else if o.overload {
 		fmt.Println("SVCKIT_POSTGRES_URL is unset: skipping the overload scenario")
@@ -394,6 +414,13 @@ func measure(o options, sc scenario, bins map[string]string, cfg serviceConfig, 
 		}
 		defer stop()
 		addrs[s], pids[s] = addr, pid
+	}
+	if strings.HasSuffix(sc.script, notesScript) { // route (d)
+		for _, s := range sc.stacks {
+			if err := refusesBadNote("http://"+addrs[s], tokenOf(cfg.secret)); err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+		}
 	}
 	res := map[string][]result{}
 	wrk := func(s string, d time.Duration) (result, error) {
@@ -584,4 +611,57 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// tokenOf signs one valid bearer token with secret.
+func tokenOf(secret string) string {
+	t, err := bench.Token(secret, time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// refusesBadNote checks that the stack at base checks route (d)'s rules:
+// a valid note is created (201), and each of a few notes breaking one rule
+// is refused with a 4xx.
+func refusesBadNote(base, token string) error {
+	post := func(path, body string) (int, error) {
+		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	if code, err := post("/users/u0001/notes", bench.NoteJSON); err != nil || code != http.StatusCreated {
+		return fmt.Errorf("a valid note: status %d, %v", code, err)
+	}
+	for _, bad := range []struct{ path, from, to string }{
+		{"/users/x1/notes", "", ""},
+		{"", `"priority":3`, `"priority":9`},
+		{"", `"color":"green"`, `"color":"pink"`},
+		{"", `"email":"user1@example.com"`, `"email":"not-an-address"`},
+		{"", `"due":"2026-12-31T18:00:00Z"`, `"due":"tomorrow"`},
+		{"", `"title":"Groceries"`, `"title":""`},
+		{"", `,"pinned":true`, ``},
+	} {
+		path := cmp.Or(bad.path, "/users/u0001/notes")
+		body := strings.Replace(bench.NoteJSON, bad.from, bad.to, 1)
+		code, err := post(path, body)
+		if err != nil {
+			return err
+		}
+		if code < 400 || code > 499 {
+			return fmt.Errorf("a note breaking a rule (%s %s) was answered %d, not 4xx", path, cmp.Or(bad.to, "without "+bad.from), code)
+		}
+	}
+	return nil
 }

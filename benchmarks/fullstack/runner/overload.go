@@ -16,8 +16,8 @@ import (
 	"github.com/svckit/svckit/benchmarks/fullstack/internal/bench"
 )
 
-// overloadStacks are the stacks of the overload scenario, svckit and
-// go-zero with their shedding on.
+// overloadStacks are the stacks of the overload scenarios (routes (b) and
+// (d) on PostgreSQL), svckit and go-zero with their shedding on.
 var overloadStacks = []string{"svckit", "gozero", "chistack", "huma"}
 
 // loadResult is one open-loop run of one stack at one multiple of its
@@ -95,7 +95,7 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 				profiled = fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", a, secs),
 					filepath.Join(o.profileDir, fmt.Sprintf("%s-overload-%s-%gx.cpu.pprof", s, base, m)))
 			}
-			r := attack(o.overloadDuration, rate, "http://"+addrs[s], tokens)
+			r := attack(o.overloadDuration, rate, "http://"+addrs[s], tokens, strings.HasSuffix(sc.script, notesScript))
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return err
@@ -110,15 +110,21 @@ func measureOverload(o options, sc scenario, bins map[string]string, cfg service
 
 // attack sends requests at rate a second to target for d, in open loop:
 // vegeta sends on schedule whether or not earlier requests were answered,
-// so the latency it measures is free of coordinated omission.
-func attack(d time.Duration, rate float64, target string, tokens []string) loadResult {
+// so the latency it measures is free of coordinated omission. With notes
+// it sends route (d)'s POST, otherwise route (b)'s GET.
+func attack(d time.Duration, rate float64, target string, tokens []string, notes bool) loadResult {
 	atk := vegeta.NewAttacker(vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second),
 		vegeta.Workers(64), vegeta.MaxWorkers(20_000), vegeta.Connections(20_000))
 	next := rand.IntN(len(tokens))
+	note := []byte(bench.NoteJSON)
 	targeter := func(t *vegeta.Target) error {
 		next = (next + 1) % len(tokens)
 		t.Header = http.Header{"Authorization": {"Bearer " + tokens[next]}}
 		t.Method, t.URL = http.MethodGet, target+"/users/"+bench.UserID(rand.IntN(bench.Users))
+		if notes {
+			t.Header.Set("Content-Type", "application/json")
+			t.Method, t.URL, t.Body = http.MethodPost, t.URL+"/notes", note
+		}
 		return nil
 	}
 	r := loadResult{rate: rate, duration: d}

@@ -6,7 +6,7 @@
 // deadline; then on the API routes a per-IP rate limit, optional auth, a
 // per-user rate limit and the body limit; a role check; cache-aside over
 // the repository, the envelope, and transactions with row locks for
-// transfers. What it leaves out of the example: the pool gate (the
+// transfers, and route (d) as a typed operation (package operation). What it leaves out of the example: the pool gate (the
 // overload limit, bounded by the pool, stands in for it with -shed) and
 // /metrics.
 package main
@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,6 +31,7 @@ import (
 	"github.com/svckit/svckit/dialect"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/middleware"
+	"github.com/svckit/svckit/operation"
 	"github.com/svckit/svckit/overload"
 	"github.com/svckit/svckit/ratelimit"
 	"github.com/svckit/svckit/repository"
@@ -41,6 +43,30 @@ type service struct {
 	users    repository.Repository[bench.User, string]
 	accounts *repository.SQL[bench.Account, int64]
 	cache    *cache.Aside[string, bench.User] // nil with -cache none
+	notes    *repository.SQL[bench.NoteRow, int64]
+}
+
+// noteInput is route (d)'s input: the path's user id and the note, with
+// the rules of bench.NoteJSON as schema tags, which the operation checks
+// before addNote runs.
+type noteInput struct {
+	ID   string `path:"id" pattern:"^u[0-9]{4}$"`
+	Body struct {
+		Title    string   `json:"title" minLength:"1" maxLength:"100"`
+		Body     string   `json:"body" minLength:"1" maxLength:"2000"`
+		Email    string   `json:"email" format:"email"`
+		Link     string   `json:"link" format:"uri"`
+		Color    string   `json:"color" enum:"red,green,blue"`
+		Priority int64    `json:"priority" minimum:"1" maximum:"5"`
+		Rating   float64  `json:"rating" minimum:"0" maximum:"10"`
+		Tags     []string `json:"tags" maxItems:"5"`
+		Due      string   `json:"due" format:"date-time"`
+		Pinned   bool     `json:"pinned"`
+	}
+}
+
+type noteCreated struct {
+	ID int64 `json:"id"`
 }
 
 func main() {
@@ -89,6 +115,7 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	}
 	s := &service{db: db, users: repository.NewSQL[bench.User, string](db, d, "users", repository.Options[string]{})}
 	s.accounts = repository.NewSQL[bench.Account, int64](db, d, "accounts", repository.Options[int64]{})
+	s.notes = repository.NewSQL[bench.NoteRow, int64](db, d, "notes", repository.Options[int64]{})
 
 	switch cfg.Cache {
 	case "memory":
@@ -141,6 +168,10 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	mux := http.NewServeMux()
 	mux.Handle("GET /users/{id}", api.Then(user(envelope.Handle(s.getUser))))
 	mux.Handle("POST /transfers", api.Then(user(envelope.Handle(s.transfer))))
+	doc := operation.New(operation.Options{Title: "bench", Version: "1"})
+	addNote := operation.Operation{Method: "POST", Path: "/users/{id}/notes", ID: "addNote", Summary: "Add a note",
+		Bearer: true, Roles: []string{bench.Role}, Status: http.StatusCreated}
+	mux.Handle(addNote.Pattern(), api.Then(user(operation.Handle(doc, addNote, s.addNote))))
 	mux.Handle("GET /healthz", envelope.Handle(func(*http.Request) (string, error) { return "ok", nil }))
 	h = middleware.Chain(
 		middleware.TelemetryWithOptions(middleware.TelemetryOptions{MeterProvider: meters}),
@@ -163,6 +194,16 @@ func (s *service) getUser(r *http.Request) (bench.User, error) {
 	return s.cache.Get(r.Context(), id, func(ctx context.Context) (bench.User, error) {
 		return s.users.FindByID(ctx, id)
 	})
+}
+
+func (s *service) addNote(ctx context.Context, in noteInput) (noteCreated, error) {
+	b := in.Body
+	row := bench.NoteRow{UserID: in.ID, Title: b.Title, Body: b.Body, Email: b.Email, Link: b.Link, Color: b.Color,
+		Priority: b.Priority, Rating: b.Rating, Tags: strings.Join(b.Tags, ","), Due: b.Due, Pinned: b.Pinned}
+	if err := s.notes.Create(ctx, &row); err != nil {
+		return noteCreated{}, err
+	}
+	return noteCreated{ID: row.ID}, nil
 }
 
 var errSameAccount = envelope.New(http.StatusUnprocessableEntity, "SAME_ACCOUNT", "from and to must differ")

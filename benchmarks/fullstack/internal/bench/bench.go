@@ -1,4 +1,4 @@
-// Package bench holds what the four full-stack services share and what is
+// Package bench holds what the five full-stack services share and what is
 // not part of any stack: their command-line configuration, the schema and
 // seed data, and the claims of the bearer token the load generator sends.
 // Each stack's own code (routing, auth, rate limit, cache, data access,
@@ -28,9 +28,10 @@ const (
 	Users    = 1000      // rows in users: ids u0000 … u0999
 	Accounts = 100       // rows in accounts: ids 0 … 99
 	Balance  = 1_000_000 // each account's opening balance, in minor units
-	// MaxOpenConns bounds every stack's database pool alike; three
-	// stacks run side by side within PostgreSQL's 100 connections.
-	MaxOpenConns = 24
+	// MaxOpenConns bounds every stack's database pool alike; all five
+	// stacks run side by side on route (d) within PostgreSQL's 100
+	// connections, with room left for the runner's own.
+	MaxOpenConns = 16
 	// HighLimit is the rate limit every stack runs with during the
 	// benchmark: raised so that no request is refused, not removed.
 	HighLimit = 1 << 30
@@ -118,14 +119,71 @@ type Transfer struct {
 	Amount int64 `json:"amount"`
 }
 
+// Route (d), POST /users/{id}/notes, takes a note of ten fields and writes
+// it as a row of notes. Every stack checks the same rules by its own means
+// (svckit's typed operations, huma's schema validation, go-zero's
+// httpx.Parse with its tags and a Validate method, go-playground/validator
+// for chi, code by hand for bare net/http), and answers 400 or 422 with
+// the violations, or 201 with the new row's id:
+//
+//   - title: text of 1 to 100 characters; body: text of 1 to 2000
+//   - email: an email address; link: an absolute URI (a scheme and a host)
+//   - color: one of red, green, blue
+//   - priority: an integer from 1 to 5; rating: a number from 0 to 10
+//   - tags: a list of at most 5 texts
+//   - due: an RFC 3339 date-time; pinned: a boolean
+//   - every field present, no other field; the path's id: a user id
+//     (u followed by four digits)
+//
+// NoteJSON is the body the load generators send, valid by every rule.
+const NoteJSON = `{"title":"Groceries","body":"Milk, eggs and bread for the week, and coffee.","email":"user1@example.com",` +
+	`"link":"https://example.com/lists/1","color":"green","priority":3,"rating":7.5,"tags":["home","food"],` +
+	`"due":"2026-12-31T18:00:00Z","pinned":true}`
+
+// NoteRow is a row of notes as the stacks that map rows write it: tags
+// joined by commas, due as sent.
+type NoteRow struct {
+	ID       int64   `db:"id,pk" json:"id"`
+	UserID   string  `db:"user_id" json:"userId"`
+	Title    string  `db:"title" json:"title"`
+	Body     string  `db:"body" json:"body"`
+	Email    string  `db:"email" json:"email"`
+	Link     string  `db:"link" json:"link"`
+	Color    string  `db:"color" json:"color"`
+	Priority int64   `db:"priority" json:"priority"`
+	Rating   float64 `db:"rating" json:"rating"`
+	Tags     string  `db:"tags" json:"tags"`
+	Due      string  `db:"due" json:"due"`
+	Pinned   bool    `db:"pinned" json:"pinned"`
+}
+
+// InsertNote is the statement that writes a note, its bind parameters in
+// NoteRow's order from UserID on, returning the new id.
+func (c Config) InsertNote() string {
+	ph := make([]string, 11)
+	for i := range ph {
+		ph[i] = c.Placeholder(i + 1)
+	}
+	return "INSERT INTO notes (user_id, title, body, email, link, color, priority, rating, tags, due, pinned) VALUES (" +
+		strings.Join(ph, ", ") + ") RETURNING id"
+}
+
 // UserID returns the id of the i-th seeded user.
 func UserID(i int) string { return fmt.Sprintf("u%04d", i) }
 
 // Seed creates the tables in db, which must be empty, and fills them.
 func Seed(ctx context.Context, db *sql.DB, driver string) error {
+	serial := "INTEGER PRIMARY KEY" // SQLite's rowid
+	if driver == "pgx" {
+		serial = "BIGSERIAL PRIMARY KEY"
+	}
 	ddl := []string{
 		`CREATE TABLE users (id VARCHAR(16) PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(200) NOT NULL)`,
 		`CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)`,
+		`CREATE TABLE notes (id ` + serial + `, user_id VARCHAR(16) NOT NULL, title VARCHAR(100) NOT NULL,
+			body VARCHAR(2000) NOT NULL, email VARCHAR(200) NOT NULL, link VARCHAR(2000) NOT NULL, color VARCHAR(8) NOT NULL,
+			priority BIGINT NOT NULL, rating DOUBLE PRECISION NOT NULL, tags VARCHAR(200) NOT NULL, due VARCHAR(40) NOT NULL,
+			pinned BOOLEAN NOT NULL)`,
 	}
 	for _, q := range ddl {
 		if _, err := db.ExecContext(ctx, q); err != nil {
