@@ -35,7 +35,8 @@
 // derived with, so that two services made from the template never share
 // Redis keys or accept each other's tokens. It keeps the example's tests
 // and none of svckit's test infrastructure (the fault suite, the
-// linearizability check, the Prometheus end-to-end test). Finally it runs
+// linearizability check, the Prometheus end-to-end test), nor what the
+// README says of it. Finally it runs
 // "go mod tidy" in DIR unless -tidy=false. When a go command fails, its
 // own message is shown.
 package main
@@ -492,6 +493,7 @@ func rewrite(dir, module string, t template) error {
 		"# examples/"+t.dir, "# "+module,
 		t.path, module,
 		internal, module+"/internal/",
+		"cd examples/"+t.dir+" && ", "",
 		"./examples/"+t.dir+"/app", "./app",
 		"./examples/"+t.dir, ".",
 		"examples/"+t.dir+"/", "",
@@ -513,9 +515,20 @@ func rewrite(dir, module string, t template) error {
 		if err != nil {
 			return err
 		}
+		if strings.HasSuffix(p, ".md") {
+			b = svckitOnly.ReplaceAll(b, nil)
+		}
 		return os.WriteFile(p, []byte(text.Replace(string(b))), 0o644)
 	})
 }
+
+// svckitOnly matches what the template's Markdown says of svckit alone:
+// its own test infrastructure (the fault suite, the burst, the
+// linearizability check, Prometheus end to end), which the copy does not
+// have, and how to make a copy. It sits between <!-- svckit-only --> and
+// <!-- /svckit-only -->, on lines of their own or within a line; the copy
+// has none of it.
+var svckitOnly = regexp.MustCompile(`(?s)<!-- svckit-only -->.*?<!-- /svckit-only -->\n?`)
 
 // writeGoMod writes go.mod from the examples module's: the same
 // requirements at the same versions (tidy then drops what the copy does not

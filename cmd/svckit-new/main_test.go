@@ -95,6 +95,88 @@ func TestCreateFromTheCheckoutItRunsIn(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err, "the checkout")
 	assert.Equal(t, root, filepath.Join(dir, rel), "the replace leads to this checkout")
+	standsOnItsOwn(t, dir)
+}
+
+// endToEndEnv, set to 1, runs the tests that build a service and run its
+// tests (minutes of CPU from a cold cache, more under -race); .ci/run sets
+// it. Without it the tests that only write the copy still run.
+const endToEndEnv = "SVCKIT_NEW_E2E"
+
+func endToEnd(t *testing.T) {
+	t.Helper()
+	if os.Getenv(endToEndEnv) != "1" || testing.Short() {
+		t.Skipf("builds a service and runs its tests: %s=1 runs it (.ci/run sets it)", endToEndEnv)
+	}
+}
+
+// standsOnItsOwn checks a copy made from examples/api without running the
+// go command: its own module path and identity, a relative replace, none
+// of svckit's test infrastructure, and a README that tells of no test the
+// copy lacks.
+func standsOnItsOwn(t *testing.T, dir string) {
+	t.Helper()
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	require.NoError(t, err, "go.mod")
+	assert.Contains(t, string(gomod), "module example.com/mysvc\n", "the new module path")
+	replaced(t, dir)
+	for name := range apiTemplate.skip {
+		assert.NoFileExists(t, filepath.Join(dir, "app", name), "%s is svckit's, not copied", name)
+	}
+	_, err = os.Stat(filepath.Join(dir, ".env.example"))
+	assert.NoError(t, err, ".env.example is copied")
+	// The code names nothing of the template's.
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") && d.Name() != "go.mod" && d.Name() != ".env.example" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		require.NoError(t, err, "read %s", p)
+		for _, no := range []string{"svckit/svckit/examples", "svckit/svckit/internal", "./examples/api", "svckit-example", "internal/faultproxy", "porcupine"} {
+			if no == "porcupine" && d.Name() == "go.mod" {
+				continue // until go mod tidy drops it (TestNewService)
+			}
+			if bytes.Contains(b, []byte(no)) {
+				t.Errorf("%s holds %q", p, no)
+			}
+		}
+		return nil
+	}), "walk the copy")
+	identity, err := os.ReadFile(filepath.Join(dir, "app", "identity.go"))
+	require.NoError(t, err, "identity.go")
+	assert.Regexp(t, `DefaultRedisPrefix\s+= "mysvc:"`, string(identity), "the copy's own Redis prefix")
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err, "README.md")
+	for _, no := range []string{"TestFaults", "fault suite", "fault proxy", "TestBurst", "porcupine", "TestLinearizable", "TestPrometheusEndToEnd", "svckit-only", "svckit-new", "TestNewService", "examples/api"} {
+		if strings.Contains(string(readme), no) {
+			t.Errorf("the copy's README holds %q: it tells of something the copy lacks", no)
+		}
+	}
+	assert.Contains(t, string(readme), "### Add a resource", "the copy's README keeps what a service does")
+}
+
+// sqliteEnv is this process's environment without svckit's test URLs: the
+// copy's tests run on SQLite alone.
+func sqliteEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SVCKIT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// dbEnv is sqliteEnv with the PostgreSQL and MySQL/MariaDB URLs, when set
+// (the copy's Redis tests are the example's, run in examples/api).
+func dbEnv() []string {
+	env := sqliteEnv()
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, testdb.PostgresEnv+"=") || strings.HasPrefix(kv, testdb.MySQLEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // replaced returns the path go.mod in dir replaces svckit with, which must
@@ -149,40 +231,19 @@ func TestREADMEMinimalSize(t *testing.T) {
 // MariaDB the migrations also run on a database created with the server's
 // default collation.
 func TestNewService(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and tests a whole service")
-	}
+	endToEnd(t)
 	dir := filepath.Join(t.TempDir(), "mysvc")
 	require.NoError(t, create(options{module: "example.com/mysvc", dir: dir, from: "../..", tidy: true}), "create")
 
+	standsOnItsOwn(t, dir)
 	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	require.NoError(t, err, "go.mod")
-	assert.Contains(t, string(gomod), "module example.com/mysvc\n", "the new module path")
 	assert.NotContains(t, string(gomod), "porcupine", "no requirement of svckit's test infrastructure")
-	replaced(t, dir)
-	for name := range apiTemplate.skip {
-		assert.NoFileExists(t, filepath.Join(dir, "app", name), "%s is svckit's, not copied", name)
-	}
-	_, err = os.Stat(filepath.Join(dir, ".env.example"))
-	assert.NoError(t, err, ".env.example is copied")
-	// The code names nothing of the template's (the README still tells of
-	// svckit's own tests, which the copy does not have).
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") && d.Name() != "go.mod" && d.Name() != ".env.example" {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		require.NoError(t, err, "read %s", p)
-		for _, no := range []string{"svckit/svckit/examples", "svckit/svckit/internal", "./examples/api", "svckit-example", "internal/faultproxy", "porcupine"} {
-			if bytes.Contains(b, []byte(no)) {
-				t.Errorf("%s holds %q", p, no)
-			}
-		}
-		return nil
-	}), "walk the copy")
-	identity, err := os.ReadFile(filepath.Join(dir, "app", "identity.go"))
-	require.NoError(t, err, "identity.go")
-	assert.Regexp(t, `DefaultRedisPrefix\s+= "mysvc:"`, string(identity), "the copy's own Redis prefix")
+
+	// The README's "Add a resource", to the letter: its commands run (the
+	// last one the resource's tests, on SQLite), its files written, its
+	// lines inserted.
+	followAddAResource(t, dir, sqliteEnv())
 
 	// Every test of the copy on SQLite, then the resource's, the
 	// migrations' and the contract on PostgreSQL and MySQL/MariaDB when
@@ -192,27 +253,28 @@ func TestNewService(t *testing.T) {
 	if raceEnabled {
 		test = append(test, "-race")
 	}
-	var sqliteOnly, databases []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SVCKIT_") {
-			sqliteOnly = append(sqliteOnly, kv)
-			databases = append(databases, kv)
-		} else if strings.HasPrefix(kv, testdb.PostgresEnv+"=") || strings.HasPrefix(kv, testdb.MySQLEnv+"=") {
-			databases = append(databases, kv)
-		}
-	}
+	sqliteOnly, databases := sqliteEnv(), dbEnv()
 	for _, run := range []struct {
 		env  []string
 		args []string
 	}{
 		{sqliteOnly, []string{"vet", "./..."}},
 		{sqliteOnly, append(test, "./...")},
-		{databases, append(test, "-run", "^(TestMigrateCarriesOverSchemaMigrations|TestMigrateLeavesAnotherToolsTable|TestContractMySQL)$", "-v", "./app")},
+		{databases, append(test, "-run", "^(TestMigrateCarriesOverSchemaMigrations|TestMigrateLeavesAnotherToolsTable|TestContractMySQL|TestNotes)$", "-v", "./app")},
 	} {
 		out, err := goEnv(dir, run.env, run.args...)
 		require.NoError(t, err, "go %s in the copy:\n%s", strings.Join(run.args, " "), out)
-		if slices.Contains(run.args, "-v") && os.Getenv(testdb.MySQLEnv) != "" && !strings.Contains(string(out), "--- PASS: TestContractMySQL") {
-			t.Errorf("%s is set, and TestContractMySQL did not pass in the copy", testdb.MySQLEnv)
+		if slices.Contains(run.args, "-v") {
+			for env, passed := range map[string][]string{
+				testdb.MySQLEnv:    {"--- PASS: TestContractMySQL", "--- PASS: TestNotes/mysql"},
+				testdb.PostgresEnv: {"--- PASS: TestNotes/postgres"},
+			} {
+				for _, p := range passed {
+					if os.Getenv(env) != "" && !strings.Contains(string(out), p) {
+						t.Errorf("%s is set, and the copy's output lacks %q", env, p)
+					}
+				}
+			}
 		}
 	}
 	if raw := os.Getenv(testdb.MySQLEnv); raw != "" {
@@ -230,9 +292,7 @@ func goEnv(dir string, env []string, args ...string) ([]byte, error) {
 // TestNewServiceMinimal makes a service from examples/minimal and runs its
 // tests.
 func TestNewServiceMinimal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and tests a service")
-	}
+	endToEnd(t)
 	dir := filepath.Join(t.TempDir(), "tiny")
 	require.NoError(t, create(options{module: "example.com/tiny", dir: dir, from: "../..", minimal: true, tidy: true}), "create -minimal")
 	_, err := os.Stat(filepath.Join(dir, "main.go"))
@@ -286,4 +346,105 @@ func migrateOnDefaultCollation(t *testing.T, dir, raw string) {
 	out, err := goIn(dir, []string{"DATABASE_URL=" + u.String()}, "run", ".", "migrate", "up")
 	require.NoError(t, err, "go run . migrate up on a %s database:\n%s", collation, out)
 	assert.Contains(t, string(out), "applied  001_init", "the tables are created")
+}
+
+// followAddAResource does what the section "Add a resource" of the copy's
+// README says, in order: it runs each sh block in dir (with env), writes
+// each block whose paragraph says "`FILE`, new", appends each whose
+// paragraph says "`FILE`, append", and inserts each whose paragraph says
+// "In `FILE`, before (or after) the line holding `TEXT`". A block it
+// cannot place fails the test: the section and the test change together.
+func followAddAResource(t *testing.T, dir string, env []string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err, "README.md")
+	_, section, ok := strings.Cut(string(readme), "\n### Add a resource\n")
+	require.True(t, ok, "the README has the section Add a resource")
+	if i := regexp.MustCompile(`\n##+ `).FindStringIndex(section); i != nil {
+		section = section[:i[0]]
+	}
+	block := regexp.MustCompile("(?s)```([a-z]+)\n(.*?)```\n")
+	var (
+		newFile  = regexp.MustCompile("`([^`]+)`, new\\b")
+		appendTo = regexp.MustCompile("`([^`]+)`, append\\b")
+		insert   = regexp.MustCompile("(?s)In `([^`]+)`, (before|after) the line holding\\s+`([^`]+)`, insert")
+	)
+	prev, steps := 0, 0
+	for _, m := range block.FindAllStringSubmatchIndex(section, -1) {
+		say, lang, text := section[prev:m[0]], section[m[2]:m[3]], section[m[4]:m[5]]
+		prev = m[1]
+		if i := strings.LastIndex(strings.TrimRight(say, "\n"), "\n\n"); i >= 0 {
+			say = say[i:] // the paragraph just before the block
+		}
+		steps++
+		switch {
+		case lang == "sh":
+			cmd := exec.Command("sh", "-ec", text)
+			cmd.Dir, cmd.Env = dir, env
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "the README's commands\n%s\nin the copy:\n%s", text, out)
+		case insert.MatchString(say):
+			f := insert.FindStringSubmatch(say)
+			insertLines(t, filepath.Join(dir, filepath.FromSlash(f[1])), f[2] == "after", f[3], text)
+		case appendTo.MatchString(say):
+			file := filepath.Join(dir, filepath.FromSlash(appendTo.FindStringSubmatch(say)[1]))
+			old, err := os.ReadFile(file)
+			require.NoError(t, err, "%s, which the section appends to, exists", file)
+			require.NoError(t, os.WriteFile(file, append(old, text...), 0o644), "append to %s", file)
+		case newFile.MatchString(say):
+			file := filepath.Join(dir, filepath.FromSlash(newFile.FindStringSubmatch(say)[1]))
+			assert.NoFileExists(t, file, "the section's new file is new")
+			require.NoError(t, os.WriteFile(file, []byte(text), 0o644), "write %s", file)
+		default:
+			t.Fatalf("the section's %s block after %q says nowhere where it goes", lang, strings.TrimSpace(say))
+		}
+	}
+	require.GreaterOrEqual(t, steps, 8, "the section's steps")
+	var goFiles []string
+	entries, err := os.ReadDir("../../examples/api/app")
+	require.NoError(t, err, "the template's files")
+	template := map[string]bool{}
+	for _, e := range entries {
+		template["app/"+e.Name()] = true
+	}
+	require.NoError(t, filepath.WalkDir(filepath.Join(dir, "app"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !template[filepath.ToSlash(rel)] {
+			goFiles = append(goFiles, rel)
+		}
+		return nil
+	}), "walk the copy")
+	assert.LessOrEqual(t, len(goFiles), 3, "the resource's new Go files: %v", goFiles)
+}
+
+// insertLines inserts text into file before (or after) the first line
+// holding anchor, each line indented as that line is.
+func insertLines(t *testing.T, file string, after bool, anchor, text string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err, "%s, which the section inserts into, exists", file)
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, anchor) {
+			continue
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		var add []string
+		for _, x := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+			if x != "" {
+				x = indent + x
+			}
+			add = append(add, x)
+		}
+		if after {
+			i++
+		}
+		lines = append(lines[:i], append(add, lines[i:]...)...)
+		require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644), "write %s", file)
+		return
+	}
+	t.Fatalf("%s has no line holding %q, where the section inserts", file, anchor)
 }
