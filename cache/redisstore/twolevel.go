@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/internal/keyhash"
 	"github.com/svckit/svckit/internal/opt"
 )
 
@@ -57,6 +58,13 @@ type TwoLevelOptions[V any] struct {
 // published keys. A hit on a local copy costs no round trip. Fills under a
 // lease go to Redis and the local copy; they need no message, as no
 // process holds a copy of a key that was leased.
+//
+// A message names the digests of the keys (as the Redis keys do, see the
+// package documentation), never the keys, which anyone who can subscribe
+// could read; local copies are kept by digest too. Processes of a version
+// that published the keys as they were drop nothing on these messages: as
+// for the key layout, deploy with a new Prefix (the default Channel
+// follows it) or stop every old instance first.
 //
 // Other processes see a write or delete once its invalidation reaches them:
 // until then they may serve their old copy (the package tests measure the
@@ -125,7 +133,7 @@ type localStripe struct {
 // invalidation is the message published on the channel.
 type invalidation struct {
 	Origin string   `json:"o"`
-	Keys   []string `json:"k"`
+	Keys   []string `json:"k"`           // digests of the cache keys (keyhash.Sum)
 	Probe  uint64   `json:"p,omitempty"` // a probe of Origin's, not an invalidation
 }
 
@@ -184,27 +192,29 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 // Get returns the local copy of key, or reads Redis and keeps a copy.
 func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v cache.Entry[V], ok bool, err error) {
 	degraded := t.degraded.Load()
+	lk := keyhash.Sum(key)
 	if !degraded {
-		if v, ok, _ := t.local.Get(ctx, key); ok {
+		if v, ok, _ := t.local.Get(ctx, lk); ok {
 			return v, true, nil
 		}
 	}
-	s := t.stripe(key)
+	s := t.stripe(lk)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	v, ok, err = t.remote.Get(ctx, key)
 	if err != nil || !ok || degraded {
 		return v, ok, err
 	}
-	t.keep(ctx, s, gen, epoch, key, v)
+	t.keep(ctx, s, gen, epoch, lk, v)
 	return v, true, nil
 }
 
-// keep stores a copy of an entry read from Redis, unless an invalidation
-// of its stripe happened since the read began.
-func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint64, key string, e cache.Entry[V]) {
+// keep stores a copy of an entry read from Redis under its local key lk
+// (the cache key's digest), unless an invalidation of its stripe happened
+// since the read began.
+func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint64, lk string, e cache.Entry[V]) {
 	s.mu.RLock()
 	if s.gen.Load() == gen && t.epoch.Load() == epoch && !t.degraded.Load() {
-		_ = t.local.Set(ctx, key, e, t.localTTL)
+		_ = t.local.Set(ctx, lk, e, t.localTTL)
 	}
 	s.mu.RUnlock()
 }
@@ -212,11 +222,12 @@ func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint6
 // Lease asks Redis for key's entry or its fill lease (see cache.Leaser),
 // keeping a copy of an entry it finds.
 func (t *TwoLevel[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e cache.Entry[V], found bool, token uint64, err error) {
-	s := t.stripe(key)
+	lk := keyhash.Sum(key)
+	s := t.stripe(lk)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	e, found, token, err = t.remote.Lease(ctx, key, ttl)
 	if err == nil && found && !t.degraded.Load() {
-		t.keep(ctx, s, gen, epoch, key, e)
+		t.keep(ctx, s, gen, epoch, lk, e)
 	}
 	return e, found, token, err
 }
@@ -230,9 +241,10 @@ func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cach
 		return stored, err
 	}
 	e.Version = version
-	t.replaceLocal(ctx, key, e, ttl)
+	lk := keyhash.Sum(key)
+	t.replaceLocal(ctx, lk, e, ttl)
 	if replaced {
-		return true, t.publish(ctx, key)
+		return true, t.publish(ctx, lk)
 	}
 	return true, nil
 }
@@ -242,7 +254,8 @@ func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cach
 // until; when it does not, the local copy is behind Redis and is dropped,
 // so that the next read fetches the entry the lease holder left.
 func (t *TwoLevel[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V], until int64) (bool, error) {
-	s := t.stripe(key)
+	lk := keyhash.Sum(key)
+	s := t.stripe(lk)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	leased, err := t.remote.LeaseRefresh(ctx, key, e, until)
 	switch {
@@ -250,9 +263,9 @@ func (t *TwoLevel[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entr
 		return false, err
 	case leased:
 		e.RefreshAt = until
-		t.keep(ctx, s, gen, epoch, key, e)
+		t.keep(ctx, s, gen, epoch, lk, e)
 	default:
-		t.dropLocal([]string{key})
+		t.dropLocal([]string{lk})
 	}
 	return leased, nil
 }
@@ -270,8 +283,9 @@ func (t *TwoLevel[V]) Set(ctx context.Context, key string, v cache.Entry[V], ttl
 		return err
 	}
 	v.Version = version
-	t.replaceLocal(ctx, key, v, ttl)
-	return t.publish(ctx, key)
+	lk := keyhash.Sum(key)
+	t.replaceLocal(ctx, lk, v, ttl)
+	return t.publish(ctx, lk)
 }
 
 // SetIfAbsent writes v to Redis unless the key exists (SET NX); when it
@@ -282,8 +296,9 @@ func (t *TwoLevel[V]) SetIfAbsent(ctx context.Context, key string, v cache.Entry
 		return false, err
 	}
 	v.Version = version
-	t.replaceLocal(ctx, key, v, ttl)
-	return true, t.publish(ctx, key)
+	lk := keyhash.Sum(key)
+	t.replaceLocal(ctx, lk, v, ttl)
+	return true, t.publish(ctx, lk)
 }
 
 // Delete removes the keys from Redis and from every process's local copies.
@@ -294,8 +309,12 @@ func (t *TwoLevel[V]) Delete(ctx context.Context, keys ...string) error {
 	if err := t.remote.Delete(ctx, keys...); err != nil {
 		return err
 	}
-	t.dropLocal(keys)
-	return t.publish(ctx, keys...)
+	lks := make([]string, len(keys))
+	for i, k := range keys {
+		lks[i] = keyhash.Sum(k)
+	}
+	t.dropLocal(lks)
+	return t.publish(ctx, lks...)
 }
 
 // Close stops listening for invalidations, waits for the goroutine to end
@@ -320,10 +339,10 @@ func (t *TwoLevel[V]) stripe(key string) *localStripe {
 	return &t.gens[maphash.String(t.seed, key)%uint64(len(t.gens))]
 }
 
-// replaceLocal puts this process's own write in its local copy, ordered
-// against invalidations like a fill.
-func (t *TwoLevel[V]) replaceLocal(ctx context.Context, key string, v cache.Entry[V], ttl time.Duration) {
-	s := t.stripe(key)
+// replaceLocal puts this process's own write in its local copy under lk,
+// the cache key's digest, ordered against invalidations like a fill.
+func (t *TwoLevel[V]) replaceLocal(ctx context.Context, lk string, v cache.Entry[V], ttl time.Duration) {
+	s := t.stripe(lk)
 	s.mu.Lock()
 	s.gen.Add(1)
 	if !t.degraded.Load() {
@@ -331,7 +350,7 @@ func (t *TwoLevel[V]) replaceLocal(ctx context.Context, key string, v cache.Entr
 		if ttl > 0 {
 			local = min(local, ttl)
 		}
-		_ = t.local.Set(ctx, key, v, local)
+		_ = t.local.Set(ctx, lk, v, local)
 	}
 	s.mu.Unlock()
 }
@@ -348,9 +367,10 @@ func (t *TwoLevel[V]) clearLocal() {
 	}
 }
 
-// dropLocal removes local copies; fills begun before it are not kept.
-func (t *TwoLevel[V]) dropLocal(keys []string) {
-	for _, k := range keys {
+// dropLocal removes the local copies of the cache keys whose digests are
+// lks; fills begun before it are not kept.
+func (t *TwoLevel[V]) dropLocal(lks []string) {
+	for _, k := range lks {
 		s := t.stripe(k)
 		s.mu.Lock()
 		s.gen.Add(1)
@@ -369,8 +389,11 @@ func parseInvalidation(payload string) (inv invalidation, ok bool) {
 	return inv, true
 }
 
-func (t *TwoLevel[V]) publish(ctx context.Context, keys ...string) error {
-	msg, err := json.Marshal(invalidation{Origin: t.origin, Keys: keys})
+// publish sends an invalidation of the cache keys whose digests are lks.
+// The message names digests, never the keys: a key may hold what a client
+// chose (an email), and anyone who can subscribe would read it.
+func (t *TwoLevel[V]) publish(ctx context.Context, lks ...string) error {
+	msg, err := json.Marshal(invalidation{Origin: t.origin, Keys: lks})
 	if err != nil {
 		return fmt.Errorf("redisstore: encode invalidation: %w", err)
 	}
