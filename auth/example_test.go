@@ -31,7 +31,7 @@ func Example() {
 		Issuer:   "https://auth.example.com",
 		Audience: "https://api.example.com",
 		Keys:     keys,
-		Store:    auth.NewMemory(),
+		Store:    auth.NewMemory(auth.MemoryOptions{}),
 		Users: auth.UserLookupFunc(func(_ context.Context, id string) (auth.User, error) {
 			if u, ok := users[id]; ok {
 				return u, nil

@@ -60,7 +60,7 @@ func newFixture(t testing.TB, key *auth.Key, edit func(*auth.Options)) *fixture 
 	t.Helper()
 	keys, err := auth.NewKeySet(key)
 	require.NoError(t, err, "key set")
-	f := &fixture{keys: keys, store: auth.NewMemory(), clock: storetest.NewClock(start()), users: &storetest.Users{}}
+	f := &fixture{keys: keys, store: auth.NewMemory(auth.MemoryOptions{}), clock: storetest.NewClock(start()), users: &storetest.Users{}}
 	f.users.Put(auth.User{ID: "alice", Email: "alice@example.com", Roles: []string{"user"}})
 	opts := auth.Options{Issuer: issuer, Audience: audience, Keys: keys, Store: f.store, Users: f.users, Now: f.clock.Now}
 	if edit != nil {

@@ -96,8 +96,13 @@ type Memory struct {
 
 var _ RefreshStore = (*Memory)(nil)
 
-// NewMemory returns an empty Memory store.
-func NewMemory() *Memory { return new(Memory) }
+// MemoryOptions configure NewMemory. A Memory has nothing to configure
+// yet: the struct is there so that every svckit store is built the same
+// way (see CONVENTIONS.md) and a field can come without breaking callers.
+type MemoryOptions struct{}
+
+// NewMemory returns an empty Memory store, as the zero Memory is.
+func NewMemory(opts MemoryOptions) *Memory { return new(Memory) }
 
 func (s *Memory) init() {
 	if s.families == nil {

@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMemoryContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) auth.RefreshStore { return auth.NewMemory() })
+	storetest.Run(t, func(t *testing.T) auth.RefreshStore { return auth.NewMemory(auth.MemoryOptions{}) })
 }
 
 func TestMemoryPrune(t *testing.T) {

@@ -26,7 +26,7 @@ func TestNewTokensOptions(t *testing.T) {
 	keys, err := auth.NewKeySet(hsKey(t, "k1"))
 	require.NoError(t, err, "key set")
 	valid := func() auth.Options {
-		return auth.Options{Issuer: issuer, Keys: keys, Store: auth.NewMemory(),
+		return auth.Options{Issuer: issuer, Keys: keys, Store: auth.NewMemory(auth.MemoryOptions{}),
 			Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil })}
 	}
 	cases := []struct {

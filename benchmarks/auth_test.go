@@ -130,7 +130,7 @@ func authTokens(b *testing.B, key *auth.Key) (*auth.Tokens, string) {
 	}
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: "https://issuer.test", Audience: "https://api.test", Keys: keys,
-		Store: auth.NewMemory(), Now: authNow,
+		Store: auth.NewMemory(auth.MemoryOptions{}), Now: authNow,
 		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil }),
 	})
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 // deletes records the keys an Invalidator deleted, failing while down is
 // set: it stands for a cache's Delete (the real Redis is in
-// cache/rediscache's and the example's tests).
+// cache/redisstore's and the example's tests).
 type deletes struct {
 	mu   sync.Mutex
 	keys []string

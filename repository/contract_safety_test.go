@@ -75,10 +75,10 @@ type safetyRepos struct {
 func memorySafety(*testing.T) safetyRepos {
 	return safetyRepos{
 		members: func(opts repository.Options[string]) repository.Repository[member, string] {
-			return repository.NewMemory[member, string]("members", opts)
+			return repository.NewMemory[member, string](repository.MemoryOptions[string]{Name: "members", Options: opts})
 		},
 		countries: func() repository.Repository[country, string] {
-			return repository.NewMemory[country, string]("countries", repository.Options[string]{})
+			return repository.NewMemory[country, string](repository.MemoryOptions[string]{Name: "countries"})
 		},
 	}
 }

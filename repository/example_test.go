@@ -155,7 +155,7 @@ func ExampleLoadMany() {
 
 func ExamplePatch() {
 	ctx := context.Background()
-	customers := repository.NewMemory[Customer, int64]("customers", repository.Options[int64]{})
+	customers := repository.NewMemory[Customer, int64](repository.MemoryOptions[int64]{Name: "customers"})
 	c := Customer{Email: "ann@example.com", Name: "Ann"}
 	if err := customers.Create(ctx, &c); err != nil {
 		panic(err)
@@ -186,8 +186,10 @@ func ExampleNewUUIDv7() {
 		ID   repository.UUID `db:"id,pk"`
 		Body string          `db:"body"`
 	}
-	notes := repository.NewMemory[Note, repository.UUID]("notes",
-		repository.Options[repository.UUID]{NewID: repository.NewUUIDv7})
+	notes := repository.NewMemory[Note](repository.MemoryOptions[repository.UUID]{
+		Name:    "notes",
+		Options: repository.Options[repository.UUID]{NewID: repository.NewUUIDv7},
+	})
 	n := Note{Body: "hello"}
 	if err := notes.Create(context.Background(), &n); err != nil {
 		panic(err)
@@ -209,7 +211,7 @@ type Account struct {
 // decoded request body said.
 func Example_privateColumns() {
 	ctx := context.Background()
-	accounts := repository.NewMemory[Account, int64]("accounts", repository.Options[int64]{})
+	accounts := repository.NewMemory[Account, int64](repository.MemoryOptions[int64]{Name: "accounts"})
 	var a Account
 	if err := json.Unmarshal([]byte(`{"id":42,"email":"ada@example.com"}`), &a); err != nil {
 		panic(err)

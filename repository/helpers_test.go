@@ -102,8 +102,8 @@ var cursorKey = []byte("0123456789abcdef0123456789abcdef")
 type repos func(t *testing.T, clk *clock) (repository.Repository[user, int64], repository.Repository[order, int64], repository.Loader[order])
 
 func memoryRepos(_ *testing.T, clk *clock) (repository.Repository[user, int64], repository.Repository[order, int64], repository.Loader[order]) {
-	users := repository.NewMemory[user, int64]("users", repository.Options[int64]{CursorKey: cursorKey, Now: clk.Now})
-	orders := repository.NewMemory[order, int64]("orders", repository.Options[int64]{})
+	users := repository.NewMemory[user, int64](repository.MemoryOptions[int64]{Name: "users", Options: repository.Options[int64]{CursorKey: cursorKey, Now: clk.Now}})
+	orders := repository.NewMemory[order, int64](repository.MemoryOptions[int64]{Name: "orders"})
 	return users, orders, orders
 }
 

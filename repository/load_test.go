@@ -22,7 +22,7 @@ type entry struct {
 
 func TestLoadManyConvertsKeysAndSkipsNulls(t *testing.T) {
 	ctx := context.Background()
-	entries := repository.NewMemory[entry, int64]("entries", repository.Options[int64]{})
+	entries := repository.NewMemory[entry, int64](repository.MemoryOptions[int64]{Name: "entries"})
 	one, two := int32(1), int32(2)
 	for _, e := range []entry{{AccountID: &one, Memo: "a"}, {AccountID: nil, Memo: "orphan"}, {AccountID: &two, Memo: "b"}, {AccountID: &one, Memo: "c"}} {
 		require.NoError(t, entries.Create(ctx, &e), "create entry")

@@ -99,18 +99,22 @@ func TestConstructorsPanicOnProgrammerErrors(t *testing.T) {
 	assert.Panics(t, func() { NewSQL[good, int64](nil, dialect.SQLite, "t; drop", Options[int64]{}) }, "invalid table")
 	assert.Panics(t, func() { NewSQL[good, int32](nil, dialect.SQLite, "t", Options[int32]{}) }, "ID type mismatch")
 	assert.Panics(t, func() { NewSQL[strID, string](nil, dialect.MySQL, "t", Options[string]{}) }, "MySQL cannot generate string ids")
-	assert.Panics(t, func() { NewMemory[strID, string]("t", Options[string]{}) }, "memory needs NewID for string ids")
-	assert.Panics(t, func() { NewMemory[struct{ A int }, int]("t", Options[int]{}) }, "no pk")
+	assert.Panics(t, func() { NewMemory[strID, string](MemoryOptions[string]{Name: "t"}) }, "memory needs NewID for string ids")
+	assert.Panics(t, func() { NewMemory[struct{ A int }, int](MemoryOptions[int]{Name: "t"}) }, "no pk")
 	assert.NotPanics(t, func() { NewSQL[good, int64](nil, dialect.Postgres, "app.t", Options[int64]{}) }, "schema-qualified table")
 	type natural struct {
 		Code string `db:"code,pk,natural"`
 	}
 	newID := func() string { return "x" }
 	assert.Panics(t, func() { NewSQL[natural, string](nil, dialect.Postgres, "t", Options[string]{NewID: newID}) }, "a natural key is not generated")
-	assert.Panics(t, func() { NewMemory[natural, string]("t", Options[string]{NewID: newID}) }, "a natural key is not generated")
+	assert.Panics(t, func() {
+		NewMemory[natural, string](MemoryOptions[string]{Name: "t", Options: Options[string]{NewID: newID}})
+	}, "a natural key is not generated")
 	assert.NotPanics(t, func() { NewSQL[natural, string](nil, dialect.MySQL, "t", Options[string]{}) }, "MySQL takes natural string keys")
-	assert.NotPanics(t, func() { NewMemory[natural, string]("t", Options[string]{}) }, "memory takes natural string keys")
-	assert.Panics(t, func() { NewMemory[good, int64]("t", Options[int64]{CursorKey: []byte("short")}) }, "a short cursor key")
+	assert.NotPanics(t, func() { NewMemory[natural, string](MemoryOptions[string]{Name: "t"}) }, "memory takes natural string keys")
+	assert.Panics(t, func() {
+		NewMemory[good, int64](MemoryOptions[int64]{Name: "t", Options: Options[int64]{CursorKey: []byte("short")}})
+	}, "a short cursor key")
 	assert.Panics(t, func() { NewSQL[good, int64](nil, dialect.SQLite, "t", Options[int64]{CursorKey: []byte("short")}) }, "a short cursor key")
 }
 

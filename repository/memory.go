@@ -31,10 +31,27 @@ type Memory[T any, ID comparable] struct {
 
 var _ Repository[struct{}, int64] = (*Memory[struct{}, int64])(nil)
 
-// NewMemory returns an empty in-memory repository; name appears in errors.
-// T maps as for NewSQL. It panics if T does not map, or if ID is not an
-// integer type and opts.NewID is nil.
-func NewMemory[T any, ID comparable](name string, opts Options[ID]) *Memory[T, ID] {
+// MemoryOptions configure NewMemory: the Options a SQL repository takes
+// too, and the name that stands for the table in errors. The zero value
+// works for integer ids.
+type MemoryOptions[ID comparable] struct {
+	// Name appears in errors where SQL names its table, as in
+	// "repository: users 42: not found". Empty means the name of the row
+	// type T.
+	Name string
+	// Options are read as NewSQL reads them; TracerProvider is unused, as
+	// a Memory runs no statement.
+	Options[ID]
+}
+
+// NewMemory returns an empty in-memory repository. T maps as for NewSQL.
+// It panics if T does not map, or if ID is not an integer type and
+// opts.NewID is nil.
+func NewMemory[T any, ID comparable](opts MemoryOptions[ID]) *Memory[T, ID] {
+	name := opts.Name
+	if name == "" {
+		name = reflect.TypeFor[T]().Name()
+	}
 	m, err := newMapping(reflect.TypeFor[T]())
 	if err != nil {
 		panic(err.Error())
@@ -51,7 +68,7 @@ func NewMemory[T any, ID comparable](name string, opts Options[ID]) *Memory[T, I
 		panic("repository: NewMemory: non-integer ids need Options.NewID")
 	}
 	opts.CursorKey = cursorKey(opts.CursorKey)
-	r := &Memory[T, ID]{name: name, m: m, opts: opts, rows: map[ID]T{}, unique: map[int]map[any]ID{}}
+	r := &Memory[T, ID]{name: name, m: m, opts: opts.Options, rows: map[ID]T{}, unique: map[int]map[any]ID{}}
 	for i, c := range m.cols {
 		if c.unique && !c.pk {
 			r.unique[i] = map[any]ID{}

@@ -22,7 +22,7 @@ type tag struct {
 
 func TestMemoryConcurrentUse(t *testing.T) {
 	ctx := context.Background()
-	tags := repository.NewMemory[tag, uint32]("tags", repository.Options[uint32]{})
+	tags := repository.NewMemory[tag, uint32](repository.MemoryOptions[uint32]{Name: "tags"})
 	const workers, each = 8, 25
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -59,7 +59,7 @@ func TestMemoryConcurrentUse(t *testing.T) {
 
 func TestMemoryUniqueNullsAndIndexMoves(t *testing.T) {
 	ctx := context.Background()
-	tags := repository.NewMemory[tag, uint32]("tags", repository.Options[uint32]{})
+	tags := repository.NewMemory[tag, uint32](repository.MemoryOptions[uint32]{Name: "tags"})
 	a, b := tag{Slug: "a"}, tag{Slug: "b"}
 	require.NoError(t, tags.Create(ctx, &a), "NULL alias")
 	require.NoError(t, tags.Create(ctx, &b), "a second NULL alias does not conflict")
@@ -83,7 +83,7 @@ func TestMemoryUniqueNullsAndIndexMoves(t *testing.T) {
 
 func TestMemoryReturnsCopies(t *testing.T) {
 	ctx := context.Background()
-	users := repository.NewMemory[user, int64]("users", repository.Options[int64]{})
+	users := repository.NewMemory[user, int64](repository.MemoryOptions[int64]{Name: "users"})
 	u := user{Email: "a@example.com", Name: "A", BornAt: time.Unix(0, 0)}
 	require.NoError(t, users.Create(ctx, &u), "create")
 	u.Name = "changed by caller"
@@ -102,7 +102,7 @@ func TestMemoryUUIDCallerIDs(t *testing.T) {
 		Body string          `db:"body"`
 	}
 	ctx := context.Background()
-	docs := repository.NewMemory[doc, repository.UUID]("docs", repository.Options[repository.UUID]{NewID: repository.NewUUIDv7})
+	docs := repository.NewMemory[doc, repository.UUID](repository.MemoryOptions[repository.UUID]{Name: "docs", Options: repository.Options[repository.UUID]{NewID: repository.NewUUIDv7}})
 	chosen := uuid.MustParse("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
 	mine := doc{ID: chosen, Body: "mine"}
 	require.NoError(t, docs.Create(ctx, &mine), "a caller-set id does not fail the create")

@@ -29,7 +29,7 @@ func Example() {
 	keys, _ := auth.NewKeySet(key)
 	issuerTokens, _ := auth.NewTokens(auth.Options{
 		Issuer: "https://issuer.example", Audience: "https://api.example",
-		Keys: keys, Store: auth.NewMemory(),
+		Keys: keys, Store: auth.NewMemory(auth.MemoryOptions{}),
 		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil }),
 	})
 	srv := httptest.NewServer(keys.JWKSHandler(nil))
@@ -78,7 +78,7 @@ func Example_keysAndIssuers() {
 	issuer := httptest.NewServer(issuerMux)
 	defer issuer.Close()
 	tokens, _ := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Audience: "https://api.example",
-		Keys: keys, Store: auth.NewMemory(),
+		Keys: keys, Store: auth.NewMemory(auth.MemoryOptions{}),
 		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil })})
 	pair, _ := tokens.Issue(ctx, auth.User{ID: "u1"})
 

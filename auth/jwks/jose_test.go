@@ -220,7 +220,7 @@ func TestJoseInterop(t *testing.T) {
 		issue := func(k *auth.Key) auth.Pair {
 			keys, err := auth.NewKeySet(k)
 			require.NoError(t, err, "key set")
-			tokens, err := auth.NewTokens(auth.Options{Issuer: iss, Audience: aud, Keys: keys, Store: auth.NewMemory(),
+			tokens, err := auth.NewTokens(auth.Options{Issuer: iss, Audience: aud, Keys: keys, Store: auth.NewMemory(auth.MemoryOptions{}),
 				Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil })})
 			require.NoError(t, err, "NewTokens")
 			p, err := tokens.Issue(ctx, auth.User{ID: "alice", Roles: []string{"user"}})

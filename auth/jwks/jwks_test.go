@@ -71,7 +71,7 @@ func newIssuerKey(t *testing.T, kid string, c *clock) issuerKey {
 	require.NoError(t, err, "issuer key")
 	set, err := auth.NewKeySet(k)
 	require.NoError(t, err, "issuer key set")
-	tokens, err := auth.NewTokens(auth.Options{Issuer: issuer, Audience: audience, Keys: set, Store: auth.NewMemory(),
+	tokens, err := auth.NewTokens(auth.Options{Issuer: issuer, Audience: audience, Keys: set, Store: auth.NewMemory(auth.MemoryOptions{}),
 		Users: auth.UserLookupFunc(func(context.Context, string) (auth.User, error) { return auth.User{}, nil }), Now: c.Now})
 	require.NoError(t, err, "issuer tokens")
 	return issuerKey{key: k, tokens: tokens}

@@ -59,7 +59,7 @@ var driven = map[string]bool{
 	"redisstore.NewTwoLevel": true,
 	"ratelimit.New":          true, "ratelimit.NewMemory": true,
 	"redisstore.New": true, // cache/redisstore, ratelimit/redisstore and auth/redisstore
-	"auth.NewTokens": true, "auth.NewVerifier": true,
+	"auth.NewTokens": true, "auth.NewVerifier": true, "auth.NewMemory": true,
 	"jwks.New":             true,
 	"repository.NewMemory": true, "repository.NewSQL": true,
 	"idempotency.NewMemory": true, "sqlstore.New": true, "idempotency.New": true, // sqlstore: idempotency/sqlstore
@@ -217,7 +217,7 @@ func TestAuthOptions(t *testing.T) {
 		base := auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users}
 		driveEach(t, base, mixed, func(t *testing.T, opts auth.Options) {
 			ctx := ctxFor(t)
-			opts.Store = auth.NewMemory()
+			opts.Store = auth.NewMemory(auth.MemoryOptions{})
 			tokens, err := auth.NewTokens(opts)
 			require.NoError(t, err, "NewTokens: option values are never an error")
 			p, err := tokens.Issue(ctx, auth.User{ID: "u1"})
@@ -228,8 +228,19 @@ func TestAuthOptions(t *testing.T) {
 			_ = tokens.LogoutAll(ctx, "u1")
 		})
 	})
+	t.Run("NewMemory", func(t *testing.T) {
+		driveEach(t, auth.MemoryOptions{}, 2, func(t *testing.T, opts auth.MemoryOptions) {
+			ctx := ctxFor(t)
+			tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory(opts)})
+			require.NoError(t, err, "NewTokens")
+			p, err := tokens.Issue(ctx, auth.User{ID: "u1"})
+			require.NoError(t, err, "Issue")
+			_, err = tokens.Refresh(ctx, p.RefreshToken)
+			require.NoError(t, err, "Refresh on the Memory store")
+		})
+	})
 	t.Run("NewVerifier", func(t *testing.T) {
-		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory()})
+		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory(auth.MemoryOptions{})})
 		require.NoError(t, err, "NewTokens")
 		p, err := tokens.Issue(context.Background(), auth.User{ID: "u1"})
 		require.NoError(t, err, "Issue")
@@ -287,7 +298,7 @@ func TestAuthOptions(t *testing.T) {
 		})
 	})
 	t.Run("middleware.AuthWithOptions", func(t *testing.T) {
-		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory()})
+		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory(auth.MemoryOptions{})})
 		require.NoError(t, err, "NewTokens")
 		driveEach(t, middleware.AuthOptions{Verifier: tokens}, 2, func(t *testing.T, opts middleware.AuthOptions) {
 			serve(t, middleware.AuthWithOptions(opts))
@@ -304,7 +315,7 @@ func TestRepositoryOptions(t *testing.T) {
 	t.Run("NewMemory", func(t *testing.T) {
 		driveEach(t, repository.Options[int64]{}, 2, func(t *testing.T, opts repository.Options[int64]) {
 			ctx := ctxFor(t)
-			r := repository.NewMemory[row]("rows", opts)
+			r := repository.NewMemory[row](repository.MemoryOptions[int64]{Name: "rows", Options: opts})
 			require.NoError(t, r.Create(ctx, &row{Name: "a"}), "Create")
 			driveEach(t, repository.FindOptions{}, mixed, func(t *testing.T, o repository.FindOptions) {
 				_, _ = r.FindMany(ctx, o)

@@ -139,7 +139,7 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	}
 	tokens, err := auth.NewTokens(auth.Options{
 		Issuer: bench.Issuer, Audience: bench.Issuer, Keys: keySet, Algorithms: []string{auth.HS256},
-		Store: auth.NewMemory(), Users: auth.UserLookupFunc(noUser),
+		Store: auth.NewMemory(auth.MemoryOptions{}), Users: auth.UserLookupFunc(noUser),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -46,9 +46,9 @@ func memoryAccounts(t *testing.T) *AccountService {
 	opts := repository.Options[string]{NewID: newUUID}
 	return newAccountService(
 		atomic,
-		memoryLocking[Account]{repository.NewMemory[Account, string]("accounts", opts)},
-		repository.NewMemory[Transfer, string]("transfers", opts),
-		repository.NewMemory[entry, string]("transfer_entries", opts),
+		memoryLocking[Account]{repository.NewMemory[Account, string](repository.MemoryOptions[string]{Name: "accounts", Options: opts})},
+		repository.NewMemory[Transfer, string](repository.MemoryOptions[string]{Name: "transfers", Options: opts}),
+		repository.NewMemory[entry, string](repository.MemoryOptions[string]{Name: "transfer_entries", Options: opts}),
 		idempotency.New(idempotency.NewMemory(idempotency.MemoryOptions{}), idempotency.Options{}),
 		&LogBus{Logger: slog.New(slog.DiscardHandler)},
 	)

@@ -19,7 +19,7 @@ func TestAuthService(t *testing.T) {
 	require.NoError(t, err, "key")
 	keys, err := auth.NewKeySet(key)
 	require.NoError(t, err, "key set")
-	tokens, err := auth.NewTokens(auth.Options{Issuer: Issuer, Keys: keys, Store: auth.NewMemory(), Users: auth.UserLookupFunc(users.authUser)})
+	tokens, err := auth.NewTokens(auth.Options{Issuer: Issuer, Keys: keys, Store: auth.NewMemory(auth.MemoryOptions{}), Users: auth.UserLookupFunc(users.authUser)})
 	require.NoError(t, err, "tokens")
 	s := newAuthService(users, tokens)
 	ctx := context.Background()

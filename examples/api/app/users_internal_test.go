@@ -28,7 +28,7 @@ func memoryUsers(t *testing.T) (*UserService, *[]Event) {
 	store := cache.NewMemory[User](cache.MemoryOptions[User]{Now: time.Now})
 	t.Cleanup(func() { _ = store.Close() })
 	s := newUserService(
-		repository.NewMemory[userRecord, string]("users", repository.Options[string]{NewID: newUUID}),
+		repository.NewMemory[userRecord, string](repository.MemoryOptions[string]{Name: "users", Options: repository.Options[string]{NewID: newUUID}}),
 		func(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) },
 		cache.NewAside[string, User](store, cache.Options[string]{Prefix: "user:", NotFound: []error{repository.ErrNotFound}}),
 		bus,
