@@ -1,6 +1,26 @@
 // Package auth hashes passwords and issues and verifies access/refresh token
 // pairs with rotation and reuse detection.
 //
+// A zero Hasher hashes and verifies passwords; NewTokens, built once from
+// a KeySet, a RefreshStore and a UserLookup, issues and refreshes tokens:
+//
+//	var hasher auth.Hasher
+//	stored, err := hasher.Hash(ctx, password) // at registration; keep stored
+//
+//	key, err := auth.NewHS256Key("2026-01", secret) // or LoadKeyFile, jwks
+//	keys, err := auth.NewKeySet(key)
+//	tokens, err := auth.NewTokens(auth.Options{
+//		Issuer: "https://auth.example.com", Keys: keys,
+//		Store: auth.NewMemory(auth.MemoryOptions{}), // or sqlstore.New, redisstore.New
+//		Users: users,
+//	})
+//
+//	rehash, err := hasher.Verify(ctx, password, stored) // at login
+//	pair, err := tokens.Issue(ctx, user)                 // access and refresh token
+//	pair, err = tokens.Refresh(ctx, pair.RefreshToken)   // rotates the refresh token
+//
+// The sections below give the details.
+//
 // # Passwords
 //
 // Hasher hashes with argon2id (m=19 MiB, t=2, p=1, 16-byte salt, 32-byte key)

@@ -4,6 +4,22 @@
 // overwrites a real value, TTL jitter, invalidation after the database
 // commit, and reads that fall through to the loader when the store is down.
 //
+// Build a store and an Aside over it once, at start-up; read through Get
+// with the loader of the value; delete after the write commits:
+//
+//	store := cache.NewMemory(cache.MemoryOptions[User]{}) // or redisstore.New[User](client, …)
+//	defer store.Close()
+//	users := cache.NewAside[int64, User](store, cache.Options[int64]{Prefix: "user:"})
+//	defer users.Close()
+//
+//	u, err := users.Get(ctx, id, func(ctx context.Context) (User, error) {
+//		return repo.FindByID(ctx, id)
+//	})
+//	…
+//	err = users.Delete(ctx, id) // once the update has committed
+//
+// The defaults suit most services; what follows is how it works.
+//
 // Aside is the typed layer services use. It keeps its entries in a Store:
 // Memory, in this package, or the stores of the redisstore sub-package
 // (importing this package does not compile a Redis client): Redis alone, or

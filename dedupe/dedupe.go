@@ -1,6 +1,11 @@
 // Package dedupe provides a duplicate call suppression mechanism: while one
 // call for a key is in flight, later callers for the same key wait for its
-// result instead of starting their own.
+// result instead of starting their own. The zero Group is ready to use:
+//
+//	var users dedupe.Group[int64, User] // or dedupe.New, to count the calls
+//	u, shared, err := users.Do(ctx, id, func(ctx context.Context) (User, error) {
+//		return repo.FindByID(ctx, id) // one load per id in flight
+//	})
 //
 // It follows golang.org/x/sync/singleflight, typed and aware of contexts: the
 // work runs on a context detached from every single caller, one caller giving

@@ -2,8 +2,13 @@
 // supports: the Dialect value (placeholders, quoting, RETURNING, FOR
 // UPDATE), Classify, the one place where driver errors are recognised, and
 // MySQLDSN, the one place a mysql:// URL becomes go-sql-driver's DSN.
-// repository, txn, idempotency, auth/sqlstore and the schema migrations all
-// use it.
+// repository, txn, the SQL stores and the schema migrations all use it.
+// Parse the configured name once and hand the Dialect to every store:
+//
+//	d, err := dialect.Parse(os.Getenv("DB_DIALECT")) // "postgres", "mysql", "sqlite"
+//	users := repository.NewSQL[User, int64](db, d, "users", repository.Options[int64]{})
+//
+//	if dialect.Classify(err) == dialect.UniqueViolation { … } // any driver
 //
 // # Errors by behaviour
 //

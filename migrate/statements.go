@@ -1,11 +1,15 @@
 // Package migrate applies versioned SQL schema scripts to a database
 // through database/sql, each once, under a lock that every instance of a
 // service takes, so that instances starting at the same moment on a fresh
-// database take turns instead of failing on each other's CREATEs.
+// database take turns instead of failing on each other's CREATEs:
 //
-// svckit's SQL stores (auth/sqlstore, idempotency) and the example service
-// run their schemas with it, recording versions in a table of the caller's
-// choice. The lock is one per database (on PostgreSQL per database and
+//	migs, err := migrate.FromFS(migrations, "migrations") // 001_users.sql, 002_….sql
+//	err = migrate.Run(ctx, db, dialect.Postgres, "svckit_schema_migrations", migs)
+//
+// svckit's SQL stores (auth/sqlstore, idempotency/sqlstore, outbox) and the
+// example service run their schemas with it, recording versions in a table
+// of the caller's choice (svckit's own use svckit_schema_migrations, which
+// an application's migrations can share). The lock is one per database (on PostgreSQL per database and
 // current schema) and shared by all of them: a PostgreSQL session advisory
 // lock, MySQL/MariaDB GET_LOCK, SQLite's write lock (BEGIN IMMEDIATE).
 //

@@ -107,12 +107,11 @@ type Response struct {
 // Paging says which pagination meta a list operation answers with.
 type Paging uint8
 
-const (
-	// OffsetPages is meta.pagination {page, pageSize, total, totalPages}.
-	OffsetPages Paging = 1 << iota
-	// CursorPages is meta.cursor {next, hasMore}.
-	CursorPages
-)
+// OffsetPages is meta.pagination {page, pageSize, total, totalPages}.
+const OffsetPages Paging = 1
+
+// CursorPages is meta.cursor {next, hasMore}.
+const CursorPages Paging = 2
 
 // NoContent is the data type of an operation that answers 204 with no
 // body, such as a logout: func(ctx, In) (operation.NoContent, error).

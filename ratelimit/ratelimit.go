@@ -1,6 +1,16 @@
 // Package ratelimit decides whether an event keyed by a string (a client IP,
 // a user id, an email address on a login form) may happen now, with the
-// generic cell rate algorithm (GCRA).
+// generic cell rate algorithm (GCRA). Build a Limiter once over a store,
+// and ask it per event:
+//
+//	store := ratelimit.NewMemory(ratelimit.MemoryOptions{}) // or redisstore.New(client, …)
+//	defer store.Close()
+//	logins := ratelimit.New(ratelimit.PerMinute(5), store)
+//
+//	res, err := logins.Allow(ctx, "login:"+email)
+//	if err == nil && !res.Allowed {
+//		err = res.Err() // 429 RATE_LIMITED with Retry-After
+//	}
 //
 // GCRA is a token bucket kept as a single timestamp per key, the theoretical
 // arrival time (TAT) of the next event: a Limit of Rate events per Period

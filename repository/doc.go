@@ -2,6 +2,27 @@
 // (PostgreSQL, SQLite, MySQL/MariaDB) and in memory, with offset and keyset
 // pagination and has-many eager loading.
 //
+// Tag a struct, build its repository once per table at start-up with
+// NewSQL (or NewMemory in tests), and call its methods:
+//
+//	type Customer struct {
+//		ID    int64  `db:"id,pk"`
+//		Email string `db:"email,unique"`
+//		Name  string `db:"name"`
+//	}
+//	customers := repository.NewSQL[Customer, int64](db, dialect.Postgres, "customers", repository.Options[int64]{})
+//
+//	err := customers.Create(ctx, &c)                            // sets c.ID
+//	c, err = customers.FindByID(ctx, id)                         // ErrNotFound
+//	c, err = customers.Update(ctx, id, repository.Set{"name": n}) // only the keys given
+//	page, err := customers.FindPage(ctx, repository.PageOptions{OrderBy: "name", Limit: 20})
+//
+// Statements run in the transaction ctx carries (package txn). NewSQL
+// takes the table as a fourth argument, an exception to the New(db, d,
+// opts) of CONVENTIONS.md: a repository is not a backend of a Store but the
+// mapping of one table. The sections below give the mapping and query
+// rules.
+//
 // # Mapping
 //
 // Rows map to struct fields by `db` tags, reflected once when the

@@ -27,11 +27,11 @@ func clampLimit(n int) int {
 // Direction is a sort direction. The zero value is Asc.
 type Direction int
 
-// The sort directions.
-const (
-	Asc Direction = iota
-	Desc
-)
+// Asc sorts in ascending order; it is the zero Direction.
+const Asc Direction = 0
+
+// Desc sorts in descending order.
+const Desc Direction = 1
 
 // ParseDirection accepts "", "asc" and "desc" in any case; anything else is
 // a *FieldError for "orderDir".

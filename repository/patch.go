@@ -11,7 +11,20 @@ import (
 // Optional is a value that may be absent: the field type of a patch struct
 // (see Patch). The zero value is absent. Decoding JSON into it marks it
 // present, so a struct of Optional fields decoded from a request body tells
-// an omitted field from an explicit zero.
+// an omitted field from an explicit zero. Use it so:
+//
+//	type CustomerPatch struct { // each field tagged with its column
+//		Name  repository.Optional[string] `db:"name" json:"name"`
+//		Email repository.Optional[string] `db:"email" json:"email"`
+//	}
+//	var customerPatch = repository.NewPatch[CustomerPatch]() // once, at start-up
+//
+//	var p CustomerPatch
+//	err := json.Unmarshal(body, &p)                         // {"name":"Anne"}: Email stays absent
+//	c, err := customers.Update(ctx, id, customerPatch.Of(p)) // changes the name only
+//
+// In code, Some(v) is a present value; read a decoded one through Valid
+// (present) and V.
 //
 // A JSON null is present too, and means "set to NULL": V is left zero and
 // the patch passes nil for the field, which only a pointer column accepts.

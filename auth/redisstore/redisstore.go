@@ -1,5 +1,11 @@
 // Package redisstore is an auth.RefreshStore on Redis, standalone, Sentinel
-// or Cluster.
+// or Cluster: give New any redis.UniversalClient and the Store to
+// auth.Options.
+//
+//	tokens, err := auth.NewTokens(auth.Options{
+//		Store: redisstore.New(client, redisstore.Options{Prefix: "myapp:auth:"}),
+//		…
+//	})
 //
 // Keys, under the store's prefix (which must hold no hash tag), where #x
 // is the digest of x, 43 bytes of unpadded base64url SHA-256:

@@ -1,5 +1,9 @@
 // Package sqlstore is an auth.RefreshStore on PostgreSQL, SQLite or
-// MySQL/MariaDB through database/sql.
+// MySQL/MariaDB through database/sql:
+//
+//	store := sqlstore.New(db, dialect.Postgres)
+//	if err := store.Migrate(ctx); err != nil { … } // at every start
+//	tokens, err := auth.NewTokens(auth.Options{Store: store, …})
 //
 // It keeps two tables, created by Migrate from an embedded schema, one file
 // for PostgreSQL and SQLite and one for MySQL (Schema returns them, for
@@ -57,7 +61,9 @@ type queries struct {
 }
 
 // New returns a Store on db speaking dialect d. It panics if d is not a
-// valid dialect.Dialect.
+// valid dialect.Dialect. It has no options yet, an exception to the
+// New(db, d, opts) of CONVENTIONS.md: options will come as a third
+// argument.
 func New(db *sql.DB, d dialect.Dialect) *Store {
 	if db == nil || !d.Valid() {
 		panic("sqlstore: New needs a *sql.DB and a valid dialect.Dialect")

@@ -1,5 +1,11 @@
 // Package redisstore is a ratelimit.Store in Redis, so that every instance of
-// a service spends from one shared budget per key.
+// a service spends from one shared budget per key:
+//
+//	store := redisstore.New(client, redisstore.Options{ // any redis.UniversalClient
+//		Prefix:   "myapp:rl:",
+//		Fallback: ratelimit.NewMemory(ratelimit.MemoryOptions{}), // while Redis is down
+//	})
+//	logins := ratelimit.New(ratelimit.PerMinute(5), store)
 //
 // Each decision is one atomic Lua script (EVALSHA, falling back to EVAL once
 // when the server does not know the script yet): one round trip. The script
