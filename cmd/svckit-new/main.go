@@ -194,10 +194,11 @@ type template struct {
 }
 
 var apiTemplate = template{dir: "api", path: examples + "/api", skip: map[string]string{
-	"faults_test.go":           "svckit's fault suite: PostgreSQL and Redis behind fault proxies, killed backends",
-	"history_internal_test.go": "svckit's linearizability check (porcupine) and private redis-server processes",
-	"prometheus_test.go":       "svckit's end-to-end test against a real Prometheus",
-	"burst_test.go":            "svckit's measured burst of 1 000 concurrent transfers",
+	"faults_test.go":              "svckit's fault suite: PostgreSQL and Redis behind fault proxies, killed backends",
+	"history_internal_test.go":    "svckit's linearizability check (porcupine) and private redis-server processes",
+	"prometheus_test.go":          "svckit's end-to-end test against a real Prometheus",
+	"burst_test.go":               "svckit's measured burst of 1 000 concurrent transfers",
+	"invalidate_internal_test.go": "svckit's check that invalidations ride the outbox, with Redis behind a fault proxy",
 }}
 
 var minimalTemplate = template{dir: "minimal", path: examples + "/minimal"}

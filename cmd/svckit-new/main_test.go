@@ -123,6 +123,7 @@ func standsOnItsOwn(t *testing.T, dir string) {
 	for name := range apiTemplate.skip {
 		assert.NoFileExists(t, filepath.Join(dir, "app", name), "%s is svckit's, not copied", name)
 	}
+	assert.NoDirExists(t, filepath.Join(dir, "internal", "faultproxy"), "no kept test needs svckit's fault proxy")
 	_, err = os.Stat(filepath.Join(dir, ".env.example"))
 	assert.NoError(t, err, ".env.example is copied")
 	// The code names nothing of the template's.
