@@ -129,7 +129,7 @@ type stripe struct {
 // calls the loader, once per key at a time in this process (and, on a
 // Leaser store, across processes), and caches what it returns.
 //
-// Consistency: once Delete (or the hook queued by DeleteAfterCommit) has
+// Consistency: once Delete (or the hook queued by txn.DeleteAfterCommit) has
 // returned, no Get that starts afterwards returns a value read before the
 // Delete removed it: in this process always, and in every process sharing
 // a Leaser store (redisstore.Store) too. The package documentation gives

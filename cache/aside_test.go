@@ -16,6 +16,7 @@ import (
 
 	"github.com/svckit/svckit/cache"
 	"github.com/svckit/svckit/dedupe"
+	"github.com/svckit/svckit/txn"
 )
 
 var errStoreDown = errors.New("store down")
@@ -230,7 +231,7 @@ func TestAsideDeleteReportsStoreError(t *testing.T) {
 	require.NoError(t, a.Delete(ctx), "deleting nothing is fine")
 	s.fail.Store(true)
 	require.ErrorIs(t, a.Delete(ctx, "a", "b"), errStoreDown, "delete fails with the store")
-	a.DeleteAfterCommit(ctx, "a")
+	txn.DeleteAfterCommit(ctx, a, "a")
 	st := a.Stats()
 	assert.Equal(t, uint64(2), st.StoreErrors, "both failures counted")
 	assert.Equal(t, uint64(2), st.DeleteFailures, "both deletes failed for good")
@@ -303,8 +304,8 @@ func TestAsideDeleteAfterCommitOutsideTx(t *testing.T) {
 	a := cache.NewAside[string, string](newMemory[string](t, cache.MemoryOptions[string]{}), cache.Options[string]{})
 	_, err := a.Get(ctx, "k", constLoad("old"))
 	require.NoError(t, err, "warm")
-	a.DeleteAfterCommit(ctx, "k")
-	a.DeleteAfterCommit(ctx)
+	txn.DeleteAfterCommit(ctx, a, "k")
+	txn.DeleteAfterCommit(ctx, a)
 	v, err := a.Get(ctx, "k", constLoad("new"))
 	require.NoError(t, err, "reload")
 	assert.Equal(t, "new", v, "outside a transaction the delete happens at once")

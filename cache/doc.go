@@ -29,7 +29,7 @@
 // how a store encodes an entry is its own, private, versioned format.
 //
 // Invalidate with Aside.Delete after the write has committed, or with
-// Aside.DeleteAfterCommit inside a transaction of package txn.
+// txn.DeleteAfterCommit inside a transaction of package txn.
 //
 // # Coherence across processes
 //

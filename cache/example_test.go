@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/cache"
+	"github.com/svckit/svckit/txn"
 )
 
 // User is a row of the example's users table.
@@ -66,7 +67,7 @@ func (s *CachedUserService) Rename(ctx context.Context, id int64, name string) (
 		return nil, err
 	}
 	// In a transaction (package txn) this waits for the commit.
-	s.users.DeleteAfterCommit(ctx, id)
+	txn.DeleteAfterCommit(ctx, s.users, id)
 	return u, nil
 }
 

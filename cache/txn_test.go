@@ -53,7 +53,7 @@ func TestDeleteAfterCommitInTransaction(t *testing.T) {
 				if _, err := txn.From(ctx, db).ExecContext(ctx, `UPDATE users SET name = ? WHERE id = 1`, tt.newName); err != nil {
 					return err
 				}
-				a.DeleteAfterCommit(ctx, 1)
+				txn.DeleteAfterCommit(ctx, a, 1)
 				assert.Equal(t, "old", cached(t), "nothing is deleted before the commit")
 				return tt.fnErr
 			})

@@ -53,7 +53,7 @@ type InvalidatorOptions struct {
 //		if _, err := repo.Update(ctx, id, set); err != nil {
 //			return err
 //		}
-//		users.DeleteAfterCommit(ctx, id) // the fast path, in this process
+//		txn.DeleteAfterCommit(ctx, users, id) // the fast path, in this process
 //		return inv.Emit(ctx, id)        // the path that survives it
 //	})
 //

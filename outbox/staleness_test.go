@@ -85,7 +85,7 @@ func cacheChild() int {
 				return err
 			}
 			txn.AfterCommit(ctx, func(context.Context) { committed = time.Now() }) // first of the hooks
-			users.DeleteAfterCommit(ctx, k)
+			txn.DeleteAfterCommit(ctx, users, k)
 			return inv.Emit(ctx, k)
 		})
 		if err != nil {

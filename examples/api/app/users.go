@@ -94,7 +94,7 @@ type UserService struct {
 // (outbox.Invalidator), instead of the others serving it until this one
 // reaches Redis again.
 func (s *UserService) invalidate(ctx context.Context, id string) error {
-	s.cache.DeleteAfterCommit(ctx, id)
+	txn.DeleteAfterCommit(ctx, s.cache, id)
 	if s.outboxInv == nil {
 		return nil
 	}
