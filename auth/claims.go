@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/svckit/svckit/internal/httpstate"
 )
 
 // Claims are the verified claims of an access token (RFC 9068 §2.2): the
@@ -120,16 +122,22 @@ func (c *RefreshClaims) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-type claimsKey struct{}
-
-// WithClaims returns a context carrying verified claims.
+// WithClaims returns a context carrying verified claims. A nil c hides
+// the claims ctx carried.
 func WithClaims(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+	ctx, st := httpstate.Derive(ctx)
+	subject := ""
+	if c != nil {
+		subject = c.Subject
+	}
+	st.SetClaims(c, subject)
+	return ctx
 }
 
 // ClaimsFrom returns the verified claims carried by ctx.
 func ClaimsFrom(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	v, _ := httpstate.From(ctx).Claims()
+	c, ok := v.(*Claims)
 	return c, ok && c != nil
 }
 

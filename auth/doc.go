@@ -70,6 +70,15 @@
 // A public key verifies only: load another instance's keys with
 // ReadJWKSFile and pass them to NewKeySet beside the signing key.
 //
+// # Bearer tokens on HTTP routes
+//
+// Bearer, OptionalBearer and RequireRole are net/http middleware over any
+// AccessVerifier (*Tokens, *Verifier): 401 and 403 envelopes with the
+// WWW-Authenticate challenges of RFC 6750, the claims in the request
+// context for ClaimsFrom:
+//
+//	http.Handle("GET /v1/orders", auth.Bearer(tokens, "admin")(orders))
+//
 // # Tokens of another issuer
 //
 // Verifier checks access tokens against any KeySource with the rules above.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"time"
 
@@ -101,4 +102,36 @@ func ExampleHasher_Verify() {
 	// <nil> rehash: true
 	// auth: password mismatch rehash: false
 	// auth: password mismatch
+}
+
+func ExampleBearer() {
+	// In an application the verifier is the auth package's token service.
+	verifier := auth.AccessVerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
+		switch token {
+		case "admin-token":
+			return &auth.Claims{Subject: "u1", Roles: []string{"admin"}}, nil
+		case "user-token":
+			return &auth.Claims{Subject: "u2", Roles: []string{"user"}}, nil
+		}
+		return nil, errors.New("invalid token")
+	})
+	h := auth.Bearer(verifier, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := auth.ClaimsFrom(r.Context())
+		fmt.Fprint(w, "hello ", c.Subject)
+	}))
+
+	for _, header := range []string{"", "Bearer expired-token", "Bearer user-token", "Bearer admin-token"} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Printf("%d %s\n", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	// Output:
+	// 401 Bearer
+	// 401 Bearer error="invalid_token"
+	// 403 Bearer error="insufficient_scope"
+	// 200
 }

@@ -226,7 +226,7 @@ func BenchmarkChain(b *testing.B) {
 		{"svckit", svcmw.Chain(
 			svcmw.RequestID,
 			svcmw.Recover,
-			svcmw.Auth(tokens),
+			auth.Bearer(tokens),
 			svcmw.RateLimit(ratelimit.New(ratelimit.Limit{Rate: perSecond, Period: time.Second}, nil), svcmw.KeyByIP),
 		).Then(handler)},
 		{"chi", func() http.Handler {

@@ -105,6 +105,9 @@ func Track(h http.Handler) http.Handler {
 // tracked returns w when it or a writer it wraps reports HeaderWritten,
 // else w wrapped in a trackingWriter.
 func tracked(w http.ResponseWriter) http.ResponseWriter {
+	if rw, ok := w.(*routeWriter); ok && rw.Routed() {
+		w = rw.ResponseWriter // Routes' writer passes a route's writes through
+	}
 	for u := w; u != nil; {
 		if _, ok := u.(interface{ HeaderWritten() bool }); ok {
 			return w

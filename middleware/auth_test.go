@@ -63,7 +63,7 @@ func TestAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mw := middleware.AuthWithOptions(middleware.AuthOptions{Verifier: newVerifier(), Roles: tt.roles, Optional: tt.optional})
+			mw := auth.BearerWithOptions(auth.BearerOptions{Verifier: newVerifier(), Roles: tt.roles, Optional: tt.optional})
 			req := httptest.NewRequest("GET", "/", nil)
 			for _, v := range tt.header {
 				req.Header.Add("Authorization", v)
@@ -93,15 +93,15 @@ func TestAuthShortcuts(t *testing.T) {
 		header string
 		status int
 	}{
-		{"Auth any role", middleware.Auth(v), user, 200},
-		{"Auth admin with user", middleware.Auth(v, "admin"), user, 403},
-		{"Auth admin with admin", middleware.Auth(v, "admin"), admin, 200},
-		{"Auth no token", middleware.Auth(v), "", 401},
-		{"OptionalAuth anonymous", middleware.OptionalAuth(v), "", 200},
-		{"OptionalAuth user", middleware.OptionalAuth(v), user, 200},
-		{"RequireRole after OptionalAuth, anonymous", middleware.Chain(middleware.OptionalAuth(v), middleware.RequireRole("admin")).Handler, "", 401},
-		{"RequireRole after Auth, user", middleware.Chain(middleware.Auth(v), middleware.RequireRole("admin")).Handler, user, 403},
-		{"RequireRole after Auth, admin", middleware.Chain(middleware.Auth(v), middleware.RequireRole("admin")).Handler, admin, 200},
+		{"Auth any role", auth.Bearer(v), user, 200},
+		{"Auth admin with user", auth.Bearer(v, "admin"), user, 403},
+		{"Auth admin with admin", auth.Bearer(v, "admin"), admin, 200},
+		{"Auth no token", auth.Bearer(v), "", 401},
+		{"OptionalAuth anonymous", auth.OptionalBearer(v), "", 200},
+		{"OptionalAuth user", auth.OptionalBearer(v), user, 200},
+		{"RequireRole after OptionalAuth, anonymous", middleware.Chain(auth.OptionalBearer(v), auth.RequireRole("admin")).Handler, "", 401},
+		{"RequireRole after Auth, user", middleware.Chain(auth.Bearer(v), auth.RequireRole("admin")).Handler, user, 403},
+		{"RequireRole after Auth, admin", middleware.Chain(auth.Bearer(v), auth.RequireRole("admin")).Handler, admin, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestAuthShortcuts(t *testing.T) {
 
 func TestAuthVerifierFunc(t *testing.T) {
 	var gotToken string
-	v := middleware.VerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
+	v := auth.AccessVerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
 		gotToken = token
 		if token == "good" {
 			return &auth.Claims{Subject: "fn"}, nil
@@ -133,11 +133,11 @@ func TestAuthVerifierFunc(t *testing.T) {
 	}{{"good", 200}, {"bad", 401}, {"nil", 401}} {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Authorization", "Bearer "+tt.token)
-		rec := serve(middleware.Auth(v)(whoami()), req)
+		rec := serve(auth.Bearer(v)(whoami()), req)
 		assert.Equal(t, tt.status, rec.Code, "token %q", tt.token)
 		assert.Equal(t, tt.token, gotToken, "the verifier gets the token without the scheme")
 	}
-	assert.Panics(t, func() { middleware.Auth(nil) }, "a nil verifier is a programming error")
+	assert.Panics(t, func() { auth.Bearer(nil) }, "a nil verifier is a programming error")
 }
 
 // TestAuthWithTokenService runs Auth with the auth package's token service:
@@ -155,7 +155,7 @@ func TestAuthWithTokenService(t *testing.T) {
 	pair, err := tokens.Issue(context.Background(), auth.User{ID: "u-9", Roles: []string{"admin"}})
 	require.NoError(t, err, "issue")
 
-	h := middleware.Auth(tokens, "admin")(whoami())
+	h := auth.Bearer(tokens, "admin")(whoami())
 	for _, tt := range []struct {
 		name   string
 		token  string

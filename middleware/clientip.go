@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/svckit/svckit/internal/httpstate"
 )
 
 // ClientIP finds the address of the client behind a request.
@@ -174,7 +176,9 @@ func normalise(a netip.Addr) netip.Addr {
 
 // Handler is a middleware that resolves the client address once and puts it
 // in the request context, where Logger, KeyByIP and handlers find it with
-// ClientIPFrom.
+// ClientIPFrom. Behind a middleware of this package that put the request's
+// state in place (Telemetry) the address goes there and the request is
+// handed on as it came; otherwise it is derived with a new context.
 func (c ClientIP) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := c.Resolve(r)
@@ -182,43 +186,25 @@ func (c ClientIP) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		serveDerived(next, w, r, r.WithContext(WithClientIP(r.Context(), a)))
+		if httpstate.From(r.Context()).SetClientIP(a) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		serveDerived(next, w, r.WithContext(WithClientIP(r.Context(), a)))
 	})
 }
 
-type clientIPKey struct{}
-
 // WithClientIP returns a context carrying the client address a.
 func WithClientIP(ctx context.Context, a netip.Addr) context.Context {
-	return &clientIPCtx{Context: ctx, addr: a}
-}
-
-// clientIPCtx is what WithClientIP returns: one allocation where
-// context.WithValue costs two (its node, and the address boxed in an
-// interface). Every other value, the deadline and Done are the parent's,
-// so contexts derived from it find the parent's cancellation as they would
-// through WithValue.
-type clientIPCtx struct {
-	context.Context
-	addr netip.Addr
-}
-
-// Value returns c itself for clientIPKey and the parent's value for any
-// other key.
-func (c *clientIPCtx) Value(key any) any {
-	if key == (clientIPKey{}) {
-		return c
-	}
-	return c.Context.Value(key)
+	ctx, st := httpstate.Derive(ctx)
+	st.SetClientIP(a)
+	return ctx
 }
 
 // ClientIPFrom returns the client address put in ctx by ClientIP.Handler.
 func ClientIPFrom(ctx context.Context) (netip.Addr, bool) {
-	c, ok := ctx.Value(clientIPKey{}).(*clientIPCtx)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	return c.addr, c.addr.IsValid()
+	a := httpstate.From(ctx).ClientIP()
+	return a, a.IsValid()
 }
 
 // requestClientIP returns the address in r's context, else the peer address

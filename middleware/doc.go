@@ -9,8 +9,6 @@
 //   - Logger: one slog line per request, never a header or a body;
 //   - ClientIP: the client address, believing X-Forwarded-For only from
 //     trusted proxies;
-//   - Auth, OptionalAuth, RequireRole: bearer tokens and roles, 401 and 403
-//     as RFC 6750 describes;
 //   - RateLimit: 429 with Retry-After and the IETF RateLimit fields, backed
 //     by a ratelimit.Limiter (in memory, or shared through Redis with
 //     ratelimit/redisstore);
@@ -30,6 +28,10 @@
 // are those of every svckit package: instruments made at construction,
 // attribute sets prebuilt, cardinality bounded by code, never a key or a
 // raw path).
+//
+// Bearer tokens and roles (401 and 403 as RFC 6750 describes) are package
+// auth's middleware, auth.Bearer, auth.OptionalBearer and auth.RequireRole,
+// so importing this package compiles no JWT or password-hashing code.
 //
 // Errors are written with envelope.WriteError, so every failure has the
 // envelope shape and the request id. Chain composes middleware in reading

@@ -1,9 +1,7 @@
 package middleware_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,7 +9,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
 	"github.com/svckit/svckit/ratelimit"
 )
@@ -75,38 +72,6 @@ func ExampleRecover() {
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
 	fmt.Println(rec.Code, body.Error.Code, body.Meta.RequestID)
 	// Output: 500 INTERNAL_ERROR req-1
-}
-
-func ExampleAuth() {
-	// In an application the verifier is the auth package's token service.
-	verifier := middleware.VerifierFunc(func(_ context.Context, token string) (*auth.Claims, error) {
-		switch token {
-		case "admin-token":
-			return &auth.Claims{Subject: "u1", Roles: []string{"admin"}}, nil
-		case "user-token":
-			return &auth.Claims{Subject: "u2", Roles: []string{"user"}}, nil
-		}
-		return nil, errors.New("invalid token")
-	})
-	h := middleware.Auth(verifier, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := auth.ClaimsFrom(r.Context())
-		fmt.Fprint(w, "hello ", c.Subject)
-	}))
-
-	for _, header := range []string{"", "Bearer expired-token", "Bearer user-token", "Bearer admin-token"} {
-		req := httptest.NewRequest("GET", "/admin", nil)
-		if header != "" {
-			req.Header.Set("Authorization", header)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		fmt.Printf("%d %s\n", rec.Code, rec.Header().Get("WWW-Authenticate"))
-	}
-	// Output:
-	// 401 Bearer
-	// 401 Bearer error="invalid_token"
-	// 403 Bearer error="insufficient_scope"
-	// 200
 }
 
 func ExampleRateLimit() {

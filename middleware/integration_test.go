@@ -32,7 +32,7 @@ func newAPI(t *testing.T, logs *logBuffer, apiLimiter *ratelimit.Limiter) http.H
 		Limiter: ratelimit.New(ratelimit.Limit{Rate: 2, Period: time.Hour}, nil),
 		Policy:  "login",
 	})
-	api := middleware.Chain(middleware.Auth(v), middleware.RateLimit(apiLimiter, middleware.KeyByUser))
+	api := middleware.Chain(auth.Bearer(v), middleware.RateLimit(apiLimiter, middleware.KeyByUser))
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /login", loginLimit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +47,7 @@ func newAPI(t *testing.T, logs *logBuffer, apiLimiter *ratelimit.Limiter) http.H
 		c, _ := auth.ClaimsFrom(r.Context())
 		_ = envelope.Write(w, r, http.StatusOK, map[string]string{"sub": c.Subject}, nil)
 	}))
-	mux.Handle("GET /admin", api.Append(middleware.RequireRole("admin")).ThenFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /admin", api.Append(auth.RequireRole("admin")).ThenFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = envelope.Write(w, r, http.StatusOK, "welcome", nil)
 	}))
 	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("handler bug") })

@@ -42,9 +42,11 @@ func Logger(next http.Handler) http.Handler {
 //
 // The route is Request.Pattern, which http.ServeMux (Go 1.22+) sets on the
 // request it is given. The middleware of this package that derive a new
-// request copy the pattern back when the handler returns, so Logger may sit
-// anywhere in front of the mux; a third-party middleware between them that
-// derives a request hides the route, which is then logged empty.
+// request hand the pattern the mux set on their copy to the request's
+// shared writer when the handler returns (never writing to the request
+// they were handed), so Logger may sit anywhere in front of the mux; a
+// third-party middleware between them that derives a request hides the
+// route, which is then logged empty.
 func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 	now := opts.Now
 	if now == nil {
@@ -76,7 +78,7 @@ func LoggerWithOptions(opts LoggerOptions) func(http.Handler) http.Handler {
 				var room [12]slog.Attr
 				attrs := append(room[:0],
 					slog.String("method", r.Method),
-					slog.String("route", r.Pattern),
+					slog.String("route", rw.route(r)),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int64("bytes", rw.bytes-before),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/middleware"
 )
 
@@ -99,7 +100,7 @@ func TestLoggerRouteThroughDerivedRequests(t *testing.T) {
 		middleware.ClientIP{}.Handler,
 		middleware.MaxBytes(1024),
 		middleware.Timeout(time.Hour),
-		middleware.OptionalAuth(newVerifier()),
+		auth.OptionalBearer(newVerifier()),
 	).Then(mux)
 	serve(h, httptest.NewRequest("POST", "/items/3", strings.NewReader("{}")))
 	lines := logs.lines(t)

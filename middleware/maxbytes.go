@@ -30,7 +30,7 @@ func MaxBytes(n int64) func(http.Handler) http.Handler {
 			}
 			r2 := *r
 			r2.Body = http.MaxBytesReader(w, r.Body, n)
-			serveDerived(next, w, r, &r2)
+			serveDerived(next, w, &r2)
 		})
 	}
 }

@@ -7,9 +7,9 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/errkind"
+	"github.com/svckit/svckit/internal/httpstate"
 	"github.com/svckit/svckit/ratelimit"
 )
 
@@ -35,11 +35,12 @@ func KeyByIP(r *http.Request) string {
 }
 
 // KeyByUser keys a request by the subject of its verified claims ("user:"
-// and the sub claim), put in the context by Auth or OptionalAuth; anonymous
-// requests fall back to KeyByIP.
+// and the sub claim), put in the context by auth.Bearer or
+// auth.OptionalBearer (or auth.WithClaims); anonymous requests fall back to
+// KeyByIP. It reads the subject without importing package auth.
 func KeyByUser(r *http.Request) string {
-	if c, ok := auth.ClaimsFrom(r.Context()); ok && c.Subject != "" {
-		return "user:" + c.Subject
+	if _, sub := httpstate.From(r.Context()).Claims(); sub != "" {
+		return "user:" + sub
 	}
 	return KeyByIP(r)
 }

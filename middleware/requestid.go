@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/internal/httpstate"
 )
 
 // RequestIDHeader is the header RequestID reads and writes.
@@ -19,6 +20,10 @@ const maxRequestIDLen = 64
 // nothing a client sends can inject into logs or headers), else a new one
 // from NewRequestID. The id is set on the response header and in the request
 // context, where envelope.RequestID finds it for meta.requestId and logs.
+//
+// Behind a middleware of this package that put the request's state in
+// place (Telemetry) the id goes there and the request is handed on as it
+// came; otherwise it is derived with a new context.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -26,7 +31,11 @@ func RequestID(next http.Handler) http.Handler {
 			id = NewRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		serveDerived(next, w, r, r.WithContext(envelope.WithRequestID(r.Context(), id)))
+		if httpstate.From(r.Context()).SetRequestID(id) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		serveDerived(next, w, r.WithContext(envelope.WithRequestID(r.Context(), id)))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/svckit/svckit/internal/httpstate"
 	"github.com/svckit/svckit/internal/telemetry"
 )
 
@@ -96,6 +97,9 @@ func TelemetryWithOptions(opts TelemetryOptions) func(http.Handler) http.Handler
 					attribute.String("network.protocol.version", protocolVersion(r)),
 				)
 			}
+			// The request's state, which RequestID, ClientIP and auth's
+			// middleware behind fill in without copying the request again.
+			ctx, _ = httpstate.Ensure(ctx)
 			rw := wrap(w)
 			completed := false
 			defer func() {
@@ -103,7 +107,7 @@ func TelemetryWithOptions(opts TelemetryOptions) func(http.Handler) http.Handler
 				if !completed {
 					status = http.StatusInternalServerError
 				}
-				route := routeOf(r.Pattern)
+				route := routeOf(rw.route(r))
 				if span.IsRecording() {
 					if route != "" {
 						span.SetName(method + " " + route)
@@ -120,7 +124,7 @@ func TelemetryWithOptions(opts TelemetryOptions) func(http.Handler) http.Handler
 					hist.Record(ctx, now().Sub(start).Seconds(), sets.get(durationKey{route, method, scheme, status})...)
 				}
 			}()
-			serveDerived(next, rw, r, r.WithContext(ctx))
+			serveDerived(next, rw, r.WithContext(ctx))
 			completed = true
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/internal/httpstate"
 )
 
 // Timeout returns a middleware that gives each request a context deadline d
@@ -31,8 +32,9 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
+			ctx, _ = httpstate.Ensure(ctx) // the middleware behind fill it in
 			rw := wrap(w)
-			serveDerived(next, rw, r, r.WithContext(ctx))
+			serveDerived(next, rw, r.WithContext(ctx))
 			if !rw.started && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				_ = envelope.WriteError(rw, r, envelope.Timeout().Wrap(ctx.Err()))
 			}

@@ -28,14 +28,27 @@ type responseWriter struct {
 	// accessLog says a Logger in front writes the request's line; logged
 	// says it has.
 	accessLog, logged bool
+	// pattern is the route pattern the mux set on a request derived by a
+	// middleware of this package (see serveDerived).
+	pattern string
 }
 
 var _ envelope.ErrorRecorder = (*responseWriter)(nil)
 
-// wrap returns w as a *responseWriter, reusing it when it already is one.
+// wrap returns w as a *responseWriter, reusing it when it already is one,
+// or when it is envelope.Routes' writer for a request that matched a route,
+// which then only passes writes through.
 func wrap(w http.ResponseWriter) *responseWriter {
-	if rw, ok := w.(*responseWriter); ok {
-		return rw
+	switch t := w.(type) {
+	case *responseWriter:
+		return t
+	case interface {
+		Routed() bool
+		Unwrap() http.ResponseWriter
+	}:
+		if rw, ok := t.Unwrap().(*responseWriter); ok && t.Routed() {
+			return rw
+		}
 	}
 	return &responseWriter{ResponseWriter: w}
 }
@@ -123,12 +136,25 @@ func (w *responseWriter) RecordError(err error) {
 // WriteError asks it before writing an error.
 func (w *responseWriter) HeaderWritten() bool { return w.started }
 
-// serveDerived serves derived, a copy of r with a new context or body, and
-// then copies the route pattern that http.ServeMux set on the copy back to r,
-// so Logger, further out, still sees the route.
-func serveDerived(next http.Handler, w http.ResponseWriter, r, derived *http.Request) {
+// serveDerived serves derived, a copy of the request with a new context or
+// body, and then keeps the route pattern that http.ServeMux set on the copy
+// in the request's shared writer, where Logger and Telemetry further out
+// find it (see route). The request the middleware was handed is never
+// written to.
+func serveDerived(next http.Handler, w http.ResponseWriter, derived *http.Request) {
 	next.ServeHTTP(w, derived)
-	if r.Pattern == "" {
-		r.Pattern = derived.Pattern
+	if derived.Pattern != "" {
+		if rw, ok := w.(*responseWriter); ok && rw.pattern == "" {
+			rw.pattern = derived.Pattern
+		}
 	}
+}
+
+// route returns the route pattern of r: the one the mux set on r itself,
+// else the one it set on a copy derived further in.
+func (w *responseWriter) route(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return w.pattern
 }

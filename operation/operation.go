@@ -32,7 +32,7 @@ type Operation struct {
 	Tags []string
 	// Bearer says the operation needs a bearer token (401 with
 	// WWW-Authenticate: Bearer otherwise). The middleware in front of the
-	// handler (middleware.RequireRole) enforces it; this says so in the
+	// handler (auth.RequireRole) enforces it; this says so in the
 	// document.
 	Bearer bool
 	// Roles lists the roles the token must carry (403 otherwise); nil means

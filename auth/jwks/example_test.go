@@ -14,7 +14,6 @@ import (
 
 	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/auth/jwks"
-	"github.com/svckit/svckit/middleware"
 )
 
 // Example verifies a token issued by another service from the JWKS it
@@ -98,7 +97,7 @@ func Example_keysAndIssuers() {
 		c, _ := auth.ClaimsFrom(r.Context())
 		fmt.Fprintln(w, "orders of", c.Subject)
 	})
-	api := middleware.Auth(verifier)(orders)
+	api := auth.Bearer(verifier)(orders)
 
 	r := httptest.NewRequest("GET", "/v1/orders", nil)
 	r.Header.Set("Authorization", "Bearer "+pair.AccessToken)

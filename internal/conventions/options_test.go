@@ -65,7 +65,7 @@ var driven = map[string]bool{
 	"idempotency.NewMemory": true, "sqlstore.New": true, "idempotency.New": true, // sqlstore: idempotency/sqlstore
 	"txn.DoWith": true, "txn.New": true, "overload.New": true, "dedupe.New": true,
 	"envelope.DecodeWithOptions": true, "envelope.DecodeValue": true, "envelope.Problems": true,
-	"middleware.AuthWithOptions": true, "middleware.LoggerWithOptions": true,
+	"auth.BearerWithOptions": true, "middleware.LoggerWithOptions": true,
 	"middleware.RecoverWithOptions": true, "middleware.TelemetryWithOptions": true,
 	"middleware.RateLimitWithOptions": true, "middleware.CORS": true,
 	"natsjs.CreateStream": true, "natsjs.NewPublisher": true, "natsjs.Subscribe": true,
@@ -297,11 +297,11 @@ func TestAuthOptions(t *testing.T) {
 			}
 		})
 	})
-	t.Run("middleware.AuthWithOptions", func(t *testing.T) {
+	t.Run("auth.BearerWithOptions", func(t *testing.T) {
 		tokens, err := auth.NewTokens(auth.Options{Issuer: "https://issuer.example", Keys: f.keys, Users: f.users, Store: auth.NewMemory(auth.MemoryOptions{})})
 		require.NoError(t, err, "NewTokens")
-		driveEach(t, middleware.AuthOptions{Verifier: tokens}, 2, func(t *testing.T, opts middleware.AuthOptions) {
-			serve(t, middleware.AuthWithOptions(opts))
+		driveEach(t, auth.BearerOptions{Verifier: tokens}, 2, func(t *testing.T, opts auth.BearerOptions) {
+			serve(t, auth.BearerWithOptions(opts))
 		})
 	})
 }

@@ -160,11 +160,11 @@ func newHandler(cfg bench.Config, db *sql.DB, sink io.Writer) (h http.Handler, c
 	}
 	api := middleware.Chain(
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: ipLimit, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: meters}),
-		middleware.OptionalAuth(tokens),
+		auth.OptionalBearer(tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: userLimit, Key: middleware.KeyByUser, Policy: "api", MeterProvider: meters}),
 		middleware.MaxBytes(envelope.DefaultMaxBytes),
 	)
-	user := middleware.RequireRole(bench.Role)
+	user := auth.RequireRole(bench.Role)
 	mux := http.NewServeMux()
 	mux.Handle("GET /users/{id}", api.Then(user(envelope.Handle(s.getUser))))
 	mux.Handle("POST /transfers", api.Then(user(envelope.Handle(s.transfer))))

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
 	"github.com/svckit/svckit/errkind"
 	"github.com/svckit/svckit/middleware"
@@ -22,8 +23,8 @@ import (
 // declaration below is its route, the reading and checking of its input,
 // and its entry in the document served at GET /openapi.json.
 func (a *App) routes() http.Handler {
-	user := middleware.RequireRole()
-	admin := middleware.RequireRole(RoleAdmin)
+	user := auth.RequireRole()
+	admin := auth.RequireRole(RoleAdmin)
 	chain := a.apiChain()
 	doc := newAPI()
 	mux := http.NewServeMux()
@@ -139,7 +140,7 @@ func (a *App) apiChain() middleware.Middlewares {
 	// so that the API rate limit keys on the user, else on the client IP.
 	return middleware.Chain(
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.ip, Key: middleware.KeyByIP, Policy: "ip", MeterProvider: a.tel.meters}),
-		middleware.OptionalAuth(a.tokens),
+		auth.OptionalBearer(a.tokens),
 		middleware.RateLimitWithOptions(middleware.RateLimitOptions{Limiter: a.limits.api, Key: middleware.KeyByUser, Policy: "api", MeterProvider: a.tel.meters}),
 		// The body is read before the database gate, under the request
 		// deadline: a client sending it slowly holds no database slot.
@@ -152,7 +153,10 @@ func (a *App) apiChain() middleware.Middlewares {
 }
 
 // outer wraps h in the middleware every request passes.
-func (a *App) outer(h http.Handler) http.Handler {
+func (a *App) outer(h http.Handler) http.Handler { return a.outerChain().Then(h) }
+
+// outerChain is the middleware every request passes.
+func (a *App) outerChain() middleware.Middlewares {
 	return middleware.Chain(
 		a.telemetryMiddleware(), // first: the span is in every later context, the log lines too
 		middleware.RequestID,
@@ -178,7 +182,7 @@ func (a *App) outer(h http.Handler) http.Handler {
 		// Inside the logger, so that the access log records the 504 a
 		// request past its deadline gets.
 		middleware.Timeout(a.cfg.requestTimeout()),
-	).Then(h)
+	)
 }
 
 // noStore marks a response that carries tokens as not to be stored by any

@@ -1,33 +1,39 @@
-package middleware
+package auth
 
 import (
 	"context"
 	"errors"
 	"net/http"
 
-	"github.com/svckit/svckit/auth"
 	"github.com/svckit/svckit/envelope"
+	"github.com/svckit/svckit/internal/httpstate"
 )
 
-// Verifier checks an access token and returns its verified claims. The auth
-// package's token service implements it; any error means the token is not
-// acceptable (bad signature, expired, wrong issuer, audience or type).
-type Verifier interface {
-	VerifyAccess(ctx context.Context, token string) (*auth.Claims, error)
+// AccessVerifier checks an access token and returns its verified claims:
+// *Tokens (this service's tokens) and *Verifier (another issuer's)
+// implement it. Any error means the token is not acceptable (bad
+// signature, expired, wrong issuer, audience or type).
+type AccessVerifier interface {
+	VerifyAccess(ctx context.Context, token string) (*Claims, error)
 }
 
-// VerifierFunc adapts a function to Verifier.
-type VerifierFunc func(ctx context.Context, token string) (*auth.Claims, error)
+var (
+	_ AccessVerifier = (*Tokens)(nil)
+	_ AccessVerifier = (*Verifier)(nil)
+)
+
+// AccessVerifierFunc adapts a function to AccessVerifier.
+type AccessVerifierFunc func(ctx context.Context, token string) (*Claims, error)
 
 // VerifyAccess calls f.
-func (f VerifierFunc) VerifyAccess(ctx context.Context, token string) (*auth.Claims, error) {
+func (f AccessVerifierFunc) VerifyAccess(ctx context.Context, token string) (*Claims, error) {
 	return f(ctx, token)
 }
 
-// AuthOptions configure AuthWithOptions.
-type AuthOptions struct {
+// BearerOptions configure BearerWithOptions.
+type BearerOptions struct {
 	// Verifier checks the bearer token. It is required.
-	Verifier Verifier
+	Verifier AccessVerifier
 	// Roles, when not empty, are the roles of which the token must carry at
 	// least one; a valid token without any is answered 403 FORBIDDEN. Empty
 	// means any valid token is enough.
@@ -39,22 +45,23 @@ type AuthOptions struct {
 	Optional bool
 }
 
-// Auth returns a middleware that requires a valid bearer token carrying at
-// least one of roles (any valid token when roles is empty). See
-// AuthWithOptions.
-func Auth(v Verifier, roles ...string) func(http.Handler) http.Handler {
-	return AuthWithOptions(AuthOptions{Verifier: v, Roles: roles})
+// Bearer returns a middleware that requires a valid bearer token carrying
+// at least one of roles (any valid token when roles is empty). See
+// BearerWithOptions.
+func Bearer(v AccessVerifier, roles ...string) func(http.Handler) http.Handler {
+	return BearerWithOptions(BearerOptions{Verifier: v, Roles: roles})
 }
 
-// OptionalAuth returns a middleware that verifies a bearer token when one is
-// sent and lets anonymous requests through. See AuthOptions.Optional.
-func OptionalAuth(v Verifier) func(http.Handler) http.Handler {
-	return AuthWithOptions(AuthOptions{Verifier: v, Optional: true})
+// OptionalBearer returns a middleware that verifies a bearer token when one
+// is sent and lets anonymous requests through. See BearerOptions.Optional.
+func OptionalBearer(v AccessVerifier) func(http.Handler) http.Handler {
+	return BearerWithOptions(BearerOptions{Verifier: v, Optional: true})
 }
 
-// AuthWithOptions returns a middleware that reads "Authorization: Bearer
+// BearerWithOptions returns a middleware that reads "Authorization: Bearer
 // <token>", verifies the token and puts its claims in the request context
-// (auth.ClaimsFrom). Failures are envelope errors:
+// (ClaimsFrom; middleware.KeyByUser reads their subject). Failures are
+// envelope errors:
 //
 //   - no Authorization header: 401 UNAUTHORIZED with
 //     WWW-Authenticate: Bearer (unless Optional);
@@ -66,16 +73,21 @@ func OptionalAuth(v Verifier) func(http.Handler) http.Handler {
 //     WWW-Authenticate: Bearer error="insufficient_scope".
 //
 // These follow RFC 6750, section 3. It panics when opts.Verifier is nil.
-func AuthWithOptions(opts AuthOptions) func(http.Handler) http.Handler {
+//
+// The claims go into the request's svckit state when a middleware in front
+// (middleware.Telemetry, RequestID, ClientIP.Handler, Timeout) has put one in
+// place, so the request is not copied for them; otherwise the request is
+// derived with a context carrying them.
+func BearerWithOptions(opts BearerOptions) func(http.Handler) http.Handler {
 	if opts.Verifier == nil {
-		panic("middleware: Auth with a nil Verifier")
+		panic("auth: BearerWithOptions: nil Verifier")
 	}
 	roles := append([]string(nil), opts.Roles...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token, err := auth.BearerToken(r)
+			token, err := BearerToken(r)
 			switch {
-			case errors.Is(err, auth.ErrNoToken):
+			case errors.Is(err, ErrNoToken):
 				if opts.Optional {
 					next.ServeHTTP(w, r)
 					return
@@ -95,20 +107,24 @@ func AuthWithOptions(opts AuthOptions) func(http.Handler) http.Handler {
 				forbidden(w, r)
 				return
 			}
-			serveDerived(next, w, r, r.WithContext(auth.WithClaims(r.Context(), claims)))
+			if httpstate.From(r.Context()).SetClaims(claims, claims.Subject) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), claims)))
 		})
 	}
 }
 
 // RequireRole returns a middleware that lets through requests whose verified
-// claims (put in the context by Auth or OptionalAuth) carry at least one of
-// roles: 401 when there are no claims, 403 when none of the roles is there.
-// Use it per route behind a router-wide Auth.
+// claims (put in the context by Bearer or OptionalBearer) carry at least one
+// of roles: 401 when there are no claims, 403 when none of the roles is
+// there. Use it per route behind a router-wide Bearer or OptionalBearer.
 func RequireRole(roles ...string) func(http.Handler) http.Handler {
 	roles = append([]string(nil), roles...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, ok := auth.ClaimsFrom(r.Context())
+			claims, ok := ClaimsFrom(r.Context())
 			if !ok {
 				unauthorized(w, r, `Bearer`, "missing bearer token")
 				return
