@@ -13,6 +13,12 @@
 // so a value derived further in shadows the one further out, as nested
 // context values do.
 //
+// A value filled in place is seen by every context that shares the State,
+// including the middleware further out once the handler returns: a
+// handler that serves several sub-requests under one context and wants
+// each to start without the claims of the one before derives a State per
+// sub-request (Derive), as it would have derived a context.
+//
 // A field is published with an atomic flag after it is written, so a
 // reader on another goroutine sees either nothing or the whole value, and
 // two writers cannot both fill one field.
