@@ -29,7 +29,10 @@ func TestShed(t *testing.T) {
 		JWTSecret:      []byte("shed-secret-shed-secret-shed-secret-sh"),
 		Logger:         slog.New(slog.DiscardHandler),
 		PasswordCost:   64,
-		RequestTimeout: 40 * time.Millisecond, // the queue wait is half of it
+		// The queue wait is half of it: 500 ms between the queue's 503 and
+		// the deadline's 504, so a goroutine scheduled late on a busy
+		// machine still meets the queue's end first.
+		RequestTimeout: time.Second,
 		CORSOrigins:    []string{"https://app.example"},
 	})
 	require.NoError(t, err, "New")
