@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -31,7 +30,7 @@ func (t *TwoLevel[V]) probe() {
 			t.resubscribe(ctx)
 		}
 		sent++
-		msg, _ := json.Marshal(invalidation{Origin: t.origin, Probe: sent})
+		msg, _ := invalidation{Origin: t.origin, Probe: sent}.encode()
 		published = t.send(ctx, msg) == nil
 	}
 }

@@ -23,13 +23,17 @@
 //	app:6j_UO-HlfWLhY9rhn8dAvW1mDuxJcjX9DvhZ4r2foyg   (the cache key "user:42")
 //
 // So a key of any length costs Redis one bounded key, nothing a client put
-// in a key (an email, a search) is written in clear, and a hash tag in a
+// in a key (an email, a search) is written in clear (TwoLevel's
+// invalidations on pub/sub carry the same digests), and a hash tag in a
 // key does not gather keys on one slot: no operation touches two keys, so
 // none needs them together, and keys spread over every shard of a cluster
 // (give the prefix no hash tag). Entries written under the earlier layout,
 // the key as it was, are not read any more: deploy with a new Prefix, or
 // stop every instance of the old version first, so that no old instance
-// serves an entry the new ones cannot invalidate.
+// serves an entry the new ones cannot invalidate. TwoLevel's invalidations,
+// which named keys in clear until digests replaced them, need no such care
+// (see TwoLevel): an older process drops all its local copies on a newer
+// message, and a newer one applies an older message's keys.
 //
 // Every call to Redis has its own deadline, also when the caller's context
 // has none: Options.Timeout for reads (DefaultTimeout, 50 ms) and

@@ -55,16 +55,22 @@ type TwoLevelOptions[V any] struct {
 // of a Redis store's entries in front of it. Writes and deletes go to
 // Redis, then to the local copy, then are published on a Redis pub/sub
 // channel; every TwoLevel on the channel drops its local copies of the
-// published keys. A hit on a local copy costs no round trip. Fills under a
+// published keys. A hit on a local copy costs no round trip.
+//
+// Local copies are kept under the key's digest, as in Redis (see the
+// package documentation), and an invalidation names digests only, never a
+// cache key, so that whoever subscribes to the channel learns no key:
+//
+//	{"o":"<origin>","k":0,"d":["<digest>",...]}
+//
+// "o" tells the publisher its own messages; "k" was the list of keys in
+// clear of earlier versions, which still receive these messages: they
+// cannot read 0 as a list of keys, and drop all their local copies, as for
+// any message they do not understand. A message of an earlier version
+// ({"o":...,"k":["<key>",...]}) is still applied, by digesting its keys.
+// A message this package cannot read, from anyone, drops every local copy. Fills under a
 // lease go to Redis and the local copy; they need no message, as no
 // process holds a copy of a key that was leased.
-//
-// A message names the digests of the keys (as the Redis keys do, see the
-// package documentation), never the keys, which anyone who can subscribe
-// could read; local copies are kept by digest too. Processes of a version
-// that published the keys as they were drop nothing on these messages: as
-// for the key layout, deploy with a new Prefix (the default Channel
-// follows it) or stop every old instance first.
 //
 // Other processes see a write or delete once its invalidation reaches them:
 // until then they may serve their old copy (the package tests measure the
@@ -130,11 +136,42 @@ type localStripe struct {
 	gen atomic.Uint64
 }
 
-// invalidation is the message published on the channel.
+// invalidation is a message on the channel, decoded.
 type invalidation struct {
-	Origin string   `json:"o"`
-	Keys   []string `json:"k"`           // digests of the cache keys (keyhash.Sum)
-	Probe  uint64   `json:"p,omitempty"` // a probe of Origin's, not an invalidation
+	Origin  string
+	Digests []string // keyhash.Sum of the invalidated keys
+	Probe   uint64   // a probe of Origin's, not an invalidation
+}
+
+// wireInvalidation is an invalidation as JSON, as parseInvalidation reads
+// it. Keys is a list of keys in an earlier version's messages.
+type wireInvalidation struct {
+	Origin  string          `json:"o"`
+	Keys    json.RawMessage `json:"k"`
+	Digests []string        `json:"d"`
+	Probe   uint64          `json:"p"`
+}
+
+// encode returns the message for inv. An invalidation's "k" is 0, so that
+// an earlier version, which read "k" as the list of keys, fails to decode
+// it and drops all its copies; a probe has no "k", which an earlier version
+// reads as no keys, as it did its own probes.
+func (inv invalidation) encode() ([]byte, error) {
+	if inv.Probe != 0 {
+		return json.Marshal(struct {
+			Origin string `json:"o"`
+			Probe  uint64 `json:"p"`
+		}{inv.Origin, inv.Probe})
+	}
+	digests := inv.Digests
+	if digests == nil {
+		digests = []string{}
+	}
+	return json.Marshal(struct {
+		Origin  string   `json:"o"`
+		Keys    int      `json:"k"`
+		Digests []string `json:"d"`
+	}{inv.Origin, 0, digests})
 }
 
 // NewTwoLevel subscribes to the invalidation channel on rdb and returns the
@@ -191,30 +228,28 @@ func NewTwoLevel[V any](ctx context.Context, rdb redis.UniversalClient, opts Two
 
 // Get returns the local copy of key, or reads Redis and keeps a copy.
 func (t *TwoLevel[V]) Get(ctx context.Context, key string) (v cache.Entry[V], ok bool, err error) {
-	degraded := t.degraded.Load()
-	lk := keyhash.Sum(key)
+	degraded, d := t.degraded.Load(), keyhash.Sum(key)
 	if !degraded {
-		if v, ok, _ := t.local.Get(ctx, lk); ok {
+		if v, ok, _ := t.local.Get(ctx, d); ok {
 			return v, true, nil
 		}
 	}
-	s := t.stripe(lk)
+	s := t.stripe(d)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	v, ok, err = t.remote.Get(ctx, key)
 	if err != nil || !ok || degraded {
 		return v, ok, err
 	}
-	t.keep(ctx, s, gen, epoch, lk, v)
+	t.keep(ctx, s, gen, epoch, d, v)
 	return v, true, nil
 }
 
-// keep stores a copy of an entry read from Redis under its local key lk
-// (the cache key's digest), unless an invalidation of its stripe happened
-// since the read began.
-func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint64, lk string, e cache.Entry[V]) {
+// keep stores a copy of an entry read from Redis under its key's digest d,
+// unless an invalidation of its stripe happened since the read began.
+func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint64, d string, e cache.Entry[V]) {
 	s.mu.RLock()
 	if s.gen.Load() == gen && t.epoch.Load() == epoch && !t.degraded.Load() {
-		_ = t.local.Set(ctx, lk, e, t.localTTL)
+		_ = t.local.Set(ctx, d, e, t.localTTL)
 	}
 	s.mu.RUnlock()
 }
@@ -222,12 +257,12 @@ func (t *TwoLevel[V]) keep(ctx context.Context, s *localStripe, gen, epoch uint6
 // Lease asks Redis for key's entry or its fill lease (see cache.Leaser),
 // keeping a copy of an entry it finds.
 func (t *TwoLevel[V]) Lease(ctx context.Context, key string, ttl time.Duration) (e cache.Entry[V], found bool, token uint64, err error) {
-	lk := keyhash.Sum(key)
-	s := t.stripe(lk)
+	d := keyhash.Sum(key)
+	s := t.stripe(d)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	e, found, token, err = t.remote.Lease(ctx, key, ttl)
 	if err == nil && found && !t.degraded.Load() {
-		t.keep(ctx, s, gen, epoch, lk, e)
+		t.keep(ctx, s, gen, epoch, d, e)
 	}
 	return e, found, token, err
 }
@@ -241,10 +276,10 @@ func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cach
 		return stored, err
 	}
 	e.Version = version
-	lk := keyhash.Sum(key)
-	t.replaceLocal(ctx, lk, e, ttl)
+	d := keyhash.Sum(key)
+	t.replaceLocal(ctx, d, e, ttl)
 	if replaced {
-		return true, t.publish(ctx, lk)
+		return true, t.publish(ctx, d)
 	}
 	return true, nil
 }
@@ -254,8 +289,8 @@ func (t *TwoLevel[V]) Fill(ctx context.Context, key string, token uint64, e cach
 // until; when it does not, the local copy is behind Redis and is dropped,
 // so that the next read fetches the entry the lease holder left.
 func (t *TwoLevel[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entry[V], until int64) (bool, error) {
-	lk := keyhash.Sum(key)
-	s := t.stripe(lk)
+	d := keyhash.Sum(key)
+	s := t.stripe(d)
 	gen, epoch := s.gen.Load(), t.epoch.Load()
 	leased, err := t.remote.LeaseRefresh(ctx, key, e, until)
 	switch {
@@ -263,9 +298,9 @@ func (t *TwoLevel[V]) LeaseRefresh(ctx context.Context, key string, e cache.Entr
 		return false, err
 	case leased:
 		e.RefreshAt = until
-		t.keep(ctx, s, gen, epoch, lk, e)
+		t.keep(ctx, s, gen, epoch, d, e)
 	default:
-		t.dropLocal([]string{lk})
+		t.dropLocal([]string{d})
 	}
 	return leased, nil
 }
@@ -283,9 +318,9 @@ func (t *TwoLevel[V]) Set(ctx context.Context, key string, v cache.Entry[V], ttl
 		return err
 	}
 	v.Version = version
-	lk := keyhash.Sum(key)
-	t.replaceLocal(ctx, lk, v, ttl)
-	return t.publish(ctx, lk)
+	d := keyhash.Sum(key)
+	t.replaceLocal(ctx, d, v, ttl)
+	return t.publish(ctx, d)
 }
 
 // SetIfAbsent writes v to Redis unless the key exists (SET NX); when it
@@ -296,9 +331,9 @@ func (t *TwoLevel[V]) SetIfAbsent(ctx context.Context, key string, v cache.Entry
 		return false, err
 	}
 	v.Version = version
-	lk := keyhash.Sum(key)
-	t.replaceLocal(ctx, lk, v, ttl)
-	return true, t.publish(ctx, lk)
+	d := keyhash.Sum(key)
+	t.replaceLocal(ctx, d, v, ttl)
+	return true, t.publish(ctx, d)
 }
 
 // Delete removes the keys from Redis and from every process's local copies.
@@ -309,12 +344,12 @@ func (t *TwoLevel[V]) Delete(ctx context.Context, keys ...string) error {
 	if err := t.remote.Delete(ctx, keys...); err != nil {
 		return err
 	}
-	lks := make([]string, len(keys))
+	digests := make([]string, len(keys))
 	for i, k := range keys {
-		lks[i] = keyhash.Sum(k)
+		digests[i] = keyhash.Sum(k)
 	}
-	t.dropLocal(lks)
-	return t.publish(ctx, lks...)
+	t.dropLocal(digests)
+	return t.publish(ctx, digests...)
 }
 
 // Close stops listening for invalidations, waits for the goroutine to end
@@ -335,14 +370,15 @@ func (t *TwoLevel[V]) Close() error {
 	return nil
 }
 
-func (t *TwoLevel[V]) stripe(key string) *localStripe {
-	return &t.gens[maphash.String(t.seed, key)%uint64(len(t.gens))]
+// stripe returns the stripe of the key whose digest is d.
+func (t *TwoLevel[V]) stripe(d string) *localStripe {
+	return &t.gens[maphash.String(t.seed, d)%uint64(len(t.gens))]
 }
 
-// replaceLocal puts this process's own write in its local copy under lk,
-// the cache key's digest, ordered against invalidations like a fill.
-func (t *TwoLevel[V]) replaceLocal(ctx context.Context, lk string, v cache.Entry[V], ttl time.Duration) {
-	s := t.stripe(lk)
+// replaceLocal puts this process's own write in its local copy, under the
+// key's digest d, ordered against invalidations like a fill.
+func (t *TwoLevel[V]) replaceLocal(ctx context.Context, d string, v cache.Entry[V], ttl time.Duration) {
+	s := t.stripe(d)
 	s.mu.Lock()
 	s.gen.Add(1)
 	if !t.degraded.Load() {
@@ -350,7 +386,7 @@ func (t *TwoLevel[V]) replaceLocal(ctx context.Context, lk string, v cache.Entry
 		if ttl > 0 {
 			local = min(local, ttl)
 		}
-		_ = t.local.Set(ctx, lk, v, local)
+		_ = t.local.Set(ctx, d, v, local)
 	}
 	s.mu.Unlock()
 }
@@ -367,33 +403,56 @@ func (t *TwoLevel[V]) clearLocal() {
 	}
 }
 
-// dropLocal removes the local copies of the cache keys whose digests are
-// lks; fills begun before it are not kept.
-func (t *TwoLevel[V]) dropLocal(lks []string) {
-	for _, k := range lks {
-		s := t.stripe(k)
+// dropLocal removes the local copies of the keys whose digests are given;
+// fills begun before it are not kept.
+func (t *TwoLevel[V]) dropLocal(digests []string) {
+	for _, d := range digests {
+		s := t.stripe(d)
 		s.mu.Lock()
 		s.gen.Add(1)
-		_ = t.local.Delete(context.Background(), k)
+		_ = t.local.Delete(context.Background(), d)
 		s.mu.Unlock()
 	}
 }
 
 // parseInvalidation decodes a message from the channel, which anyone with
 // access to Redis can publish on; ok is false for anything this package did
-// not write.
+// not write, this version or an earlier one: no origin, a digest of the
+// wrong size, no list of digests or keys. The keys of an earlier version's
+// message are returned digested.
 func parseInvalidation(payload string) (inv invalidation, ok bool) {
-	if err := json.Unmarshal([]byte(payload), &inv); err != nil || inv.Origin == "" {
+	var w wireInvalidation
+	if err := json.Unmarshal([]byte(payload), &w); err != nil || w.Origin == "" {
 		return invalidation{}, false
+	}
+	inv = invalidation{Origin: w.Origin, Probe: w.Probe}
+	switch {
+	case w.Probe != 0:
+		return inv, true
+	case w.Digests != nil:
+		for _, d := range w.Digests {
+			if len(d) != keyhash.SumLen {
+				return invalidation{}, false
+			}
+		}
+		inv.Digests = w.Digests
+		return inv, true
+	}
+	var keys []string
+	if err := json.Unmarshal(w.Keys, &keys); err != nil || keys == nil {
+		return invalidation{}, false
+	}
+	inv.Digests = make([]string, len(keys))
+	for i, k := range keys {
+		inv.Digests[i] = keyhash.Sum(k)
 	}
 	return inv, true
 }
 
-// publish sends an invalidation of the cache keys whose digests are lks.
-// The message names digests, never the keys: a key may hold what a client
-// chose (an email), and anyone who can subscribe would read it.
-func (t *TwoLevel[V]) publish(ctx context.Context, lks ...string) error {
-	msg, err := json.Marshal(invalidation{Origin: t.origin, Keys: lks})
+// publish tells the other processes to drop the keys whose digests are
+// given.
+func (t *TwoLevel[V]) publish(ctx context.Context, digests ...string) error {
+	msg, err := invalidation{Origin: t.origin, Digests: digests}.encode()
 	if err != nil {
 		return fmt.Errorf("redisstore: encode invalidation: %w", err)
 	}
@@ -487,7 +546,7 @@ func (t *TwoLevel[V]) listen() {
 				// Not ours: the safe answer is to forget everything.
 				t.clearLocal()
 			} else if inv.Origin != t.origin {
-				t.dropLocal(inv.Keys)
+				t.dropLocal(inv.Digests)
 			}
 			if f := t.onMsg.Load(); f != nil {
 				(*f)()
