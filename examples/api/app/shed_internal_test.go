@@ -25,10 +25,10 @@ import (
 // they ask about) are never shed.
 func TestShed(t *testing.T) {
 	a, err := New(context.Background(), Config{
-		Database:       Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
-		JWTSecret:      []byte("shed-secret-shed-secret-shed-secret-sh"),
-		Logger:         slog.New(slog.DiscardHandler),
-		PasswordCost:   64,
+		Database:     Database{Driver: "sqlite", Dialect: "sqlite", DSN: SQLiteDSN(t.TempDir() + "/shed.db")},
+		JWTSecret:    []byte("shed-secret-shed-secret-shed-secret-sh"),
+		Logger:       slog.New(slog.DiscardHandler),
+		PasswordCost: 64,
 		// The queue wait is half of it: 500 ms between the queue's 503 and
 		// the deadline's 504, so a goroutine scheduled late on a busy
 		// machine still meets the queue's end first.
