@@ -61,7 +61,7 @@ func TestState(t *testing.T) {
 		}, "", netip.Addr{}, ""},
 		{"Ensure reuses the state in place", func() context.Context {
 			ctx, st := Derive(context.Background())
-			ctx2, st2 := Ensure(context.WithValue(ctx, struct{}{}, 1))
+			ctx2, st2 := Ensure(context.WithValue(ctx, otherKey{}, 1))
 			require.Same(t, st, st2, "the same state")
 			st2.SetRequestID("r1")
 			return ctx2
@@ -106,3 +106,7 @@ func TestOneWriterWins(t *testing.T) {
 	assert.Equal(t, int32(1), wins.Load(), "one writer")
 	assert.NotEmpty(t, st.RequestID(), "the winner's id")
 }
+
+// otherKey is a context key of no package's, to put a value between a
+// state and the context Ensure is given.
+type otherKey struct{}
