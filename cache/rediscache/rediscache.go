@@ -16,21 +16,33 @@ import (
 	"github.com/svckit/svckit/cache/redisstore"
 )
 
+// Codec is redisstore.Codec.
+//
 // Deprecated: use redisstore.Codec.
 type Codec = redisstore.Codec
 
+// JSON is redisstore.JSON.
+//
 // Deprecated: use redisstore.JSON.
 type JSON = redisstore.JSON
 
+// Options is redisstore.Options.
+//
 // Deprecated: use redisstore.Options.
 type Options = redisstore.Options
 
+// Store is redisstore.Store.
+//
 // Deprecated: use redisstore.Store.
 type Store[V any] = redisstore.Store[V]
 
+// TwoLevel is redisstore.TwoLevel.
+//
 // Deprecated: use redisstore.TwoLevel.
 type TwoLevel[V any] = redisstore.TwoLevel[V]
 
+// TwoLevelOptions is redisstore.TwoLevelOptions.
+//
 // Deprecated: use redisstore.TwoLevelOptions.
 type TwoLevelOptions[V any] = redisstore.TwoLevelOptions[V]
 

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// readHeaderTimeout bounds the wait for a request's headers.
+const readHeaderTimeout = 5 * time.Second
+
 // Serve serves the handler on ln until ctx is done (main cancels it on
 // SIGINT or SIGTERM), then shuts down in three steps:
 //
@@ -25,9 +28,6 @@ import (
 // The listener is capped at HTTP.MaxConns open connections, and at
 // HTTP.MaxConnsPerIP of one client address (see connLimiter), and Serve
 // closes it.
-// readHeaderTimeout bounds the wait for a request's headers.
-const readHeaderTimeout = 5 * time.Second
-
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	h := a.cfg.HTTP.withDefaults()
 	limited := newConnLimiter(ln, h.MaxConns, h.MaxConnsPerIP, a.cfg.TrustedProxies, h.MaxConnAge)
